@@ -1,0 +1,38 @@
+# ngx_chaton
+#
+#   make run       build the module, start Debian's nginx with it (127.0.0.1:8080)
+#   make test      every test: C unit tests of the core, then the nginx
+#                  integration tests (prove)
+#   make build     just the module: build/ngx_http_chaton_module.so
+#
+# Each target installs the Debian packages it needs first (scripts/deps).
+
+PROVE_JOBS ?= 2
+
+.PHONY: all build deps run test test-unit test-integration clean
+
+all: build
+
+deps:
+	@scripts/deps
+
+build: deps
+	@scripts/build
+
+run:
+	@scripts/run
+
+test: build
+	@echo "== C unit tests of the core (cmocka)"
+	@t/unit/run build/unit
+	@echo "== integration tests (prove, real nginx + mock backend)"
+	@prove -j$(PROVE_JOBS) -I t/lib t/
+
+test-unit: deps
+	@t/unit/run build/unit
+
+test-integration: build
+	@prove -j$(PROVE_JOBS) -I t/lib t/
+
+clean:
+	rm -rf build

@@ -1,0 +1,98 @@
+/*
+ * ngx_chaton core: the nginx-free layer.
+ *
+ * Plain C11 on libc, cJSON and OpenSSL.  Every function here takes bytes and
+ * gives bytes; memory comes from a caller-supplied allocator so that nginx
+ * pools can back it in the module and malloc() backs it in unit tests.
+ */
+
+#ifndef _CHATON_H_INCLUDED_
+#define _CHATON_H_INCLUDED_
+
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+
+#define CHATON_OK          0
+#define CHATON_ERROR      -1     /* allocation failed */
+#define CHATON_TOO_BIG    -2     /* a configured size limit was hit */
+#define CHATON_BAD        -3     /* malformed input */
+#define CHATON_DONE       -4     /* end of stream seen */
+
+
+typedef struct {
+    void     *(*alloc)(void *pool, size_t size);
+    void      (*free)(void *pool, void *p);           /* may be NULL */
+    void       *pool;
+} chaton_alloc_t;
+
+
+/*
+ * A growable byte buffer.  "max" caps its length (0: no cap); growing past it
+ * fails with CHATON_TOO_BIG, so every buffer fed by a peer is bounded.
+ */
+
+typedef struct {
+    unsigned char     *data;
+    size_t             len;
+    size_t             cap;
+    size_t             max;
+    chaton_alloc_t    *alloc;
+} chaton_buf_t;
+
+
+void chaton_buf_init(chaton_buf_t *b, chaton_alloc_t *a, size_t max);
+int chaton_buf_reserve(chaton_buf_t *b, size_t n);
+int chaton_buf_append(chaton_buf_t *b, const void *p, size_t n);
+int chaton_buf_append_str(chaton_buf_t *b, const char *s);
+int chaton_buf_append_uint(chaton_buf_t *b, uint64_t n);
+
+
+/* s must be a string literal: "" s refuses anything else at compile time */
+
+#define chaton_buf_literal(b, s)  chaton_buf_append(b, "" s, sizeof(s) - 1)
+
+
+/* for writers: returns the code of a call unless it is CHATON_OK */
+
+#define chaton_try(call)                                                      \
+    do {                                                                      \
+        int  rc_ = (call);                                                    \
+        if (rc_ != CHATON_OK) {                                               \
+            return rc_;                                                       \
+        }                                                                     \
+    } while (0)
+
+
+/* JSON writing: one escaper for every string the gateway emits */
+
+int chaton_json_escape(chaton_buf_t *b, const unsigned char *s, size_t len);
+int chaton_json_string(chaton_buf_t *b, const unsigned char *s, size_t len);
+int chaton_json_cstring(chaton_buf_t *b, const char *s);
+int chaton_utf8_valid(const unsigned char *s, size_t len);
+size_t chaton_utf8_chars(const unsigned char *s, size_t len);
+
+
+/*
+ * ChatOn reports no token counts, so usage is estimated: a token per four
+ * ASCII bytes (English prose averages about that) plus one per non-ASCII
+ * character (CJK and the like take about one token each).
+ */
+
+typedef struct {
+    uint64_t           ascii;
+    uint64_t           other;
+} chaton_usage_t;
+
+void chaton_usage_add(chaton_usage_t *u, const unsigned char *s, size_t len);
+uint64_t chaton_usage_tokens(const chaton_usage_t *u);
+
+int chaton_strncaseeq(const unsigned char *s, const char *lc, size_t n);
+
+int chaton_base64_encode(chaton_buf_t *b, const unsigned char *s, size_t len);
+int chaton_base64_decode(chaton_buf_t *b, const unsigned char *s, size_t len);
+
+
+#endif /* _CHATON_H_INCLUDED_ */

@@ -1,0 +1,535 @@
+/*
+ * The SSE translator: one ChatOn event in, at most one OpenAI chunk out.
+ *
+ * Each event is parsed once (cJSON) and classified:
+ *
+ *   {"ping": ...}                              dropped
+ *   {"data": {"analytics" | "operation"}}      dropped
+ *   {"data": {"web": {"sources": [...]}}}      a markdown list, as content
+ *   {"choices": [{"delta": {...}}]}            content / reasoning_content
+ *   {"error": ...}                             the stream fails with it
+ *   [DONE]                                     the end
+ *
+ * Anything else that is valid JSON is dropped, so that new kinds of notices
+ * from the backend do not break streams.  The backend's own ids, model names
+ * and role deltas are not passed on: the client gets one id, the model it
+ * asked for, the role in the first chunk and exactly one finish_reason.
+ *
+ * Stream mode writes each chunk once, into the caller's buffer, behind a
+ * head written once per stream.  Aggregate mode keeps the text already
+ * JSON-escaped, so the final object is assembled without a second pass.
+ */
+
+#include <cjson/cJSON.h>
+
+#include "chaton_chunk.h"
+
+
+static int chaton_chat_choice(chaton_chat_t *t, cJSON *choices);
+static int chaton_chat_data(chaton_chat_t *t, cJSON *data);
+static int chaton_chat_sources(chaton_chat_t *t, cJSON *sources);
+static int chaton_chat_markdown(chaton_chat_t *t, chaton_buf_t *md,
+    cJSON *sources);
+static int chaton_chat_failed(chaton_chat_t *t, cJSON *error);
+static int chaton_chat_usage(chaton_chat_t *t, chaton_buf_t *b);
+
+
+int
+chaton_chat_init(chaton_chat_t *t, chaton_alloc_t *a,
+    const unsigned char *id, size_t id_len, const unsigned char *model,
+    size_t model_len, uint64_t created, size_t max_answer)
+{
+    int  rc;
+
+    memset(t, 0, sizeof(chaton_chat_t));
+
+    t->alloc = a;
+    t->id = id;
+    t->id_len = id_len;
+    t->model = model;
+    t->model_len = model_len;
+    t->created = created;
+
+    chaton_buf_init(&t->prefix, a, 0);
+    chaton_buf_init(&t->content, a, max_answer);
+    chaton_buf_init(&t->reasoning, a, max_answer);
+    chaton_buf_init(&t->error_text, a, 4096);
+
+    /* the part every chunk of this stream shares, written once */
+
+    rc = chaton_buf_literal(&t->prefix, "data: {\"id\":");
+    if (rc != CHATON_OK) {
+        return rc;
+    }
+
+    rc = chaton_json_string(&t->prefix, id, id_len);
+    if (rc != CHATON_OK) {
+        return rc;
+    }
+
+    rc = chaton_buf_literal(&t->prefix,
+                            ",\"object\":\"chat.completion.chunk\","
+                            "\"created\":");
+    if (rc != CHATON_OK) {
+        return rc;
+    }
+
+    rc = chaton_buf_append_uint(&t->prefix, created);
+    if (rc != CHATON_OK) {
+        return rc;
+    }
+
+    rc = chaton_buf_literal(&t->prefix, ",\"model\":");
+    if (rc != CHATON_OK) {
+        return rc;
+    }
+
+    rc = chaton_json_string(&t->prefix, model, model_len);
+    if (rc != CHATON_OK) {
+        return rc;
+    }
+
+    return chaton_buf_literal(&t->prefix,
+                              ",\"system_fingerprint\":null,\"choices\":[");
+}
+
+
+int
+chaton_chat_event(chaton_chat_t *t, const unsigned char *ev, size_t len)
+{
+    int     rc;
+    cJSON  *root, *v;
+
+    t->events++;
+
+    if (len == 6 && memcmp(ev, "[DONE]", 6) == 0) {
+        t->done = 1;
+        return CHATON_DONE;
+    }
+
+    root = cJSON_ParseWithLength((const char *) ev, len);
+
+    if (root == NULL || !cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        return chaton_error_set(&t->error, 502, NULL, "bad_backend_event",
+                                "The backend sent an event that is not "
+                                "valid JSON.");
+    }
+
+    rc = CHATON_OK;
+
+    if ((v = cJSON_GetObjectItemCaseSensitive(root, "choices")) != NULL) {
+        rc = chaton_chat_choice(t, v);
+
+    } else if ((v = cJSON_GetObjectItemCaseSensitive(root, "data")) != NULL) {
+        rc = chaton_chat_data(t, v);
+
+    } else if ((v = cJSON_GetObjectItemCaseSensitive(root, "error")) != NULL) {
+        rc = chaton_chat_failed(t, v);
+    }
+
+    cJSON_Delete(root);
+
+    return rc;
+}
+
+
+static int
+chaton_chat_choice(chaton_chat_t *t, cJSON *choices)
+{
+    size_t   n;
+    cJSON   *choice, *delta, *content, *reasoning, *finish;
+
+    choice = cJSON_GetArrayItem(choices, 0);
+
+    if (!cJSON_IsObject(choice)) {
+        return CHATON_OK;
+    }
+
+    finish = cJSON_GetObjectItemCaseSensitive(choice, "finish_reason");
+
+    if (cJSON_IsString(finish) && finish->valuestring[0]) {
+        n = strlen(finish->valuestring);
+
+        if (n < sizeof(t->finish)) {
+            memcpy(t->finish, finish->valuestring, n + 1);
+        }
+    }
+
+    delta = cJSON_GetObjectItemCaseSensitive(choice, "delta");
+
+    if (!cJSON_IsObject(delta)) {
+        return CHATON_OK;
+    }
+
+    content = cJSON_GetObjectItemCaseSensitive(delta, "content");
+    reasoning = cJSON_GetObjectItemCaseSensitive(delta, "reasoning_content");
+
+    if (!cJSON_IsString(content)) {
+        content = NULL;
+    }
+
+    if (!cJSON_IsString(reasoning)) {
+        reasoning = NULL;
+    }
+
+    return chaton_chat_content(t,
+             (const unsigned char *) (content ? content->valuestring : NULL),
+             content ? strlen(content->valuestring) : 0,
+             (const unsigned char *) (reasoning ? reasoning->valuestring
+                                                : NULL),
+             reasoning ? strlen(reasoning->valuestring) : 0);
+}
+
+
+static int
+chaton_chat_data(chaton_chat_t *t, cJSON *data)
+{
+    cJSON  *v;
+
+    if (!cJSON_IsObject(data)) {
+        return CHATON_OK;
+    }
+
+    v = cJSON_GetObjectItemCaseSensitive(data, "web");
+
+    if (cJSON_IsObject(v)) {
+        v = cJSON_GetObjectItemCaseSensitive(v, "sources");
+
+        if (cJSON_IsArray(v) && cJSON_GetArraySize(v) > 0) {
+            return chaton_chat_sources(t, v);
+        }
+
+        return CHATON_OK;
+    }
+
+    v = cJSON_GetObjectItemCaseSensitive(data, "error");
+
+    if (v) {
+        return chaton_chat_failed(t, v);
+    }
+
+    /* analytics, operation notices ("searching the web..."), unknowns */
+
+    return CHATON_OK;
+}
+
+
+/* web-search citations become readable content: a numbered markdown list */
+
+static int
+chaton_chat_sources(chaton_chat_t *t, cJSON *sources)
+{
+    int            rc;
+    chaton_buf_t   md;
+
+    chaton_buf_init(&md, t->alloc, 0);
+
+    rc = chaton_chat_markdown(t, &md, sources);
+
+    if (rc == CHATON_OK && md.len) {
+        rc = chaton_chat_content(t, md.data, md.len, NULL, 0);
+    }
+
+    if (md.data && t->alloc->free) {
+        t->alloc->free(t->alloc->pool, md.data);
+    }
+
+    return rc;
+}
+
+
+static int
+chaton_chat_markdown(chaton_chat_t *t, chaton_buf_t *md, cJSON *sources)
+{
+    uint64_t     n;
+    cJSON       *s, *title, *url;
+    const char  *p;
+
+    n = 0;
+
+    cJSON_ArrayForEach(s, sources) {
+        title = cJSON_GetObjectItemCaseSensitive(s, "title");
+        url = cJSON_GetObjectItemCaseSensitive(s, "url");
+
+        if (!cJSON_IsString(url) || url->valuestring[0] == '\0') {
+            continue;
+        }
+
+        if (!cJSON_IsString(title) || title->valuestring[0] == '\0') {
+            title = url;
+        }
+
+        if (n == 0) {
+            chaton_try(chaton_buf_append_str(md, t->content_seen
+                                                 ? "\n\nSources:\n"
+                                                 : "Sources:\n"));
+        }
+
+        chaton_try(chaton_buf_append_uint(md, ++n));
+        chaton_try(chaton_buf_literal(md, ". ["));
+
+        /* brackets and line ends would break the link text */
+
+        for (p = title->valuestring; *p; p++) {
+            if (*p == '[' || *p == ']') {
+                chaton_try(chaton_buf_literal(md, "\\"));
+            }
+
+            chaton_try(chaton_buf_append(md, (*p == '\n' || *p == '\r')
+                                             ? " " : p, 1));
+        }
+
+        chaton_try(chaton_buf_literal(md, "]("));
+
+        for (p = url->valuestring; *p; p++) {
+            if (*p == ' ') {
+                chaton_try(chaton_buf_literal(md, "%20"));
+
+            } else if (*p == ')') {
+                chaton_try(chaton_buf_literal(md, "%29"));
+
+            } else {
+                chaton_try(chaton_buf_append(md, p, 1));
+            }
+        }
+
+        chaton_try(chaton_buf_literal(md, ")\n"));
+    }
+
+    if (n) {
+        chaton_try(chaton_buf_literal(md, "\n"));
+    }
+
+    return CHATON_OK;
+}
+
+
+/* {"error": "text"} or {"error": {"message": "text", ...}} */
+
+static int
+chaton_chat_failed(chaton_chat_t *t, cJSON *error)
+{
+    cJSON  *v;
+
+    v = error;
+
+    if (cJSON_IsObject(error)) {
+        v = cJSON_GetObjectItemCaseSensitive(error, "message");
+    }
+
+    t->error_text.len = 0;
+
+    if (cJSON_IsString(v) && v->valuestring[0]) {
+        (void) chaton_buf_append(&t->error_text, v->valuestring,
+                                 strlen(v->valuestring) < 1024
+                                 ? strlen(v->valuestring) : 1024);
+    }
+
+    if (t->error_text.len == 0) {
+        return chaton_error_set(&t->error, 502, NULL, "backend_error",
+                                "The backend reported an error.");
+    }
+
+    chaton_error_text(&t->error, 502, "backend_error", t->error_text.data,
+                      t->error_text.len);
+
+    return CHATON_BAD;
+}
+
+
+/*
+ * One piece of answer: content and/or reasoning.  Also the entry for text
+ * that does not come from a backend delta (sources, resolved images).
+ */
+
+int
+chaton_chat_content(chaton_chat_t *t, const unsigned char *content,
+    size_t content_len, const unsigned char *reasoning, size_t reasoning_len)
+{
+    chaton_buf_t  *b;
+
+    if (content_len == 0 && reasoning_len == 0) {
+        return CHATON_OK;
+    }
+
+    chaton_usage_add(&t->completion, content, content_len);
+    chaton_usage_add(&t->completion, reasoning, reasoning_len);
+
+    t->content_bytes += content_len + reasoning_len;
+
+    if (content_len) {
+        t->content_seen = 1;
+    }
+
+    if (!t->stream) {
+        chaton_try(chaton_json_escape(&t->content, content, content_len));
+        return chaton_json_escape(&t->reasoning, reasoning, reasoning_len);
+    }
+
+    b = t->out;
+
+    chaton_try(chaton_buf_append(b, t->prefix.data, t->prefix.len));
+    chaton_try(chaton_buf_literal(b, "{\"index\":0,\"delta\":{"));
+
+    if (!t->role_sent) {
+        chaton_try(chaton_buf_literal(b, "\"role\":\"assistant\","));
+        t->role_sent = 1;
+    }
+
+    chaton_try(chaton_buf_literal(b, "\"content\":"));
+
+    if (content_len) {
+        chaton_try(chaton_json_string(b, content, content_len));
+
+    } else {
+        chaton_try(chaton_buf_literal(b, "null"));
+    }
+
+    if (reasoning_len) {
+        chaton_try(chaton_buf_literal(b, ",\"reasoning_content\":"));
+        chaton_try(chaton_json_string(b, reasoning, reasoning_len));
+    }
+
+    chaton_try(chaton_buf_literal(b, "},\"logprobs\":null,"
+                                     "\"finish_reason\":null}]"));
+
+    if (t->include_usage) {
+        chaton_try(chaton_buf_literal(b, ",\"usage\":null"));
+    }
+
+    chaton_try(chaton_buf_literal(b, "}\n\n"));
+
+    t->chunks++;
+
+    return CHATON_OK;
+}
+
+
+uint64_t
+chaton_chat_completion_tokens(chaton_chat_t *t)
+{
+    return chaton_usage_tokens(&t->completion);
+}
+
+
+static int
+chaton_chat_usage(chaton_chat_t *t, chaton_buf_t *b)
+{
+    int       rc;
+    uint64_t  completion;
+
+    completion = chaton_usage_tokens(&t->completion);
+
+    rc = chaton_buf_literal(b, "{\"prompt_tokens\":");
+    if (rc != CHATON_OK) {
+        return rc;
+    }
+
+    rc = chaton_buf_append_uint(b, t->prompt_tokens);
+    if (rc != CHATON_OK) {
+        return rc;
+    }
+
+    rc = chaton_buf_literal(b, ",\"completion_tokens\":");
+    if (rc != CHATON_OK) {
+        return rc;
+    }
+
+    rc = chaton_buf_append_uint(b, completion);
+    if (rc != CHATON_OK) {
+        return rc;
+    }
+
+    rc = chaton_buf_literal(b, ",\"total_tokens\":");
+    if (rc != CHATON_OK) {
+        return rc;
+    }
+
+    rc = chaton_buf_append_uint(b, t->prompt_tokens + completion);
+    if (rc != CHATON_OK) {
+        return rc;
+    }
+
+    return chaton_buf_literal(b, "}");
+}
+
+
+/* stream mode: the finish_reason chunk, the usage chunk if asked, [DONE] */
+
+int
+chaton_chat_finish(chaton_chat_t *t)
+{
+    chaton_buf_t  *b;
+
+    b = t->out;
+
+    chaton_try(chaton_buf_append(b, t->prefix.data, t->prefix.len));
+    chaton_try(chaton_buf_literal(b, "{\"index\":0,\"delta\":"));
+
+    /* an empty answer still tells the client whose turn it was */
+
+    if (!t->role_sent) {
+        chaton_try(chaton_buf_literal(b,
+                                  "{\"role\":\"assistant\",\"content\":\"\"}"));
+        t->role_sent = 1;
+
+    } else {
+        chaton_try(chaton_buf_literal(b, "{}"));
+    }
+
+    chaton_try(chaton_buf_literal(b, ",\"logprobs\":null,\"finish_reason\":"));
+    chaton_try(chaton_json_cstring(b, t->finish[0] ? t->finish : "stop"));
+    chaton_try(chaton_buf_literal(b, "}]"));
+
+    if (t->include_usage) {
+        chaton_try(chaton_buf_literal(b, ",\"usage\":null}\n\n"));
+        chaton_try(chaton_buf_append(b, t->prefix.data, t->prefix.len));
+        chaton_try(chaton_buf_literal(b, "],\"usage\":"));
+        chaton_try(chaton_chat_usage(t, b));
+        t->chunks++;
+    }
+
+    chaton_try(chaton_buf_literal(b, "}\n\ndata: [DONE]\n\n"));
+
+    t->chunks++;
+
+    return CHATON_OK;
+}
+
+
+/* aggregate mode: the one chat.completion object */
+
+int
+chaton_chat_completion(chaton_chat_t *t, chaton_buf_t *b)
+{
+    chaton_try(chaton_buf_reserve(b, t->content.len + t->reasoning.len + 512));
+
+    chaton_try(chaton_buf_literal(b, "{\"id\":"));
+    chaton_try(chaton_json_string(b, t->id, t->id_len));
+    chaton_try(chaton_buf_literal(b, ",\"object\":\"chat.completion\","
+                                     "\"created\":"));
+    chaton_try(chaton_buf_append_uint(b, t->created));
+    chaton_try(chaton_buf_literal(b, ",\"model\":"));
+    chaton_try(chaton_json_string(b, t->model, t->model_len));
+    chaton_try(chaton_buf_literal(b, ",\"choices\":[{\"index\":0,"
+                                     "\"message\":{\"role\":\"assistant\","
+                                     "\"content\":\""));
+    chaton_try(chaton_buf_append(b, t->content.data, t->content.len));
+    chaton_try(chaton_buf_literal(b, "\""));
+
+    if (t->reasoning.len) {
+        chaton_try(chaton_buf_literal(b, ",\"reasoning_content\":\""));
+        chaton_try(chaton_buf_append(b, t->reasoning.data, t->reasoning.len));
+        chaton_try(chaton_buf_literal(b, "\""));
+    }
+
+    chaton_try(chaton_buf_literal(b, ",\"refusal\":null},\"logprobs\":null,"
+                                     "\"finish_reason\":"));
+    chaton_try(chaton_json_cstring(b, t->finish[0] ? t->finish : "stop"));
+    chaton_try(chaton_buf_literal(b, "}],\"usage\":"));
+    chaton_try(chaton_chat_usage(t, b));
+    chaton_try(chaton_buf_literal(b, ",\"system_fingerprint\":null}"));
+
+    return CHATON_OK;
+}

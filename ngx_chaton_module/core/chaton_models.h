@@ -1,0 +1,32 @@
+/*
+ * Model ids: what clients say, what ChatOn is sent, what /v1/models lists.
+ */
+
+#ifndef _CHATON_MODELS_H_INCLUDED_
+#define _CHATON_MODELS_H_INCLUDED_
+
+
+#include "chaton.h"
+
+
+typedef struct {
+    const char             *id;        /* what a client says */
+    size_t                  id_len;
+    const char             *backend;   /* the ChatOn model id it means */
+    size_t                  backend_len;
+    unsigned                listed:1;  /* shown by /v1/models */
+} chaton_model_t;
+
+
+extern const chaton_model_t  chaton_models_builtin[];
+extern const size_t          chaton_models_nbuiltin;
+
+
+const chaton_model_t *chaton_model_find(const chaton_model_t *table,
+    size_t n, const unsigned char *name, size_t len);
+int chaton_models_list(chaton_buf_t *b, const chaton_model_t *table,
+    size_t n);
+int chaton_model_object(chaton_buf_t *b, const chaton_model_t *m);
+
+
+#endif /* _CHATON_MODELS_H_INCLUDED_ */

@@ -1,0 +1,989 @@
+/*
+ * The chat request translator: OpenAI /v1/chat/completions body in, ChatOn
+ * /chats/stream body out.
+ *
+ * The client's JSON is parsed once with cJSON, validated field by field
+ * (every refusal names the field, as OpenAI does), and copied into a small
+ * model of the request owned by the caller's allocator; the cJSON tree is
+ * freed before returning.  The ChatOn body is written from that model by
+ * chaton_chat_body(), directly as JSON text, after uploads (if any) have
+ * filled in image URLs.
+ */
+
+#include <math.h>
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+#include "chaton_request.h"
+#include "chaton_dataurl.h"
+
+
+#define CHATON_MAX_MESSAGES  10000
+
+
+typedef struct {
+    chaton_chat_req_t          *req;
+    chaton_alloc_t             *alloc;
+    const chaton_chat_conf_t   *conf;
+    chaton_error_t             *err;
+    size_t                      nimages;
+    char                        param[64];
+} chaton_parse_t;
+
+
+static int chaton_chat_fields(chaton_parse_t *ps, cJSON *root);
+static int chaton_chat_messages(chaton_parse_t *ps, cJSON *messages);
+static int chaton_chat_message(chaton_parse_t *ps, cJSON *m, size_t i,
+    chaton_message_t *msg);
+static int chaton_chat_parts(chaton_parse_t *ps, cJSON *parts, size_t i,
+    chaton_message_t *msg, chaton_buf_t *text);
+static int chaton_chat_image(chaton_parse_t *ps, cJSON *part);
+static int chaton_chat_bool(chaton_parse_t *ps, cJSON *root,
+    const char *name, unsigned *value);
+static int chaton_chat_number(chaton_parse_t *ps, cJSON *root,
+    const char *name, double min, double max);
+static int chaton_chat_tokens(chaton_parse_t *ps, cJSON *root,
+    const char *name);
+static int chaton_chat_unsupported(chaton_parse_t *ps, cJSON *root,
+    const char *name);
+static int chaton_chat_blank(const unsigned char *s, size_t len);
+static unsigned char *chaton_chat_copy(chaton_alloc_t *a, const char *s,
+    size_t *len);
+
+
+static const char *
+chaton_chat_role(const char *role)
+{
+    if (strcmp(role, "user") == 0) {
+        return "user";
+    }
+
+    if (strcmp(role, "assistant") == 0) {
+        return "assistant";
+    }
+
+    /* OpenAI's newer name for the system role */
+
+    if (strcmp(role, "system") == 0 || strcmp(role, "developer") == 0) {
+        return "system";
+    }
+
+    return NULL;
+}
+
+
+/*
+ * Checks that apply to every JSON body before cJSON sees it: cJSON stops at
+ * a NUL and does not validate UTF-8, so both are refused here, and a "\u0000"
+ * escape would silently cut a string short inside cJSON.
+ */
+
+int
+chaton_json_body_check(const unsigned char *body, size_t len,
+    chaton_error_t *err)
+{
+    size_t                i, bs;
+    const unsigned char  *p, *end;
+
+    if (len == 0) {
+        return chaton_error_set(err, 400, NULL, NULL,
+                                "The request body is empty; "
+                                "a JSON object was expected.");
+    }
+
+    if (memchr(body, '\0', len) != NULL) {
+        return chaton_error_set(err, 400, NULL, NULL,
+                                "The request body contains a NUL byte.");
+    }
+
+    if (!chaton_utf8_valid(body, len)) {
+        return chaton_error_set(err, 400, NULL, NULL,
+                                "The request body is not valid UTF-8.");
+    }
+
+    p = body;
+    end = body + len;
+
+    while ((p = memchr(p, '\\', end - p)) != NULL) {
+
+        for (i = 0; p + i < end && p[i] == '\\'; i++) { /* void */ }
+
+        bs = i;
+
+        if (bs % 2 == 1 && end - (p + bs) >= 5
+            && memcmp(p + bs, "u0000", 5) == 0)
+        {
+            return chaton_error_set(err, 400, NULL, NULL,
+                                    "The request body contains a \\u0000 "
+                                    "escape; NUL characters are not "
+                                    "accepted.");
+        }
+
+        p += bs;
+    }
+
+    return CHATON_OK;
+}
+
+
+int
+chaton_chat_parse(chaton_chat_req_t *req, chaton_alloc_t *a,
+    const chaton_chat_conf_t *conf, const unsigned char *body, size_t len,
+    chaton_error_t *err)
+{
+    int              rc;
+    cJSON           *root;
+    const char      *end;
+    chaton_parse_t   ps;
+
+    memset(req, 0, sizeof(chaton_chat_req_t));
+
+    rc = chaton_json_body_check(body, len, err);
+    if (rc != CHATON_OK) {
+        return rc;
+    }
+
+    root = cJSON_ParseWithLengthOpts((const char *) body, len, &end, 0);
+
+    if (root == NULL) {
+        return chaton_error_set(err, 400, NULL, NULL,
+                                "We could not parse the JSON body of your "
+                                "request: invalid JSON near byte %zu.",
+                                (size_t) (cJSON_GetErrorPtr()
+                                          ? cJSON_GetErrorPtr()
+                                            - (const char *) body
+                                          : 0));
+    }
+
+    while (end < (const char *) body + len
+           && (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
+    {
+        end++;
+    }
+
+    if (end != (const char *) body + len) {
+        cJSON_Delete(root);
+        return chaton_error_set(err, 400, NULL, NULL,
+                                "We could not parse the JSON body of your "
+                                "request: unexpected data after the JSON "
+                                "value.");
+    }
+
+    if (!cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        return chaton_error_set(err, 400, NULL, NULL,
+                                "The request body must be a JSON object.");
+    }
+
+    ps.req = req;
+    ps.alloc = a;
+    ps.conf = conf;
+    ps.err = err;
+    ps.nimages = 0;
+
+    rc = chaton_chat_fields(&ps, root);
+
+    cJSON_Delete(root);
+
+    return rc;
+}
+
+
+static int
+chaton_chat_fields(chaton_parse_t *ps, cJSON *root)
+{
+    int                  rc;
+    cJSON               *v, *o;
+    chaton_chat_req_t   *req;
+
+    req = ps->req;
+
+    v = cJSON_GetObjectItemCaseSensitive(root, "model");
+
+    if (v == NULL || cJSON_IsNull(v)) {
+        return chaton_error_set(ps->err, 400, "model", NULL,
+                                "you must provide a model parameter");
+    }
+
+    if (!cJSON_IsString(v) || v->valuestring[0] == '\0') {
+        return chaton_error_set(ps->err, 400, "model", NULL,
+                                "'model' must be a non-empty string");
+    }
+
+    req->model = chaton_chat_copy(ps->alloc, v->valuestring,
+                                  &req->model_len);
+    if (req->model == NULL) {
+        return CHATON_ERROR;
+    }
+
+    req->entry = chaton_model_find(ps->conf->models, ps->conf->nmodels,
+                                   req->model, req->model_len);
+
+    if (req->entry == NULL) {
+        return chaton_error_set(ps->err, 404, "model", "model_not_found",
+                                "The model '%.100s' does not exist; "
+                                "GET /v1/models lists the models served "
+                                "here.", v->valuestring);
+    }
+
+    rc = chaton_chat_bool(ps, root, "stream", NULL);
+    if (rc != CHATON_OK) {
+        return rc;
+    }
+
+    v = cJSON_GetObjectItemCaseSensitive(root, "stream");
+    req->stream = cJSON_IsTrue(v);
+
+    v = cJSON_GetObjectItemCaseSensitive(root, "stream_options");
+
+    if (v && !cJSON_IsNull(v)) {
+        if (!cJSON_IsObject(v)) {
+            return chaton_error_set(ps->err, 400, "stream_options", NULL,
+                                    "'stream_options' must be an object");
+        }
+
+        o = cJSON_GetObjectItemCaseSensitive(v, "include_usage");
+
+        if (o && !cJSON_IsNull(o) && !cJSON_IsBool(o)) {
+            return chaton_error_set(ps->err, 400,
+                                    "stream_options.include_usage", NULL,
+                                    "'stream_options.include_usage' must "
+                                    "be a boolean");
+        }
+
+        req->include_usage = cJSON_IsTrue(o);
+    }
+
+    req->max_tokens = ps->conf->max_tokens;
+
+    rc = chaton_chat_tokens(ps, root, "max_tokens");
+    if (rc != CHATON_OK) {
+        return rc;
+    }
+
+    /* the newer name wins when a client sends both */
+
+    rc = chaton_chat_tokens(ps, root, "max_completion_tokens");
+    if (rc != CHATON_OK) {
+        return rc;
+    }
+
+    v = cJSON_GetObjectItemCaseSensitive(root, "n");
+
+    if (v && !cJSON_IsNull(v)) {
+        if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble)
+            || v->valuedouble < 1)
+        {
+            return chaton_error_set(ps->err, 400, "n", NULL,
+                                    "'n' must be a positive integer");
+        }
+
+        if (v->valuedouble != 1) {
+            return chaton_error_set(ps->err, 400, "n", "unsupported_value",
+                                    "Only n=1 is supported: the backend "
+                                    "answers with one choice.");
+        }
+    }
+
+    rc = chaton_chat_unsupported(ps, root, "tools");
+    if (rc != CHATON_OK) {
+        return rc;
+    }
+
+    rc = chaton_chat_unsupported(ps, root, "functions");
+    if (rc != CHATON_OK) {
+        return rc;
+    }
+
+    /* sampling parameters: checked like OpenAI does, then not used */
+
+    if (chaton_chat_number(ps, root, "temperature", 0, 2) != CHATON_OK
+        || chaton_chat_number(ps, root, "top_p", 0, 1) != CHATON_OK
+        || chaton_chat_number(ps, root, "presence_penalty", -2, 2)
+           != CHATON_OK
+        || chaton_chat_number(ps, root, "frequency_penalty", -2, 2)
+           != CHATON_OK
+        || chaton_chat_number(ps, root, "seed", -9.2e18, 9.2e18) != CHATON_OK)
+    {
+        return CHATON_BAD;
+    }
+
+    v = cJSON_GetObjectItemCaseSensitive(root, "stop");
+
+    if (v && !cJSON_IsNull(v) && !cJSON_IsString(v) && !cJSON_IsArray(v)) {
+        return chaton_error_set(ps->err, 400, "stop", NULL,
+                                "'stop' must be a string or an array of "
+                                "strings");
+    }
+
+    v = cJSON_GetObjectItemCaseSensitive(root, "user");
+
+    if (v && !cJSON_IsNull(v) && !cJSON_IsString(v)) {
+        return chaton_error_set(ps->err, 400, "user", NULL,
+                                "'user' must be a string");
+    }
+
+    v = cJSON_GetObjectItemCaseSensitive(root, "response_format");
+
+    if (v && !cJSON_IsNull(v) && !cJSON_IsObject(v)) {
+        return chaton_error_set(ps->err, 400, "response_format", NULL,
+                                "'response_format' must be an object");
+    }
+
+    /* ChatOn's own switches, passed through when the client sends them */
+
+    if (chaton_chat_bool(ps, root, "function_web_search", NULL) != CHATON_OK
+        || chaton_chat_bool(ps, root, "function_image_gen", NULL)
+           != CHATON_OK
+        || chaton_chat_bool(ps, root, "function_code_interpreter", NULL)
+           != CHATON_OK)
+    {
+        return CHATON_BAD;
+    }
+
+    req->web_search = cJSON_IsTrue(
+                  cJSON_GetObjectItemCaseSensitive(root, "function_web_search"));
+    req->image_gen = cJSON_IsTrue(
+                  cJSON_GetObjectItemCaseSensitive(root, "function_image_gen"));
+    req->code_interpreter = cJSON_IsTrue(
+           cJSON_GetObjectItemCaseSensitive(root, "function_code_interpreter"));
+
+    /* OpenAI's way to ask for a searched answer */
+
+    v = cJSON_GetObjectItemCaseSensitive(root, "web_search_options");
+
+    if (v && !cJSON_IsNull(v)) {
+        if (!cJSON_IsObject(v)) {
+            return chaton_error_set(ps->err, 400, "web_search_options", NULL,
+                                    "'web_search_options' must be an "
+                                    "object");
+        }
+
+        req->web_search = 1;
+    }
+
+    v = cJSON_GetObjectItemCaseSensitive(root, "web_search_engine");
+
+    if (v && !cJSON_IsNull(v)) {
+        if (!cJSON_IsString(v) || v->valuestring[0] == '\0') {
+            return chaton_error_set(ps->err, 400, "web_search_engine", NULL,
+                                    "'web_search_engine' must be a "
+                                    "non-empty string");
+        }
+
+        req->web_search_engine = chaton_chat_copy(ps->alloc, v->valuestring,
+                                             &req->web_search_engine_len);
+        if (req->web_search_engine == NULL) {
+            return CHATON_ERROR;
+        }
+    }
+
+    v = cJSON_GetObjectItemCaseSensitive(root, "messages");
+
+    if (v == NULL || cJSON_IsNull(v)) {
+        return chaton_error_set(ps->err, 400, "messages", NULL,
+                                "Missing required parameter: 'messages'.");
+    }
+
+    if (!cJSON_IsArray(v)) {
+        return chaton_error_set(ps->err, 400, "messages", NULL,
+                                "'messages' must be an array");
+    }
+
+    return chaton_chat_messages(ps, v);
+}
+
+
+static int
+chaton_chat_messages(chaton_parse_t *ps, cJSON *messages)
+{
+    int                  rc;
+    size_t               n, i;
+    cJSON               *m;
+    chaton_message_t     msg;
+    chaton_chat_req_t   *req;
+
+    req = ps->req;
+
+    n = (size_t) cJSON_GetArraySize(messages);
+
+    if (n == 0) {
+        return chaton_error_set(ps->err, 400, "messages", NULL,
+                                "'messages' must not be empty");
+    }
+
+    if (n > CHATON_MAX_MESSAGES) {
+        return chaton_error_set(ps->err, 400, "messages", NULL,
+                                "'messages' has more than %d entries",
+                                CHATON_MAX_MESSAGES);
+    }
+
+    req->messages = ps->alloc->alloc(ps->alloc->pool,
+                                     n * sizeof(chaton_message_t));
+    if (req->messages == NULL) {
+        return CHATON_ERROR;
+    }
+
+    /* images: counted first so that one array holds them all, in order */
+
+    req->images = NULL;
+    req->nimages = 0;
+
+    i = 0;
+
+    cJSON_ArrayForEach(m, messages) {
+
+        rc = chaton_chat_message(ps, m, i, &msg);
+        if (rc != CHATON_OK) {
+            return rc;
+        }
+
+        i++;
+
+        /* empty or blank messages without images are not sent */
+
+        if (msg.nimages == 0 && chaton_chat_blank(msg.content,
+                                                  msg.content_len))
+        {
+            continue;
+        }
+
+        chaton_usage_add(&req->prompt, msg.content, msg.content_len);
+        req->prompt.ascii += 12;        /* role and framing, ~3 tokens */
+
+        req->messages[req->nmessages++] = msg;
+    }
+
+    if (req->nmessages == 0) {
+        return chaton_error_set(ps->err, 400, "messages", NULL,
+                                "Every message is empty: there is nothing "
+                                "to answer.");
+    }
+
+    return CHATON_OK;
+}
+
+
+static int
+chaton_chat_message(chaton_parse_t *ps, cJSON *m, size_t i,
+    chaton_message_t *msg)
+{
+    int            rc;
+    cJSON         *v;
+    chaton_buf_t   text;
+
+    (void) snprintf(ps->param, sizeof(ps->param), "messages[%zu]", i);
+
+    if (!cJSON_IsObject(m)) {
+        return chaton_error_set(ps->err, 400, ps->param, NULL,
+                                "'%s' must be an object", ps->param);
+    }
+
+    memset(msg, 0, sizeof(chaton_message_t));
+
+    (void) snprintf(ps->param, sizeof(ps->param), "messages[%zu].role", i);
+
+    v = cJSON_GetObjectItemCaseSensitive(m, "role");
+
+    if (!cJSON_IsString(v)) {
+        return chaton_error_set(ps->err, 400, ps->param, NULL,
+                                "'%s' must be a string", ps->param);
+    }
+
+    if (strcmp(v->valuestring, "tool") == 0
+        || strcmp(v->valuestring, "function") == 0)
+    {
+        return chaton_error_set(ps->err, 400, ps->param, "unsupported_value",
+                                "Function calling is not supported: "
+                                "'%s' is '%s'.", ps->param, v->valuestring);
+    }
+
+    msg->role = chaton_chat_role(v->valuestring);
+
+    if (msg->role == NULL) {
+        return chaton_error_set(ps->err, 400, ps->param, NULL,
+                                "'%s' must be one of system, developer, "
+                                "user, assistant", ps->param);
+    }
+
+    v = cJSON_GetObjectItemCaseSensitive(m, "tool_calls");
+
+    if (v && cJSON_IsArray(v) && cJSON_GetArraySize(v) > 0) {
+        (void) snprintf(ps->param, sizeof(ps->param),
+                        "messages[%zu].tool_calls", i);
+        return chaton_error_set(ps->err, 400, ps->param, "unsupported_value",
+                                "Function calling is not supported.");
+    }
+
+    (void) snprintf(ps->param, sizeof(ps->param), "messages[%zu].content", i);
+
+    v = cJSON_GetObjectItemCaseSensitive(m, "content");
+
+    /* an assistant turn may have no content (it only called tools) */
+
+    if (v == NULL || cJSON_IsNull(v)) {
+        if (msg->role[0] == 'a') {
+            return CHATON_OK;
+        }
+
+        return chaton_error_set(ps->err, 400, ps->param, NULL,
+                                "'%s' is required", ps->param);
+    }
+
+    if (cJSON_IsString(v)) {
+        msg->content = chaton_chat_copy(ps->alloc, v->valuestring,
+                                        &msg->content_len);
+        return msg->content ? CHATON_OK : CHATON_ERROR;
+    }
+
+    if (!cJSON_IsArray(v)) {
+        return chaton_error_set(ps->err, 400, ps->param, NULL,
+                                "'%s' must be a string or an array of "
+                                "content parts", ps->param);
+    }
+
+    if (cJSON_GetArraySize(v) == 0) {
+        return chaton_error_set(ps->err, 400, ps->param, NULL,
+                                "'%s' must not be an empty array", ps->param);
+    }
+
+    chaton_buf_init(&text, ps->alloc, 0);
+
+    rc = chaton_chat_parts(ps, v, i, msg, &text);
+    if (rc != CHATON_OK) {
+        return rc;
+    }
+
+    /* "" and not NULL: a message of images only has empty content */
+
+    msg->content = text.data ? text.data : (unsigned char *) "";
+    msg->content_len = text.len;
+
+    return CHATON_OK;
+}
+
+
+/* text parts are joined with a space; image parts become images[] */
+
+static int
+chaton_chat_parts(chaton_parse_t *ps, cJSON *parts, size_t i,
+    chaton_message_t *msg, chaton_buf_t *text)
+{
+    int       rc;
+    size_t    j;
+    cJSON    *part, *type, *v;
+
+    j = 0;
+    msg->image = ps->req->nimages;
+
+    cJSON_ArrayForEach(part, parts) {
+
+        (void) snprintf(ps->param, sizeof(ps->param),
+                        "messages[%zu].content[%zu]", i, j);
+
+        type = cJSON_GetObjectItemCaseSensitive(part, "type");
+
+        if (!cJSON_IsObject(part) || !cJSON_IsString(type)) {
+            return chaton_error_set(ps->err, 400, ps->param, NULL,
+                                    "'%s' must be an object with a string "
+                                    "'type'", ps->param);
+        }
+
+        if (strcmp(type->valuestring, "text") == 0
+            || strcmp(type->valuestring, "input_text") == 0)
+        {
+            v = cJSON_GetObjectItemCaseSensitive(part, "text");
+
+            if (!cJSON_IsString(v)) {
+                return chaton_error_set(ps->err, 400, ps->param, NULL,
+                                        "'%s.text' must be a string",
+                                        ps->param);
+            }
+
+            if (text->len) {
+                rc = chaton_buf_append(text, " ", 1);
+                if (rc != CHATON_OK) {
+                    return rc;
+                }
+            }
+
+            rc = chaton_buf_append_str(text, v->valuestring);
+            if (rc != CHATON_OK) {
+                return rc;
+            }
+
+        } else if (strcmp(type->valuestring, "image_url") == 0) {
+
+            rc = chaton_chat_image(ps, part);
+            if (rc != CHATON_OK) {
+                return rc;
+            }
+
+            msg->nimages++;
+
+        } else {
+            return chaton_error_set(ps->err, 400, ps->param,
+                                    "unsupported_value",
+                                    "'%s' has type '%.40s'; only 'text' and "
+                                    "'image_url' parts are supported",
+                                    ps->param, type->valuestring);
+        }
+
+        j++;
+    }
+
+    return CHATON_OK;
+}
+
+
+static int
+chaton_chat_image(chaton_parse_t *ps, cJSON *part)
+{
+    int                             rc;
+    size_t                          n;
+    cJSON                          *v;
+    const char                     *url;
+    chaton_buf_t                    data;
+    chaton_image_t                 *img, *images;
+    chaton_chat_req_t              *req;
+    const chaton_dataurl_type_t    *type;
+
+    req = ps->req;
+
+    v = cJSON_GetObjectItemCaseSensitive(part, "image_url");
+
+    /* {"url": "..."} per the API, a bare string from lax clients */
+
+    if (cJSON_IsObject(v)) {
+        v = cJSON_GetObjectItemCaseSensitive(v, "url");
+    }
+
+    if (!cJSON_IsString(v) || v->valuestring[0] == '\0') {
+        return chaton_error_set(ps->err, 400, ps->param, NULL,
+                                "'%s.image_url.url' must be a non-empty "
+                                "string", ps->param);
+    }
+
+    if (req->nimages >= ps->conf->max_images) {
+        return chaton_error_set(ps->err, 400, ps->param, NULL,
+                                "Too many images: at most %zu per request.",
+                                ps->conf->max_images);
+    }
+
+    /* the array only grows by doubling; images are few */
+
+    if ((req->nimages & (req->nimages - 1)) == 0) {
+        n = req->nimages ? req->nimages * 2 : 4;
+
+        images = ps->alloc->alloc(ps->alloc->pool,
+                                  n * sizeof(chaton_image_t));
+        if (images == NULL) {
+            return CHATON_ERROR;
+        }
+
+        if (req->nimages) {
+            memcpy(images, req->images,
+                   req->nimages * sizeof(chaton_image_t));
+        }
+
+        req->images = images;
+    }
+
+    img = &req->images[req->nimages];
+    memset(img, 0, sizeof(chaton_image_t));
+
+    url = v->valuestring;
+    n = strlen(url);
+
+    if ((n > 7 && chaton_strncaseeq((const unsigned char *) url, "http://", 7))
+        || (n > 8
+            && chaton_strncaseeq((const unsigned char *) url, "https://", 8)))
+    {
+        img->url = chaton_chat_copy(ps->alloc, url, &img->url_len);
+        if (img->url == NULL) {
+            return CHATON_ERROR;
+        }
+
+        req->nimages++;
+        return CHATON_OK;
+    }
+
+    chaton_buf_init(&data, ps->alloc, 0);
+
+    rc = chaton_dataurl_decode(&data, (const unsigned char *) url, n,
+                               ps->conf->max_image, &type);
+
+    switch (rc) {
+
+    case CHATON_OK:
+        img->mime = type->mime;
+        img->ext = type->ext;
+        img->data = data.data;
+        img->data_len = data.len;
+        req->nimages++;
+        return CHATON_OK;
+
+    case CHATON_DATAURL_NOT_DATA:
+        return chaton_error_set(ps->err, 400, ps->param, "invalid_image_url",
+                                "'%s.image_url.url' must be an http(s) URL "
+                                "or a data: URL", ps->param);
+
+    case CHATON_DATAURL_BAD_TYPE:
+        return chaton_error_set(ps->err, 400, ps->param,
+                                "invalid_image_format",
+                                "'%s' is not a supported image type: "
+                                "png, jpeg, gif and webp are", ps->param);
+
+    case CHATON_DATAURL_NOT_BASE64:
+        return chaton_error_set(ps->err, 400, ps->param, "invalid_image_url",
+                                "'%s' is not a base64 data URL", ps->param);
+
+    case CHATON_DATAURL_EMPTY:
+        return chaton_error_set(ps->err, 400, ps->param, "invalid_image_url",
+                                "'%s' is an empty image", ps->param);
+
+    case CHATON_DATAURL_TOO_BIG:
+        return chaton_error_set(ps->err, 400, ps->param, "image_too_large",
+                                "'%s' is larger than %zu bytes", ps->param,
+                                ps->conf->max_image);
+    }
+
+    return CHATON_ERROR;
+}
+
+
+/* an optional boolean: absent, null, true or false */
+
+static int
+chaton_chat_bool(chaton_parse_t *ps, cJSON *root, const char *name,
+    unsigned *value)
+{
+    cJSON  *v;
+
+    v = cJSON_GetObjectItemCaseSensitive(root, name);
+
+    if (v == NULL || cJSON_IsNull(v)) {
+        return CHATON_OK;
+    }
+
+    if (!cJSON_IsBool(v)) {
+        return chaton_error_set(ps->err, 400, name, NULL,
+                                "'%s' must be a boolean", name);
+    }
+
+    if (value) {
+        *value = cJSON_IsTrue(v);
+    }
+
+    return CHATON_OK;
+}
+
+
+static int
+chaton_chat_number(chaton_parse_t *ps, cJSON *root, const char *name,
+    double min, double max)
+{
+    cJSON  *v;
+
+    v = cJSON_GetObjectItemCaseSensitive(root, name);
+
+    if (v == NULL || cJSON_IsNull(v)) {
+        return CHATON_OK;
+    }
+
+    if (!cJSON_IsNumber(v) || isnan(v->valuedouble)
+        || v->valuedouble < min || v->valuedouble > max)
+    {
+        return chaton_error_set(ps->err, 400, name, NULL,
+                                "'%s' must be a number from %g to %g",
+                                name, min, max);
+    }
+
+    return CHATON_OK;
+}
+
+
+static int
+chaton_chat_tokens(chaton_parse_t *ps, cJSON *root, const char *name)
+{
+    cJSON  *v;
+
+    v = cJSON_GetObjectItemCaseSensitive(root, name);
+
+    if (v == NULL || cJSON_IsNull(v)) {
+        return CHATON_OK;
+    }
+
+    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble)
+        || v->valuedouble < 1 || v->valuedouble > 1e9)
+    {
+        return chaton_error_set(ps->err, 400, name, NULL,
+                                "'%s' must be an integer from 1 to "
+                                "1000000000", name);
+    }
+
+    ps->req->max_tokens = (uint64_t) v->valuedouble;
+
+    return CHATON_OK;
+}
+
+
+/* tools and functions: accepted only when empty */
+
+static int
+chaton_chat_unsupported(chaton_parse_t *ps, cJSON *root, const char *name)
+{
+    cJSON  *v;
+
+    v = cJSON_GetObjectItemCaseSensitive(root, name);
+
+    if (v == NULL || cJSON_IsNull(v)
+        || (cJSON_IsArray(v) && cJSON_GetArraySize(v) == 0))
+    {
+        return CHATON_OK;
+    }
+
+    return chaton_error_set(ps->err, 400, name, "unsupported_parameter",
+                            "'%s' is not supported: the backend has no "
+                            "function calling.", name);
+}
+
+
+static int
+chaton_chat_blank(const unsigned char *s, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i < len; i++) {
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n') {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static unsigned char *
+chaton_chat_copy(chaton_alloc_t *a, const char *s, size_t *len)
+{
+    size_t          n;
+    unsigned char  *p;
+
+    n = strlen(s);
+
+    p = a->alloc(a->pool, n + 1);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    memcpy(p, s, n + 1);
+    *len = n;
+
+    return p;
+}
+
+
+/* the index of the last user message, or -1 */
+
+int
+chaton_chat_last_user(const chaton_chat_req_t *req)
+{
+    size_t  i;
+
+    for (i = req->nmessages; i > 0; i--) {
+        if (req->messages[i - 1].role[0] == 'u') {
+            return (int) (i - 1);
+        }
+    }
+
+    return -1;
+}
+
+
+int
+chaton_chat_body(chaton_buf_t *out, const chaton_chat_req_t *req)
+{
+    int                  last;
+    size_t               i, k;
+    const char          *source;
+    chaton_image_t      *img;
+    chaton_message_t    *m;
+
+    chaton_try(chaton_buf_literal(out, "{\"model\":"));
+    chaton_try(chaton_json_string(out,
+                                  (const unsigned char *) req->entry->backend,
+                                  req->entry->backend_len));
+    chaton_try(chaton_buf_literal(out, ",\"messages\":["));
+
+    last = req->context_len ? chaton_chat_last_user(req) : -1;
+
+    for (i = 0; i < req->nmessages; i++) {
+        m = &req->messages[i];
+
+        if (i) {
+            chaton_try(chaton_buf_literal(out, ","));
+        }
+
+        chaton_try(chaton_buf_literal(out, "{\"role\":"));
+        chaton_try(chaton_json_cstring(out, m->role));
+        chaton_try(chaton_buf_literal(out, ",\"content\":\""));
+
+        if ((int) i == last) {
+            chaton_try(chaton_json_escape(out, req->context,
+                                          req->context_len));
+        }
+
+        chaton_try(chaton_json_escape(out, m->content, m->content_len));
+        chaton_try(chaton_buf_literal(out, "\""));
+
+        if (m->nimages) {
+            chaton_try(chaton_buf_literal(out, ",\"images\":["));
+
+            for (k = 0; k < m->nimages; k++) {
+                img = &req->images[m->image + k];
+
+                if (k) {
+                    chaton_try(chaton_buf_literal(out, ","));
+                }
+
+                chaton_try(chaton_buf_literal(out, "{\"data\":"));
+                chaton_try(chaton_json_string(out, img->url, img->url_len));
+                chaton_try(chaton_buf_literal(out, "}"));
+            }
+
+            chaton_try(chaton_buf_literal(out, "]"));
+        }
+
+        chaton_try(chaton_buf_literal(out, "}"));
+    }
+
+    source = req->nimages ? "chat/image_upload" : "chat/free";
+
+    chaton_try(chaton_buf_literal(out, "],\"max_tokens\":"));
+    chaton_try(chaton_buf_append_uint(out, req->max_tokens));
+    chaton_try(chaton_buf_literal(out, ",\"source\":"));
+    chaton_try(chaton_json_cstring(out, source));
+    chaton_try(chaton_buf_literal(out, ",\"function_web_search\":"));
+    chaton_try(chaton_buf_append_str(out,
+                     req->web_search && !req->context_len ? "true" : "false"));
+    chaton_try(chaton_buf_literal(out, ",\"function_image_gen\":"));
+    chaton_try(chaton_buf_append_str(out, req->image_gen ? "true" : "false"));
+    chaton_try(chaton_buf_literal(out, ",\"function_code_interpreter\":"));
+    chaton_try(chaton_buf_append_str(out,
+                                  req->code_interpreter ? "true" : "false"));
+    chaton_try(chaton_buf_literal(out, ",\"web_search_engine\":"));
+
+    if (req->web_search_engine) {
+        chaton_try(chaton_json_string(out, req->web_search_engine,
+                                      req->web_search_engine_len));
+
+    } else {
+        chaton_try(chaton_buf_literal(out, "\"auto\""));
+    }
+
+    chaton_try(chaton_buf_literal(out, "}"));
+
+    return CHATON_OK;
+}

@@ -1,0 +1,84 @@
+/*
+ * OpenAI chat request -> ChatOn /chats/stream body.
+ *
+ * Parsing and writing are two steps: images given as data URLs must be
+ * uploaded (and get their URLs) between them.
+ */
+
+#ifndef _CHATON_REQUEST_H_INCLUDED_
+#define _CHATON_REQUEST_H_INCLUDED_
+
+
+#include "chaton.h"
+#include "chaton_error.h"
+#include "chaton_models.h"
+
+
+typedef struct {
+    const unsigned char    *url;        /* http(s) URL, or the upload's URL */
+    size_t                  url_len;
+    const char             *mime;       /* data URLs: image/png, ... */
+    const char             *ext;        /* data URLs: png, ... */
+    unsigned char          *data;       /* data URLs: the decoded bytes */
+    size_t                  data_len;
+} chaton_image_t;
+
+
+typedef struct {
+    const char             *role;
+    unsigned char          *content;
+    size_t                  content_len;
+    size_t                  image;      /* first image in req->images */
+    size_t                  nimages;
+} chaton_message_t;
+
+
+typedef struct {
+    const chaton_model_t   *models;
+    size_t                  nmodels;
+    uint64_t                max_tokens;     /* when the client gives none */
+    size_t                  max_image;      /* bytes of one decoded image */
+    size_t                  max_images;     /* images in one request */
+} chaton_chat_conf_t;
+
+
+typedef struct {
+    unsigned char          *model;          /* as the client asked */
+    size_t                  model_len;
+    const chaton_model_t   *entry;          /* what it means */
+
+    uint64_t                max_tokens;
+
+    chaton_message_t       *messages;
+    size_t                  nmessages;
+    chaton_image_t         *images;
+    size_t                  nimages;
+
+    /* text put in front of the last user message (page crawls) */
+    const unsigned char    *context;
+    size_t                  context_len;
+
+    const unsigned char    *web_search_engine;
+    size_t                  web_search_engine_len;
+
+    chaton_usage_t          prompt;
+
+    unsigned                stream:1;
+    unsigned                include_usage:1;
+    unsigned                web_search:1;
+    unsigned                image_gen:1;
+    unsigned                code_interpreter:1;
+} chaton_chat_req_t;
+
+
+int chaton_chat_parse(chaton_chat_req_t *req, chaton_alloc_t *a,
+    const chaton_chat_conf_t *conf, const unsigned char *body, size_t len,
+    chaton_error_t *err);
+int chaton_chat_body(chaton_buf_t *out, const chaton_chat_req_t *req);
+int chaton_chat_last_user(const chaton_chat_req_t *req);
+
+int chaton_json_body_check(const unsigned char *body, size_t len,
+    chaton_error_t *err);
+
+
+#endif /* _CHATON_REQUEST_H_INCLUDED_ */

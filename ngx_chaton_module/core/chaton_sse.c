@@ -1,0 +1,251 @@
+/*
+ * Incremental Server-Sent Events parser.
+ *
+ * Backend reads split lines, JSON and UTF-8 characters anywhere, so only
+ * complete lines are looked at; the unfinished tail of a read is kept until
+ * the next one.  An event whose data line lies wholly inside one read is
+ * handed out in place, without a copy; only data that must outlive the read
+ * is copied, so memory is bounded by the largest single event.
+ *
+ * Lines end with LF, CRLF or a lone CR (as the SSE specification says);
+ * a blank line ends an event; several "data:" lines are joined with "\n";
+ * comments, "event:", "id:", "retry:" and unknown fields are ignored.
+ */
+
+#include "chaton_sse.h"
+
+
+static int chaton_sse_line(chaton_sse_t *p, const unsigned char *l,
+    size_t len, int in_place, chaton_sse_handler_pt handler, void *data);
+static int chaton_sse_keep(chaton_sse_t *p);
+
+
+void
+chaton_sse_init(chaton_sse_t *p, chaton_alloc_t *a, size_t max_event)
+{
+    /* a line is "data: " plus at most the whole event */
+
+    chaton_buf_init(&p->line, a, max_event + 16);
+    chaton_buf_init(&p->data, a, max_event);
+
+    p->ref = NULL;
+    p->ref_len = 0;
+    p->max = max_event;
+    p->has_data = 0;
+    p->cr = 0;
+}
+
+
+int
+chaton_sse_feed(chaton_sse_t *p, const unsigned char *in, size_t len,
+    chaton_sse_handler_pt handler, void *data)
+{
+    int                   rc;
+    size_t                n;
+    const unsigned char  *pos, *end, *eol, *cr, *next;
+
+    pos = in;
+    end = in + len;
+
+    if (p->cr && pos < end) {
+        if (*pos == '\n') {
+            pos++;
+        }
+
+        p->cr = 0;
+    }
+
+    while (pos < end) {
+
+        eol = memchr(pos, '\n', end - pos);
+        cr = memchr(pos, '\r', (eol ? eol : end) - pos);
+
+        if (cr) {
+            eol = cr;
+        }
+
+        if (eol == NULL) {
+            rc = chaton_buf_append(&p->line, pos, end - pos);
+            if (rc != CHATON_OK) {
+                return rc;
+            }
+
+            break;
+        }
+
+        next = eol + 1;
+
+        if (*eol == '\r') {
+            if (next < end) {
+                if (*next == '\n') {
+                    next++;
+                }
+
+            } else {
+                p->cr = 1;
+            }
+        }
+
+        if (p->line.len) {
+            rc = chaton_buf_append(&p->line, pos, eol - pos);
+            if (rc != CHATON_OK) {
+                return rc;
+            }
+
+            n = p->line.len;
+            p->line.len = 0;
+
+            rc = chaton_sse_line(p, p->line.data, n, 0, handler, data);
+
+        } else {
+            rc = chaton_sse_line(p, pos, eol - pos, 1, handler, data);
+        }
+
+        if (rc != CHATON_OK) {
+            return rc;
+        }
+
+        pos = next;
+    }
+
+    /* the input goes away after this call: keep what still points into it */
+
+    return chaton_sse_keep(p);
+}
+
+
+/*
+ * The end of the stream: a last event that lacked its blank line is still
+ * delivered (its lines were complete); a last line without its end of line
+ * is treated as complete.
+ */
+
+int
+chaton_sse_finish(chaton_sse_t *p, chaton_sse_handler_pt handler, void *data)
+{
+    int     rc;
+    size_t  n;
+
+    if (p->line.len) {
+        n = p->line.len;
+        p->line.len = 0;
+
+        rc = chaton_sse_line(p, p->line.data, n, 0, handler, data);
+        if (rc != CHATON_OK) {
+            return rc;
+        }
+    }
+
+    return chaton_sse_line(p, NULL, 0, 0, handler, data);
+}
+
+
+/* whether bytes of an unfinished event are held */
+
+int
+chaton_sse_pending(chaton_sse_t *p)
+{
+    return p->line.len != 0 || p->has_data;
+}
+
+
+static int
+chaton_sse_line(chaton_sse_t *p, const unsigned char *l, size_t len,
+    int in_place, chaton_sse_handler_pt handler, void *data)
+{
+    int                   rc;
+    size_t                n;
+    const unsigned char  *v, *ev;
+
+    if (len == 0) {
+
+        /* a blank line dispatches the event, if it had data */
+
+        if (!p->has_data) {
+            return CHATON_OK;
+        }
+
+        if (p->ref) {
+            ev = p->ref;
+            n = p->ref_len;
+
+        } else {
+            ev = p->data.data;
+            n = p->data.len;
+        }
+
+        p->has_data = 0;
+        p->ref = NULL;
+        p->data.len = 0;
+
+        return handler(data, ev, n);
+    }
+
+    if (len < 5 || memcmp(l, "data", 4) != 0 || (l[4] != ':')) {
+
+        /* "data" without a colon carries an empty value; rare, but legal */
+
+        if (len == 4 && memcmp(l, "data", 4) == 0) {
+            v = l + 4;
+            n = 0;
+            goto data_line;
+        }
+
+        return CHATON_OK;
+    }
+
+    v = l + 5;
+    n = len - 5;
+
+    if (n && *v == ' ') {
+        v++;
+        n--;
+    }
+
+data_line:
+
+    if (!p->has_data) {
+        p->has_data = 1;
+
+        if (n > p->max) {
+            return CHATON_TOO_BIG;
+        }
+
+        if (in_place) {
+            p->ref = v;
+            p->ref_len = n;
+            return CHATON_OK;
+        }
+
+        return chaton_buf_append(&p->data, v, n);
+    }
+
+    rc = chaton_sse_keep(p);
+    if (rc != CHATON_OK) {
+        return rc;
+    }
+
+    rc = chaton_buf_append(&p->data, "\n", 1);
+    if (rc != CHATON_OK) {
+        return rc;
+    }
+
+    return chaton_buf_append(&p->data, v, n);
+}
+
+
+static int
+chaton_sse_keep(chaton_sse_t *p)
+{
+    int  rc;
+
+    if (p->ref == NULL) {
+        return CHATON_OK;
+    }
+
+    rc = chaton_buf_append(&p->data, p->ref, p->ref_len);
+
+    p->ref = NULL;
+
+    return rc;
+}

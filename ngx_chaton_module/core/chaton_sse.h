@@ -1,0 +1,41 @@
+/*
+ * Incremental Server-Sent Events parser: bytes in, events out.
+ */
+
+#ifndef _CHATON_SSE_H_INCLUDED_
+#define _CHATON_SSE_H_INCLUDED_
+
+
+#include "chaton.h"
+
+
+/*
+ * Called once per complete event with its data (the "data:" lines joined by
+ * "\n").  The bytes are valid only during the call.  Returning anything but
+ * CHATON_OK stops the feed and is handed back to the feeder.
+ */
+
+typedef int (*chaton_sse_handler_pt)(void *data, const unsigned char *ev,
+    size_t len);
+
+
+typedef struct {
+    chaton_buf_t            line;     /* an unfinished line from a past feed */
+    chaton_buf_t            data;     /* the event's data, when not in place */
+    const unsigned char    *ref;      /* the event's data, in the input */
+    size_t                  ref_len;
+    size_t                  max;      /* largest event accepted */
+    unsigned                has_data:1;
+    unsigned                cr:1;     /* a CR ended the last feed */
+} chaton_sse_t;
+
+
+void chaton_sse_init(chaton_sse_t *p, chaton_alloc_t *a, size_t max_event);
+int chaton_sse_feed(chaton_sse_t *p, const unsigned char *in, size_t len,
+    chaton_sse_handler_pt handler, void *data);
+int chaton_sse_finish(chaton_sse_t *p, chaton_sse_handler_pt handler,
+    void *data);
+int chaton_sse_pending(chaton_sse_t *p);
+
+
+#endif /* _CHATON_SSE_H_INCLUDED_ */

@@ -1,0 +1,346 @@
+
+/*
+ * ngx_chaton: signed calls to the ChatOn API host.
+ *
+ * A call is a subrequest to the internal location named by
+ * "chaton_backend" (by default "/chaton-backend/"), which proxy_passes to
+ * the API host with a URI part of "/": a call to "/chats/stream" becomes
+ * the subrequest "/chaton-backend/chats/stream", and proxy sends
+ * "/chats/stream".  The signature covers that path as proxy escapes it, the
+ * date and the exact body bytes; the headers reach the backend through the
+ * variables below, used by proxy_set_header in that location (see
+ * conf.d/chaton-backend.conf).  All of TLS, keepalive, timeouts, retries and
+ * balancing stay stock proxy configuration.
+ */
+
+
+#include "ngx_http_chaton_module.h"
+
+
+static ngx_int_t ngx_http_chaton_call_sign(ngx_http_request_t *r,
+    ngx_http_chaton_call_t *call, const char *method, ngx_str_t *uri,
+    ngx_str_t *args, ngx_str_t *body);
+static ngx_int_t ngx_http_chaton_call_finished(ngx_http_request_t *sr,
+    void *data, ngx_int_t rc);
+static ngx_int_t ngx_http_chaton_call_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+
+
+static ngx_http_variable_t  ngx_http_chaton_backend_vars[] = {
+
+    { ngx_string("chaton_date"), NULL, ngx_http_chaton_call_variable,
+      offsetof(ngx_http_chaton_call_t, date),
+      NGX_HTTP_VAR_NOCACHEABLE|NGX_HTTP_VAR_NOHASH, 0 },
+
+    { ngx_string("chaton_authorization"), NULL,
+      ngx_http_chaton_call_variable,
+      offsetof(ngx_http_chaton_call_t, authorization),
+      NGX_HTTP_VAR_NOCACHEABLE|NGX_HTTP_VAR_NOHASH, 0 },
+
+    { ngx_string("chaton_content_type"), NULL, ngx_http_chaton_call_variable,
+      offsetof(ngx_http_chaton_call_t, content_type),
+      NGX_HTTP_VAR_NOCACHEABLE|NGX_HTTP_VAR_NOHASH, 0 },
+
+    { ngx_string("chaton_time_zone"), NULL, ngx_http_chaton_call_variable,
+      offsetof(ngx_http_chaton_call_t, time_zone),
+      NGX_HTTP_VAR_NOCACHEABLE|NGX_HTTP_VAR_NOHASH, 0 },
+
+    { ngx_string("chaton_user_agent"), NULL, ngx_http_chaton_call_variable,
+      offsetof(ngx_http_chaton_call_t, user_agent),
+      NGX_HTTP_VAR_NOCACHEABLE|NGX_HTTP_VAR_NOHASH, 0 },
+
+      ngx_http_null_variable
+};
+
+
+/*
+ * Starts a call.  "path" is the ChatOn path with its leading "/" (and query
+ * string, if any); "body" is NULL for GET.  Returns the call, or NULL on
+ * failure (logged).
+ */
+
+ngx_http_chaton_call_t *
+ngx_http_chaton_call(ngx_http_request_t *r, const char *method,
+    ngx_str_t *path, ngx_str_t *body, ngx_str_t *content_type, void *data)
+{
+    u_char                      *p, *q;
+    ngx_buf_t                   *b;
+    ngx_str_t                    uri, args;
+    ngx_chain_t                 *cl;
+    ngx_http_request_t          *sr;
+    ngx_http_chaton_call_t      *call;
+    ngx_http_request_body_t     *rb;
+    ngx_http_post_subrequest_t  *ps;
+    ngx_http_chaton_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_chaton_module);
+
+    call = ngx_pcalloc(r->pool, sizeof(ngx_http_chaton_call_t));
+    if (call == NULL) {
+        return NULL;
+    }
+
+    call->request = r;
+    call->data = data;
+    call->cred = lcf->cred;
+    call->user_agent = lcf->cred->user_agent;
+    call->time_zone = lcf->time_zone;
+
+    if (content_type) {
+        call->content_type = *content_type;
+    }
+
+    ngx_http_chaton_alloc_init(&call->alloc, r->pool);
+    chaton_buf_init(&call->error_body, &call->alloc, 8192);
+
+    /* "/chats/stream?a=b" -> uri "<backend>chats/stream", args "a=b" */
+
+    q = ngx_strlchr(path->data, path->data + path->len, '?');
+
+    args.len = q ? (size_t) (path->data + path->len - (q + 1)) : 0;
+    args.data = q ? q + 1 : NULL;
+
+    uri.len = lcf->backend.len + (q ? (size_t) (q - path->data) : path->len)
+              - 1;
+    uri.data = ngx_pnalloc(r->pool, uri.len);
+    if (uri.data == NULL) {
+        return NULL;
+    }
+
+    p = ngx_cpymem(uri.data, lcf->backend.data, lcf->backend.len);
+    ngx_memcpy(p, path->data + 1, uri.len - lcf->backend.len);
+
+    if (ngx_http_chaton_call_sign(r, call, method, &uri, &args, body)
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    ps = ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t));
+    if (ps == NULL) {
+        return NULL;
+    }
+
+    ps->handler = ngx_http_chaton_call_finished;
+    ps->data = call;
+
+    if (ngx_http_subrequest(r, &uri, args.len ? &args : NULL, &sr, ps, 0)
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    /* a body of our own, never the client's; GET has an empty one */
+
+    rb = ngx_pcalloc(r->pool, sizeof(ngx_http_request_body_t));
+    if (rb == NULL) {
+        return NULL;
+    }
+
+    if (body && body->len) {
+        b = ngx_calloc_buf(r->pool);
+        if (b == NULL) {
+            return NULL;
+        }
+
+        b->pos = body->data;
+        b->last = body->data + body->len;
+        b->start = b->pos;
+        b->end = b->last;
+        b->memory = 1;
+        b->last_buf = 1;
+
+        cl = ngx_alloc_chain_link(r->pool);
+        if (cl == NULL) {
+            return NULL;
+        }
+
+        cl->buf = b;
+        cl->next = NULL;
+
+        rb->bufs = cl;
+    }
+
+    sr->request_body = rb;
+    sr->headers_in.content_length_n = body ? (off_t) body->len : -1;
+    sr->headers_in.chunked = 0;
+
+    if (ngx_strcmp(method, "POST") == 0) {
+        sr->method = NGX_HTTP_POST;
+        ngx_str_set(&sr->method_name, "POST");
+    }
+
+    ngx_http_set_ctx(sr, call, ngx_http_chaton_module);
+
+    call->sr = sr;
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "chaton call: %s \"%V\" body:%uz",
+                   method, &call->path, body ? body->len : 0);
+
+    return call;
+}
+
+
+/*
+ * Sets call->path to what proxy will put on the wire (the escaping below is
+ * what proxy applies to a subrequest's URI), and signs it with the date and
+ * body.  Only the Authorization value is kept; key B never leaves the
+ * signer.
+ */
+
+static ngx_int_t
+ngx_http_chaton_call_sign(ngx_http_request_t *r, ngx_http_chaton_call_t *call,
+    const char *method, ngx_str_t *uri, ngx_str_t *args, ngx_str_t *body)
+{
+    size_t                       len, escape;
+    u_char                      *p, *rest;
+    ngx_http_chaton_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_chaton_module);
+
+    rest = uri->data + lcf->backend.len;
+    len = uri->len - lcf->backend.len;
+
+    escape = 2 * ngx_escape_uri(NULL, rest, len, NGX_ESCAPE_URI);
+
+    call->path.len = 1 + len + escape + (args->len ? 1 + args->len : 0);
+    call->path.data = ngx_pnalloc(r->pool, call->path.len);
+    if (call->path.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = call->path.data;
+    *p++ = '/';
+
+    if (escape) {
+        p = (u_char *) ngx_escape_uri(p, rest, len, NGX_ESCAPE_URI);
+
+    } else {
+        p = ngx_cpymem(p, rest, len);
+    }
+
+    if (args->len) {
+        *p++ = '?';
+        ngx_memcpy(p, args->data, args->len);
+    }
+
+    call->date.data = ngx_pnalloc(r->pool, CHATON_DATE_LEN + 1);
+    if (call->date.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    call->date.len = chaton_sign_date((char *) call->date.data, ngx_time());
+
+    call->authorization.len = chaton_sign_len(call->cred->signer);
+    call->authorization.data = ngx_pnalloc(r->pool, call->authorization.len);
+    if (call->authorization.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (chaton_sign(call->cred->signer, call->authorization.data, method,
+                    call->path.data, call->path.len,
+                    (const char *) call->date.data,
+                    body ? body->data : NULL, body ? body->len : 0)
+        != CHATON_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "chaton: signing failed");
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * post_subrequest.  nginx may run it more than once for a subrequest (again
+ * when a buffered subrequest is finalized later), so only the first run
+ * records the outcome.  A status >= 300 returned here would make nginx send
+ * its HTML error page as the subrequest's body: the outcome is recorded and
+ * NGX_OK returned; the route answers the client.  Client aborts and errors
+ * pass through so that nginx tears the request down.
+ */
+
+static ngx_int_t
+ngx_http_chaton_call_finished(ngx_http_request_t *sr, void *data,
+    ngx_int_t rc)
+{
+    ngx_http_chaton_call_t  *call = data;
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, sr->connection->log, 0,
+                   "chaton call done: rc:%i status:%ui last:%d",
+                   rc, call->status, call->seen_last);
+
+    if (!call->finished) {
+        call->finished = 1;
+        call->rc = rc;
+
+        if (call->done) {
+            call->done(call);
+        }
+    }
+
+    if (rc == NGX_ERROR
+        || rc == NGX_HTTP_CLIENT_CLOSED_REQUEST
+        || rc == NGX_HTTP_REQUEST_TIME_OUT
+        || rc == NGX_HTTP_CLOSE)
+    {
+        return rc;
+    }
+
+    return (rc >= NGX_HTTP_SPECIAL_RESPONSE) ? NGX_OK : rc;
+}
+
+
+ngx_int_t
+ngx_http_chaton_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_chaton_backend_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return ngx_http_chaton_add_log_variables(cf);
+}
+
+
+/*
+ * The variables are evaluated by proxy in the subrequest: its module
+ * context is the call.  They are not cacheable: all subrequests of a
+ * request share one variable cache.
+ */
+
+static ngx_int_t
+ngx_http_chaton_call_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_str_t               *s;
+    ngx_http_chaton_call_t  *call;
+
+    call = (r != r->main) ? ngx_http_get_module_ctx(r, ngx_http_chaton_module)
+                          : NULL;
+
+    if (call == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    s = (ngx_str_t *) ((char *) call + data);
+
+    v->len = s->len;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+    v->data = s->data;
+
+    return NGX_OK;
+}
+

@@ -1,0 +1,272 @@
+
+/*
+ * ngx_chaton: the header and body filters on backend subrequests.
+ *
+ * The subrequest's own response never reaches the client as such: the
+ * header filter records the backend's status and hands it to the route
+ * (which may send the client's headers right then, for a stream); the body
+ * filter hands each backend buffer to the route, which translates it into
+ * the output buffer given to it, and passes that on.  Through the postpone
+ * filter, output of the active subrequest goes straight to the client.
+ *
+ * Input is consumed as it is read, except when the client is slow: then
+ * input is held back, which stops the non-buffered upstream from reading
+ * (it reuses its buffer only when every buffer it passed is consumed), so
+ * memory stays bounded and the backend's sending is paced by the client.
+ */
+
+
+#include "ngx_http_chaton_module.h"
+
+
+/* a free bit of r->buffered: image_filter's, never on these subrequests */
+
+#define NGX_HTTP_CHATON_BUFFERED  0x08
+
+/* output waiting for the client beyond which input is held back */
+
+#define NGX_HTTP_CHATON_MAX_BUSY  (32 * 1024)
+
+#define NGX_HTTP_CHATON_OUT_SIZE  4096
+
+
+static ngx_int_t ngx_http_chaton_header_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_http_chaton_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
+static ngx_int_t ngx_http_chaton_filter_buf(ngx_http_chaton_call_t *call,
+    ngx_buf_t *b, ngx_chain_t **ocl, chaton_buf_t *out);
+static off_t ngx_http_chaton_busy(ngx_chain_t *busy);
+
+
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
+
+
+ngx_int_t
+ngx_http_chaton_filter_init(ngx_conf_t *cf)
+{
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_chaton_header_filter;
+
+    ngx_http_next_body_filter = ngx_http_top_body_filter;
+    ngx_http_top_body_filter = ngx_http_chaton_body_filter;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_chaton_header_filter(ngx_http_request_t *r)
+{
+    ngx_table_elt_t         *h;
+    ngx_http_chaton_call_t  *call;
+
+    if (r == r->main) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    call = ngx_http_get_module_ctx(r, ngx_http_chaton_module);
+
+    if (call == NULL) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    call->status = r->headers_out.status;
+    call->last_read = ngx_current_msec;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "chaton call header: %ui", call->status);
+
+    if (call->status == NGX_HTTP_TOO_MANY_REQUESTS && r->upstream) {
+        h = ngx_http_chaton_find_header(&r->upstream->headers_in.headers,
+                                        "Retry-After", 11);
+        if (h) {
+            call->retry_after = h->value;
+        }
+    }
+
+    r->filter_need_in_memory = 1;
+    r->header_sent = 1;
+
+    return call->header ? call->header(call) : NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_chaton_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    ngx_int_t                rc;
+    ngx_buf_t               *ob;
+    ngx_chain_t             *cl, *ocl, *out;
+    chaton_buf_t             wrap;
+    ngx_http_chaton_call_t  *call;
+
+    if (r == r->main) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    call = ngx_http_get_module_ctx(r, ngx_http_chaton_module);
+
+    if (call == NULL) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    if (in && ngx_chain_add_copy(r->pool, &call->held, in) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ocl = NULL;
+
+    while (call->held) {
+
+        if (ngx_http_chaton_busy(call->busy) >= NGX_HTTP_CHATON_MAX_BUSY) {
+            break;
+        }
+
+        rc = ngx_http_chaton_filter_buf(call, call->held->buf, &ocl, &wrap);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        cl = call->held;
+        call->held = cl->next;
+        ngx_free_chain(r->pool, cl);
+    }
+
+    if (call->held) {
+        r->buffered |= NGX_HTTP_CHATON_BUFFERED;
+
+    } else {
+        r->buffered &= ~NGX_HTTP_CHATON_BUFFERED;
+    }
+
+    out = NULL;
+
+    if (ocl) {
+        ob = ocl->buf;
+
+        ob->start = wrap.data;
+        ob->end = wrap.data + wrap.cap;
+        ob->pos = wrap.data;
+        ob->last = wrap.data + wrap.len;
+
+        if (wrap.len) {
+            ob->memory = 1;
+            ob->flush = 1;
+            ocl->next = NULL;
+            out = ocl;
+
+        } else {
+            /* nothing to send: the buffer goes back at once */
+
+            ocl->next = call->free;
+            call->free = ocl;
+        }
+    }
+
+    /* called even without output: it drains what the client has not taken */
+
+    rc = ngx_http_next_body_filter(r, out);
+
+    ngx_chain_update_chains(r->pool, &call->free, &call->busy, &out,
+                            (ngx_buf_tag_t) &ngx_http_chaton_module);
+
+    return rc;
+}
+
+
+/*
+ * One backend buffer: a success's bytes go to the route (translated into
+ * the output buffer, taken from the free list when first needed); an
+ * error's bytes are kept, capped, for the message the client will get.
+ */
+
+static ngx_int_t
+ngx_http_chaton_filter_buf(ngx_http_chaton_call_t *call, ngx_buf_t *b,
+    ngx_chain_t **ocl, chaton_buf_t *out)
+{
+    size_t               len;
+    ngx_buf_t           *ob;
+    ngx_http_request_t  *r;
+
+    r = call->sr;
+
+    if (b->last_buf || b->last_in_chain) {
+        call->seen_last = 1;
+    }
+
+    len = b->last - b->pos;
+
+    if (len == 0 || !ngx_buf_in_memory(b)) {
+        b->pos = b->last;
+        return NGX_OK;
+    }
+
+    call->last_read = ngx_current_msec;
+
+    if (call->status != NGX_HTTP_OK || call->not_sse || call->body == NULL) {
+        (void) chaton_buf_append(&call->error_body, b->pos,
+                                 ngx_min(len, call->error_body.max
+                                              - call->error_body.len));
+        b->pos = b->last;
+        return NGX_OK;
+    }
+
+    if (*ocl == NULL) {
+        *ocl = ngx_chain_get_free_buf(r->pool, &call->free);
+        if (*ocl == NULL) {
+            return NGX_ERROR;
+        }
+
+        ob = (*ocl)->buf;
+        ob->tag = (ngx_buf_tag_t) &ngx_http_chaton_module;
+
+        out->data = ob->start;
+        out->len = 0;
+        out->cap = ob->start ? (size_t) (ob->end - ob->start) : 0;
+        out->max = 0;
+        out->alloc = &call->alloc;
+
+        if (out->cap == 0
+            && chaton_buf_reserve(out, NGX_HTTP_CHATON_OUT_SIZE) != CHATON_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (call->body(call, b->pos, len, out) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    b->pos = b->last;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Sends bytes of the route's own (a heartbeat) on the client's way while
+ * the call is the active subrequest: through the filters after this one,
+ * so that the postpone filter keeps them in order with the stream.
+ */
+
+ngx_int_t
+ngx_http_chaton_call_output(ngx_http_chaton_call_t *call, ngx_chain_t *out)
+{
+    return ngx_http_next_body_filter(call->sr, out);
+}
+
+
+static off_t
+ngx_http_chaton_busy(ngx_chain_t *busy)
+{
+    off_t  size;
+
+    size = 0;
+
+    for ( /* void */ ; busy; busy = busy->next) {
+        size += ngx_buf_size(busy->buf);
+    }
+
+    return size;
+}

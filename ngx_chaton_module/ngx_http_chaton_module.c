@@ -1,0 +1,882 @@
+
+/*
+ * ngx_chaton: directives, configuration, the route table.
+ */
+
+
+#include "ngx_http_chaton_module.h"
+
+
+#define NGX_HTTP_CHATON_MAX_CRED_FILE  65536
+
+
+typedef struct {
+    ngx_str_t                    name;
+    ngx_http_handler_pt          handler;
+    ngx_uint_t                   prefix;   /* also matches name "/..." */
+} ngx_http_chaton_route_t;
+
+
+static ngx_int_t ngx_http_chaton_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_chaton_not_found(ngx_http_request_t *r);
+static void *ngx_http_chaton_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_chaton_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_http_chaton(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *ngx_http_chaton_error(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_chaton_credentials(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_chaton_cred_parse(ngx_conf_t *cf,
+    ngx_http_chaton_cred_t *cred, ngx_str_t *file, u_char *p, u_char *end);
+static void ngx_http_chaton_cred_cleanup(void *data);
+static char *ngx_http_chaton_model(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_chaton_backend(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_chaton_time_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_chaton_init(ngx_conf_t *cf);
+static void *ngx_http_chaton_palloc(void *pool, size_t size);
+static void ngx_http_chaton_pfree(void *pool, void *p);
+
+
+static ngx_command_t  ngx_http_chaton_commands[] = {
+
+    { ngx_string("chaton"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_chaton,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("chaton_error"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_chaton_error,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("chaton_credentials"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_chaton_credentials,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("chaton_time_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_chaton_time_zone,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_chaton_loc_conf_t, time_zone),
+      NULL },
+
+    { ngx_string("chaton_backend"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_chaton_backend,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_chaton_loc_conf_t, backend),
+      NULL },
+
+    { ngx_string("chaton_model"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF
+                        |NGX_CONF_TAKE23,
+      ngx_http_chaton_model,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("chaton_max_tokens"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_chaton_loc_conf_t, max_tokens),
+      NULL },
+
+    { ngx_string("chaton_max_event_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_chaton_loc_conf_t, max_event_size),
+      NULL },
+
+    { ngx_string("chaton_max_answer_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_chaton_loc_conf_t, max_answer_size),
+      NULL },
+
+    { ngx_string("chaton_max_image_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_chaton_loc_conf_t, max_image_size),
+      NULL },
+
+    { ngx_string("chaton_max_images"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_chaton_loc_conf_t, max_images),
+      NULL },
+
+    { ngx_string("chaton_heartbeat"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_chaton_loc_conf_t, heartbeat),
+      NULL },
+
+    { ngx_string("chaton_stream_wait"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_chaton_loc_conf_t, commit_after),
+      NULL },
+
+    { ngx_string("chaton_cors_origins"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF
+                        |NGX_CONF_1MORE,
+      ngx_conf_set_str_array_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_chaton_loc_conf_t, cors_origins),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_chaton_module_ctx = {
+    ngx_http_chaton_add_variables,         /* preconfiguration */
+    ngx_http_chaton_init,                  /* postconfiguration */
+
+    NULL,                                  /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_chaton_create_loc_conf,       /* create location configuration */
+    ngx_http_chaton_merge_loc_conf         /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_chaton_module = {
+    NGX_MODULE_V1,
+    &ngx_http_chaton_module_ctx,           /* module context */
+    ngx_http_chaton_commands,              /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+/*
+ * The routes, relative to the API root: the part of the URI after "/v1/",
+ * or after the location's own prefix when the URI has no "/v1/".
+ */
+
+static ngx_http_chaton_route_t  ngx_http_chaton_routes[] = {
+    { ngx_string("chat/completions"), ngx_http_chaton_chat_handler, 0 },
+    { ngx_string("models"), ngx_http_chaton_models_handler, 1 },
+    { ngx_null_string, NULL, 0 }
+};
+
+
+static ngx_int_t
+ngx_http_chaton_handler(ngx_http_request_t *r)
+{
+    u_char                   *p, *end;
+    ngx_str_t                 path;
+    ngx_http_chaton_route_t  *route;
+
+    p = r->uri.data;
+    end = r->uri.data + r->uri.len;
+
+    path.data = ngx_strlcasestrn(p, end, (u_char *) "/v1/", 4 - 1);
+
+    if (path.data) {
+        path.data += 4;
+
+    } else {
+        path.data = p + 1;
+    }
+
+    path.len = end - path.data;
+
+    /* tolerate a trailing slash: "/v1/models/" */
+
+    if (path.len && path.data[path.len - 1] == '/') {
+        path.len--;
+    }
+
+    for (route = ngx_http_chaton_routes; route->handler; route++) {
+
+        if (path.len < route->name.len
+            || ngx_strncmp(path.data, route->name.data, route->name.len) != 0)
+        {
+            continue;
+        }
+
+        if (path.len == route->name.len
+            || (route->prefix && path.data[route->name.len] == '/'))
+        {
+            if (r->method == NGX_HTTP_OPTIONS) {
+                return ngx_http_chaton_preflight(r);
+            }
+
+            return route->handler(r);
+        }
+    }
+
+    if (r->method == NGX_HTTP_OPTIONS) {
+        return ngx_http_chaton_preflight(r);
+    }
+
+    return ngx_http_chaton_not_found(r);
+}
+
+
+static ngx_int_t
+ngx_http_chaton_not_found(ngx_http_request_t *r)
+{
+    ngx_int_t       rc;
+    chaton_error_t  err;
+
+    rc = ngx_http_discard_request_body(r);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    (void) chaton_error_set(&err, NGX_HTTP_NOT_FOUND, NULL, "unknown_url",
+                            "Unknown request URL: %.*s %.*s. Please check "
+                            "the URL for typos.",
+                            (int) ngx_min(r->method_name.len, 16),
+                            r->method_name.data,
+                            (int) ngx_min(r->uri.len, 128), r->uri.data);
+
+    return ngx_http_chaton_send_error(r, &err);
+}
+
+
+/*
+ * The client body as one piece of memory.  A body in one memory buffer is
+ * used in place; otherwise the parts are joined, reading those nginx has
+ * spooled to a temp file.  That read is a pread() of a file nginx has just
+ * written, served from the page cache; client_body_buffer_size as large as
+ * client_max_body_size avoids it altogether (README says so).
+ */
+
+ngx_int_t
+ngx_http_chaton_read_body(ngx_http_request_t *r, ngx_str_t *body)
+{
+    off_t         len;
+    u_char       *p;
+    ssize_t       n;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    ngx_str_null(body);
+
+    if (r->request_body == NULL || r->request_body->bufs == NULL) {
+        return NGX_OK;
+    }
+
+    cl = r->request_body->bufs;
+
+    if (cl->next == NULL && !cl->buf->in_file) {
+        body->data = cl->buf->pos;
+        body->len = cl->buf->last - cl->buf->pos;
+        return NGX_OK;
+    }
+
+    len = 0;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        len += ngx_buf_size(cl->buf);
+    }
+
+    if (len == 0) {
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, (size_t) len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    body->data = p;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (!b->in_file) {
+            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+            continue;
+        }
+
+        n = ngx_read_file(b->file, p, (size_t) (b->file_last - b->file_pos),
+                          b->file_pos);
+
+        if (n == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if (n != b->file_last - b->file_pos) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "chaton: read only %z of %O bytes of the "
+                          "request body from \"%V\"",
+                          n, b->file_last - b->file_pos, &b->file->name);
+            return NGX_ERROR;
+        }
+
+        p += n;
+    }
+
+    body->len = p - body->data;
+
+    return NGX_OK;
+}
+
+
+/* the core's allocator, backed by a pool: pfree only frees large blocks */
+
+void
+ngx_http_chaton_alloc_init(chaton_alloc_t *a, ngx_pool_t *pool)
+{
+    a->alloc = ngx_http_chaton_palloc;
+    a->free = ngx_http_chaton_pfree;
+    a->pool = pool;
+}
+
+
+static void *
+ngx_http_chaton_palloc(void *pool, size_t size)
+{
+    return ngx_palloc(pool, size);
+}
+
+
+static void
+ngx_http_chaton_pfree(void *pool, void *p)
+{
+    (void) ngx_pfree(pool, p);
+}
+
+
+static void *
+ngx_http_chaton_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_chaton_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_chaton_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     conf->time_zone = { 0, NULL };
+     *     conf->backend = { 0, NULL };
+     *     conf->models = NULL;
+     *     conf->nmodels = 0;
+     */
+
+    conf->cred = NGX_CONF_UNSET_PTR;
+    conf->aliases = NGX_CONF_UNSET_PTR;
+    conf->max_tokens = NGX_CONF_UNSET_UINT;
+    conf->max_event_size = NGX_CONF_UNSET_SIZE;
+    conf->max_answer_size = NGX_CONF_UNSET_SIZE;
+    conf->max_image_size = NGX_CONF_UNSET_SIZE;
+    conf->max_images = NGX_CONF_UNSET_UINT;
+    conf->heartbeat = NGX_CONF_UNSET_MSEC;
+    conf->commit_after = NGX_CONF_UNSET_MSEC;
+    conf->cors_origins = NGX_CONF_UNSET_PTR;
+
+    return conf;
+}
+
+
+static char *
+ngx_http_chaton_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_chaton_loc_conf_t *prev = parent;
+    ngx_http_chaton_loc_conf_t *conf = child;
+
+    ngx_uint_t                 n;
+    chaton_model_t            *m;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    ngx_conf_merge_ptr_value(conf->cred, prev->cred, NULL);
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (clcf->handler == ngx_http_chaton_handler && conf->cred == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"chaton\" in location \"%V\" needs "
+                           "\"chaton_credentials\"", &clcf->name);
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_conf_merge_str_value(conf->time_zone, prev->time_zone, "+00:00");
+    ngx_conf_merge_str_value(conf->backend, prev->backend,
+                             "/chaton-backend/");
+    ngx_conf_merge_ptr_value(conf->aliases, prev->aliases, NULL);
+    ngx_conf_merge_uint_value(conf->max_tokens, prev->max_tokens, 8000);
+    ngx_conf_merge_size_value(conf->max_event_size, prev->max_event_size,
+                              1024 * 1024);
+    ngx_conf_merge_size_value(conf->max_answer_size, prev->max_answer_size,
+                              8 * 1024 * 1024);
+    ngx_conf_merge_size_value(conf->max_image_size, prev->max_image_size,
+                              20 * 1024 * 1024);
+    ngx_conf_merge_uint_value(conf->max_images, prev->max_images, 16);
+    ngx_conf_merge_msec_value(conf->heartbeat, prev->heartbeat, 10000);
+    ngx_conf_merge_msec_value(conf->commit_after, prev->commit_after, 5000);
+    ngx_conf_merge_ptr_value(conf->cors_origins, prev->cors_origins, NULL);
+
+    /* the model table: the operator's entries first, then the built-ins */
+
+    if (conf->aliases == prev->aliases && prev->models) {
+        conf->models = prev->models;
+        conf->nmodels = prev->nmodels;
+        return NGX_CONF_OK;
+    }
+
+    n = conf->aliases ? conf->aliases->nelts : 0;
+
+    m = ngx_palloc(cf->pool, (n + chaton_models_nbuiltin)
+                             * sizeof(chaton_model_t));
+    if (m == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (n) {
+        ngx_memcpy(m, conf->aliases->elts, n * sizeof(chaton_model_t));
+    }
+
+    ngx_memcpy(m + n, chaton_models_builtin,
+               chaton_models_nbuiltin * sizeof(chaton_model_t));
+
+    conf->models = m;
+    conf->nmodels = n + chaton_models_nbuiltin;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_chaton(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (clcf->handler) {
+        return "is duplicate or the location has another handler";
+    }
+
+    clcf->handler = ngx_http_chaton_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_chaton_error(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (clcf->handler) {
+        return "is duplicate or the location has another handler";
+    }
+
+    clcf->handler = ngx_http_chaton_error_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * chaton_credentials <file>;
+ *
+ * The file holds "name = value" lines: key_a, key_b, user_agent, and
+ * optionally name (a label for logs).  Keys are plain text or
+ * "base64:<...>".  It is read once, when the configuration is (so a reload
+ * rereads it); key B goes straight into a keyed HMAC context and the
+ * decoded bytes are wiped.
+ */
+
+static char *
+ngx_http_chaton_credentials(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_chaton_loc_conf_t *clcf = conf;
+
+    char                    *rv;
+    u_char                  *buf;
+    ssize_t                  n;
+    ngx_fd_t                 fd;
+    ngx_str_t               *value, file;
+    ngx_file_t               f;
+    ngx_file_info_t          fi;
+    ngx_http_chaton_cred_t  *cred;
+
+    if (clcf->cred != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    file = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &file, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    fd = ngx_open_file(file.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_open_file_n " \"%V\" failed", &file);
+        return NGX_CONF_ERROR;
+    }
+
+    rv = NGX_CONF_ERROR;
+    buf = NULL;
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_fd_info_n " \"%V\" failed", &file);
+        goto done;
+    }
+
+    if (ngx_file_size(&fi) > NGX_HTTP_CHATON_MAX_CRED_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "credentials file \"%V\" is too large", &file);
+        goto done;
+    }
+
+    if (ngx_file_access(&fi) & 0077) {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "credentials file \"%V\" is readable by others; "
+                           "chmod 0600 it", &file);
+    }
+
+    buf = ngx_alloc((size_t) ngx_file_size(&fi) + 1, cf->log);
+    if (buf == NULL) {
+        goto done;
+    }
+
+    ngx_memzero(&f, sizeof(ngx_file_t));
+    f.fd = fd;
+    f.name = file;
+    f.log = cf->log;
+
+    n = ngx_read_file(&f, buf, (size_t) ngx_file_size(&fi), 0);
+    if (n == NGX_ERROR) {
+        goto done;
+    }
+
+    cred = ngx_pcalloc(cf->pool, sizeof(ngx_http_chaton_cred_t));
+    if (cred == NULL) {
+        goto done;
+    }
+
+    rv = ngx_http_chaton_cred_parse(cf, cred, &file, buf, buf + n);
+
+    if (rv == NGX_CONF_OK) {
+        clcf->cred = cred;
+    }
+
+done:
+
+    if (buf) {
+        ngx_explicit_memzero(buf, (size_t) ngx_file_size(&fi));
+        ngx_free(buf);
+    }
+
+    if (ngx_close_file(fd) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_ALERT, cf, ngx_errno,
+                           ngx_close_file_n " \"%V\" failed", &file);
+    }
+
+    return rv;
+}
+
+
+static char *
+ngx_http_chaton_cred_parse(ngx_conf_t *cf, ngx_http_chaton_cred_t *cred,
+    ngx_str_t *file, u_char *p, u_char *end)
+{
+    char                *rv;
+    u_char              *eol, *eq, *v, *last;
+    ngx_str_t            name, val;
+    ngx_uint_t           line;
+    chaton_buf_t         key_a, key_b, *key;
+    chaton_alloc_t       a;
+    ngx_pool_cleanup_t  *cln;
+
+    ngx_http_chaton_alloc_init(&a, cf->temp_pool);
+    chaton_buf_init(&key_a, &a, 0);
+    chaton_buf_init(&key_b, &a, 0);
+
+    rv = NGX_CONF_ERROR;
+    line = 0;
+
+    while (p < end) {
+        line++;
+
+        eol = ngx_strlchr(p, end, '\n');
+        if (eol == NULL) {
+            eol = end;
+        }
+
+        last = eol;
+
+        while (last > p && (last[-1] == '\r' || last[-1] == ' '
+                            || last[-1] == '\t'))
+        {
+            last--;
+        }
+
+        while (p < last && (*p == ' ' || *p == '\t')) {
+            p++;
+        }
+
+        if (p == last || *p == '#') {
+            p = eol + 1;
+            continue;
+        }
+
+        eq = ngx_strlchr(p, last, '=');
+        if (eq == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "no \"=\" in line %ui of \"%V\"", line, file);
+            goto done;
+        }
+
+        name.data = p;
+        for (v = eq; v > p && (v[-1] == ' ' || v[-1] == '\t'); v--) {
+            /* void */
+        }
+        name.len = v - p;
+
+        for (v = eq + 1; v < last && (*v == ' ' || *v == '\t'); v++) {
+            /* void */
+        }
+
+        val.data = v;
+        val.len = last - v;
+
+        key = NULL;
+
+        if (name.len == 5 && ngx_strncmp(name.data, "key_a", 5) == 0) {
+            key = &key_a;
+
+        } else if (name.len == 5 && ngx_strncmp(name.data, "key_b", 5) == 0) {
+            key = &key_b;
+
+        } else if (name.len == 10
+                   && ngx_strncmp(name.data, "user_agent", 10) == 0)
+        {
+            cred->user_agent.data = ngx_pstrdup(cf->pool, &val);
+            if (cred->user_agent.data == NULL) {
+                goto done;
+            }
+
+            cred->user_agent.len = val.len;
+
+        } else if (name.len == 4 && ngx_strncmp(name.data, "name", 4) == 0) {
+            cred->name.data = ngx_pstrdup(cf->pool, &val);
+            if (cred->name.data == NULL) {
+                goto done;
+            }
+
+            cred->name.len = val.len;
+
+        } else {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "unknown name \"%V\" in line %ui of \"%V\"",
+                               &name, line, file);
+            goto done;
+        }
+
+        if (key) {
+            key->len = 0;
+
+            if (val.len == 0
+                || chaton_key_decode(key, val.data, val.len) != CHATON_OK
+                || key->len == 0)
+            {
+                /* the value itself is never echoed: it is a secret */
+
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\" in line %ui of \"%V\"",
+                                   &name, line, file);
+                goto done;
+            }
+        }
+
+        p = eol + 1;
+    }
+
+    if (key_a.len == 0 || key_b.len == 0 || cred->user_agent.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" must set key_a, key_b and user_agent",
+                           file);
+        goto done;
+    }
+
+    if (cred->name.len == 0) {
+        ngx_str_set(&cred->name, "default");
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        goto done;
+    }
+
+    cred->signer = chaton_signer_create(key_a.data, key_a.len,
+                                        key_b.data, key_b.len);
+    if (cred->signer == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "cannot set up HMAC-SHA256 signing");
+        goto done;
+    }
+
+    cln->handler = ngx_http_chaton_cred_cleanup;
+    cln->data = cred->signer;
+
+    rv = NGX_CONF_OK;
+
+done:
+
+    if (key_a.data) {
+        ngx_explicit_memzero(key_a.data, key_a.cap);
+    }
+
+    if (key_b.data) {
+        ngx_explicit_memzero(key_b.data, key_b.cap);
+    }
+
+    return rv;
+}
+
+
+static void
+ngx_http_chaton_cred_cleanup(void *data)
+{
+    chaton_signer_destroy(data);
+}
+
+
+/* chaton_model <id> <chaton model> [hidden]; */
+
+static char *
+ngx_http_chaton_model(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_chaton_loc_conf_t *clcf = conf;
+
+    ngx_str_t       *value;
+    chaton_model_t  *m;
+
+    value = cf->args->elts;
+
+    if (clcf->aliases == NGX_CONF_UNSET_PTR) {
+        clcf->aliases = ngx_array_create(cf->pool, 4, sizeof(chaton_model_t));
+        if (clcf->aliases == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (cf->args->nelts == 4
+        && ngx_strcmp(value[3].data, "hidden") != 0)
+    {
+        return "has an invalid third parameter: only \"hidden\" is allowed";
+    }
+
+    m = ngx_array_push(clcf->aliases);
+    if (m == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* lookups fold ASCII case, so ids are kept in lower case */
+
+    ngx_strlow(value[1].data, value[1].data, value[1].len);
+
+    m->id = (const char *) value[1].data;
+    m->id_len = value[1].len;
+    m->backend = (const char *) value[2].data;
+    m->backend_len = value[2].len;
+    m->listed = (cf->args->nelts == 3);
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_chaton_backend(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_str_t  *value;
+    char       *rv;
+
+    rv = ngx_conf_set_str_slot(cf, cmd, conf);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len < 2
+        || value[1].data[0] != '/'
+        || value[1].data[value[1].len - 1] != '/')
+    {
+        return "must be a location prefix that starts and ends with \"/\"";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* chaton_time_zone -04:00; as the app sends it */
+
+static char *
+ngx_http_chaton_time_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    u_char     *p;
+    ngx_str_t  *value;
+    char       *rv;
+
+    rv = ngx_conf_set_str_slot(cf, cmd, conf);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    value = cf->args->elts;
+    p = value[1].data;
+
+    if (value[1].len != 6
+        || (p[0] != '+' && p[0] != '-')
+        || !isdigit(p[1]) || !isdigit(p[2]) || p[3] != ':'
+        || !isdigit(p[4]) || !isdigit(p[5]))
+    {
+        return "must be an offset like \"-04:00\"";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_chaton_init(ngx_conf_t *cf)
+{
+    return ngx_http_chaton_filter_init(cf);
+}

@@ -1,0 +1,171 @@
+
+/*
+ * ngx_chaton: the OpenAI API, answered through ChatOn's backend.
+ *
+ * The nginx glue.  Routes (chat, models, ...) each have a file with their
+ * handler; backend calls are subrequests made by ngx_http_chaton_backend.c
+ * and watched by the filters in ngx_http_chaton_filter.c; everything a
+ * client receives that is not a translated stream is written by
+ * ngx_http_chaton_reply.c.  The translating itself is done by the
+ * nginx-free core in core/.
+ */
+
+
+#ifndef _NGX_HTTP_CHATON_MODULE_H_INCLUDED_
+#define _NGX_HTTP_CHATON_MODULE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "chaton.h"
+#include "chaton_error.h"
+#include "chaton_models.h"
+#include "chaton_sign.h"
+
+
+typedef struct {
+    ngx_str_t                    name;
+    chaton_signer_t             *signer;
+    ngx_str_t                    user_agent;
+} ngx_http_chaton_cred_t;
+
+
+typedef struct {
+    ngx_http_chaton_cred_t      *cred;
+    ngx_str_t                    time_zone;
+    ngx_str_t                    backend;        /* internal location */
+
+    ngx_array_t                 *aliases;        /* chaton_model_t */
+    chaton_model_t              *models;         /* aliases + built-ins */
+    ngx_uint_t                   nmodels;
+
+    ngx_uint_t                   max_tokens;
+    size_t                       max_event_size;
+    size_t                       max_answer_size;
+    size_t                       max_image_size;
+    ngx_uint_t                   max_images;
+
+    ngx_msec_t                   heartbeat;
+    ngx_msec_t                   commit_after;
+
+    ngx_array_t                 *cors_origins;   /* ngx_str_t */
+} ngx_http_chaton_loc_conf_t;
+
+
+typedef struct ngx_http_chaton_call_s  ngx_http_chaton_call_t;
+
+typedef ngx_int_t (*ngx_http_chaton_header_pt)(ngx_http_chaton_call_t *call);
+typedef ngx_int_t (*ngx_http_chaton_body_pt)(ngx_http_chaton_call_t *call,
+    u_char *pos, size_t len, chaton_buf_t *out);
+typedef void (*ngx_http_chaton_done_pt)(ngx_http_chaton_call_t *call);
+
+
+/*
+ * One backend call: a subrequest to the internal location.  It lives in
+ * the main request's pool; its address is the subrequest's module context
+ * (read by the variables that proxy_set_header uses, and by the filters)
+ * and the post_subrequest data, which survives a context reset.
+ */
+
+struct ngx_http_chaton_call_s {
+    ngx_http_request_t          *request;        /* the main request */
+    ngx_http_request_t          *sr;
+    void                        *data;           /* the route's context */
+
+    ngx_http_chaton_header_pt    header;         /* backend status known */
+    ngx_http_chaton_body_pt      body;           /* backend bytes, if 200 */
+    ngx_http_chaton_done_pt      done;           /* subrequest finished */
+
+    ngx_str_t                    path;           /* as signed and sent */
+    ngx_str_t                    content_type;
+    ngx_str_t                    date;
+    ngx_str_t                    authorization;
+    ngx_str_t                    user_agent;
+    ngx_str_t                    time_zone;
+    ngx_http_chaton_cred_t      *cred;
+    chaton_alloc_t               alloc;
+
+    ngx_uint_t                   status;         /* the backend's, or 0 */
+    ngx_int_t                    rc;             /* post_subrequest's */
+    ngx_str_t                    retry_after;
+    chaton_buf_t                 error_body;     /* non-200 body, capped */
+
+    ngx_chain_t                 *held;           /* input kept back */
+    ngx_chain_t                 *free;
+    ngx_chain_t                 *busy;
+
+    ngx_msec_t                   last_read;
+
+    unsigned                     finished:1;
+    unsigned                     seen_last:1;
+    unsigned                     not_sse:1;
+};
+
+
+/*
+ * What every route's request context starts with: the facts the access
+ * log variables show.
+ */
+
+typedef struct {
+    ngx_str_t                    model;          /* as the client asked */
+    ngx_str_t                    backend_model;  /* as ChatOn was sent */
+    ngx_uint_t                   backend_status;
+    ngx_msec_t                   start;
+    ngx_msec_t                   first_token;    /* since start */
+    uint64_t                     events;
+    uint64_t                     chunks;
+    uint64_t                     content_bytes;
+    ngx_uint_t                   uploads;
+    unsigned                     stream:1;
+    unsigned                     token_seen:1;
+} ngx_http_chaton_req_t;
+
+
+extern ngx_module_t  ngx_http_chaton_module;
+
+
+/* ngx_http_chaton_module.c */
+void ngx_http_chaton_alloc_init(chaton_alloc_t *a, ngx_pool_t *pool);
+ngx_int_t ngx_http_chaton_read_body(ngx_http_request_t *r, ngx_str_t *body);
+
+/* ngx_http_chaton_reply.c */
+ngx_int_t ngx_http_chaton_send_json(ngx_http_request_t *r,
+    ngx_uint_t status, u_char *data, size_t len);
+ngx_int_t ngx_http_chaton_send_error(ngx_http_request_t *r,
+    chaton_error_t *err);
+ngx_int_t ngx_http_chaton_fail(ngx_http_request_t *r, ngx_uint_t status,
+    const char *code, const char *message);
+ngx_int_t ngx_http_chaton_send_stream_header(ngx_http_request_t *r);
+ngx_int_t ngx_http_chaton_cors(ngx_http_request_t *r);
+ngx_int_t ngx_http_chaton_preflight(ngx_http_request_t *r);
+ngx_int_t ngx_http_chaton_method_not_allowed(ngx_http_request_t *r,
+    const char *allow);
+ngx_int_t ngx_http_chaton_error_handler(ngx_http_request_t *r);
+ngx_table_elt_t *ngx_http_chaton_find_header(ngx_list_t *headers,
+    const char *name, size_t len);
+void ngx_http_chaton_backend_error(ngx_http_chaton_call_t *call,
+    chaton_error_t *err);
+
+/* ngx_http_chaton_backend.c */
+ngx_http_chaton_call_t *ngx_http_chaton_call(ngx_http_request_t *r,
+    const char *method, ngx_str_t *path, ngx_str_t *body,
+    ngx_str_t *content_type, void *data);
+ngx_int_t ngx_http_chaton_add_variables(ngx_conf_t *cf);
+
+/* ngx_http_chaton_variables.c */
+ngx_int_t ngx_http_chaton_add_log_variables(ngx_conf_t *cf);
+
+/* ngx_http_chaton_filter.c */
+ngx_int_t ngx_http_chaton_filter_init(ngx_conf_t *cf);
+ngx_int_t ngx_http_chaton_call_output(ngx_http_chaton_call_t *call,
+    ngx_chain_t *out);
+
+/* the routes */
+ngx_int_t ngx_http_chaton_chat_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_chaton_models_handler(ngx_http_request_t *r);
+
+
+#endif /* _NGX_HTTP_CHATON_MODULE_H_INCLUDED_ */
