@@ -580,8 +580,15 @@ ngx_http_chaton_chat_truncated(ngx_http_chaton_chat_ctx_t *ctx)
     ctx->result = CHATON_BAD;
     ctx->error = &ctx->t.error;
 
+    /*
+     * nginx moves a timer only when it changes by more than
+     * NGX_TIMER_LAZY_DELAY, so the upstream's read timeout may fire that
+     * much before read_timeout has passed since the last read
+     */
+
     if (u && u->conf
-        && ngx_current_msec - call->last_read >= u->conf->read_timeout)
+        && ngx_current_msec - call->last_read + NGX_TIMER_LAZY_DELAY
+           >= u->conf->read_timeout)
     {
         (void) chaton_error_set(ctx->error, NGX_HTTP_GATEWAY_TIME_OUT, NULL,
                                 "backend_timeout",

@@ -35,6 +35,8 @@ static ngx_int_t ngx_http_chaton_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 static ngx_int_t ngx_http_chaton_filter_buf(ngx_http_chaton_call_t *call,
     ngx_buf_t *b, ngx_chain_t **ocl, chaton_buf_t *out);
+static ngx_chain_t *ngx_http_chaton_filter_out(ngx_http_chaton_call_t *call,
+    ngx_chain_t *ocl, chaton_buf_t *wrap);
 static off_t ngx_http_chaton_busy(ngx_chain_t *busy);
 
 
@@ -96,7 +98,6 @@ static ngx_int_t
 ngx_http_chaton_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 {
     ngx_int_t                rc;
-    ngx_buf_t               *ob;
     ngx_chain_t             *cl, *ocl, *out;
     chaton_buf_t             wrap;
     ngx_http_chaton_call_t  *call;
@@ -115,22 +116,43 @@ ngx_http_chaton_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         return NGX_ERROR;
     }
 
-    ocl = NULL;
+    /*
+     * Translate while the client keeps up; the write in between may drain
+     * what was waiting, and then there is room to translate more.
+     */
 
-    while (call->held) {
+    for ( ;; ) {
+        ocl = NULL;
 
-        if (ngx_http_chaton_busy(call->busy) >= NGX_HTTP_CHATON_MAX_BUSY) {
+        while (call->held
+               && ngx_http_chaton_busy(call->busy) < NGX_HTTP_CHATON_MAX_BUSY)
+        {
+            rc = ngx_http_chaton_filter_buf(call, call->held->buf, &ocl,
+                                            &wrap);
+            if (rc != NGX_OK) {
+                return rc;
+            }
+
+            cl = call->held;
+            call->held = cl->next;
+            ngx_free_chain(r->pool, cl);
+        }
+
+        out = ngx_http_chaton_filter_out(call, ocl, &wrap);
+
+        /* called even without output: it drains what the client has not */
+
+        rc = ngx_http_next_body_filter(r, out);
+
+        ngx_chain_update_chains(r->pool, &call->free, &call->busy, &out,
+                                (ngx_buf_tag_t) &ngx_http_chaton_module);
+
+        if (rc == NGX_ERROR
+            || call->held == NULL
+            || ngx_http_chaton_busy(call->busy) >= NGX_HTTP_CHATON_MAX_BUSY)
+        {
             break;
         }
-
-        rc = ngx_http_chaton_filter_buf(call, call->held->buf, &ocl, &wrap);
-        if (rc != NGX_OK) {
-            return rc;
-        }
-
-        cl = call->held;
-        call->held = cl->next;
-        ngx_free_chain(r->pool, cl);
     }
 
     if (call->held) {
@@ -140,38 +162,40 @@ ngx_http_chaton_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         r->buffered &= ~NGX_HTTP_CHATON_BUFFERED;
     }
 
-    out = NULL;
+    return rc;
+}
 
-    if (ocl) {
-        ob = ocl->buf;
 
-        ob->start = wrap.data;
-        ob->end = wrap.data + wrap.cap;
-        ob->pos = wrap.data;
-        ob->last = wrap.data + wrap.len;
+/* the output buffer as a chain link, or back to the free list if empty */
 
-        if (wrap.len) {
-            ob->memory = 1;
-            ob->flush = 1;
-            ocl->next = NULL;
-            out = ocl;
+static ngx_chain_t *
+ngx_http_chaton_filter_out(ngx_http_chaton_call_t *call, ngx_chain_t *ocl,
+    chaton_buf_t *wrap)
+{
+    ngx_buf_t  *ob;
 
-        } else {
-            /* nothing to send: the buffer goes back at once */
-
-            ocl->next = call->free;
-            call->free = ocl;
-        }
+    if (ocl == NULL) {
+        return NULL;
     }
 
-    /* called even without output: it drains what the client has not taken */
+    ob = ocl->buf;
 
-    rc = ngx_http_next_body_filter(r, out);
+    ob->start = wrap->data;
+    ob->end = wrap->data + wrap->cap;
+    ob->pos = wrap->data;
+    ob->last = wrap->data + wrap->len;
 
-    ngx_chain_update_chains(r->pool, &call->free, &call->busy, &out,
-                            (ngx_buf_tag_t) &ngx_http_chaton_module);
+    if (wrap->len == 0) {
+        ocl->next = call->free;
+        call->free = ocl;
+        return NULL;
+    }
 
-    return rc;
+    ob->memory = 1;
+    ob->flush = 1;
+    ocl->next = NULL;
+
+    return ocl;
 }
 
 

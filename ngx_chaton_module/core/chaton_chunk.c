@@ -97,8 +97,9 @@ chaton_chat_init(chaton_chat_t *t, chaton_alloc_t *a,
 int
 chaton_chat_event(chaton_chat_t *t, const unsigned char *ev, size_t len)
 {
-    int     rc;
-    cJSON  *root, *v;
+    int          rc;
+    cJSON       *root, *v;
+    const char  *end;
 
     t->events++;
 
@@ -107,9 +108,19 @@ chaton_chat_event(chaton_chat_t *t, const unsigned char *ev, size_t len)
         return CHATON_DONE;
     }
 
-    root = cJSON_ParseWithLength((const char *) ev, len);
+    root = cJSON_ParseWithLengthOpts((const char *) ev, len, &end, 0);
 
-    if (root == NULL || !cJSON_IsObject(root)) {
+    /* one JSON object, and nothing after it but white space */
+
+    while (root && end < (const char *) ev + len
+           && (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
+    {
+        end++;
+    }
+
+    if (root == NULL || !cJSON_IsObject(root)
+        || end != (const char *) ev + len)
+    {
         cJSON_Delete(root);
         return chaton_error_set(&t->error, 502, NULL, "bad_backend_event",
                                 "The backend sent an event that is not "

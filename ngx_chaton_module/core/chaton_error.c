@@ -43,10 +43,17 @@ chaton_error_set(chaton_error_t *e, int status, const char *param,
 
     e->status = status;
     e->type = NULL;
-    e->param = param;
+    e->param = NULL;
     e->code = code;
     e->text = (const unsigned char *) e->buf;
     e->text_len = n;
+
+    /* the name may be built on the caller's stack: it is copied */
+
+    if (param) {
+        n = snprintf(e->param_buf, sizeof(e->param_buf), "%s", param);
+        e->param = (n >= 0) ? e->param_buf : NULL;
+    }
 
     return CHATON_BAD;
 }

@@ -18,6 +18,7 @@ typedef struct {
     const unsigned char    *text;       /* the message */
     size_t                  text_len;
     char                    buf[256];   /* room for formatted messages */
+    char                    param_buf[64];
 } chaton_error_t;
 
 

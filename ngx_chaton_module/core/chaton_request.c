@@ -253,6 +253,12 @@ chaton_chat_fields(chaton_parse_t *ps, cJSON *root)
         }
 
         req->include_usage = cJSON_IsTrue(o);
+
+        if (!req->stream) {
+            return chaton_error_set(ps->err, 400, "stream_options", NULL,
+                                    "The 'stream_options' parameter is only "
+                                    "allowed when 'stream' is enabled.");
+        }
     }
 
     req->max_tokens = ps->conf->max_tokens;
@@ -599,6 +605,13 @@ chaton_chat_parts(chaton_parse_t *ps, cJSON *parts, size_t i,
                 return chaton_error_set(ps->err, 400, ps->param, NULL,
                                         "'%s.text' must be a string",
                                         ps->param);
+            }
+
+            /* empty parts add nothing, not even a space */
+
+            if (v->valuestring[0] == '\0') {
+                j++;
+                continue;
             }
 
             if (text->len) {

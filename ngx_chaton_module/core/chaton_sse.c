@@ -18,6 +18,8 @@
 static int chaton_sse_line(chaton_sse_t *p, const unsigned char *l,
     size_t len, int in_place, chaton_sse_handler_pt handler, void *data);
 static int chaton_sse_keep(chaton_sse_t *p);
+static int chaton_sse_hold(chaton_sse_t *p, const unsigned char *pos,
+    size_t len);
 
 
 void
@@ -33,6 +35,8 @@ chaton_sse_init(chaton_sse_t *p, chaton_alloc_t *a, size_t max_event)
     p->max = max_event;
     p->has_data = 0;
     p->cr = 0;
+    p->skip = 0;
+    p->started = 0;
 }
 
 
@@ -65,7 +69,7 @@ chaton_sse_feed(chaton_sse_t *p, const unsigned char *in, size_t len,
         }
 
         if (eol == NULL) {
-            rc = chaton_buf_append(&p->line, pos, end - pos);
+            rc = chaton_sse_hold(p, pos, end - pos);
             if (rc != CHATON_OK) {
                 return rc;
             }
@@ -86,8 +90,12 @@ chaton_sse_feed(chaton_sse_t *p, const unsigned char *in, size_t len,
             }
         }
 
-        if (p->line.len) {
-            rc = chaton_buf_append(&p->line, pos, eol - pos);
+        if (p->skip) {
+            p->skip = 0;
+            rc = CHATON_OK;
+
+        } else if (p->line.len) {
+            rc = chaton_sse_hold(p, pos, eol - pos);
             if (rc != CHATON_OK) {
                 return rc;
             }
@@ -95,7 +103,10 @@ chaton_sse_feed(chaton_sse_t *p, const unsigned char *in, size_t len,
             n = p->line.len;
             p->line.len = 0;
 
-            rc = chaton_sse_line(p, p->line.data, n, 0, handler, data);
+            rc = p->skip ? CHATON_OK
+                         : chaton_sse_line(p, p->line.data, n, 0, handler,
+                                           data);
+            p->skip = 0;
 
         } else {
             rc = chaton_sse_line(p, pos, eol - pos, 1, handler, data);
@@ -126,7 +137,7 @@ chaton_sse_finish(chaton_sse_t *p, chaton_sse_handler_pt handler, void *data)
     int     rc;
     size_t  n;
 
-    if (p->line.len) {
+    if (p->line.len && !p->skip) {
         n = p->line.len;
         p->line.len = 0;
 
@@ -136,7 +147,38 @@ chaton_sse_finish(chaton_sse_t *p, chaton_sse_handler_pt handler, void *data)
         }
     }
 
+    p->skip = 0;
+
     return chaton_sse_line(p, NULL, 0, 0, handler, data);
+}
+
+
+/*
+ * Keeps part of an unfinished line.  Only "data:" lines need their bytes;
+ * any other line (a long comment, say) is skipped instead of kept, so that
+ * whether a stream fails never depends on where the network split it.
+ */
+
+static int
+chaton_sse_hold(chaton_sse_t *p, const unsigned char *pos, size_t len)
+{
+    int  rc;
+
+    if (p->skip) {
+        return CHATON_OK;
+    }
+
+    rc = chaton_buf_append(&p->line, pos, len);
+
+    if (rc == CHATON_TOO_BIG
+        && !(p->line.len >= 4 && memcmp(p->line.data, "data", 4) == 0))
+    {
+        p->skip = 1;
+        p->line.len = 0;
+        return CHATON_OK;
+    }
+
+    return rc;
 }
 
 
@@ -145,7 +187,7 @@ chaton_sse_finish(chaton_sse_t *p, chaton_sse_handler_pt handler, void *data)
 int
 chaton_sse_pending(chaton_sse_t *p)
 {
-    return p->line.len != 0 || p->has_data;
+    return p->line.len != 0 || p->skip || p->has_data;
 }
 
 
@@ -156,6 +198,17 @@ chaton_sse_line(chaton_sse_t *p, const unsigned char *l, size_t len,
     int                   rc;
     size_t                n;
     const unsigned char  *v, *ev;
+
+    /* a byte order mark may start the stream (the SSE spec drops it) */
+
+    if (!p->started && l) {
+        p->started = 1;
+
+        if (len >= 3 && memcmp(l, "\xef\xbb\xbf", 3) == 0) {
+            l += 3;
+            len -= 3;
+        }
+    }
 
     if (len == 0) {
 

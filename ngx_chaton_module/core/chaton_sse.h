@@ -27,6 +27,8 @@ typedef struct {
     size_t                  max;      /* largest event accepted */
     unsigned                has_data:1;
     unsigned                cr:1;     /* a CR ended the last feed */
+    unsigned                skip:1;   /* the unfinished line is ignored */
+    unsigned                started:1;
 } chaton_sse_t;
 
 

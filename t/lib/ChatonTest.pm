@@ -27,6 +27,7 @@ use POSIX qw(:sys_wait_h);
 use Test::More;
 use Time::HiRes qw(time sleep);
 
+use Encode ();
 use Mojo::JSON qw(decode_json encode_json true false);
 use Mojo::UserAgent;
 
@@ -283,7 +284,7 @@ sub get { my $self = shift; $self->request(GET => @_) }
 
 sub chat {
     my ($self, %body) = @_;
-    $body{model} //= 'gpt-4o';
+    $body{model} = 'gpt-4o' unless exists $body{model};
     $body{messages} //= [{ role => 'user', content => 'hello' }];
     return $self->post('/v1/chat/completions', \%body);
 }
@@ -361,6 +362,21 @@ sub stream_text {
         $text .= $d->{$field} if $d && defined $d->{$field};
     }
     return $text;
+}
+
+# the text a client got equals the content the mock sent (kept whole, or
+# as a SHA-256 for long streams)
+sub is_sent_content {
+    my ($rec, $text, $name) = @_;
+    my $sent = $rec->{sent};
+    if (defined $sent->{content}) {
+        return is($text, $sent->{content}, $name);
+    }
+    require Digest::SHA;
+    my $bytes = Encode::encode_utf8($text);
+    ok(length($bytes) == $sent->{content_length}
+       && Digest::SHA::sha256_hex($bytes) eq $sent->{content_sha256}, $name)
+        or diag('got ' . length($bytes) . " bytes, sent $sent->{content_length}");
 }
 
 # the mock's side
