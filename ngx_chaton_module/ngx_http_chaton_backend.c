@@ -22,6 +22,7 @@ static ngx_int_t ngx_http_chaton_call_sign(ngx_http_request_t *r,
     ngx_str_t *args, ngx_str_t *body);
 static ngx_int_t ngx_http_chaton_call_finished(ngx_http_request_t *sr,
     void *data, ngx_int_t rc);
+static ngx_int_t ngx_http_chaton_call_content(ngx_http_request_t *r);
 static ngx_int_t ngx_http_chaton_call_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 
@@ -290,6 +291,67 @@ ngx_http_chaton_call_finished(ngx_http_request_t *sr, void *data,
     }
 
     return (rc >= NGX_HTTP_SPECIAL_RESPONSE) ? NGX_OK : rc;
+}
+
+
+/*
+ * The backend location's content handler (proxy), run for a call with the
+ * connection's debug logging off: proxy logs the request it builds, and
+ * nginx's script engine the variables it evaluates, at debug level, and
+ * those hold the signed Authorization.  Nothing else is silenced: the
+ * request is built right here, and connecting and reading log as usual.
+ * It mirrors what the content phase does with a location's handler.
+ */
+
+ngx_int_t
+ngx_http_chaton_backend_init(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_chaton_call_content;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_chaton_call_content(ngx_http_request_t *r)
+{
+    ngx_int_t   rc;
+    ngx_log_t  *log;
+    ngx_uint_t  level;
+
+    if (r == r->main
+        || r->content_handler == NULL
+        || ngx_http_get_module_ctx(r, ngx_http_chaton_module) == NULL)
+    {
+        return NGX_DECLINED;
+    }
+
+    log = r->connection->log;
+    level = log->log_level;
+
+    if (level > NGX_LOG_INFO) {
+        log->log_level = NGX_LOG_INFO;
+    }
+
+    r->write_event_handler = ngx_http_request_empty_handler;
+
+    rc = r->content_handler(r);
+
+    log->log_level = level;
+
+    ngx_http_finalize_request(r, rc);
+
+    return NGX_DONE;
 }
 
 

@@ -36,6 +36,8 @@ static char *ngx_http_chaton_backend(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_chaton_time_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_chaton_cors_origins(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static ngx_int_t ngx_http_chaton_init(ngx_conf_t *cf);
 static void *ngx_http_chaton_palloc(void *pool, size_t size);
 static void ngx_http_chaton_pfree(void *pool, void *p);
@@ -138,9 +140,9 @@ static ngx_command_t  ngx_http_chaton_commands[] = {
     { ngx_string("chaton_cors_origins"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF
                         |NGX_CONF_1MORE,
-      ngx_conf_set_str_array_slot,
+      ngx_http_chaton_cors_origins,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_chaton_loc_conf_t, cors_origins),
+      0,
       NULL },
 
       ngx_null_command
@@ -875,8 +877,55 @@ ngx_http_chaton_time_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/* chaton_cors_origins * | off | origin ...; */
+
+static char *
+ngx_http_chaton_cors_origins(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_chaton_loc_conf_t *clcf = conf;
+
+    ngx_str_t   *value, *o;
+    ngx_uint_t   i;
+
+    if (clcf->cors_origins != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    clcf->cors_origins = ngx_array_create(cf->pool, cf->args->nelts - 1,
+                                          sizeof(ngx_str_t));
+    if (clcf->cors_origins == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (cf->args->nelts > 2
+            && (ngx_strcmp(value[i].data, "*") == 0
+                || ngx_strcmp(value[i].data, "off") == 0))
+        {
+            return "takes \"*\" or \"off\" alone";
+        }
+
+        o = ngx_array_push(clcf->cors_origins);
+        if (o == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *o = value[i];
+    }
+
+    return NGX_CONF_OK;
+}
+
+
 static ngx_int_t
 ngx_http_chaton_init(ngx_conf_t *cf)
 {
+    if (ngx_http_chaton_backend_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_http_chaton_filter_init(cf);
 }

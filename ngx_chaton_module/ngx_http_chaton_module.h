@@ -154,6 +154,7 @@ ngx_http_chaton_call_t *ngx_http_chaton_call(ngx_http_request_t *r,
     const char *method, ngx_str_t *path, ngx_str_t *body,
     ngx_str_t *content_type, void *data);
 ngx_int_t ngx_http_chaton_add_variables(ngx_conf_t *cf);
+ngx_int_t ngx_http_chaton_backend_init(ngx_conf_t *cf);
 
 /* ngx_http_chaton_variables.c */
 ngx_int_t ngx_http_chaton_add_log_variables(ngx_conf_t *cf);
