@@ -36,3 +36,6 @@ test-integration: build
 
 clean:
 	rm -rf build
+
+# more targets (bench, fuzz, sanitizers, soak) live in mk/
+include $(wildcard mk/*.mk)
