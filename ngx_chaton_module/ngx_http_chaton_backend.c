@@ -20,6 +20,11 @@
 static ngx_int_t ngx_http_chaton_call_sign(ngx_http_request_t *r,
     ngx_http_chaton_call_t *call, const char *method, ngx_str_t *uri,
     ngx_str_t *args, ngx_str_t *body);
+static ngx_int_t ngx_http_chaton_call_uri(ngx_http_request_t *r,
+    ngx_http_chaton_call_t *call, ngx_http_chaton_call_args_t *args,
+    ngx_str_t *uri, ngx_str_t *query);
+static ngx_chain_t *ngx_http_chaton_call_body(ngx_http_request_t *r,
+    ngx_str_t *body);
 static ngx_int_t ngx_http_chaton_call_finished(ngx_http_request_t *sr,
     void *data, ngx_int_t rc);
 static ngx_int_t ngx_http_chaton_call_content(ngx_http_request_t *r);
@@ -50,23 +55,26 @@ static ngx_http_variable_t  ngx_http_chaton_backend_vars[] = {
       offsetof(ngx_http_chaton_call_t, user_agent),
       NGX_HTTP_VAR_NOCACHEABLE|NGX_HTTP_VAR_NOHASH, 0 },
 
+    { ngx_string("chaton_fetch_url"), NULL, ngx_http_chaton_call_variable,
+      offsetof(ngx_http_chaton_call_t, url),
+      NGX_HTTP_VAR_NOCACHEABLE|NGX_HTTP_VAR_NOHASH, 0 },
+
       ngx_http_null_variable
 };
 
 
 /*
- * Starts a call.  "path" is the ChatOn path with its leading "/" (and query
- * string, if any); "body" is NULL for GET.  Returns the call, or NULL on
- * failure (logged).
+ * Starts a call: a subrequest, to the API host through the "chaton_backend"
+ * location (signed), or for a fetch to any URL through "chaton_fetch"
+ * (nothing of ours is sent there).  Returns the call, or NULL on failure.
  */
 
 ngx_http_chaton_call_t *
-ngx_http_chaton_call(ngx_http_request_t *r, const char *method,
-    ngx_str_t *path, ngx_str_t *body, ngx_str_t *content_type, void *data)
+ngx_http_chaton_call(ngx_http_request_t *r, ngx_http_chaton_call_args_t *args,
+    void *data)
 {
-    u_char                      *p, *q;
-    ngx_buf_t                   *b;
-    ngx_str_t                    uri, args;
+    off_t                        len;
+    ngx_str_t                    uri, query;
     ngx_chain_t                 *cl;
     ngx_http_request_t          *sr;
     ngx_http_chaton_call_t      *call;
@@ -84,37 +92,24 @@ ngx_http_chaton_call(ngx_http_request_t *r, const char *method,
     call->request = r;
     call->data = data;
     call->cred = lcf->cred;
-    call->user_agent = lcf->cred->user_agent;
-    call->time_zone = lcf->time_zone;
-
-    if (content_type) {
-        call->content_type = *content_type;
-    }
+    call->content_type = args->content_type;
 
     ngx_http_chaton_alloc_init(&call->alloc, r->pool);
-    chaton_buf_init(&call->error_body, &call->alloc, 8192);
+    chaton_buf_init(&call->answer, &call->alloc,
+                    args->capture ? args->capture : 8192);
 
-    /* "/chats/stream?a=b" -> uri "<backend>chats/stream", args "a=b" */
+    if (args->fetch) {
+        call->url = args->path;
+        uri = lcf->fetch;
+        ngx_str_null(&query);
 
-    q = ngx_strlchr(path->data, path->data + path->len, '?');
+    } else {
+        call->user_agent = lcf->cred->user_agent;
+        call->time_zone = lcf->time_zone;
 
-    args.len = q ? (size_t) (path->data + path->len - (q + 1)) : 0;
-    args.data = q ? q + 1 : NULL;
-
-    uri.len = lcf->backend.len + (q ? (size_t) (q - path->data) : path->len)
-              - 1;
-    uri.data = ngx_pnalloc(r->pool, uri.len);
-    if (uri.data == NULL) {
-        return NULL;
-    }
-
-    p = ngx_cpymem(uri.data, lcf->backend.data, lcf->backend.len);
-    ngx_memcpy(p, path->data + 1, uri.len - lcf->backend.len);
-
-    if (ngx_http_chaton_call_sign(r, call, method, &uri, &args, body)
-        != NGX_OK)
-    {
-        return NULL;
+        if (ngx_http_chaton_call_uri(r, call, args, &uri, &query) != NGX_OK) {
+            return NULL;
+        }
     }
 
     ps = ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t));
@@ -125,7 +120,9 @@ ngx_http_chaton_call(ngx_http_request_t *r, const char *method,
     ps->handler = ngx_http_chaton_call_finished;
     ps->data = call;
 
-    if (ngx_http_subrequest(r, &uri, args.len ? &args : NULL, &sr, ps, 0)
+    if (ngx_http_subrequest(r, &uri, query.len ? &query : NULL, &sr, ps,
+                            args->background ? NGX_HTTP_SUBREQUEST_BACKGROUND
+                                             : 0)
         != NGX_OK)
     {
         return NULL;
@@ -138,35 +135,31 @@ ngx_http_chaton_call(ngx_http_request_t *r, const char *method,
         return NULL;
     }
 
-    if (body && body->len) {
-        b = ngx_calloc_buf(r->pool);
-        if (b == NULL) {
+    len = -1;
+
+    if (args->bufs) {
+        rb->bufs = args->bufs;
+
+    } else if (args->body.len) {
+        rb->bufs = ngx_http_chaton_call_body(r, &args->body);
+        if (rb->bufs == NULL) {
             return NULL;
         }
+    }
 
-        b->pos = body->data;
-        b->last = body->data + body->len;
-        b->start = b->pos;
-        b->end = b->last;
-        b->memory = 1;
-        b->last_buf = 1;
+    if (rb->bufs) {
+        len = 0;
 
-        cl = ngx_alloc_chain_link(r->pool);
-        if (cl == NULL) {
-            return NULL;
+        for (cl = rb->bufs; cl; cl = cl->next) {
+            len += ngx_buf_size(cl->buf);
         }
-
-        cl->buf = b;
-        cl->next = NULL;
-
-        rb->bufs = cl;
     }
 
     sr->request_body = rb;
-    sr->headers_in.content_length_n = body ? (off_t) body->len : -1;
+    sr->headers_in.content_length_n = len;
     sr->headers_in.chunked = 0;
 
-    if (ngx_strcmp(method, "POST") == 0) {
+    if (ngx_strcmp(args->method, "POST") == 0) {
         sr->method = NGX_HTTP_POST;
         ngx_str_set(&sr->method_name, "POST");
     }
@@ -175,11 +168,76 @@ ngx_http_chaton_call(ngx_http_request_t *r, const char *method,
 
     call->sr = sr;
 
-    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "chaton call: %s \"%V\" body:%uz",
-                   method, &call->path, body ? body->len : 0);
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "chaton call: %s \"%V\" body:%O bg:%ui", args->method,
+                   args->fetch ? &uri : &call->path, len,
+                   (ngx_uint_t) args->background);
 
     return call;
+}
+
+
+/* "/chats/stream?a=b" -> uri "<backend>chats/stream", query "a=b"; signed */
+
+static ngx_int_t
+ngx_http_chaton_call_uri(ngx_http_request_t *r, ngx_http_chaton_call_t *call,
+    ngx_http_chaton_call_args_t *args, ngx_str_t *uri, ngx_str_t *query)
+{
+    u_char                      *p, *q;
+    ngx_str_t                   *path;
+    ngx_http_chaton_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_chaton_module);
+
+    path = &args->path;
+
+    q = ngx_strlchr(path->data, path->data + path->len, '?');
+
+    query->len = q ? (size_t) (path->data + path->len - (q + 1)) : 0;
+    query->data = q ? q + 1 : NULL;
+
+    uri->len = lcf->backend.len + (q ? (size_t) (q - path->data) : path->len)
+               - 1;
+    uri->data = ngx_pnalloc(r->pool, uri->len);
+    if (uri->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(uri->data, lcf->backend.data, lcf->backend.len);
+    ngx_memcpy(p, path->data + 1, uri->len - lcf->backend.len);
+
+    return ngx_http_chaton_call_sign(r, call, args->method, uri, query,
+                                     &args->body);
+}
+
+
+static ngx_chain_t *
+ngx_http_chaton_call_body(ngx_http_request_t *r, ngx_str_t *body)
+{
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NULL;
+    }
+
+    b->pos = body->data;
+    b->last = body->data + body->len;
+    b->start = b->pos;
+    b->end = b->last;
+    b->memory = 1;
+    b->last_buf = 1;
+
+    cl = ngx_alloc_chain_link(r->pool);
+    if (cl == NULL) {
+        return NULL;
+    }
+
+    cl->buf = b;
+    cl->next = NULL;
+
+    return cl;
 }
 
 
@@ -241,8 +299,7 @@ ngx_http_chaton_call_sign(ngx_http_request_t *r, ngx_http_chaton_call_t *call,
 
     if (chaton_sign(call->cred->signer, call->authorization.data, method,
                     call->path.data, call->path.len,
-                    (const char *) call->date.data,
-                    body ? body->data : NULL, body ? body->len : 0)
+                    (const char *) call->date.data, body->data, body->len)
         != CHATON_OK)
     {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -279,6 +336,14 @@ ngx_http_chaton_call_finished(ngx_http_request_t *sr, void *data,
 
         if (call->done) {
             call->done(call);
+        }
+
+        /* nginx posts the parent of a subrequest that was in its way only */
+
+        if (sr->background
+            && ngx_http_post_request(call->request, NULL) != NGX_OK)
+        {
+            return NGX_ERROR;
         }
     }
 

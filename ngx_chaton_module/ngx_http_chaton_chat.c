@@ -2,18 +2,23 @@
 /*
  * ngx_chaton: POST /v1/chat/completions.
  *
- *   handler           reads the client body (never blocking)
- *   ..._start         parses and translates it (core), starts the call
- *   ..._header        backend status known: a stream's 200 goes out now
- *   ..._body          backend bytes -> SSE parser -> chunks, in order
- *   ..._resume        the call has ended: finish the stream, or answer
- *                     the whole completion, or the error
+ *   ..._start       parses and translates the body (core); starts the
+ *                   pre-steps: uploads of inline images, crawls of links
+ *   ..._prepared    all pre-steps done: starts the chat call
+ *   ..._header      backend status known: a stream's 200 goes out now
+ *   ..._body        backend bytes -> SSE parser -> chunks, in order
+ *   ..._resume      the parent's handler: pre-steps done, a picture
+ *                   resolved, or the chat call ended
  *
  * A stream's status line leaves only once the backend's status is known,
  * so a backend error is a proper HTTP error; except that a stream waiting
  * long for the backend (reasoning models think for minutes) is answered
  * 200 after chaton_stream_wait, with heartbeat comments, and a later error
  * then arrives as an SSE error event.
+ *
+ * Pictures the model draws arrive as spc.unk placeholders: the text behind
+ * one is held back while a storage look-up resolves it (one at a time, in
+ * order), in streams and whole answers alike.
  */
 
 
@@ -22,17 +27,35 @@
 #include "chaton_request.h"
 #include "chaton_sse.h"
 #include "chaton_chunk.h"
+#include "chaton_storage.h"
+#include "chaton_crawl.h"
+
+
+/* a pre-step: an upload of one inline image, or a crawl of one link */
+
+typedef struct {
+    ngx_http_chaton_call_t      *call;
+    chaton_image_t              *image;     /* an upload's */
+    chaton_url_t                 url;       /* a crawl's */
+    chaton_sse_t                 sse;
+    chaton_buf_t                 text;
+    unsigned                     done:1;    /* the crawler said [DONE] */
+} ngx_http_chaton_prep_t;
 
 
 typedef struct {
-    ngx_http_chaton_req_t        req;        /* first: log variables */
+    ngx_http_chaton_req_t        req;        /* first: see the header */
     ngx_http_request_t          *request;
-    ngx_http_chaton_call_t      *call;
+    ngx_http_chaton_call_t      *call;       /* the chat */
+    ngx_http_chaton_call_t      *picture;    /* a storage look-up */
 
     chaton_alloc_t               alloc;
     chaton_chat_req_t            chat;
     chaton_sse_t                 sse;
     chaton_chat_t                t;
+
+    ngx_http_chaton_prep_t      *preps;
+    ngx_uint_t                   npreps;
 
     ngx_event_t                  beat;       /* stream wait, heartbeat */
     ngx_buf_t                    beat_buf;
@@ -40,6 +63,7 @@ typedef struct {
 
     ngx_int_t                    result;     /* CHATON_OK while running */
     chaton_error_t              *error;
+    chaton_buf_t                 tail;       /* output after the call */
 
     u_char                       id[40];
 
@@ -48,8 +72,20 @@ typedef struct {
 } ngx_http_chaton_chat_ctx_t;
 
 
-static void ngx_http_chaton_chat_body_read(ngx_http_request_t *r);
-static ngx_int_t ngx_http_chaton_chat_start(ngx_http_request_t *r);
+static ngx_int_t ngx_http_chaton_chat_start(ngx_http_request_t *r,
+    ngx_str_t *body);
+static ngx_int_t ngx_http_chaton_chat_upload(ngx_http_request_t *r,
+    ngx_http_chaton_chat_ctx_t *ctx, chaton_image_t *img);
+static ngx_int_t ngx_http_chaton_chat_crawl(ngx_http_request_t *r,
+    ngx_http_chaton_chat_ctx_t *ctx, chaton_url_t *url);
+static ngx_int_t ngx_http_chaton_crawl_body(ngx_http_chaton_call_t *call,
+    u_char *pos, size_t len, chaton_buf_t *out);
+static int ngx_http_chaton_crawl_event(void *data, const unsigned char *ev,
+    size_t len);
+static ngx_int_t ngx_http_chaton_chat_prepared(ngx_http_request_t *r,
+    ngx_http_chaton_chat_ctx_t *ctx);
+static ngx_int_t ngx_http_chaton_chat_context(ngx_http_request_t *r,
+    ngx_http_chaton_chat_ctx_t *ctx);
 static ngx_int_t ngx_http_chaton_chat_call(ngx_http_request_t *r,
     ngx_http_chaton_chat_ctx_t *ctx);
 static ngx_int_t ngx_http_chaton_chat_header(ngx_http_chaton_call_t *call);
@@ -59,16 +95,20 @@ static int ngx_http_chaton_chat_event(void *data, const unsigned char *ev,
     size_t len);
 static ngx_int_t ngx_http_chaton_chat_outcome(ngx_http_chaton_chat_ctx_t *ctx,
     int rc, chaton_buf_t *out);
+static ngx_int_t ngx_http_chaton_chat_complete(
+    ngx_http_chaton_chat_ctx_t *ctx, chaton_buf_t *out);
+static ngx_int_t ngx_http_chaton_chat_look_up(ngx_http_chaton_chat_ctx_t *ctx);
+static ngx_int_t ngx_http_chaton_chat_resolve(ngx_http_chaton_chat_ctx_t *ctx);
+static ngx_int_t ngx_http_chaton_chat_error_event(
+    ngx_http_chaton_chat_ctx_t *ctx, chaton_buf_t *out);
+static ngx_int_t ngx_http_chaton_chat_send(ngx_http_chaton_chat_ctx_t *ctx,
+    chaton_buf_t *out, ngx_uint_t last);
 static void ngx_http_chaton_chat_resume(ngx_http_request_t *r);
 static ngx_int_t ngx_http_chaton_chat_end(ngx_http_request_t *r,
     ngx_http_chaton_chat_ctx_t *ctx);
-static ngx_int_t ngx_http_chaton_chat_stream_end(ngx_http_request_t *r,
-    ngx_http_chaton_chat_ctx_t *ctx, chaton_buf_t *out);
 static ngx_int_t ngx_http_chaton_chat_whole(ngx_http_request_t *r,
     ngx_http_chaton_chat_ctx_t *ctx);
 static void ngx_http_chaton_chat_truncated(ngx_http_chaton_chat_ctx_t *ctx);
-static ngx_int_t ngx_http_chaton_chat_error_event(
-    ngx_http_chaton_chat_ctx_t *ctx, chaton_buf_t *out);
 static void ngx_http_chaton_chat_beat(ngx_event_t *ev);
 static void ngx_http_chaton_chat_cleanup(void *data);
 
@@ -82,67 +122,34 @@ static u_char     ngx_http_chaton_beat_text[] = ": keep-alive\n\n";
 ngx_int_t
 ngx_http_chaton_chat_handler(ngx_http_request_t *r)
 {
-    ngx_int_t  rc;
-
-    if (r->method != NGX_HTTP_POST) {
-        return ngx_http_chaton_method_not_allowed(r, "POST");
-    }
-
-    rc = ngx_http_read_client_request_body(r, ngx_http_chaton_chat_body_read);
-
-    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
-        return rc;
-    }
-
-    return NGX_DONE;
-}
-
-
-static void
-ngx_http_chaton_chat_body_read(ngx_http_request_t *r)
-{
-    ngx_int_t  rc;
-
-    rc = ngx_http_chaton_chat_start(r);
-
-    if (rc != NGX_DONE) {
-        ngx_http_finalize_request(r, rc);
-    }
+    return ngx_http_chaton_read_request(r, sizeof(ngx_http_chaton_chat_ctx_t),
+                                        ngx_http_chaton_chat_start);
 }
 
 
 /*
- * Returns NGX_DONE when the call is under way (the request is finalized
- * when it ends), or the rc of an answer already given.
+ * Returns NGX_DONE when calls are under way (the request is finalized when
+ * they end), or the rc of an answer already given.
  */
 
 static ngx_int_t
-ngx_http_chaton_chat_start(ngx_http_request_t *r)
+ngx_http_chaton_chat_start(ngx_http_request_t *r, ngx_str_t *body)
 {
-    ngx_int_t                    rc;
-    ngx_str_t                    body;
+    int                          rc;
+    size_t                       i, n, last;
+    chaton_url_t                 urls[16];
     chaton_error_t               err;
     chaton_chat_conf_t           conf;
     ngx_pool_cleanup_t          *cln;
+    chaton_message_t            *m;
     ngx_http_chaton_chat_ctx_t  *ctx;
     ngx_http_chaton_loc_conf_t  *lcf;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_chaton_module);
-
-    if (ngx_http_chaton_read_body(r, &body) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_chaton_chat_ctx_t));
-    if (ctx == NULL) {
-        return NGX_ERROR;
-    }
+    ctx = ngx_http_get_module_ctx(r, ngx_http_chaton_module);
 
     ctx->request = r;
-    ctx->req.start = ngx_current_msec;
     ngx_http_chaton_alloc_init(&ctx->alloc, r->pool);
-
-    ngx_http_set_ctx(r, ctx, ngx_http_chaton_module);
 
     conf.models = lcf->models;
     conf.nmodels = lcf->nmodels;
@@ -150,8 +157,8 @@ ngx_http_chaton_chat_start(ngx_http_request_t *r)
     conf.max_image = lcf->max_image_size;
     conf.max_images = lcf->max_images;
 
-    rc = chaton_chat_parse(&ctx->chat, &ctx->alloc, &conf, body.data,
-                           body.len, &err);
+    rc = chaton_chat_parse(&ctx->chat, &ctx->alloc, &conf, body->data,
+                           body->len, &err);
 
     if (rc == CHATON_ERROR) {
         return NGX_ERROR;
@@ -170,20 +177,6 @@ ngx_http_chaton_chat_start(ngx_http_request_t *r)
     ctx->req.backend_model.len = ctx->chat.entry->backend_len;
     ctx->req.stream = ctx->chat.stream;
 
-    /* images given inline must be uploaded first: not yet supported */
-
-    if (ctx->chat.nimages && ctx->chat.images[0].data) {
-        for (rc = 0; rc < (ngx_int_t) ctx->chat.nimages; rc++) {
-            if (ctx->chat.images[rc].data) {
-                return ngx_http_chaton_fail(r, NGX_HTTP_BAD_REQUEST,
-                                            "unsupported_value",
-                                            "data: image URLs are not "
-                                            "supported yet; use http(s) "
-                                            "image URLs.");
-            }
-        }
-    }
-
     cln = ngx_pool_cleanup_add(r->pool, 0);
     if (cln == NULL) {
         return NGX_ERROR;
@@ -192,7 +185,340 @@ ngx_http_chaton_chat_start(ngx_http_request_t *r)
     cln->handler = ngx_http_chaton_chat_cleanup;
     cln->data = ctx;
 
+    /* the pre-steps, all at once: uploads, then crawls of the links */
+
+    n = 0;
+
+    if (lcf->crawl) {
+        rc = chaton_chat_last_user(&ctx->chat);
+
+        if (rc >= 0) {
+            m = &ctx->chat.messages[rc];
+            n = chaton_urls_find(m->content, m->content_len, urls,
+                                 ngx_min(lcf->crawl_max_urls, 16));
+        }
+    }
+
+    last = ctx->chat.nimages + n;
+
+    ctx->preps = ngx_pcalloc(r->pool, last * sizeof(ngx_http_chaton_prep_t)
+                                      + 1);
+    if (ctx->preps == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < ctx->chat.nimages; i++) {
+        if (ctx->chat.images[i].data
+            && ngx_http_chaton_chat_upload(r, ctx, &ctx->chat.images[i])
+               != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    for (i = 0; i < n; i++) {
+        if (ngx_http_chaton_chat_crawl(r, ctx, &urls[i]) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (ctx->npreps == 0) {
+        return ngx_http_chaton_chat_call(r, ctx);
+    }
+
+    r->write_event_handler = ngx_http_chaton_chat_resume;
+
+    return NGX_DONE;
+}
+
+
+/*
+ * An inline image to ChatOn's storage: one multipart part, sent as three
+ * buffers (head, the decoded bytes, tail) so the image is not copied; the
+ * upload is signed over an empty body, as the protocol wants.
+ */
+
+static ngx_int_t
+ngx_http_chaton_chat_upload(ngx_http_request_t *r,
+    ngx_http_chaton_chat_ctx_t *ctx, chaton_image_t *img)
+{
+    u_char                       *p;
+    ngx_buf_t                    *b;
+    ngx_uint_t                    i, k;
+    ngx_chain_t                  *cl, **ll;
+    chaton_buf_t                  head, tail;
+    ngx_http_chaton_prep_t       *prep;
+    ngx_http_chaton_call_args_t   args;
+    u_char                        boundary[40], filename[48];
+    ngx_str_t                     part[3];
+
+    /* a random boundary, never one the image's bytes contain */
+
+    for (k = 0; k < 8; k++) {
+        p = ngx_sprintf(boundary, "chaton%08xD%08xD%08xD",
+                        (uint32_t) ngx_random(), (uint32_t) ngx_random(),
+                        (uint32_t) ngx_random());
+        *p = '\0';
+
+        if (chaton_multipart_boundary_ok((char *) boundary, img->data,
+                                         img->data_len))
+        {
+            break;
+        }
+    }
+
+    p = ngx_sprintf(filename, "%M.%s", (ngx_msec_t) ngx_time() * 1000
+                                       + ngx_timeofday()->msec, img->ext);
+    *p = '\0';
+
+    chaton_buf_init(&head, &ctx->alloc, 0);
+    chaton_buf_init(&tail, &ctx->alloc, 0);
+
+    if (chaton_multipart_head(&head, (char *) boundary, (char *) filename,
+                              img->mime) != CHATON_OK
+        || chaton_multipart_tail(&tail, (char *) boundary) != CHATON_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    part[0].data = head.data;
+    part[0].len = head.len;
+    part[1].data = img->data;
+    part[1].len = img->data_len;
+    part[2].data = tail.data;
+    part[2].len = tail.len;
+
+    ngx_memzero(&args, sizeof(ngx_http_chaton_call_args_t));
+    ll = &args.bufs;
+
+    for (i = 0; i < 3; i++) {
+        b = ngx_calloc_buf(r->pool);
+        cl = ngx_alloc_chain_link(r->pool);
+        if (b == NULL || cl == NULL) {
+            return NGX_ERROR;
+        }
+
+        b->pos = part[i].data;
+        b->last = part[i].data + part[i].len;
+        b->memory = 1;
+        b->last_buf = (i == 2);
+
+        cl->buf = b;
+        *ll = cl;
+        ll = &cl->next;
+    }
+
+    *ll = NULL;
+
+    args.method = "POST";
+    ngx_str_set(&args.path, "/storage/upload");
+    args.content_type.len = sizeof("multipart/form-data; boundary=") - 1
+                            + ngx_strlen(boundary);
+    args.content_type.data = ngx_pnalloc(r->pool, args.content_type.len);
+    if (args.content_type.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(args.content_type.data, "multipart/form-data; boundary=%s",
+                boundary);
+
+    args.capture = 64 * 1024;
+    args.background = 1;
+
+    prep = &ctx->preps[ctx->npreps];
+    prep->image = img;
+
+    prep->call = ngx_http_chaton_call(r, &args, prep);
+    if (prep->call == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->npreps++;
+    ctx->req.uploads++;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_chaton_chat_crawl(ngx_http_request_t *r,
+    ngx_http_chaton_chat_ctx_t *ctx, chaton_url_t *url)
+{
+    chaton_buf_t                  path;
+    ngx_http_chaton_prep_t       *prep;
+    ngx_http_chaton_loc_conf_t   *lcf;
+    ngx_http_chaton_call_args_t   args;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_chaton_module);
+
+    chaton_buf_init(&path, &ctx->alloc, 0);
+
+    if (chaton_crawl_path(&path, url->data, url->len) != CHATON_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(&args, sizeof(ngx_http_chaton_call_args_t));
+
+    args.method = "GET";
+    args.path.data = path.data;
+    args.path.len = path.len;
+    args.background = 1;
+
+    prep = &ctx->preps[ctx->npreps];
+    prep->url = *url;
+
+    chaton_sse_init(&prep->sse, &ctx->alloc, lcf->max_event_size);
+    chaton_buf_init(&prep->text, &ctx->alloc, lcf->crawl_max_size);
+
+    prep->call = ngx_http_chaton_call(r, &args, prep);
+    if (prep->call == NULL) {
+        return NGX_ERROR;
+    }
+
+    prep->call->body = ngx_http_chaton_crawl_body;
+
+    ctx->npreps++;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_chaton_crawl_body(ngx_http_chaton_call_t *call, u_char *pos,
+    size_t len, chaton_buf_t *out)
+{
+    int                      rc;
+    ngx_http_chaton_prep_t  *prep;
+
+    prep = call->data;
+
+    if (prep->done) {
+        return NGX_OK;
+    }
+
+    rc = chaton_sse_feed(&prep->sse, pos, len, ngx_http_chaton_crawl_event,
+                         prep);
+
+    /* the page's end, its text's limit, or nonsense: enough is known */
+
+    if (rc != CHATON_OK) {
+        prep->done = 1;
+    }
+
+    return rc == CHATON_ERROR ? NGX_ERROR : NGX_OK;
+}
+
+
+static int
+ngx_http_chaton_crawl_event(void *data, const unsigned char *ev, size_t len)
+{
+    ngx_http_chaton_prep_t  *prep = data;
+
+    return chaton_crawl_event(&prep->text, ev, len);
+}
+
+
+/*
+ * Every pre-step has ended.  A refused upload fails the request, naming
+ * the image (an answer about no picture would be wrong); a failed crawl
+ * only leaves the link as the user wrote it.
+ */
+
+static ngx_int_t
+ngx_http_chaton_chat_prepared(ngx_http_request_t *r,
+    ngx_http_chaton_chat_ctx_t *ctx)
+{
+    chaton_buf_t             url;
+    chaton_error_t           err;
+    ngx_http_chaton_call_t  *call;
+    ngx_http_chaton_prep_t  *prep, *end;
+
+    end = ctx->preps + ctx->npreps;
+
+    for (prep = ctx->preps; prep < end && prep->image; prep++) {
+        call = prep->call;
+
+        chaton_buf_init(&url, &ctx->alloc, 0);
+
+        if (call->status == NGX_HTTP_OK
+            && chaton_get_url(&url, call->answer.data, call->answer.len)
+               == CHATON_OK)
+        {
+            prep->image->url = url.data;
+            prep->image->url_len = url.len;
+            continue;
+        }
+
+        if (call->status == NGX_HTTP_OK) {
+            (void) chaton_error_set(&err, NGX_HTTP_BAD_GATEWAY,
+                                    prep->image->param, "upload_failed",
+                                    "The backend's answer to the upload of "
+                                    "the image in %s had no URL.",
+                                    prep->image->param);
+
+        } else {
+            ngx_http_chaton_backend_error(call, &err);
+
+            (void) chaton_error_set(&err, err.status == NGX_HTTP_TOO_MANY_REQUESTS
+                                          ? NGX_HTTP_TOO_MANY_REQUESTS
+                                          : NGX_HTTP_BAD_GATEWAY,
+                                    prep->image->param, "upload_failed",
+                                    "The backend refused the upload of the "
+                                    "image in %s: %.*s", prep->image->param,
+                                    (int) ngx_min(err.text_len, 120),
+                                    err.text);
+        }
+
+        return ngx_http_chaton_send_error(r, &err);
+    }
+
+    if (ngx_http_chaton_chat_context(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_http_chaton_chat_call(r, ctx);
+}
+
+
+/* the crawled pages' text, in front of the last user message */
+
+static ngx_int_t
+ngx_http_chaton_chat_context(ngx_http_request_t *r,
+    ngx_http_chaton_chat_ctx_t *ctx)
+{
+    chaton_buf_t             b;
+    ngx_http_chaton_prep_t  *prep, *end;
+
+    chaton_buf_init(&b, &ctx->alloc, 0);
+
+    end = ctx->preps + ctx->npreps;
+
+    for (prep = ctx->preps; prep < end; prep++) {
+        if (prep->image) {
+            continue;
+        }
+
+        if (prep->call->status != NGX_HTTP_OK || prep->text.len == 0) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "chaton: crawling \"%*s\" failed (backend status "
+                          "%ui), the link is sent as it is",
+                          prep->url.len, prep->url.data,
+                          prep->call->status);
+            continue;
+        }
+
+        if (chaton_crawl_context(&b, prep->url.data, prep->url.len,
+                                 prep->text.data, prep->text.len)
+            != CHATON_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    ctx->chat.context = b.data;
+    ctx->chat.context_len = b.len;
+
+    return NGX_OK;
 }
 
 
@@ -200,11 +526,11 @@ static ngx_int_t
 ngx_http_chaton_chat_call(ngx_http_request_t *r,
     ngx_http_chaton_chat_ctx_t *ctx)
 {
-    u_char                      *p;
-    ngx_str_t                    body;
-    chaton_buf_t                 b;
-    ngx_http_chaton_call_t      *call;
-    ngx_http_chaton_loc_conf_t  *lcf;
+    u_char                       *p;
+    chaton_buf_t                  b;
+    ngx_http_chaton_call_t       *call;
+    ngx_http_chaton_loc_conf_t   *lcf;
+    ngx_http_chaton_call_args_t   args;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_chaton_module);
 
@@ -213,9 +539,6 @@ ngx_http_chaton_chat_call(ngx_http_request_t *r,
     if (chaton_chat_body(&b, &ctx->chat) != CHATON_OK) {
         return NGX_ERROR;
     }
-
-    body.data = b.data;
-    body.len = b.len;
 
     /* one id for the whole answer, as OpenAI gives */
 
@@ -236,9 +559,17 @@ ngx_http_chaton_chat_call(ngx_http_request_t *r,
     ctx->t.prompt_tokens = chaton_usage_tokens(&ctx->chat.prompt);
 
     chaton_sse_init(&ctx->sse, &ctx->alloc, lcf->max_event_size);
+    chaton_buf_init(&ctx->tail, &ctx->alloc, 0);
 
-    call = ngx_http_chaton_call(r, "POST", &ngx_http_chaton_chat_path, &body,
-                                &ngx_http_chaton_json_type, ctx);
+    ngx_memzero(&args, sizeof(ngx_http_chaton_call_args_t));
+
+    args.method = "POST";
+    args.path = ngx_http_chaton_chat_path;
+    args.body.data = b.data;
+    args.body.len = b.len;
+    args.content_type = ngx_http_chaton_json_type;
+
+    call = ngx_http_chaton_call(r, &args, ctx);
     if (call == NULL) {
         return NGX_ERROR;
     }
@@ -311,6 +642,14 @@ ngx_http_chaton_chat_body(ngx_http_chaton_call_t *call, u_char *pos,
         return NGX_OK;      /* the answer is over; the rest is ignored */
     }
 
+    /* chunks come to about one and a half times the events' bytes */
+
+    if (ctx->chat.stream && out->cap == 0
+        && chaton_buf_reserve(out, ngx_max(4096, len * 2)) != CHATON_OK)
+    {
+        return NGX_ERROR;
+    }
+
     ctx->t.out = out;
 
     rc = chaton_sse_feed(&ctx->sse, pos, len, ngx_http_chaton_chat_event,
@@ -322,7 +661,7 @@ ngx_http_chaton_chat_body(ngx_http_chaton_call_t *call, u_char *pos,
 
     if (!ctx->req.token_seen && ctx->t.content_bytes) {
         ctx->req.token_seen = 1;
-        ctx->req.first_token = ngx_current_msec - ctx->req.start;
+        ctx->req.first_token = ngx_current_msec - ctx->req.started;
     }
 
     /* output pushes the next heartbeat back */
@@ -335,7 +674,7 @@ ngx_http_chaton_chat_body(ngx_http_chaton_call_t *call, u_char *pos,
         }
     }
 
-    return NGX_OK;
+    return ngx_http_chaton_chat_look_up(ctx);
 }
 
 
@@ -378,14 +717,7 @@ ngx_http_chaton_chat_outcome(ngx_http_chaton_chat_ctx_t *ctx, int rc,
 
     case CHATON_DONE:
         ctx->result = CHATON_DONE;
-
-        if (ctx->chat.stream) {
-            ctx->t.out = out;
-            return chaton_chat_finish(&ctx->t) == CHATON_OK ? NGX_OK
-                                                              : NGX_ERROR;
-        }
-
-        return NGX_OK;
+        return ngx_http_chaton_chat_complete(ctx, out);
 
     case CHATON_TOO_BIG:
         (void) chaton_error_set(&ctx->t.error, NGX_HTTP_BAD_GATEWAY, NULL,
@@ -409,6 +741,154 @@ ngx_http_chaton_chat_outcome(ngx_http_chaton_chat_ctx_t *ctx, int rc,
 }
 
 
+/*
+ * The backend has said [DONE]: text held back as a possible placeholder is
+ * released, and a stream gets its last chunks, unless a picture is still
+ * being resolved (this runs again once it is).
+ */
+
+static ngx_int_t
+ngx_http_chaton_chat_complete(ngx_http_chaton_chat_ctx_t *ctx,
+    chaton_buf_t *out)
+{
+    ctx->t.out = out;
+
+    if (ctx->t.waiting) {
+        return NGX_OK;
+    }
+
+    if (chaton_chat_flush(&ctx->t) != CHATON_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->t.waiting || !ctx->chat.stream) {
+        return NGX_OK;
+    }
+
+    if (chaton_chat_finish(&ctx->t) != CHATON_OK) {
+        return NGX_ERROR;
+    }
+
+    ctx->req.chunks = ctx->t.chunks;
+
+    return NGX_OK;
+}
+
+
+/* a picture waited for and not yet looked up: GET /storage/<path> */
+
+static ngx_int_t
+ngx_http_chaton_chat_look_up(ngx_http_chaton_chat_ctx_t *ctx)
+{
+    u_char                       *dst, *src;
+    ngx_http_request_t           *r;
+    ngx_http_chaton_call_args_t   args;
+
+    if (!ctx->t.waiting || ctx->picture) {
+        return NGX_OK;
+    }
+
+    r = ctx->request;
+
+    /* the path as the URL had it, %-escapes undone: proxy escapes it */
+
+    args.path.data = ngx_pnalloc(r->pool, sizeof("/storage/") - 1
+                                          + ctx->t.image_path.len);
+    if (args.path.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    dst = ngx_cpymem(args.path.data, "/storage/", sizeof("/storage/") - 1);
+    src = ctx->t.image_path.data;
+
+    ngx_unescape_uri(&dst, &src, ctx->t.image_path.len, NGX_UNESCAPE_URI);
+
+    args.path.len = dst - args.path.data;
+    args.method = "GET";
+    ngx_str_null(&args.body);
+    args.bufs = NULL;
+    ngx_str_null(&args.content_type);
+    args.capture = 64 * 1024;
+    args.background = 1;
+    args.fetch = 0;
+
+    ctx->picture = ngx_http_chaton_call(r, &args, ctx);
+
+    return ctx->picture ? NGX_OK : NGX_ERROR;
+}
+
+
+/* the look-up has ended: the picture, or a note, goes into the answer */
+
+static ngx_int_t
+ngx_http_chaton_chat_resolve(ngx_http_chaton_chat_ctx_t *ctx)
+{
+    int                      rc;
+    chaton_buf_t             url, out;
+    ngx_http_chaton_call_t  *call;
+
+    call = ctx->picture;
+    ctx->picture = NULL;
+
+    chaton_buf_init(&url, &ctx->alloc, 0);
+    chaton_buf_init(&out, &ctx->alloc, 0);
+
+    ctx->t.out = &out;
+
+    if (call->status == NGX_HTTP_OK
+        && chaton_get_url(&url, call->answer.data, call->answer.len)
+           == CHATON_OK)
+    {
+        rc = chaton_chat_resolved(&ctx->t, url.data, url.len, NULL);
+
+    } else {
+        ngx_log_error(NGX_LOG_WARN, ctx->request->connection->log, 0,
+                      "chaton: resolving a picture failed (backend status "
+                      "%ui)", call->status);
+
+        rc = chaton_chat_resolved(&ctx->t, NULL, 0,
+                                  "the picture could not be retrieved");
+    }
+
+    if (rc == CHATON_TOO_BIG) {
+        ctx->result = CHATON_BAD;
+        ctx->error = &ctx->t.error;
+        (void) chaton_error_set(ctx->error, NGX_HTTP_BAD_GATEWAY, NULL,
+                                "answer_too_large",
+                                "The answer is larger than "
+                                "chaton_max_answer_size.");
+
+        if (ctx->committed
+            && ngx_http_chaton_chat_error_event(ctx, &out) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+    } else if (rc != CHATON_OK) {
+        return NGX_ERROR;
+
+    } else if (ctx->result == CHATON_DONE
+               && ngx_http_chaton_chat_complete(ctx, &out) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_chaton_chat_look_up(ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->call->sr->done) {
+
+        /* the end sends it */
+
+        return chaton_buf_append(&ctx->tail, out.data, out.len) == CHATON_OK
+               ? NGX_OK : NGX_ERROR;
+    }
+
+    return ngx_http_chaton_chat_send(ctx, &out, 0);
+}
+
+
 /* an error after the 200: logged, and one more event for the client */
 
 static ngx_int_t
@@ -428,16 +908,117 @@ ngx_http_chaton_chat_error_event(ngx_http_chaton_chat_ctx_t *ctx,
 }
 
 
-/* the parent's write handler: runs when the call has ended (or spuriously) */
+/*
+ * Stream bytes of the module's own: through the chat call while it is the
+ * active subrequest (so the postpone filter keeps them in order with its
+ * output), through the request itself once it has ended.
+ */
+
+static ngx_int_t
+ngx_http_chaton_chat_send(ngx_http_chaton_chat_ctx_t *ctx, chaton_buf_t *out,
+    ngx_uint_t last)
+{
+    ngx_buf_t           *b;
+    ngx_chain_t          cl;
+    ngx_http_request_t  *r;
+
+    r = ctx->request;
+
+    if (out->len == 0 && !last) {
+        return NGX_OK;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->pos = out->data;
+    b->last = out->data + out->len;
+    b->memory = out->len ? 1 : 0;
+    b->flush = 1;
+    b->last_buf = last;
+    b->last_in_chain = last;
+
+    cl.buf = b;
+    cl.next = NULL;
+
+    if (!ctx->call->sr->done) {
+        return ngx_http_chaton_call_output(ctx->call, &cl);
+    }
+
+    return ngx_http_output_filter(r, &cl);
+}
+
+
+/*
+ * The parent's write handler: runs when a background call (a pre-step, a
+ * look-up) or the chat call has ended, and spuriously.
+ */
 
 static void
 ngx_http_chaton_chat_resume(ngx_http_request_t *r)
 {
+    ngx_int_t                    rc;
+    ngx_uint_t                   i;
     ngx_http_chaton_chat_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_chaton_module);
 
-    if (ctx == NULL || ctx->ended || !ctx->call->sr->done) {
+    if (ctx == NULL || ctx->ended) {
+        return;
+    }
+
+    if (ctx->call == NULL) {
+        for (i = 0; i < ctx->npreps; i++) {
+            if (!ctx->preps[i].call->finished) {
+                return;
+            }
+        }
+
+        rc = ngx_http_chaton_chat_prepared(r, ctx);
+
+        if (rc != NGX_DONE) {
+            ctx->ended = 1;
+            ngx_http_finalize_request(r, rc);
+        }
+
+        return;
+    }
+
+    if (ctx->picture && ctx->picture->finished) {
+        if (ngx_http_chaton_chat_resolve(ctx) != NGX_OK) {
+            ctx->ended = 1;
+            ngx_http_finalize_request(r, NGX_ERROR);
+            return;
+        }
+    }
+
+    if (!ctx->call->sr->done) {
+        return;
+    }
+
+    /* an event that lacked only its blank line is still one */
+
+    if (ctx->result == CHATON_OK && ctx->call->seen_last
+        && ctx->call->status == NGX_HTTP_OK && !ctx->call->not_sse)
+    {
+        ctx->t.out = &ctx->tail;
+
+        rc = chaton_sse_finish(&ctx->sse, ngx_http_chaton_chat_event, ctx);
+
+        if (ngx_http_chaton_chat_outcome(ctx, rc, &ctx->tail) != NGX_OK
+            || ngx_http_chaton_chat_look_up(ctx) != NGX_OK)
+        {
+            ctx->ended = 1;
+            ngx_http_finalize_request(r, NGX_ERROR);
+            return;
+        }
+    }
+
+    /* a finished answer still waiting for a picture waits */
+
+    if (ctx->result == CHATON_DONE && ctx->t.waiting) {
         return;
     }
 
@@ -455,27 +1036,16 @@ static ngx_int_t
 ngx_http_chaton_chat_end(ngx_http_request_t *r,
     ngx_http_chaton_chat_ctx_t *ctx)
 {
-    int                      rc;
     chaton_buf_t             out;
     ngx_http_chaton_call_t  *call;
 
     call = ctx->call;
 
-    chaton_buf_init(&out, &ctx->alloc, 0);
+    /* what came after the chat call's end: resolved pictures, the end */
+
+    out = ctx->tail;
 
     if (call->status == NGX_HTTP_OK && !call->not_sse) {
-
-        /* an event that lacked only its blank line is still one */
-
-        if (ctx->result == CHATON_OK && call->seen_last) {
-            ctx->t.out = &out;
-            rc = chaton_sse_finish(&ctx->sse, ngx_http_chaton_chat_event,
-                                   ctx);
-
-            if (ngx_http_chaton_chat_outcome(ctx, rc, &out) != NGX_OK) {
-                return NGX_ERROR;
-            }
-        }
 
         if (ctx->result == CHATON_OK) {
             ngx_http_chaton_chat_truncated(ctx);
@@ -508,7 +1078,7 @@ ngx_http_chaton_chat_end(ngx_http_request_t *r,
     }
 
     if (ctx->committed) {
-        return ngx_http_chaton_chat_stream_end(r, ctx, &out);
+        return ngx_http_chaton_chat_send(ctx, &out, 1);
     }
 
     if (ctx->error) {
@@ -516,33 +1086,6 @@ ngx_http_chaton_chat_end(ngx_http_request_t *r,
     }
 
     return ngx_http_chaton_chat_whole(r, ctx);
-}
-
-
-/* a stream whose head has gone: its last bytes, and the end */
-
-static ngx_int_t
-ngx_http_chaton_chat_stream_end(ngx_http_request_t *r,
-    ngx_http_chaton_chat_ctx_t *ctx, chaton_buf_t *out)
-{
-    ngx_buf_t    *b;
-    ngx_chain_t   cl;
-
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        return NGX_ERROR;
-    }
-
-    b->pos = out->data;
-    b->last = out->data + out->len;
-    b->memory = out->len ? 1 : 0;
-    b->last_buf = 1;
-    b->last_in_chain = 1;
-
-    cl.buf = b;
-    cl.next = NULL;
-
-    return ngx_http_output_filter(r, &cl);
 }
 
 

@@ -27,8 +27,6 @@
 
 #define NGX_HTTP_CHATON_MAX_BUSY  (32 * 1024)
 
-#define NGX_HTTP_CHATON_OUT_SIZE  4096
-
 
 static ngx_int_t ngx_http_chaton_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_chaton_body_filter(ngx_http_request_t *r,
@@ -90,6 +88,18 @@ ngx_http_chaton_header_filter(ngx_http_request_t *r)
     r->filter_need_in_memory = 1;
     r->header_sent = 1;
 
+    /* an answer to be kept whole gets its room at once */
+
+    if (call->body == NULL && !call->passthrough
+        && r->headers_out.content_length_n > 0
+        && (size_t) r->headers_out.content_length_n <= call->answer.max
+        && chaton_buf_reserve(&call->answer,
+                              (size_t) r->headers_out.content_length_n)
+           == CHATON_ERROR)
+    {
+        return NGX_ERROR;
+    }
+
     return call->header ? call->header(call) : NGX_OK;
 }
 
@@ -109,6 +119,18 @@ ngx_http_chaton_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     call = ngx_http_get_module_ctx(r, ngx_http_chaton_module);
 
     if (call == NULL) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    /* a success passed through untouched (audio): postpone sends it on */
+
+    if (call->passthrough && call->status == NGX_HTTP_OK) {
+        for (cl = in; cl; cl = cl->next) {
+            if (cl->buf->last_buf || cl->buf->last_in_chain) {
+                call->seen_last = 1;
+            }
+        }
+
         return ngx_http_next_body_filter(r, in);
     }
 
@@ -229,9 +251,13 @@ ngx_http_chaton_filter_buf(ngx_http_chaton_call_t *call, ngx_buf_t *b,
     call->last_read = ngx_current_msec;
 
     if (call->status != NGX_HTTP_OK || call->not_sse || call->body == NULL) {
-        (void) chaton_buf_append(&call->error_body, b->pos,
-                                 ngx_min(len, call->error_body.max
-                                              - call->error_body.len));
+
+        /* an answer kept whole (capped): an error's, or a small one's */
+
+        if (chaton_buf_append(&call->answer, b->pos, len) != CHATON_OK) {
+            call->overflow = 1;
+        }
+
         b->pos = b->last;
         return NGX_OK;
     }
@@ -245,17 +271,13 @@ ngx_http_chaton_filter_buf(ngx_http_chaton_call_t *call, ngx_buf_t *b,
         ob = (*ocl)->buf;
         ob->tag = (ngx_buf_tag_t) &ngx_http_chaton_module;
 
+        /* memory comes when the route first writes */
+
         out->data = ob->start;
         out->len = 0;
         out->cap = ob->start ? (size_t) (ob->end - ob->start) : 0;
         out->max = 0;
         out->alloc = &call->alloc;
-
-        if (out->cap == 0
-            && chaton_buf_reserve(out, NGX_HTTP_CHATON_OUT_SIZE) != CHATON_OK)
-        {
-            return NGX_ERROR;
-        }
     }
 
     if (call->body(call, b->pos, len, out) != NGX_OK) {

@@ -19,6 +19,9 @@ typedef struct {
 
 static ngx_int_t ngx_http_chaton_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_chaton_not_found(ngx_http_request_t *r);
+static void ngx_http_chaton_body_read(ngx_http_request_t *r);
+static ngx_int_t ngx_http_chaton_read_body(ngx_http_request_t *r,
+    ngx_str_t *body);
 static void *ngx_http_chaton_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_chaton_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
@@ -78,6 +81,34 @@ static ngx_command_t  ngx_http_chaton_commands[] = {
       ngx_http_chaton_backend,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_chaton_loc_conf_t, backend),
+      NULL },
+
+    { ngx_string("chaton_fetch"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_chaton_loc_conf_t, fetch),
+      NULL },
+
+    { ngx_string("chaton_crawl"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_chaton_loc_conf_t, crawl),
+      NULL },
+
+    { ngx_string("chaton_crawl_max_urls"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_chaton_loc_conf_t, crawl_max_urls),
+      NULL },
+
+    { ngx_string("chaton_crawl_max_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_chaton_loc_conf_t, crawl_max_size),
       NULL },
 
     { ngx_string("chaton_model"),
@@ -187,6 +218,8 @@ ngx_module_t  ngx_http_chaton_module = {
 
 static ngx_http_chaton_route_t  ngx_http_chaton_routes[] = {
     { ngx_string("chat/completions"), ngx_http_chaton_chat_handler, 0 },
+    { ngx_string("images/generations"), ngx_http_chaton_images_handler, 0 },
+    { ngx_string("audio/speech"), ngx_http_chaton_speech_handler, 0 },
     { ngx_string("models"), ngx_http_chaton_models_handler, 1 },
     { ngx_null_string, NULL, 0 }
 };
@@ -270,6 +303,66 @@ ngx_http_chaton_not_found(ngx_http_request_t *r)
 
 
 /*
+ * The start of every POST route: the method, a context of the route's
+ * size (it begins with ngx_http_chaton_req_t), the body read without
+ * blocking, then the route's start with the body.
+ */
+
+ngx_int_t
+ngx_http_chaton_read_request(ngx_http_request_t *r, size_t size,
+    ngx_http_chaton_start_pt start)
+{
+    ngx_int_t               rc;
+    ngx_http_chaton_req_t  *req;
+
+    if (r->method != NGX_HTTP_POST) {
+        return ngx_http_chaton_method_not_allowed(r, "POST");
+    }
+
+    req = ngx_pcalloc(r->pool, size);
+    if (req == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    req->start = start;
+    req->started = ngx_current_msec;
+
+    ngx_http_set_ctx(r, req, ngx_http_chaton_module);
+
+    rc = ngx_http_read_client_request_body(r, ngx_http_chaton_body_read);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_chaton_body_read(ngx_http_request_t *r)
+{
+    ngx_int_t               rc;
+    ngx_str_t               body;
+    ngx_http_chaton_req_t  *req;
+
+    req = ngx_http_get_module_ctx(r, ngx_http_chaton_module);
+
+    rc = ngx_http_chaton_read_body(r, &body);
+
+    if (rc == NGX_OK) {
+        rc = req->start(r, &body);
+    }
+
+    /* NGX_DONE: the route's calls are under way and will finish it */
+
+    if (rc != NGX_DONE) {
+        ngx_http_finalize_request(r, rc);
+    }
+}
+
+
+/*
  * The client body as one piece of memory.  A body in one memory buffer is
  * used in place; otherwise the parts are joined, reading those nginx has
  * spooled to a temp file.  That read is a pread() of a file nginx has just
@@ -277,7 +370,7 @@ ngx_http_chaton_not_found(ngx_http_request_t *r)
  * client_max_body_size avoids it altogether (README says so).
  */
 
-ngx_int_t
+static ngx_int_t
 ngx_http_chaton_read_body(ngx_http_request_t *r, ngx_str_t *body)
 {
     off_t         len;
@@ -403,6 +496,9 @@ ngx_http_chaton_create_loc_conf(ngx_conf_t *cf)
     conf->heartbeat = NGX_CONF_UNSET_MSEC;
     conf->commit_after = NGX_CONF_UNSET_MSEC;
     conf->cors_origins = NGX_CONF_UNSET_PTR;
+    conf->crawl = NGX_CONF_UNSET;
+    conf->crawl_max_urls = NGX_CONF_UNSET_UINT;
+    conf->crawl_max_size = NGX_CONF_UNSET_SIZE;
 
     return conf;
 }
@@ -444,6 +540,11 @@ ngx_http_chaton_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_msec_value(conf->heartbeat, prev->heartbeat, 10000);
     ngx_conf_merge_msec_value(conf->commit_after, prev->commit_after, 5000);
     ngx_conf_merge_ptr_value(conf->cors_origins, prev->cors_origins, NULL);
+    ngx_conf_merge_str_value(conf->fetch, prev->fetch, "/chaton-fetch");
+    ngx_conf_merge_value(conf->crawl, prev->crawl, 1);
+    ngx_conf_merge_uint_value(conf->crawl_max_urls, prev->crawl_max_urls, 3);
+    ngx_conf_merge_size_value(conf->crawl_max_size, prev->crawl_max_size,
+                              64 * 1024);
 
     /* the model table: the operator's entries first, then the built-ins */
 

@@ -36,6 +36,7 @@ typedef struct {
     ngx_http_chaton_cred_t      *cred;
     ngx_str_t                    time_zone;
     ngx_str_t                    backend;        /* internal location */
+    ngx_str_t                    fetch;          /* and for other hosts */
 
     ngx_array_t                 *aliases;        /* chaton_model_t */
     chaton_model_t              *models;         /* aliases + built-ins */
@@ -51,6 +52,10 @@ typedef struct {
     ngx_msec_t                   commit_after;
 
     ngx_array_t                 *cors_origins;   /* ngx_str_t */
+
+    ngx_flag_t                   crawl;
+    ngx_uint_t                   crawl_max_urls;
+    size_t                       crawl_max_size;
 } ngx_http_chaton_loc_conf_t;
 
 
@@ -84,13 +89,14 @@ struct ngx_http_chaton_call_s {
     ngx_str_t                    authorization;
     ngx_str_t                    user_agent;
     ngx_str_t                    time_zone;
+    ngx_str_t                    url;            /* a fetch's */
     ngx_http_chaton_cred_t      *cred;
     chaton_alloc_t               alloc;
 
     ngx_uint_t                   status;         /* the backend's, or 0 */
     ngx_int_t                    rc;             /* post_subrequest's */
     ngx_str_t                    retry_after;
-    chaton_buf_t                 error_body;     /* non-200 body, capped */
+    chaton_buf_t                 answer;         /* a captured answer */
 
     ngx_chain_t                 *held;           /* input kept back */
     ngx_chain_t                 *free;
@@ -101,20 +107,39 @@ struct ngx_http_chaton_call_s {
     unsigned                     finished:1;
     unsigned                     seen_last:1;
     unsigned                     not_sse:1;
+    unsigned                     passthrough:1;  /* 200's bytes to client */
+    unsigned                     overflow:1;     /* answer over its cap */
 };
 
 
+typedef struct {
+    const char                  *method;         /* "GET" or "POST" */
+    ngx_str_t                    path;           /* or a fetch's URL */
+    ngx_str_t                    body;           /* signed; sent unless bufs */
+    ngx_chain_t                 *bufs;           /* sent instead (multipart) */
+    ngx_str_t                    content_type;
+    size_t                       capture;        /* of an answer kept */
+    unsigned                     background:1;
+    unsigned                     fetch:1;        /* not the API host */
+} ngx_http_chaton_call_args_t;
+
+
+typedef ngx_int_t (*ngx_http_chaton_start_pt)(ngx_http_request_t *r,
+    ngx_str_t *body);
+
+
 /*
- * What every route's request context starts with: the facts the access
- * log variables show.
+ * What every route's request context starts with: its start, and the facts
+ * the access log variables show.
  */
 
 typedef struct {
+    ngx_http_chaton_start_pt     start;
+    ngx_msec_t                   started;
     ngx_str_t                    model;          /* as the client asked */
     ngx_str_t                    backend_model;  /* as ChatOn was sent */
     ngx_uint_t                   backend_status;
-    ngx_msec_t                   start;
-    ngx_msec_t                   first_token;    /* since start */
+    ngx_msec_t                   first_token;    /* since started */
     uint64_t                     events;
     uint64_t                     chunks;
     uint64_t                     content_bytes;
@@ -129,11 +154,16 @@ extern ngx_module_t  ngx_http_chaton_module;
 
 /* ngx_http_chaton_module.c */
 void ngx_http_chaton_alloc_init(chaton_alloc_t *a, ngx_pool_t *pool);
-ngx_int_t ngx_http_chaton_read_body(ngx_http_request_t *r, ngx_str_t *body);
+ngx_int_t ngx_http_chaton_read_request(ngx_http_request_t *r, size_t size,
+    ngx_http_chaton_start_pt start);
 
 /* ngx_http_chaton_reply.c */
 ngx_int_t ngx_http_chaton_send_json(ngx_http_request_t *r,
     ngx_uint_t status, u_char *data, size_t len);
+ngx_int_t ngx_http_chaton_send_chain(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_chain_t *out);
+ngx_int_t ngx_http_chaton_chain_add(ngx_http_request_t *r,
+    ngx_chain_t ***ll, u_char *data, size_t len);
 ngx_int_t ngx_http_chaton_send_error(ngx_http_request_t *r,
     chaton_error_t *err);
 ngx_int_t ngx_http_chaton_fail(ngx_http_request_t *r, ngx_uint_t status,
@@ -151,8 +181,7 @@ void ngx_http_chaton_backend_error(ngx_http_chaton_call_t *call,
 
 /* ngx_http_chaton_backend.c */
 ngx_http_chaton_call_t *ngx_http_chaton_call(ngx_http_request_t *r,
-    const char *method, ngx_str_t *path, ngx_str_t *body,
-    ngx_str_t *content_type, void *data);
+    ngx_http_chaton_call_args_t *args, void *data);
 ngx_int_t ngx_http_chaton_add_variables(ngx_conf_t *cf);
 ngx_int_t ngx_http_chaton_backend_init(ngx_conf_t *cf);
 
@@ -167,6 +196,8 @@ ngx_int_t ngx_http_chaton_call_output(ngx_http_chaton_call_t *call,
 /* the routes */
 ngx_int_t ngx_http_chaton_chat_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_chaton_models_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_chaton_images_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_chaton_speech_handler(ngx_http_request_t *r);
 
 
 #endif /* _NGX_HTTP_CHATON_MODULE_H_INCLUDED_ */

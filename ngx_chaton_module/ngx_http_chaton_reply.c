@@ -19,9 +19,34 @@ ngx_int_t
 ngx_http_chaton_send_json(ngx_http_request_t *r, ngx_uint_t status,
     u_char *data, size_t len)
 {
+    ngx_chain_t  *out, **ll;
+
+    out = NULL;
+    ll = &out;
+
+    if (ngx_http_chaton_chain_add(r, &ll, data, len) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_chaton_send_chain(r, status, out);
+}
+
+
+/* a JSON answer in pieces: each one is sent from where it is */
+
+ngx_int_t
+ngx_http_chaton_send_chain(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_chain_t *out)
+{
+    off_t         len;
     ngx_int_t     rc;
-    ngx_buf_t    *b;
-    ngx_chain_t   out;
+    ngx_chain_t  *cl;
+
+    len = 0;
+
+    for (cl = out; cl; cl = cl->next) {
+        len += ngx_buf_size(cl->buf);
+    }
 
     r->headers_out.status = status;
     ngx_str_set(&r->headers_out.content_type, "application/json");
@@ -44,21 +69,45 @@ ngx_http_chaton_send_json(ngx_http_request_t *r, ngx_uint_t status,
         return rc;
     }
 
+    for (cl = out; cl->next; cl = cl->next) { /* void */ }
+
+    cl->buf->last_buf = (r == r->main) ? 1 : 0;
+    cl->buf->last_in_chain = 1;
+
+    return ngx_http_output_filter(r, out);
+}
+
+
+/* appends a buffer of the bytes at data to a chain being built */
+
+ngx_int_t
+ngx_http_chaton_chain_add(ngx_http_request_t *r, ngx_chain_t ***ll,
+    u_char *data, size_t len)
+{
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
     b = ngx_calloc_buf(r->pool);
     if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    cl = ngx_alloc_chain_link(r->pool);
+    if (cl == NULL) {
         return NGX_ERROR;
     }
 
     b->pos = data;
     b->last = data + len;
     b->memory = len ? 1 : 0;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
 
-    out.buf = b;
-    out.next = NULL;
+    cl->buf = b;
+    cl->next = NULL;
 
-    return ngx_http_output_filter(r, &out);
+    **ll = cl;
+    *ll = &cl->next;
+
+    return NGX_OK;
 }
 
 
@@ -129,7 +178,7 @@ ngx_http_chaton_backend_error(ngx_http_chaton_call_t *call,
     timed_out = (call->rc == NGX_HTTP_GATEWAY_TIME_OUT);
 
     chaton_error_backend(err, (int) call->status, (int) timed_out,
-                         call->error_body.data, call->error_body.len);
+                         call->answer.data, call->answer.len);
 
     if (err->status == NGX_HTTP_TOO_MANY_REQUESTS && call->retry_after.len) {
         (void) ngx_http_chaton_header_out(r, "Retry-After",

@@ -32,6 +32,11 @@ static int chaton_chat_markdown(chaton_chat_t *t, chaton_buf_t *md,
     cJSON *sources);
 static int chaton_chat_failed(chaton_chat_t *t, cJSON *error);
 static int chaton_chat_usage(chaton_chat_t *t, chaton_buf_t *b);
+static int chaton_chat_released(void *data, int path, const unsigned char *s,
+    size_t len);
+static int chaton_chat_write(chaton_chat_t *t, const unsigned char *content,
+    size_t content_len, const unsigned char *reasoning,
+    size_t reasoning_len);
 
 
 int
@@ -54,6 +59,11 @@ chaton_chat_init(chaton_chat_t *t, chaton_alloc_t *a,
     chaton_buf_init(&t->content, a, max_answer);
     chaton_buf_init(&t->reasoning, a, max_answer);
     chaton_buf_init(&t->error_text, a, 4096);
+    chaton_buf_init(&t->held, a, max_answer);
+    chaton_buf_init(&t->refeed, a, max_answer);
+    chaton_buf_init(&t->image_path, a, 0);
+    chaton_buf_init(&t->md, a, 0);
+    chaton_spc_init(&t->spc, a);
 
     /* the part every chunk of this stream shares, written once */
 
@@ -350,12 +360,122 @@ chaton_chat_failed(chaton_chat_t *t, cJSON *error)
 
 
 /*
- * One piece of answer: content and/or reasoning.  Also the entry for text
- * that does not come from a backend delta (sources, resolved images).
+ * One piece of answer, content and/or reasoning, from a backend delta or
+ * not (sources).  Content goes through the spc.unk scanner: after a
+ * picture's placeholder, content is held back, in order, until the caller
+ * has resolved the picture (chaton_chat_resolved).
  */
 
 int
 chaton_chat_content(chaton_chat_t *t, const unsigned char *content,
+    size_t content_len, const unsigned char *reasoning, size_t reasoning_len)
+{
+    if (reasoning_len) {
+        chaton_try(chaton_chat_write(t, NULL, 0, reasoning, reasoning_len));
+    }
+
+    if (content_len == 0) {
+        return CHATON_OK;
+    }
+
+    if (t->waiting) {
+        return chaton_buf_append(&t->held, content, content_len);
+    }
+
+    return chaton_spc_feed(&t->spc, content, content_len,
+                           chaton_chat_released, t);
+}
+
+
+static int
+chaton_chat_released(void *data, int path, const unsigned char *s,
+    size_t len)
+{
+    chaton_chat_t  *t = data;
+
+    if (!path) {
+        return t->waiting ? chaton_buf_append(&t->held, s, len)
+                          : chaton_chat_write(t, s, len, NULL, 0);
+    }
+
+    if (t->waiting) {
+
+        /* another picture behind the one waited for: kept for later */
+
+        chaton_try(chaton_buf_literal(&t->held, "![Image](https://spc.unk/"));
+        chaton_try(chaton_buf_append(&t->held, s, len));
+        return chaton_buf_literal(&t->held, ")");
+    }
+
+    t->waiting = 1;
+    t->pictures++;
+    t->image_path.len = 0;
+
+    return chaton_buf_append(&t->image_path, s, len);
+}
+
+
+/*
+ * The picture waited for: its URL, or (url == NULL) a note that it could
+ * not be had.  Then what was held behind it goes on, up to the next one.
+ */
+
+int
+chaton_chat_resolved(chaton_chat_t *t, const unsigned char *url, size_t len,
+    const char *note)
+{
+    chaton_buf_t  swap;
+
+    t->waiting = 0;
+
+    if (url) {
+        chaton_try(chaton_buf_literal(&t->md, "![Image]("));
+        chaton_try(chaton_buf_append(&t->md, url, len));
+        chaton_try(chaton_buf_literal(&t->md, ")"));
+
+    } else {
+        chaton_try(chaton_buf_literal(&t->md, "[image unavailable: "));
+        chaton_try(chaton_buf_append_str(&t->md, note));
+        chaton_try(chaton_buf_literal(&t->md, "]"));
+    }
+
+    chaton_try(chaton_chat_write(t, t->md.data, t->md.len, NULL, 0));
+    t->md.len = 0;
+
+    if (t->held.len == 0) {
+        return CHATON_OK;
+    }
+
+    /* feeding may hold again: the held text is fed from the other buffer */
+
+    swap = t->held;
+    t->held = t->refeed;
+    t->refeed = swap;
+    t->held.len = 0;
+
+    return chaton_chat_content(t, t->refeed.data, t->refeed.len, NULL, 0);
+}
+
+
+/*
+ * The end of the answer: text held as a possible placeholder start is text
+ * after all.  If t->waiting, a picture must be resolved first (and this
+ * called again).
+ */
+
+int
+chaton_chat_flush(chaton_chat_t *t)
+{
+    if (t->waiting) {
+        return CHATON_OK;
+    }
+
+    return chaton_spc_flush(&t->spc, chaton_chat_released, t);
+}
+
+
+static int
+chaton_chat_write(chaton_chat_t *t, const unsigned char *content,
     size_t content_len, const unsigned char *reasoning, size_t reasoning_len)
 {
     chaton_buf_t  *b;
@@ -371,6 +491,11 @@ chaton_chat_content(chaton_chat_t *t, const unsigned char *content,
 
     if (content_len) {
         t->content_seen = 1;
+    }
+
+    if (t->raw) {
+        chaton_try(chaton_buf_append(&t->content, content, content_len));
+        return chaton_buf_append(&t->reasoning, reasoning, reasoning_len);
     }
 
     if (!t->stream) {

@@ -9,6 +9,7 @@
 
 #include "chaton.h"
 #include "chaton_error.h"
+#include "chaton_spc.h"
 
 
 typedef struct {
@@ -19,6 +20,13 @@ typedef struct {
     chaton_buf_t            reasoning;      /* aggregate: JSON-escaped */
     chaton_error_t          error;          /* what went wrong, if it did */
     chaton_buf_t            error_text;
+
+    chaton_spc_t            spc;            /* finds pictures' placeholders */
+    chaton_buf_t            image_path;     /* the picture waited for */
+    chaton_buf_t            held;           /* content behind it */
+    chaton_buf_t            refeed;
+    chaton_buf_t            md;
+    uint64_t                pictures;
 
     const unsigned char    *id;
     size_t                  id_len;
@@ -39,6 +47,8 @@ typedef struct {
     unsigned                role_sent:1;
     unsigned                content_seen:1;
     unsigned                done:1;
+    unsigned                waiting:1;      /* for image_path's URL */
+    unsigned                raw:1;          /* aggregate unescaped text */
 } chaton_chat_t;
 
 
@@ -49,6 +59,9 @@ int chaton_chat_event(chaton_chat_t *t, const unsigned char *ev, size_t len);
 int chaton_chat_content(chaton_chat_t *t, const unsigned char *content,
     size_t content_len, const unsigned char *reasoning,
     size_t reasoning_len);
+int chaton_chat_resolved(chaton_chat_t *t, const unsigned char *url,
+    size_t len, const char *note);
+int chaton_chat_flush(chaton_chat_t *t);
 int chaton_chat_finish(chaton_chat_t *t);
 int chaton_chat_completion(chaton_chat_t *t, chaton_buf_t *out);
 uint64_t chaton_chat_completion_tokens(chaton_chat_t *t);

@@ -706,6 +706,8 @@ chaton_chat_image(chaton_parse_t *ps, cJSON *part)
     img = &req->images[req->nimages];
     memset(img, 0, sizeof(chaton_image_t));
 
+    (void) snprintf(img->param, sizeof(img->param), "%s", ps->param);
+
     url = v->valuestring;
     n = strlen(url);
 

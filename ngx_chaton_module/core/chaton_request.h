@@ -21,6 +21,7 @@ typedef struct {
     const char             *ext;        /* data URLs: png, ... */
     unsigned char          *data;       /* data URLs: the decoded bytes */
     size_t                  data_len;
+    char                    param[64];  /* messages[i].content[j] */
 } chaton_image_t;
 
 

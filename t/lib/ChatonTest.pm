@@ -140,6 +140,7 @@ sub write_conf {
                                    . ($self->{mock_port} // free_port());
     $ENV{CHATON_UPSTREAM_HOST} = '127.0.0.1';
     $ENV{CHATON_CONF_D} = "$ROOT/conf.d";
+    $ENV{CHATON_RESOLVER} = '127.0.0.1';
 
     for my $at (qw(main http server api backend)) {
         $ENV{"CHATON_AT_\U$at"} = $o->{$at} if defined $o->{$at};

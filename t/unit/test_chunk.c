@@ -458,7 +458,7 @@ test_chunk_role_once_model_ours(void **state)
     assert_int_equal(ev(&t, "{\"id\":\"b-2\",\"model\":\"other\",\"choices\":"
                             "[{\"index\":0,\"delta\":{\"role\":\"assistant\","
                             "\"content\":\"lo\"}}]}"), CHATON_OK);
-    assert_int_equal(ev(&t, "{\"choices\":[{\"delta\":{\"content\":\"!\"}}]}"),
+    assert_int_equal(ev(&t, "{\"choices\":[{\"delta\":{\"content\":\".\"}}]}"),
                      CHATON_OK);
     assert_int_equal(t.chunks, 3);
 
@@ -468,7 +468,7 @@ test_chunk_role_once_model_ours(void **state)
     parse_stream(&out, 0, &ps);
     assert_int_equal(ps.n, 4);
     assert_int_equal(ps.content.len, 6);
-    assert_memory_equal(ps.content.data, "Hello!", 6);
+    assert_memory_equal(ps.content.data, "Hello.", 6);
     assert_int_equal(ps.reasoning.len, 0);
     assert_string_equal(ps.finish, "stop");
 
@@ -652,8 +652,10 @@ test_chunk_content_direct(void **state)
                      CHATON_OK);
     assert_int_equal(chaton_chat_finish(&t), CHATON_OK);
 
+    /* the reasoning and the content of one delta: a chunk each */
+
     parse_stream(&out, 0, &ps);
-    assert_int_equal(ps.n, 3);
+    assert_int_equal(ps.n, 4);
     assert_string_equal(unit_bufstr(&ps.content),
                         "![Image](https://x/y.png)c");
     assert_string_equal(unit_bufstr(&ps.reasoning), "r");

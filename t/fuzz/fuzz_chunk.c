@@ -1,0 +1,608 @@
+/*
+ * chaton_chunk: backend events through chaton_chat_event(), in stream mode
+ * (chunks) and in aggregate mode (one chat.completion), as the module runs
+ * them.
+ *
+ * Input: [flags] model 0xff event 0xff event 0xff ...
+ *
+ *   flags bit 0      stream_options.include_usage
+ *         bits 1-2   chaton_max_answer_size: 64, 1024, 1 MiB, none
+ *         bit 3      the allocator frees (as the module's) or never does
+ *
+ * The events are the payloads of SSE events (what the parser hands on);
+ * the first segment is the model name the client asked for (any bytes).
+ *
+ * Checks:
+ *   - stream mode: everything written is a sequence of "data: <JSON>\n\n"
+ *     events, each chunk one valid chat.completion.chunk object with the
+ *     stream's id, created, model; the role in the first chunk only;
+ *     exactly one finish_reason, in the last chunk before the usage chunk
+ *     (only with include_usage) and "data: [DONE]"; an error is one valid
+ *     OpenAI error event and nothing follows it;
+ *   - aggregate mode: the completion is one valid chat.completion object;
+ *   - differential: both modes give the same outcome per event, and the
+ *     same content, reasoning, finish_reason and token count (unless the
+ *     aggregate hit its size limit), the text being the backend's, invalid
+ *     UTF-8 replaced by U+FFFD;
+ *   - the usage estimate matches an independent count;
+ *   - ASan/UBSan/LeakSanitizer on everything (cJSON trees freed).
+ */
+
+#include "fuzz.h"
+#include "chaton_chunk.h"
+
+
+#define ID        "chatcmpl-0123456789abcdef01234567"
+#define CREATED   1732487486
+#define PROMPT    7
+
+#define SEP       0xff
+#define MAXEV     512
+
+
+static const size_t  limits[] = { 64, 1024, 1 << 20, 0 };
+
+
+typedef struct {
+    /* what the client got */
+    unsigned char          *content;
+    size_t                  content_len;
+    unsigned char          *reasoning;
+    size_t                  reasoning_len;
+    char                    finish[64];
+    double                  completion_tokens;
+    int                     has_usage;
+
+    /* per event: what chaton_chat_event returned */
+    int                     rc[MAXEV];
+    size_t                  nrc;
+    int                     end;            /* the last rc */
+    int                     errored;        /* an error event was written */
+} result_t;
+
+
+typedef struct {
+    const uint8_t          *model;
+    size_t                  model_len;
+    int                     model_exact;    /* decoded back byte for byte */
+    int                     include_usage;
+} setup_t;
+
+
+/* stream state across checks */
+
+typedef struct {
+    size_t                  chunks;
+    int                     role_seen;
+    int                     finish_seen;
+    int                     usage_seen;
+    int                     done_seen;
+    int                     error_seen;
+} sstate_t;
+
+
+static void
+append(unsigned char **p, size_t *len, const char *s)
+{
+    size_t  n;
+
+    n = strlen(s);
+
+    *p = realloc(*p, *len + n + 1);
+    FZ_CHECK(*p != NULL, "out of memory");
+
+    memcpy(*p + *len, s, n);
+    *len += n;
+}
+
+
+static void
+check_head(const cJSON *j, const setup_t *su, const char *object)
+{
+    cJSON  *v;
+
+    FZ_CHECK(cJSON_IsObject(j), "a %s is not an object", object);
+    FZ_CHECK(strcmp(fz_jstr(j, "id"), ID) == 0, "id differs");
+    FZ_CHECK(strcmp(fz_jstr(j, "object"), object) == 0, "object differs");
+
+    v = cJSON_GetObjectItemCaseSensitive(j, "created");
+    FZ_CHECK(cJSON_IsNumber(v) && v->valuedouble == CREATED,
+             "created differs");
+
+    v = cJSON_GetObjectItemCaseSensitive(j, "model");
+    FZ_CHECK(cJSON_IsString(v), "model is not a string");
+
+    if (su->model_exact) {
+        FZ_CHECK(strlen(v->valuestring) == su->model_len
+                 && memcmp(v->valuestring, su->model, su->model_len) == 0,
+                 "model differs");
+    }
+
+    FZ_CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j,
+                                                    "system_fingerprint")),
+             "system_fingerprint is not null");
+}
+
+
+static void
+check_usage(const cJSON *u, result_t *res)
+{
+    cJSON  *p, *c, *t;
+
+    FZ_CHECK(cJSON_IsObject(u) && cJSON_GetArraySize(u) == 3,
+             "usage is not an object of 3");
+
+    p = cJSON_GetObjectItemCaseSensitive(u, "prompt_tokens");
+    c = cJSON_GetObjectItemCaseSensitive(u, "completion_tokens");
+    t = cJSON_GetObjectItemCaseSensitive(u, "total_tokens");
+
+    FZ_CHECK(cJSON_IsNumber(p) && cJSON_IsNumber(c) && cJSON_IsNumber(t)
+             && p->valuedouble == PROMPT
+             && t->valuedouble == p->valuedouble + c->valuedouble,
+             "usage numbers do not add up");
+
+    res->completion_tokens = c->valuedouble;
+    res->has_usage = 1;
+}
+
+
+/* one chunk of a stream */
+
+static void
+check_chunk(const unsigned char *s, size_t len, const setup_t *su,
+    sstate_t *st, result_t *res)
+{
+    cJSON       *j, *choices, *c, *delta, *v, *finish, *usage;
+    const char  *f;
+
+    j = fz_json(s, len, "a chunk");
+
+    if (cJSON_GetObjectItemCaseSensitive(j, "error")) {
+        cJSON_Delete(j);
+        fz_check_error_json(s, len);
+        st->error_seen = 1;
+        return;
+    }
+
+    check_head(j, su, "chat.completion.chunk");
+
+    FZ_CHECK(!st->usage_seen, "a chunk after the usage chunk");
+
+    choices = cJSON_GetObjectItemCaseSensitive(j, "choices");
+    usage = cJSON_GetObjectItemCaseSensitive(j, "usage");
+
+    FZ_CHECK(cJSON_IsArray(choices), "choices is not an array");
+
+    if (cJSON_GetArraySize(choices) == 0) {
+        FZ_CHECK(su->include_usage && st->finish_seen,
+                 "a chunk without choices that is not the usage chunk");
+        check_usage(usage, res);
+        st->usage_seen = 1;
+        FZ_CHECK(cJSON_GetArraySize(j) == 7, "the usage chunk has %d members",
+                 cJSON_GetArraySize(j));
+        cJSON_Delete(j);
+        st->chunks++;
+        return;
+    }
+
+    FZ_CHECK(!st->finish_seen, "a chunk after the finish_reason");
+
+    if (su->include_usage) {
+        FZ_CHECK(cJSON_IsNull(usage), "usage is not null");
+        FZ_CHECK(cJSON_GetArraySize(j) == 7, "a chunk has %d members",
+                 cJSON_GetArraySize(j));
+
+    } else {
+        FZ_CHECK(usage == NULL, "usage without include_usage");
+        FZ_CHECK(cJSON_GetArraySize(j) == 6, "a chunk has %d members",
+                 cJSON_GetArraySize(j));
+    }
+
+    FZ_CHECK(cJSON_GetArraySize(choices) == 1, "choices has %d items",
+             cJSON_GetArraySize(choices));
+
+    c = cJSON_GetArrayItem(choices, 0);
+    FZ_CHECK(cJSON_IsObject(c) && cJSON_GetArraySize(c) == 4,
+             "a choice is not an object of 4");
+
+    v = cJSON_GetObjectItemCaseSensitive(c, "index");
+    FZ_CHECK(cJSON_IsNumber(v) && v->valuedouble == 0, "index is not 0");
+    FZ_CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(c, "logprobs")),
+             "logprobs is not null");
+
+    finish = cJSON_GetObjectItemCaseSensitive(c, "finish_reason");
+    FZ_CHECK(cJSON_IsNull(finish) || cJSON_IsString(finish),
+             "finish_reason is neither null nor a string");
+
+    delta = cJSON_GetObjectItemCaseSensitive(c, "delta");
+    FZ_CHECK(cJSON_IsObject(delta), "delta is not an object");
+
+    v = cJSON_GetObjectItemCaseSensitive(delta, "role");
+
+    if (st->chunks == 0) {
+        FZ_CHECK(cJSON_IsString(v) && strcmp(v->valuestring, "assistant") == 0,
+                 "the first chunk has no role");
+        st->role_seen = 1;
+
+    } else {
+        FZ_CHECK(v == NULL, "a role after the first chunk");
+    }
+
+    v = cJSON_GetObjectItemCaseSensitive(delta, "content");
+    FZ_CHECK(cJSON_IsString(v) || cJSON_IsNull(v) || (v == NULL
+                                                && cJSON_IsString(finish)),
+             "content is neither a string nor null");
+
+    if (cJSON_IsString(v)) {
+        append(&res->content, &res->content_len, v->valuestring);
+    }
+
+    v = cJSON_GetObjectItemCaseSensitive(delta, "reasoning_content");
+
+    if (v) {
+        FZ_CHECK(cJSON_IsString(v) && v->valuestring[0],
+                 "reasoning_content is not a non-empty string");
+        append(&res->reasoning, &res->reasoning_len, v->valuestring);
+    }
+
+    if (cJSON_IsString(finish)) {
+        f = finish->valuestring;
+        FZ_CHECK(f[0] != '\0', "an empty finish_reason");
+        snprintf(res->finish, sizeof(res->finish), "%s", f);
+        st->finish_seen = 1;
+
+    } else {
+        FZ_CHECK(cJSON_GetArraySize(delta)
+                 == 1 + (st->chunks == 0)
+                      + (cJSON_GetObjectItemCaseSensitive(delta,
+                                              "reasoning_content") != NULL),
+                 "a delta has other members");
+        FZ_CHECK(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(delta,
+                                                              "content"))
+                 || cJSON_GetObjectItemCaseSensitive(delta,
+                                                     "reasoning_content"),
+                 "a chunk that carries nothing");
+    }
+
+    cJSON_Delete(j);
+    st->chunks++;
+}
+
+
+/* what a stream wrote since the last look: "data: ...\n\n" events */
+
+static void
+check_stream_out(const chaton_buf_t *out, size_t from, const setup_t *su,
+    sstate_t *st, result_t *res)
+{
+    size_t                n;
+    const unsigned char  *p, *end, *e;
+
+    if (out->len == from) {
+        return;
+    }
+
+    p = out->data + from;
+    end = out->data + out->len;
+
+    while (p < end) {
+        FZ_CHECK(!st->done_seen && !st->error_seen,
+                 "output after [DONE] or an error");
+
+        FZ_CHECK(end - p >= 8 && memcmp(p, "data: ", 6) == 0,
+                 "an output event does not start with \"data: \": %.*s",
+                 (int) (end - p > 200 ? 200 : end - p), p);
+
+        p += 6;
+
+        for (e = p; e + 1 < end && !(e[0] == '\n' && e[1] == '\n'); e++) {
+            FZ_CHECK(*e != '\n' && *e != '\r', "a raw line end in an event");
+        }
+
+        FZ_CHECK(e + 1 < end, "an output event without its blank line");
+
+        n = e - p;
+
+        if (n == 6 && memcmp(p, "[DONE]", 6) == 0) {
+            FZ_CHECK(st->finish_seen, "[DONE] before the finish_reason");
+            FZ_CHECK(!su->include_usage || st->usage_seen,
+                     "[DONE] without the usage chunk");
+            st->done_seen = 1;
+
+        } else {
+            check_chunk(p, n, su, st, res);
+        }
+
+        p = e + 2;
+    }
+}
+
+
+static void
+check_completion(const chaton_buf_t *b, const setup_t *su, result_t *res)
+{
+    cJSON       *j, *choices, *c, *m, *v;
+    const char  *s;
+
+    j = fz_json(b->data, b->len, "the completion");
+
+    check_head(j, su, "chat.completion");
+    FZ_CHECK(cJSON_GetArraySize(j) == 7, "the completion has %d members",
+             cJSON_GetArraySize(j));
+
+    choices = cJSON_GetObjectItemCaseSensitive(j, "choices");
+    FZ_CHECK(cJSON_IsArray(choices) && cJSON_GetArraySize(choices) == 1,
+             "choices is not an array of one");
+
+    c = cJSON_GetArrayItem(choices, 0);
+    FZ_CHECK(cJSON_IsObject(c) && cJSON_GetArraySize(c) == 4,
+             "the choice is not an object of 4");
+
+    s = fz_jstr(c, "finish_reason");
+    FZ_CHECK(s[0] != '\0', "an empty finish_reason");
+    snprintf(res->finish, sizeof(res->finish), "%s", s);
+
+    m = cJSON_GetObjectItemCaseSensitive(c, "message");
+    FZ_CHECK(cJSON_IsObject(m), "message is not an object");
+    FZ_CHECK(strcmp(fz_jstr(m, "role"), "assistant") == 0, "role");
+    FZ_CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(m, "refusal")),
+             "refusal");
+
+    append(&res->content, &res->content_len, fz_jstr(m, "content"));
+
+    v = cJSON_GetObjectItemCaseSensitive(m, "reasoning_content");
+
+    if (v) {
+        FZ_CHECK(cJSON_IsString(v) && v->valuestring[0],
+                 "reasoning_content is not a non-empty string");
+        append(&res->reasoning, &res->reasoning_len, v->valuestring);
+    }
+
+    FZ_CHECK(cJSON_GetArraySize(m) == 3 + (v != NULL),
+             "message has other members");
+
+    check_usage(cJSON_GetObjectItemCaseSensitive(j, "usage"), res);
+
+    cJSON_Delete(j);
+}
+
+
+static void
+run(int stream, const setup_t *su, const uint8_t *ev, size_t evlen,
+    size_t max_answer, int with_free, result_t *res)
+{
+    int              rc;
+    size_t           from, n;
+    sstate_t         st;
+    fz_pool_t        pool;
+    chaton_buf_t     out, b;
+    chaton_chat_t    t;
+    const uint8_t   *p, *end, *sep;
+
+    memset(res, 0, sizeof(result_t));
+    memset(&st, 0, sizeof(sstate_t));
+
+    fz_pool_init(&pool, with_free);
+
+    FZ_CHECK(chaton_chat_init(&t, &pool.a, (const unsigned char *) ID,
+                              sizeof(ID) - 1, su->model, su->model_len,
+                              CREATED, max_answer)
+             == CHATON_OK, "chat_init");
+
+    t.stream = stream;
+    t.include_usage = stream && su->include_usage;
+    t.prompt_tokens = PROMPT;
+
+    chaton_buf_init(&out, &pool.a, 0);
+    t.out = &out;
+
+    rc = CHATON_OK;
+    p = ev;
+    end = ev + evlen;
+
+    while (p < end || (p == end && evlen && p[-1] == SEP)) {
+        sep = memchr(p, SEP, end - p);
+        n = (sep ? sep : end) - p;
+
+        from = out.len;
+        rc = chaton_chat_event(&t, p, n);
+
+        if (res->nrc < MAXEV) {
+            res->rc[res->nrc++] = rc;
+        }
+
+        FZ_CHECK(rc == CHATON_OK || rc == CHATON_DONE || rc == CHATON_BAD
+                 || (rc == CHATON_TOO_BIG && !stream),
+                 "chat_event returned %d in %s mode", rc,
+                 stream ? "stream" : "aggregate");
+
+        FZ_CHECK(t.error.status == 0 || rc == CHATON_BAD,
+                 "an error recorded, yet %d", rc);
+
+        if (!stream) {
+            FZ_CHECK(out.len == 0, "aggregate mode wrote output");
+        }
+
+        if (rc == CHATON_BAD) {
+            FZ_CHECK(t.error.status == 502 && t.error.code
+                     && t.error.text_len > 0,
+                     "a backend error that is not a 502 with a message");
+
+            /* what the module sends once the stream has begun */
+            if (stream) {
+                FZ_CHECK(chaton_error_event(&out, &t.error) == CHATON_OK,
+                         "error_event");
+            }
+
+            chaton_buf_init(&b, &pool.a, 0);
+            FZ_CHECK(chaton_error_json(&b, &t.error) == CHATON_OK,
+                     "error_json");
+            fz_check_error_json(b.data, b.len);
+
+            res->errored = 1;
+        }
+
+        if (stream) {
+            check_stream_out(&out, from, su, &st, res);
+        }
+
+        if (rc != CHATON_OK || sep == NULL) {
+            break;
+        }
+
+        p = sep + 1;
+    }
+
+    res->end = rc;
+
+    if (rc == CHATON_OK || rc == CHATON_DONE) {
+
+        /* the module finishes on [DONE]; the core must cope either way */
+
+        if (stream) {
+            from = out.len;
+            FZ_CHECK(chaton_chat_finish(&t) == CHATON_OK, "chat_finish");
+            check_stream_out(&out, from, su, &st, res);
+            FZ_CHECK(st.done_seen, "no [DONE] at the end");
+
+        } else {
+            chaton_buf_init(&b, &pool.a, 0);
+            FZ_CHECK(chaton_chat_completion(&t, &b) == CHATON_OK,
+                     "chat_completion");
+            check_completion(&b, su, res);
+        }
+
+        FZ_CHECK((double) chaton_chat_completion_tokens(&t)
+                 == res->completion_tokens || !res->has_usage,
+                 "usage differs from completion_tokens()");
+    }
+
+    fz_pool_release(&pool);
+}
+
+
+/* the usage estimate, counted independently over the text sent */
+
+static double
+tokens(const unsigned char *s, size_t len, const unsigned char *r,
+    size_t rlen)
+{
+    size_t    i, n;
+    uint64_t  ascii, other;
+
+    ascii = 0;
+    other = 0;
+
+    for (i = 0; i < len; i += n) {
+        n = fz_utf8_char(s + i, len - i, NULL);
+        if (s[i] < 0x80) { ascii++; } else { other++; }
+    }
+
+    for (i = 0; i < rlen; i += n) {
+        n = fz_utf8_char(r + i, rlen - i, NULL);
+        if (r[i] < 0x80) { ascii++; } else { other++; }
+    }
+
+    return (double) ((ascii + 3) / 4 + other);
+}
+
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    size_t          i, max;
+    setup_t         su;
+    result_t        rs, ra;
+    const uint8_t  *sep, *ev;
+    size_t          evlen;
+
+    if (size < 1) {
+        return 0;
+    }
+
+    su.include_usage = data[0] & 1;
+    max = limits[(data[0] >> 1) & 3];
+
+    sep = memchr(data + 1, SEP, size - 1);
+    su.model = data + 1;
+    su.model_len = (sep ? sep : data + size) - su.model;
+    su.model_exact = fz_utf8_valid(su.model, su.model_len)
+                     && memchr(su.model, '\0', su.model_len) == NULL;
+
+    ev = sep ? sep + 1 : data + size;
+    evlen = data + size - ev;
+
+    run(1, &su, ev, evlen, max, (data[0] >> 3) & 1, &rs);
+    run(0, &su, ev, evlen, max, (data[0] >> 3) & 1, &ra);
+
+    /* the same outcome, event by event, until the aggregate was too big */
+
+    for (i = 0; i < rs.nrc && i < ra.nrc; i++) {
+        if (ra.rc[i] == CHATON_TOO_BIG) {
+            break;
+        }
+
+        FZ_CHECK(rs.rc[i] == ra.rc[i], "event %zu: %d streamed, %d whole",
+                 i, rs.rc[i], ra.rc[i]);
+    }
+
+    if (ra.end != CHATON_TOO_BIG) {
+        FZ_CHECK(rs.nrc == ra.nrc && rs.end == ra.end,
+                 "the modes ended differently: %d after %zu, %d after %zu",
+                 rs.end, rs.nrc, ra.end, ra.nrc);
+    }
+
+    if (!rs.errored && !ra.errored && ra.end != CHATON_TOO_BIG) {
+        if (rs.content_len != ra.content_len
+            || memcmp(rs.content, ra.content, rs.content_len) != 0)
+        {
+            fz_dump("streamed content", rs.content, rs.content_len);
+            fz_dump("whole content", ra.content, ra.content_len);
+            FZ_CHECK(0, "the content differs between the modes");
+        }
+
+        FZ_CHECK(rs.reasoning_len == ra.reasoning_len
+                 && (rs.reasoning_len == 0
+                     || memcmp(rs.reasoning, ra.reasoning,
+                               rs.reasoning_len) == 0),
+                 "the reasoning differs between the modes");
+
+        FZ_CHECK(strcmp(rs.finish, ra.finish) == 0,
+                 "finish_reason: \"%s\" streamed, \"%s\" whole", rs.finish,
+                 ra.finish);
+
+        if (rs.has_usage) {
+            FZ_CHECK(rs.completion_tokens == ra.completion_tokens,
+                     "completion_tokens differ");
+        }
+
+        /* valid UTF-8 text is passed on as is: the count can be checked */
+
+        if (fz_utf8_valid(ra.content ? ra.content : (unsigned char *) "",
+                          ra.content_len)
+            && fz_utf8_valid(ra.reasoning ? ra.reasoning
+                                          : (unsigned char *) "",
+                             ra.reasoning_len)
+            && (ra.content_len == 0
+                || !memmem(ra.content, ra.content_len, "\xef\xbf\xbd", 3))
+            && (ra.reasoning_len == 0
+                || !memmem(ra.reasoning, ra.reasoning_len, "\xef\xbf\xbd",
+                           3)))
+        {
+            FZ_CHECK(ra.completion_tokens
+                     == tokens(ra.content, ra.content_len, ra.reasoning,
+                               ra.reasoning_len),
+                     "completion_tokens %g, counted %g",
+                     ra.completion_tokens,
+                     tokens(ra.content, ra.content_len, ra.reasoning,
+                            ra.reasoning_len));
+        }
+    }
+
+    free(rs.content);
+    free(rs.reasoning);
+    free(ra.content);
+    free(ra.reasoning);
+
+    return 0;
+}
