@@ -245,6 +245,7 @@ ngx_http_chaton_chat_upload(ngx_http_request_t *r,
     u_char                       *p;
     ngx_buf_t                    *b;
     ngx_uint_t                    i, k;
+    ngx_time_t                   *tp;
     ngx_chain_t                  *cl, **ll;
     chaton_buf_t                  head, tail;
     ngx_http_chaton_prep_t       *prep;
@@ -267,8 +268,10 @@ ngx_http_chaton_chat_upload(ngx_http_request_t *r,
         }
     }
 
-    p = ngx_sprintf(filename, "%M.%s", (ngx_msec_t) ngx_time() * 1000
-                                       + ngx_timeofday()->msec, img->ext);
+    tp = ngx_timeofday();
+
+    p = ngx_sprintf(filename, "%M.%s",
+                    (ngx_msec_t) tp->sec * 1000 + tp->msec, img->ext);
     *p = '\0';
 
     chaton_buf_init(&head, &ctx->alloc, 0);

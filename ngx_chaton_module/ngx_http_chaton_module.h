@@ -139,6 +139,7 @@ typedef struct {
     ngx_str_t                    model;          /* as the client asked */
     ngx_str_t                    backend_model;  /* as ChatOn was sent */
     ngx_uint_t                   backend_status;
+    ngx_str_t                    retry_after;    /* a backend 429's */
     ngx_msec_t                   first_token;    /* since started */
     uint64_t                     events;
     uint64_t                     chunks;

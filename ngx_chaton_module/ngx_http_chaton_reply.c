@@ -134,8 +134,19 @@ ngx_http_chaton_send_error(ngx_http_request_t *r, chaton_error_t *err)
 static ngx_int_t
 ngx_http_chaton_write_error(ngx_http_request_t *r, chaton_error_t *err)
 {
-    chaton_buf_t    b;
-    chaton_alloc_t  a;
+    chaton_buf_t            b;
+    chaton_alloc_t          a;
+    ngx_http_chaton_req_t  *req;
+
+    req = ngx_http_get_module_ctx(r, ngx_http_chaton_module);
+
+    if (req && req->retry_after.len
+        && err->status == NGX_HTTP_TOO_MANY_REQUESTS
+        && ngx_http_chaton_header_out(r, "Retry-After", &req->retry_after)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
 
     ngx_http_chaton_alloc_init(&a, r->pool);
     chaton_buf_init(&b, &a, 0);
@@ -162,27 +173,28 @@ ngx_http_chaton_fail(ngx_http_request_t *r, ngx_uint_t status,
 
 
 /*
- * A backend error.  429 keeps the backend's Retry-After, so clients back
- * off for as long as the backend asked.
+ * A backend error.  429 keeps the backend's Retry-After (sent with the
+ * error), so clients back off for as long as the backend asked.
  */
 
 void
 ngx_http_chaton_backend_error(ngx_http_chaton_call_t *call,
     chaton_error_t *err)
 {
-    ngx_int_t            timed_out;
-    ngx_http_request_t  *r;
-
-    r = call->request;
+    ngx_int_t               timed_out;
+    ngx_http_chaton_req_t  *req;
 
     timed_out = (call->rc == NGX_HTTP_GATEWAY_TIME_OUT);
 
     chaton_error_backend(err, (int) call->status, (int) timed_out,
                          call->answer.data, call->answer.len);
 
-    if (err->status == NGX_HTTP_TOO_MANY_REQUESTS && call->retry_after.len) {
-        (void) ngx_http_chaton_header_out(r, "Retry-After",
-                                          &call->retry_after);
+    req = ngx_http_get_module_ctx(call->request, ngx_http_chaton_module);
+
+    if (req && err->status == NGX_HTTP_TOO_MANY_REQUESTS
+        && call->retry_after.len)
+    {
+        req->retry_after = call->retry_after;
     }
 }
 
