@@ -20,6 +20,9 @@
 static ngx_int_t ngx_http_chaton_call_sign(ngx_http_request_t *r,
     ngx_http_chaton_call_t *call, const char *method, ngx_str_t *uri,
     ngx_str_t *args, ngx_str_t *body);
+static ngx_http_chaton_call_t *ngx_http_chaton_call_start(
+    ngx_http_request_t *r, ngx_http_chaton_call_args_t *args, void *data,
+    ngx_uint_t cred, ngx_uint_t tries);
 static ngx_int_t ngx_http_chaton_call_uri(ngx_http_request_t *r,
     ngx_http_chaton_call_t *call, ngx_http_chaton_call_args_t *args,
     ngx_str_t *uri, ngx_str_t *query);
@@ -63,15 +66,81 @@ static ngx_http_variable_t  ngx_http_chaton_backend_vars[] = {
 };
 
 
+/* the credential set a request starts with: turn by turn, per worker */
+
+static ngx_uint_t  ngx_http_chaton_cred_next;
+
+
 /*
  * Starts a call: a subrequest, to the API host through the "chaton_backend"
- * location (signed), or for a fetch to any URL through "chaton_fetch"
- * (nothing of ours is sent there).  Returns the call, or NULL on failure.
+ * location (signed with a credential set), to any URL through
+ * "chaton_fetch" (nothing of ours is sent there), or to the location of
+ * "chaton_passthrough" (the client's request, unchanged).  Returns the
+ * call, or NULL on failure.
  */
 
 ngx_http_chaton_call_t *
 ngx_http_chaton_call(ngx_http_request_t *r, ngx_http_chaton_call_args_t *args,
     void *data)
+{
+    ngx_http_chaton_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_chaton_module);
+
+    return ngx_http_chaton_call_start(r, args, data,
+                                      ngx_http_chaton_cred_next++
+                                      % lcf->creds->nelts, 0);
+}
+
+
+/*
+ * A call the backend refused for the credential set (401, 403) or for its
+ * rate (429): the same call with the next set, if one is left.  Returns
+ * the new call, or NULL (and then the refusal stands).
+ */
+
+ngx_http_chaton_call_t *
+ngx_http_chaton_call_again(ngx_http_chaton_call_t *call)
+{
+    ngx_http_chaton_call_t      *again;
+    ngx_http_chaton_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(call->request, ngx_http_chaton_module);
+
+    if (call->args.kind != NGX_HTTP_CHATON_CALL_API
+        || (call->status != NGX_HTTP_UNAUTHORIZED
+            && call->status != NGX_HTTP_FORBIDDEN
+            && call->status != NGX_HTTP_TOO_MANY_REQUESTS)
+        || call->tries + 1 >= lcf->creds->nelts)
+    {
+        return NULL;
+    }
+
+    ngx_log_error(NGX_LOG_WARN, call->request->connection->log, 0,
+                  "chaton: the backend answered %ui to credential set "
+                  "\"%V\", trying the next", call->status, &call->cred->name);
+
+    again = ngx_http_chaton_call_start(call->request, &call->args, call->data,
+                                       (call->cred_index + 1)
+                                       % lcf->creds->nelts,
+                                       call->tries + 1);
+    if (again == NULL) {
+        return NULL;
+    }
+
+    again->header = call->header;
+    again->body = call->body;
+    again->done = call->done;
+    again->passthrough = call->passthrough;
+
+    return again;
+}
+
+
+static ngx_http_chaton_call_t *
+ngx_http_chaton_call_start(ngx_http_request_t *r,
+    ngx_http_chaton_call_args_t *args, void *data, ngx_uint_t cred,
+    ngx_uint_t tries)
 {
     off_t                        len;
     ngx_str_t                    uri, query;
@@ -91,20 +160,42 @@ ngx_http_chaton_call(ngx_http_request_t *r, ngx_http_chaton_call_args_t *args,
 
     call->request = r;
     call->data = data;
-    call->cred = lcf->cred;
+    call->args = *args;
+    call->cred_index = cred;
+    call->tries = tries;
+    call->cred = ((ngx_http_chaton_cred_t **) lcf->creds->elts)[cred];
     call->content_type = args->content_type;
 
     ngx_http_chaton_alloc_init(&call->alloc, r->pool);
     chaton_buf_init(&call->answer, &call->alloc,
                     args->capture ? args->capture : 8192);
 
-    if (args->fetch) {
+    ngx_str_null(&query);
+
+    switch (args->kind) {
+
+    case NGX_HTTP_CHATON_CALL_FETCH:
         call->url = args->path;
         uri = lcf->fetch;
-        ngx_str_null(&query);
+        break;
 
-    } else {
-        call->user_agent = lcf->cred->user_agent;
+    case NGX_HTTP_CHATON_CALL_PASS:
+
+        /* "<passthrough>chat/completions": the route, the prefix once */
+
+        uri.len = lcf->passthrough.len + args->path.len;
+        uri.data = ngx_pnalloc(r->pool, uri.len);
+        if (uri.data == NULL) {
+            return NULL;
+        }
+
+        ngx_memcpy(ngx_cpymem(uri.data, lcf->passthrough.data,
+                              lcf->passthrough.len),
+                   args->path.data, args->path.len);
+        break;
+
+    default: /* NGX_HTTP_CHATON_CALL_API */
+        call->user_agent = call->cred->user_agent;
         call->time_zone = lcf->time_zone;
 
         if (ngx_http_chaton_call_uri(r, call, args, &uri, &query) != NGX_OK) {
@@ -170,8 +261,8 @@ ngx_http_chaton_call(ngx_http_request_t *r, ngx_http_chaton_call_args_t *args,
 
     ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "chaton call: %s \"%V\" body:%O bg:%ui", args->method,
-                   args->fetch ? &uri : &call->path, len,
-                   (ngx_uint_t) args->background);
+                   args->kind == NGX_HTTP_CHATON_CALL_API ? &call->path : &uri,
+                   len, (ngx_uint_t) args->background);
 
     return call;
 }

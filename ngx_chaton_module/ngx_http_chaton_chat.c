@@ -29,6 +29,7 @@
 #include "chaton_chunk.h"
 #include "chaton_storage.h"
 #include "chaton_crawl.h"
+#include "chaton_spc.h"
 
 
 /* a pre-step: an upload of one inline image, or a crawl of one link */
@@ -97,12 +98,13 @@ static ngx_int_t ngx_http_chaton_chat_outcome(ngx_http_chaton_chat_ctx_t *ctx,
     int rc, chaton_buf_t *out);
 static ngx_int_t ngx_http_chaton_chat_complete(
     ngx_http_chaton_chat_ctx_t *ctx, chaton_buf_t *out);
-static ngx_int_t ngx_http_chaton_chat_look_up(ngx_http_chaton_chat_ctx_t *ctx);
+static ngx_int_t ngx_http_chaton_chat_look_up(ngx_http_chaton_chat_ctx_t *ctx,
+    chaton_buf_t *out);
 static ngx_int_t ngx_http_chaton_chat_resolve(ngx_http_chaton_chat_ctx_t *ctx);
 static ngx_int_t ngx_http_chaton_chat_error_event(
     ngx_http_chaton_chat_ctx_t *ctx, chaton_buf_t *out);
 static ngx_int_t ngx_http_chaton_chat_send(ngx_http_chaton_chat_ctx_t *ctx,
-    chaton_buf_t *out, ngx_uint_t last);
+    chaton_buf_t *out);
 static void ngx_http_chaton_chat_resume(ngx_http_request_t *r);
 static ngx_int_t ngx_http_chaton_chat_end(ngx_http_request_t *r,
     ngx_http_chaton_chat_ctx_t *ctx);
@@ -114,6 +116,7 @@ static void ngx_http_chaton_chat_cleanup(void *data);
 
 
 static ngx_str_t  ngx_http_chaton_chat_path = ngx_string("/chats/stream");
+static ngx_str_t  ngx_http_chaton_chat_route = ngx_string("chat/completions");
 static ngx_str_t  ngx_http_chaton_json_type =
     ngx_string("application/json; charset=UTF-8");
 static u_char     ngx_http_chaton_beat_text[] = ": keep-alive\n\n";
@@ -170,6 +173,13 @@ ngx_http_chaton_chat_start(ngx_http_request_t *r, ngx_str_t *body)
     }
 
     if (rc != CHATON_OK) {
+        if (lcf->passthrough.len && err.code
+            && ngx_strcmp(err.code, "model_not_found") == 0)
+        {
+            return ngx_http_chaton_pass(r, "POST", &ngx_http_chaton_chat_route,
+                                        body);
+        }
+
         return ngx_http_chaton_send_error(r, &err);
     }
 
@@ -677,7 +687,7 @@ ngx_http_chaton_chat_body(ngx_http_chaton_call_t *call, u_char *pos,
         }
     }
 
-    return ngx_http_chaton_chat_look_up(ctx);
+    return ngx_http_chaton_chat_look_up(ctx, out);
 }
 
 
@@ -778,46 +788,69 @@ ngx_http_chaton_chat_complete(ngx_http_chaton_chat_ctx_t *ctx,
 }
 
 
-/* a picture waited for and not yet looked up: GET /storage/<path> */
+/*
+ * A picture waited for and not yet looked up: GET /storage/<path>.  A path
+ * that is no plain object name is not looked up: its note goes to out.
+ */
 
 static ngx_int_t
-ngx_http_chaton_chat_look_up(ngx_http_chaton_chat_ctx_t *ctx)
+ngx_http_chaton_chat_look_up(ngx_http_chaton_chat_ctx_t *ctx,
+    chaton_buf_t *out)
 {
-    u_char                       *dst, *src;
     ngx_http_request_t           *r;
     ngx_http_chaton_call_args_t   args;
 
-    if (!ctx->t.waiting || ctx->picture) {
-        return NGX_OK;
-    }
-
     r = ctx->request;
 
-    /* the path as the URL had it, %-escapes undone: proxy escapes it */
+    while (ctx->t.waiting && ctx->picture == NULL) {
 
-    args.path.data = ngx_pnalloc(r->pool, sizeof("/storage/") - 1
-                                          + ctx->t.image_path.len);
-    if (args.path.data == NULL) {
-        return NGX_ERROR;
+        if (!chaton_spc_path_ok(ctx->t.image_path.data,
+                                ctx->t.image_path.len))
+        {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "chaton: a picture's path is not an object name");
+
+            ctx->t.out = out;
+
+            if (chaton_chat_resolved(&ctx->t, NULL, 0,
+                                     "the picture's address is not valid")
+                != CHATON_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            if (ctx->result == CHATON_DONE
+                && ngx_http_chaton_chat_complete(ctx, out) != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            continue;
+        }
+
+        ngx_memzero(&args, sizeof(ngx_http_chaton_call_args_t));
+
+        args.path.len = sizeof("/storage/") - 1 + ctx->t.image_path.len;
+        args.path.data = ngx_pnalloc(r->pool, args.path.len);
+        if (args.path.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(ngx_cpymem(args.path.data, "/storage/",
+                              sizeof("/storage/") - 1),
+                   ctx->t.image_path.data, ctx->t.image_path.len);
+
+        args.method = "GET";
+        args.capture = 64 * 1024;
+        args.background = 1;
+
+        ctx->picture = ngx_http_chaton_call(r, &args, ctx);
+        if (ctx->picture == NULL) {
+            return NGX_ERROR;
+        }
     }
 
-    dst = ngx_cpymem(args.path.data, "/storage/", sizeof("/storage/") - 1);
-    src = ctx->t.image_path.data;
-
-    ngx_unescape_uri(&dst, &src, ctx->t.image_path.len, NGX_UNESCAPE_URI);
-
-    args.path.len = dst - args.path.data;
-    args.method = "GET";
-    ngx_str_null(&args.body);
-    args.bufs = NULL;
-    ngx_str_null(&args.content_type);
-    args.capture = 64 * 1024;
-    args.background = 1;
-    args.fetch = 0;
-
-    ctx->picture = ngx_http_chaton_call(r, &args, ctx);
-
-    return ctx->picture ? NGX_OK : NGX_ERROR;
+    return NGX_OK;
 }
 
 
@@ -876,7 +909,7 @@ ngx_http_chaton_chat_resolve(ngx_http_chaton_chat_ctx_t *ctx)
         return NGX_ERROR;
     }
 
-    if (ngx_http_chaton_chat_look_up(ctx) != NGX_OK) {
+    if (ngx_http_chaton_chat_look_up(ctx, &out) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -888,7 +921,7 @@ ngx_http_chaton_chat_resolve(ngx_http_chaton_chat_ctx_t *ctx)
                ? NGX_OK : NGX_ERROR;
     }
 
-    return ngx_http_chaton_chat_send(ctx, &out, 0);
+    return ngx_http_chaton_chat_send(ctx, &out);
 }
 
 
@@ -912,45 +945,33 @@ ngx_http_chaton_chat_error_event(ngx_http_chaton_chat_ctx_t *ctx,
 
 
 /*
- * Stream bytes of the module's own: through the chat call while it is the
- * active subrequest (so the postpone filter keeps them in order with its
- * output), through the request itself once it has ended.
+ * Stream bytes of the module's own while the chat call is the active
+ * subrequest: through it, so that the postpone filter keeps them in order
+ * with its output.
  */
 
 static ngx_int_t
-ngx_http_chaton_chat_send(ngx_http_chaton_chat_ctx_t *ctx, chaton_buf_t *out,
-    ngx_uint_t last)
+ngx_http_chaton_chat_send(ngx_http_chaton_chat_ctx_t *ctx, chaton_buf_t *out)
 {
-    ngx_buf_t           *b;
-    ngx_chain_t          cl;
+    ngx_chain_t         *cl, **ll;
     ngx_http_request_t  *r;
 
     r = ctx->request;
 
-    if (out->len == 0 && !last) {
+    if (out->len == 0) {
         return NGX_OK;
     }
 
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
+    cl = NULL;
+    ll = &cl;
+
+    if (ngx_http_chaton_chain_add(r, &ll, out->data, out->len) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    b->pos = out->data;
-    b->last = out->data + out->len;
-    b->memory = out->len ? 1 : 0;
-    b->flush = 1;
-    b->last_buf = last;
-    b->last_in_chain = last;
+    cl->buf->flush = 1;
 
-    cl.buf = b;
-    cl.next = NULL;
-
-    if (!ctx->call->sr->done) {
-        return ngx_http_chaton_call_output(ctx->call, &cl);
-    }
-
-    return ngx_http_output_filter(r, &cl);
+    return ngx_http_chaton_call_output(ctx->call, cl);
 }
 
 
@@ -964,6 +985,7 @@ ngx_http_chaton_chat_resume(ngx_http_request_t *r)
 {
     ngx_int_t                    rc;
     ngx_uint_t                   i;
+    ngx_http_chaton_call_t      *call, *again;
     ngx_http_chaton_chat_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_chaton_module);
@@ -974,7 +996,16 @@ ngx_http_chaton_chat_resume(ngx_http_request_t *r)
 
     if (ctx->call == NULL) {
         for (i = 0; i < ctx->npreps; i++) {
-            if (!ctx->preps[i].call->finished) {
+            call = ctx->preps[i].call;
+
+            if (!call->finished) {
+                return;
+            }
+
+            again = ngx_http_chaton_call_again(call);
+
+            if (again) {
+                ctx->preps[i].call = again;
                 return;
             }
         }
@@ -990,7 +1021,12 @@ ngx_http_chaton_chat_resume(ngx_http_request_t *r)
     }
 
     if (ctx->picture && ctx->picture->finished) {
-        if (ngx_http_chaton_chat_resolve(ctx) != NGX_OK) {
+        again = ngx_http_chaton_call_again(ctx->picture);
+
+        if (again) {
+            ctx->picture = again;
+
+        } else if (ngx_http_chaton_chat_resolve(ctx) != NGX_OK) {
             ctx->ended = 1;
             ngx_http_finalize_request(r, NGX_ERROR);
             return;
@@ -998,6 +1034,17 @@ ngx_http_chaton_chat_resume(ngx_http_request_t *r)
     }
 
     if (!ctx->call->sr->done) {
+        return;
+    }
+
+    /* refused for the credential set or the rate: the next set */
+
+    again = ngx_http_chaton_call_again(ctx->call);
+
+    if (again) {
+        ctx->call = again;
+        ctx->result = CHATON_OK;
+        chaton_sse_init(&ctx->sse, &ctx->alloc, ctx->sse.max);
         return;
     }
 
@@ -1011,7 +1058,7 @@ ngx_http_chaton_chat_resume(ngx_http_request_t *r)
         rc = chaton_sse_finish(&ctx->sse, ngx_http_chaton_chat_event, ctx);
 
         if (ngx_http_chaton_chat_outcome(ctx, rc, &ctx->tail) != NGX_OK
-            || ngx_http_chaton_chat_look_up(ctx) != NGX_OK)
+            || ngx_http_chaton_chat_look_up(ctx, &ctx->tail) != NGX_OK)
         {
             ctx->ended = 1;
             ngx_http_finalize_request(r, NGX_ERROR);
@@ -1081,7 +1128,7 @@ ngx_http_chaton_chat_end(ngx_http_request_t *r,
     }
 
     if (ctx->committed) {
-        return ngx_http_chaton_chat_send(ctx, &out, 1);
+        return ngx_http_chaton_send_last(r, out.data, out.len);
     }
 
     if (ctx->error) {

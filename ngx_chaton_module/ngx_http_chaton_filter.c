@@ -59,6 +59,7 @@ static ngx_int_t
 ngx_http_chaton_header_filter(ngx_http_request_t *r)
 {
     ngx_table_elt_t         *h;
+    ngx_http_chaton_req_t   *req;
     ngx_http_chaton_call_t  *call;
 
     if (r == r->main) {
@@ -73,6 +74,18 @@ ngx_http_chaton_header_filter(ngx_http_request_t *r)
 
     call->status = r->headers_out.status;
     call->last_read = ngx_current_msec;
+
+    /* which credential set and which backend served: for the logs */
+
+    req = ngx_http_get_module_ctx(r->main, ngx_http_chaton_module);
+
+    if (req && call->args.kind == NGX_HTTP_CHATON_CALL_API) {
+        req->credential = call->cred->name;
+
+        if (r->upstream && r->upstream->peer.name) {
+            req->backend_addr = *r->upstream->peer.name;
+        }
+    }
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "chaton call header: %ui", call->status);
@@ -90,7 +103,7 @@ ngx_http_chaton_header_filter(ngx_http_request_t *r)
 
     /* an answer to be kept whole gets its room at once */
 
-    if (call->body == NULL && !call->passthrough
+    if (call->body == NULL && !call->passthrough && !call->relay
         && r->headers_out.content_length_n > 0
         && (size_t) r->headers_out.content_length_n <= call->answer.max
         && chaton_buf_reserve(&call->answer,
@@ -124,7 +137,7 @@ ngx_http_chaton_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
     /* a success passed through untouched (audio): postpone sends it on */
 
-    if (call->passthrough && call->status == NGX_HTTP_OK) {
+    if ((call->passthrough && call->status == NGX_HTTP_OK) || call->relay) {
         for (cl = in; cl; cl = cl->next) {
             if (cl->buf->last_buf || cl->buf->last_in_chain) {
                 call->seen_last = 1;

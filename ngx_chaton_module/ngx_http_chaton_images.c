@@ -21,6 +21,7 @@
 
 #include "chaton_chunk.h"
 #include "chaton_images.h"
+#include "chaton_spc.h"
 #include "chaton_sse.h"
 #include "chaton_storage.h"
 
@@ -287,9 +288,18 @@ static ngx_int_t
 ngx_http_chaton_images_step(ngx_http_chaton_images_ctx_t *ctx,
     ngx_http_chaton_slot_t *slot)
 {
-    ngx_http_chaton_call_t  *call;
+    ngx_http_chaton_call_t  *call, *again;
 
     call = slot->call;
+
+    /* refused for the credential set or the rate: the next set */
+
+    again = ngx_http_chaton_call_again(call);
+
+    if (again) {
+        slot->call = again;
+        return NGX_OK;
+    }
 
     if (slot->step != NGX_HTTP_CHATON_FETCH) {
         ctx->req.backend_status = call->status;
@@ -328,10 +338,21 @@ static ngx_int_t
 ngx_http_chaton_images_drawn(ngx_http_chaton_images_ctx_t *ctx,
     ngx_http_chaton_slot_t *slot)
 {
-    u_char                       *dst, *src;
     ngx_http_chaton_call_args_t   args;
 
     ctx->req.events += slot->t.events;
+
+    if (slot->t.waiting
+        && !chaton_spc_path_ok(slot->t.image_path.data,
+                               slot->t.image_path.len))
+    {
+        (void) chaton_error_set(&ctx->error, NGX_HTTP_BAD_GATEWAY, NULL,
+                                "backend_error",
+                                "The backend's picture has no valid "
+                                "address.");
+        ctx->refused = 0;
+        return ngx_http_chaton_images_again(ctx, slot);
+    }
 
     if (slot->t.waiting) {
 
@@ -339,20 +360,16 @@ ngx_http_chaton_images_drawn(ngx_http_chaton_images_ctx_t *ctx,
 
         ngx_memzero(&args, sizeof(ngx_http_chaton_call_args_t));
 
-        args.path.data = ngx_pnalloc(ctx->request->pool,
-                                     sizeof("/storage/") - 1
-                                     + slot->t.image_path.len);
+        args.path.len = sizeof("/storage/") - 1 + slot->t.image_path.len;
+        args.path.data = ngx_pnalloc(ctx->request->pool, args.path.len);
         if (args.path.data == NULL) {
             return NGX_ERROR;
         }
 
-        dst = ngx_cpymem(args.path.data, "/storage/",
-                         sizeof("/storage/") - 1);
-        src = slot->t.image_path.data;
-        ngx_unescape_uri(&dst, &src, slot->t.image_path.len,
-                         NGX_UNESCAPE_URI);
+        ngx_memcpy(ngx_cpymem(args.path.data, "/storage/",
+                              sizeof("/storage/") - 1),
+                   slot->t.image_path.data, slot->t.image_path.len);
 
-        args.path.len = dst - args.path.data;
         args.method = "GET";
         args.capture = 64 * 1024;
         args.background = 1;
@@ -445,7 +462,7 @@ ngx_http_chaton_images_located(ngx_http_chaton_images_ctx_t *ctx,
     args.path.len = slot->url.len;
     args.capture = lcf->max_image_size;
     args.background = 1;
-    args.fetch = 1;
+    args.kind = NGX_HTTP_CHATON_CALL_FETCH;
 
     slot->step = NGX_HTTP_CHATON_FETCH;
     slot->call = ngx_http_chaton_call(ctx->request, &args, slot);

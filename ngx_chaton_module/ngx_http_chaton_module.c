@@ -7,9 +7,6 @@
 #include "ngx_http_chaton_module.h"
 
 
-#define NGX_HTTP_CHATON_MAX_CRED_FILE  65536
-
-
 typedef struct {
     ngx_str_t                    name;
     ngx_http_handler_pt          handler;
@@ -19,6 +16,7 @@ typedef struct {
 
 static ngx_int_t ngx_http_chaton_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_chaton_not_found(ngx_http_request_t *r);
+static ngx_int_t ngx_http_chaton_unauthorized(ngx_http_request_t *r);
 static void ngx_http_chaton_body_read(ngx_http_request_t *r);
 static ngx_int_t ngx_http_chaton_read_body(ngx_http_request_t *r,
     ngx_str_t *body);
@@ -28,11 +26,6 @@ static char *ngx_http_chaton_merge_loc_conf(ngx_conf_t *cf, void *parent,
 static char *ngx_http_chaton(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_http_chaton_error(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static char *ngx_http_chaton_credentials(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-static char *ngx_http_chaton_cred_parse(ngx_conf_t *cf,
-    ngx_http_chaton_cred_t *cred, ngx_str_t *file, u_char *p, u_char *end);
-static void ngx_http_chaton_cred_cleanup(void *data);
 static char *ngx_http_chaton_model(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_chaton_backend(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -67,6 +60,27 @@ static ngx_command_t  ngx_http_chaton_commands[] = {
       ngx_http_chaton_credentials,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("chaton_client_keys"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_chaton_client_keys,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("chaton_passthrough"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_chaton_backend,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_chaton_loc_conf_t, passthrough),
+      NULL },
+
+    { ngx_string("chaton_retry_after"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_chaton_loc_conf_t, retry_after),
       NULL },
 
     { ngx_string("chaton_time_zone"),
@@ -228,9 +242,12 @@ static ngx_http_chaton_route_t  ngx_http_chaton_routes[] = {
 static ngx_int_t
 ngx_http_chaton_handler(ngx_http_request_t *r)
 {
-    u_char                   *p, *end;
-    ngx_str_t                 path;
-    ngx_http_chaton_route_t  *route;
+    u_char                      *p, *end;
+    ngx_str_t                    path;
+    ngx_http_chaton_route_t     *route;
+    ngx_http_chaton_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_chaton_module);
 
     p = r->uri.data;
     end = r->uri.data + r->uri.len;
@@ -263,19 +280,46 @@ ngx_http_chaton_handler(ngx_http_request_t *r)
         if (path.len == route->name.len
             || (route->prefix && path.data[route->name.len] == '/'))
         {
-            if (r->method == NGX_HTTP_OPTIONS) {
-                return ngx_http_chaton_preflight(r);
-            }
-
-            return route->handler(r);
+            break;
         }
     }
+
+    /* browsers send preflights without the key */
 
     if (r->method == NGX_HTTP_OPTIONS) {
         return ngx_http_chaton_preflight(r);
     }
 
-    return ngx_http_chaton_not_found(r);
+    if (lcf->clients && ngx_http_chaton_client(r) == NULL) {
+        return ngx_http_chaton_unauthorized(r);
+    }
+
+    if (route->handler == NULL) {
+        return ngx_http_chaton_not_found(r);
+    }
+
+    return route->handler(r);
+}
+
+
+static ngx_int_t
+ngx_http_chaton_unauthorized(ngx_http_request_t *r)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_discard_request_body(r);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    /* never a word of the key that was sent */
+
+    return ngx_http_chaton_fail(r, NGX_HTTP_UNAUTHORIZED, "invalid_api_key",
+                                r->headers_in.authorization
+                                ? "Incorrect API key provided."
+                                : "You didn't provide an API key: send it "
+                                  "as \"Authorization: Bearer <key>\".");
 }
 
 
@@ -486,7 +530,9 @@ ngx_http_chaton_create_loc_conf(ngx_conf_t *cf)
      *     conf->nmodels = 0;
      */
 
-    conf->cred = NGX_CONF_UNSET_PTR;
+    conf->creds = NGX_CONF_UNSET_PTR;
+    conf->clients = NGX_CONF_UNSET_PTR;
+    conf->retry_after = NGX_CONF_UNSET;
     conf->aliases = NGX_CONF_UNSET_PTR;
     conf->max_tokens = NGX_CONF_UNSET_UINT;
     conf->max_event_size = NGX_CONF_UNSET_SIZE;
@@ -514,11 +560,14 @@ ngx_http_chaton_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     chaton_model_t            *m;
     ngx_http_core_loc_conf_t  *clcf;
 
-    ngx_conf_merge_ptr_value(conf->cred, prev->cred, NULL);
+    ngx_conf_merge_ptr_value(conf->creds, prev->creds, NULL);
+    ngx_conf_merge_ptr_value(conf->clients, prev->clients, NULL);
+    ngx_conf_merge_str_value(conf->passthrough, prev->passthrough, "");
+    ngx_conf_merge_sec_value(conf->retry_after, prev->retry_after, 1);
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
 
-    if (clcf->handler == ngx_http_chaton_handler && conf->cred == NULL) {
+    if (clcf->handler == ngx_http_chaton_handler && conf->creds == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"chaton\" in location \"%V\" needs "
                            "\"chaton_credentials\"", &clcf->name);
@@ -607,277 +656,6 @@ ngx_http_chaton_error(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     clcf->handler = ngx_http_chaton_error_handler;
 
     return NGX_CONF_OK;
-}
-
-
-/*
- * chaton_credentials <file>;
- *
- * The file holds "name = value" lines: key_a, key_b, user_agent, and
- * optionally name (a label for logs).  Keys are plain text or
- * "base64:<...>".  It is read once, when the configuration is (so a reload
- * rereads it); key B goes straight into a keyed HMAC context and the
- * decoded bytes are wiped.
- */
-
-static char *
-ngx_http_chaton_credentials(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_chaton_loc_conf_t *clcf = conf;
-
-    char                    *rv;
-    u_char                  *buf;
-    ssize_t                  n;
-    ngx_fd_t                 fd;
-    ngx_str_t               *value, file;
-    ngx_file_t               f;
-    ngx_file_info_t          fi;
-    ngx_http_chaton_cred_t  *cred;
-
-    if (clcf->cred != NGX_CONF_UNSET_PTR) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-    file = value[1];
-
-    if (ngx_conf_full_name(cf->cycle, &file, 1) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    fd = ngx_open_file(file.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-    if (fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_open_file_n " \"%V\" failed", &file);
-        return NGX_CONF_ERROR;
-    }
-
-    rv = NGX_CONF_ERROR;
-    buf = NULL;
-
-    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_fd_info_n " \"%V\" failed", &file);
-        goto done;
-    }
-
-    if (ngx_file_size(&fi) > NGX_HTTP_CHATON_MAX_CRED_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "credentials file \"%V\" is too large", &file);
-        goto done;
-    }
-
-    if (ngx_file_access(&fi) & 0077) {
-        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
-                           "credentials file \"%V\" is readable by others; "
-                           "chmod 0600 it", &file);
-    }
-
-    buf = ngx_alloc((size_t) ngx_file_size(&fi) + 1, cf->log);
-    if (buf == NULL) {
-        goto done;
-    }
-
-    ngx_memzero(&f, sizeof(ngx_file_t));
-    f.fd = fd;
-    f.name = file;
-    f.log = cf->log;
-
-    n = ngx_read_file(&f, buf, (size_t) ngx_file_size(&fi), 0);
-    if (n == NGX_ERROR) {
-        goto done;
-    }
-
-    cred = ngx_pcalloc(cf->pool, sizeof(ngx_http_chaton_cred_t));
-    if (cred == NULL) {
-        goto done;
-    }
-
-    rv = ngx_http_chaton_cred_parse(cf, cred, &file, buf, buf + n);
-
-    if (rv == NGX_CONF_OK) {
-        clcf->cred = cred;
-    }
-
-done:
-
-    if (buf) {
-        ngx_explicit_memzero(buf, (size_t) ngx_file_size(&fi));
-        ngx_free(buf);
-    }
-
-    if (ngx_close_file(fd) == NGX_FILE_ERROR) {
-        ngx_conf_log_error(NGX_LOG_ALERT, cf, ngx_errno,
-                           ngx_close_file_n " \"%V\" failed", &file);
-    }
-
-    return rv;
-}
-
-
-static char *
-ngx_http_chaton_cred_parse(ngx_conf_t *cf, ngx_http_chaton_cred_t *cred,
-    ngx_str_t *file, u_char *p, u_char *end)
-{
-    char                *rv;
-    u_char              *eol, *eq, *v, *last;
-    ngx_str_t            name, val;
-    ngx_uint_t           line;
-    chaton_buf_t         key_a, key_b, *key;
-    chaton_alloc_t       a;
-    ngx_pool_cleanup_t  *cln;
-
-    ngx_http_chaton_alloc_init(&a, cf->temp_pool);
-    chaton_buf_init(&key_a, &a, 0);
-    chaton_buf_init(&key_b, &a, 0);
-
-    rv = NGX_CONF_ERROR;
-    line = 0;
-
-    while (p < end) {
-        line++;
-
-        eol = ngx_strlchr(p, end, '\n');
-        if (eol == NULL) {
-            eol = end;
-        }
-
-        last = eol;
-
-        while (last > p && (last[-1] == '\r' || last[-1] == ' '
-                            || last[-1] == '\t'))
-        {
-            last--;
-        }
-
-        while (p < last && (*p == ' ' || *p == '\t')) {
-            p++;
-        }
-
-        if (p == last || *p == '#') {
-            p = eol + 1;
-            continue;
-        }
-
-        eq = ngx_strlchr(p, last, '=');
-        if (eq == NULL) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "no \"=\" in line %ui of \"%V\"", line, file);
-            goto done;
-        }
-
-        name.data = p;
-        for (v = eq; v > p && (v[-1] == ' ' || v[-1] == '\t'); v--) {
-            /* void */
-        }
-        name.len = v - p;
-
-        for (v = eq + 1; v < last && (*v == ' ' || *v == '\t'); v++) {
-            /* void */
-        }
-
-        val.data = v;
-        val.len = last - v;
-
-        key = NULL;
-
-        if (name.len == 5 && ngx_strncmp(name.data, "key_a", 5) == 0) {
-            key = &key_a;
-
-        } else if (name.len == 5 && ngx_strncmp(name.data, "key_b", 5) == 0) {
-            key = &key_b;
-
-        } else if (name.len == 10
-                   && ngx_strncmp(name.data, "user_agent", 10) == 0)
-        {
-            cred->user_agent.data = ngx_pstrdup(cf->pool, &val);
-            if (cred->user_agent.data == NULL) {
-                goto done;
-            }
-
-            cred->user_agent.len = val.len;
-
-        } else if (name.len == 4 && ngx_strncmp(name.data, "name", 4) == 0) {
-            cred->name.data = ngx_pstrdup(cf->pool, &val);
-            if (cred->name.data == NULL) {
-                goto done;
-            }
-
-            cred->name.len = val.len;
-
-        } else {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "unknown name \"%V\" in line %ui of \"%V\"",
-                               &name, line, file);
-            goto done;
-        }
-
-        if (key) {
-            key->len = 0;
-
-            if (val.len == 0
-                || chaton_key_decode(key, val.data, val.len) != CHATON_OK
-                || key->len == 0)
-            {
-                /* the value itself is never echoed: it is a secret */
-
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid \"%V\" in line %ui of \"%V\"",
-                                   &name, line, file);
-                goto done;
-            }
-        }
-
-        p = eol + 1;
-    }
-
-    if (key_a.len == 0 || key_b.len == 0 || cred->user_agent.len == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"%V\" must set key_a, key_b and user_agent",
-                           file);
-        goto done;
-    }
-
-    if (cred->name.len == 0) {
-        ngx_str_set(&cred->name, "default");
-    }
-
-    cln = ngx_pool_cleanup_add(cf->pool, 0);
-    if (cln == NULL) {
-        goto done;
-    }
-
-    cred->signer = chaton_signer_create(key_a.data, key_a.len,
-                                        key_b.data, key_b.len);
-    if (cred->signer == NULL) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "cannot set up HMAC-SHA256 signing");
-        goto done;
-    }
-
-    cln->handler = ngx_http_chaton_cred_cleanup;
-    cln->data = cred->signer;
-
-    rv = NGX_CONF_OK;
-
-done:
-
-    if (key_a.data) {
-        ngx_explicit_memzero(key_a.data, key_a.cap);
-    }
-
-    if (key_b.data) {
-        ngx_explicit_memzero(key_b.data, key_b.cap);
-    }
-
-    return rv;
-}
-
-
-static void
-ngx_http_chaton_cred_cleanup(void *data)
-{
-    chaton_signer_destroy(data);
 }
 
 

@@ -33,7 +33,16 @@ typedef struct {
 
 
 typedef struct {
-    ngx_http_chaton_cred_t      *cred;
+    ngx_array_t                  names;          /* ngx_str_t */
+    ngx_array_t                  digests;        /* SHA-256 of each key */
+} ngx_http_chaton_clients_t;
+
+
+typedef struct {
+    ngx_array_t                 *creds;          /* ngx_http_chaton_cred_t * */
+    ngx_http_chaton_clients_t   *clients;
+    ngx_str_t                    passthrough;    /* other models' location */
+    time_t                       retry_after;
     ngx_str_t                    time_zone;
     ngx_str_t                    backend;        /* internal location */
     ngx_str_t                    fetch;          /* and for other hosts */
@@ -57,6 +66,23 @@ typedef struct {
     ngx_uint_t                   crawl_max_urls;
     size_t                       crawl_max_size;
 } ngx_http_chaton_loc_conf_t;
+
+
+#define NGX_HTTP_CHATON_CALL_API     0       /* ChatOn, signed */
+#define NGX_HTTP_CHATON_CALL_FETCH   1       /* any URL, nothing of ours */
+#define NGX_HTTP_CHATON_CALL_PASS    2       /* another OpenAI server */
+
+
+typedef struct {
+    const char                  *method;         /* "GET" or "POST" */
+    ngx_str_t                    path;           /* or a fetch's URL */
+    ngx_str_t                    body;           /* signed; sent unless bufs */
+    ngx_chain_t                 *bufs;           /* sent instead (multipart) */
+    ngx_str_t                    content_type;
+    size_t                       capture;        /* of an answer kept */
+    ngx_uint_t                   kind;
+    unsigned                     background:1;
+} ngx_http_chaton_call_args_t;
 
 
 typedef struct ngx_http_chaton_call_s  ngx_http_chaton_call_t;
@@ -91,6 +117,9 @@ struct ngx_http_chaton_call_s {
     ngx_str_t                    time_zone;
     ngx_str_t                    url;            /* a fetch's */
     ngx_http_chaton_cred_t      *cred;
+    ngx_uint_t                   cred_index;
+    ngx_uint_t                   tries;          /* sets tried before */
+    ngx_http_chaton_call_args_t  args;           /* for another try */
     chaton_alloc_t               alloc;
 
     ngx_uint_t                   status;         /* the backend's, or 0 */
@@ -108,20 +137,9 @@ struct ngx_http_chaton_call_s {
     unsigned                     seen_last:1;
     unsigned                     not_sse:1;
     unsigned                     passthrough:1;  /* 200's bytes to client */
+    unsigned                     relay:1;        /* any status's bytes */
     unsigned                     overflow:1;     /* answer over its cap */
 };
-
-
-typedef struct {
-    const char                  *method;         /* "GET" or "POST" */
-    ngx_str_t                    path;           /* or a fetch's URL */
-    ngx_str_t                    body;           /* signed; sent unless bufs */
-    ngx_chain_t                 *bufs;           /* sent instead (multipart) */
-    ngx_str_t                    content_type;
-    size_t                       capture;        /* of an answer kept */
-    unsigned                     background:1;
-    unsigned                     fetch:1;        /* not the API host */
-} ngx_http_chaton_call_args_t;
 
 
 typedef ngx_int_t (*ngx_http_chaton_start_pt)(ngx_http_request_t *r,
@@ -140,13 +158,17 @@ typedef struct {
     ngx_str_t                    backend_model;  /* as ChatOn was sent */
     ngx_uint_t                   backend_status;
     ngx_str_t                    retry_after;    /* a backend 429's */
+    ngx_str_t                    credential;     /* the set that served */
+    ngx_str_t                    backend_addr;   /* the peer that served */
     ngx_msec_t                   first_token;    /* since started */
     uint64_t                     events;
     uint64_t                     chunks;
     uint64_t                     content_bytes;
     ngx_uint_t                   uploads;
+    ngx_http_chaton_call_t      *relay;          /* a passthrough call */
     unsigned                     stream:1;
     unsigned                     token_seen:1;
+    unsigned                     ended:1;        /* the relay's */
 } ngx_http_chaton_req_t;
 
 
@@ -158,6 +180,13 @@ void ngx_http_chaton_alloc_init(chaton_alloc_t *a, ngx_pool_t *pool);
 ngx_int_t ngx_http_chaton_read_request(ngx_http_request_t *r, size_t size,
     ngx_http_chaton_start_pt start);
 
+/* ngx_http_chaton_keys.c */
+char *ngx_http_chaton_credentials(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_chaton_client_keys(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_str_t *ngx_http_chaton_client(ngx_http_request_t *r);
+
 /* ngx_http_chaton_reply.c */
 ngx_int_t ngx_http_chaton_send_json(ngx_http_request_t *r,
     ngx_uint_t status, u_char *data, size_t len);
@@ -167,6 +196,8 @@ ngx_int_t ngx_http_chaton_chain_add(ngx_http_request_t *r,
     ngx_chain_t ***ll, u_char *data, size_t len);
 ngx_int_t ngx_http_chaton_send_error(ngx_http_request_t *r,
     chaton_error_t *err);
+ngx_int_t ngx_http_chaton_send_last(ngx_http_request_t *r, u_char *data,
+    size_t len);
 ngx_int_t ngx_http_chaton_fail(ngx_http_request_t *r, ngx_uint_t status,
     const char *code, const char *message);
 ngx_int_t ngx_http_chaton_send_stream_header(ngx_http_request_t *r);
@@ -183,6 +214,8 @@ void ngx_http_chaton_backend_error(ngx_http_chaton_call_t *call,
 /* ngx_http_chaton_backend.c */
 ngx_http_chaton_call_t *ngx_http_chaton_call(ngx_http_request_t *r,
     ngx_http_chaton_call_args_t *args, void *data);
+ngx_http_chaton_call_t *ngx_http_chaton_call_again(
+    ngx_http_chaton_call_t *call);
 ngx_int_t ngx_http_chaton_add_variables(ngx_conf_t *cf);
 ngx_int_t ngx_http_chaton_backend_init(ngx_conf_t *cf);
 
@@ -193,6 +226,10 @@ ngx_int_t ngx_http_chaton_add_log_variables(ngx_conf_t *cf);
 ngx_int_t ngx_http_chaton_filter_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_chaton_call_output(ngx_http_chaton_call_t *call,
     ngx_chain_t *out);
+
+/* ngx_http_chaton_pass.c */
+ngx_int_t ngx_http_chaton_pass(ngx_http_request_t *r, const char *method,
+    ngx_str_t *path, ngx_str_t *body);
 
 /* the routes */
 ngx_int_t ngx_http_chaton_chat_handler(ngx_http_request_t *r);

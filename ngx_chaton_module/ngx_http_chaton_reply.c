@@ -78,6 +78,27 @@ ngx_http_chaton_send_chain(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
+/* a response's last bytes (maybe none), and its end */
+
+ngx_int_t
+ngx_http_chaton_send_last(ngx_http_request_t *r, u_char *data, size_t len)
+{
+    ngx_chain_t  *out, **ll;
+
+    out = NULL;
+    ll = &out;
+
+    if (ngx_http_chaton_chain_add(r, &ll, data, len) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    out->buf->last_buf = 1;
+    out->buf->last_in_chain = 1;
+
+    return ngx_http_output_filter(r, out);
+}
+
+
 /* appends a buffer of the bytes at data to a chain being built */
 
 ngx_int_t
@@ -409,9 +430,12 @@ ngx_http_chaton_preflight(ngx_http_request_t *r)
 ngx_int_t
 ngx_http_chaton_error_handler(ngx_http_request_t *r)
 {
-    ngx_uint_t       status;
-    const char      *code, *msg;
-    chaton_error_t   err;
+    u_char                      *p;
+    ngx_str_t                    retry;
+    ngx_uint_t                   status;
+    const char                  *code, *msg;
+    chaton_error_t               err;
+    ngx_http_chaton_loc_conf_t  *lcf;
 
     status = r->err_status ? r->err_status : r->headers_out.status;
 
@@ -503,6 +527,26 @@ ngx_http_chaton_error_handler(ngx_http_request_t *r)
 
     chaton_error_text(&err, (int) status, code, (const u_char *) msg,
                       ngx_strlen(msg));
+
+    /* limit_req and limit_conn say no more than "later": how much later */
+
+    if (status == NGX_HTTP_TOO_MANY_REQUESTS
+        || status == NGX_HTTP_SERVICE_UNAVAILABLE)
+    {
+        lcf = ngx_http_get_module_loc_conf(r, ngx_http_chaton_module);
+
+        p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        retry.data = p;
+        retry.len = ngx_sprintf(p, "%T", lcf->retry_after) - p;
+
+        if (ngx_http_chaton_header_out(r, "Retry-After", &retry) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
 
     /* nginx has logged its own reason already */
 

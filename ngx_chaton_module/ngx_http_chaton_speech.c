@@ -185,11 +185,21 @@ ngx_http_chaton_speech_body(ngx_http_chaton_call_t *call, u_char *pos,
 static void
 ngx_http_chaton_speech_resume(ngx_http_request_t *r)
 {
+    ngx_http_chaton_call_t        *again;
     ngx_http_chaton_speech_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_chaton_module);
 
     if (ctx == NULL || ctx->ended || !ctx->call->sr->done) {
+        return;
+    }
+
+    /* refused for the credential set or the rate: the next set */
+
+    again = ngx_http_chaton_call_again(ctx->call);
+
+    if (again) {
+        ctx->call = again;
         return;
     }
 
@@ -204,8 +214,6 @@ ngx_http_chaton_speech_end(ngx_http_request_t *r,
     ngx_http_chaton_speech_ctx_t *ctx)
 {
     ngx_int_t                rc;
-    ngx_buf_t               *b;
-    ngx_chain_t              cl;
     chaton_buf_t             out;
     chaton_error_t           err;
     ngx_http_chaton_call_t  *call;
@@ -256,19 +264,5 @@ ngx_http_chaton_speech_end(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        return NGX_ERROR;
-    }
-
-    b->pos = out.data;
-    b->last = out.data + out.len;
-    b->memory = out.len ? 1 : 0;
-    b->last_buf = 1;
-    b->last_in_chain = 1;
-
-    cl.buf = b;
-    cl.next = NULL;
-
-    return ngx_http_output_filter(r, &cl);
+    return ngx_http_chaton_send_last(r, out.data, out.len);
 }

@@ -11,6 +11,9 @@
  *   $chaton_chunks          chunks written to the client
  *   $chaton_content_bytes   bytes of content and reasoning
  *   $chaton_uploads         images uploaded for the request
+ *   $chaton_credential      the credential set that served
+ *   $chaton_backend_addr    the backend address that served
+ *   $chaton_client          the client whose API key the request carries
  */
 
 
@@ -27,6 +30,8 @@ typedef enum {
 
 
 static ngx_int_t ngx_http_chaton_log_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_chaton_client_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 
 
@@ -50,6 +55,16 @@ static ngx_http_variable_t  ngx_http_chaton_log_vars[] = {
     ngx_http_chaton_var("chaton_content_bytes", content_bytes,
                         ngx_http_chaton_var_uint64),
     ngx_http_chaton_var("chaton_uploads", uploads, ngx_http_chaton_var_uint),
+    ngx_http_chaton_var("chaton_credential", credential,
+                        ngx_http_chaton_var_str),
+    ngx_http_chaton_var("chaton_backend_addr", backend_addr,
+                        ngx_http_chaton_var_str),
+
+    /* read before the content phase too: by limit_req, limit_conn */
+
+    { ngx_string("chaton_client"), NULL, ngx_http_chaton_client_variable, 0,
+      0, 0 },
+
     ngx_http_null_variable
 };
 
@@ -142,6 +157,29 @@ ngx_http_chaton_log_variable(ngx_http_request_t *r,
     }
 
     v->len = p - v->data;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_chaton_client_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_str_t  *name;
+
+    name = ngx_http_chaton_client(r->main);
+
+    if (name == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->data = name->data;
+    v->len = name->len;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
 
     return NGX_OK;
 }

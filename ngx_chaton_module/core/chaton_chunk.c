@@ -107,9 +107,8 @@ chaton_chat_init(chaton_chat_t *t, chaton_alloc_t *a,
 int
 chaton_chat_event(chaton_chat_t *t, const unsigned char *ev, size_t len)
 {
-    int          rc;
-    cJSON       *root, *v;
-    const char  *end;
+    int     rc;
+    cJSON  *root, *v;
 
     t->events++;
 
@@ -118,19 +117,9 @@ chaton_chat_event(chaton_chat_t *t, const unsigned char *ev, size_t len)
         return CHATON_DONE;
     }
 
-    root = cJSON_ParseWithLengthOpts((const char *) ev, len, &end, 0);
+    root = chaton_json_parse(ev, len);
 
-    /* one JSON object, and nothing after it but white space */
-
-    while (root && end < (const char *) ev + len
-           && (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
-    {
-        end++;
-    }
-
-    if (root == NULL || !cJSON_IsObject(root)
-        || end != (const char *) ev + len)
-    {
+    if (!cJSON_IsObject(root)) {
         cJSON_Delete(root);
         return chaton_error_set(&t->error, 502, NULL, "bad_backend_event",
                                 "The backend sent an event that is not "
@@ -382,8 +371,21 @@ chaton_chat_content(chaton_chat_t *t, const unsigned char *content,
         return chaton_buf_append(&t->held, content, content_len);
     }
 
-    return chaton_spc_feed(&t->spc, content, content_len,
-                           chaton_chat_released, t);
+    chaton_try(chaton_spc_feed(&t->spc, content, content_len,
+                               chaton_chat_released, t));
+
+    /*
+     * A picture found in this piece: what the scanner kept back (a possible
+     * start) comes after everything held behind the picture.
+     */
+
+    if (t->waiting && t->spc.held.len) {
+        chaton_try(chaton_buf_append(&t->held, t->spc.held.data,
+                                     t->spc.held.len));
+        t->spc.held.len = 0;
+    }
+
+    return CHATON_OK;
 }
 
 
@@ -435,7 +437,7 @@ chaton_chat_resolved(chaton_chat_t *t, const unsigned char *url, size_t len,
 
     } else {
         chaton_try(chaton_buf_literal(&t->md, "[image unavailable: "));
-        chaton_try(chaton_buf_append_str(&t->md, note));
+        chaton_try(chaton_buf_append_str(&t->md, note ? note : "unknown"));
         chaton_try(chaton_buf_literal(&t->md, "]"));
     }
 

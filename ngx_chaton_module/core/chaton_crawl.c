@@ -37,9 +37,9 @@ chaton_urls_find(const unsigned char *text, size_t len, chaton_url_t *urls,
     end = text + len;
 
     while (n < max && p + 8 <= end) {
-        u = memchr(p, 'h', end - p);
+        for (u = p; u < end && (*u | 0x20) != 'h'; u++) { /* void */ }
 
-        if (u == NULL || end - u < 8) {
+        if (end - u < 8) {
             break;
         }
 
@@ -54,10 +54,14 @@ chaton_urls_find(const unsigned char *text, size_t len, chaton_url_t *urls,
             continue;
         }
 
-        /* the scheme must start a word: "xhttp://" is not a link */
+        /*
+         * the scheme must start a word ("xhttp://" is no link, nor is a URL
+         * inside a path); "Link:https://..." or "**https://...**" are
+         */
 
-        if (u > text && chaton_url_char(u[-1])
-            && u[-1] != '(' && u[-1] != '[')
+        if (u > text
+            && (((u[-1] | 0x20) >= 'a' && (u[-1] | 0x20) <= 'z')
+                || (u[-1] >= '0' && u[-1] <= '9') || u[-1] == '/'))
         {
             p = e;
             continue;
@@ -147,7 +151,7 @@ chaton_crawl_event(chaton_buf_t *text, const unsigned char *ev, size_t len)
         return CHATON_DONE;
     }
 
-    root = cJSON_ParseWithLength((const char *) ev, len);
+    root = chaton_json_parse(ev, len);
 
     if (!cJSON_IsObject(root)) {
         cJSON_Delete(root);

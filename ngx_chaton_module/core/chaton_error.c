@@ -252,7 +252,7 @@ chaton_error_message(chaton_error_t *e, const unsigned char *body, size_t len)
 
     text = NULL;
 
-    root = cJSON_ParseWithLength((const char *) body, len);
+    root = chaton_json_parse(body, len);
 
     if (cJSON_IsObject(root)) {
         v = cJSON_GetObjectItemCaseSensitive(root, "error");

@@ -185,7 +185,7 @@ chaton_images_parse(chaton_images_req_t *req, chaton_alloc_t *a,
         return rc;
     }
 
-    root = cJSON_ParseWithLength((const char *) body, len);
+    root = chaton_json_parse(body, len);
 
     if (root == NULL) {
         return chaton_error_set(err, 400, NULL, NULL,

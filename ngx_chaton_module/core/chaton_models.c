@@ -4,6 +4,10 @@
  * of these (chaton_model directive); the first match wins.
  */
 
+#include <stdlib.h>
+
+#include <cjson/cJSON.h>
+
 #include "chaton_models.h"
 
 
@@ -76,17 +80,11 @@ chaton_model_object(chaton_buf_t *b, const chaton_model_t *m)
 }
 
 
-int
-chaton_models_list(chaton_buf_t *b, const chaton_model_t *table, size_t n)
+static int
+chaton_models_items(chaton_buf_t *b, const chaton_model_t *table, size_t n)
 {
-    int      rc;
     size_t   i;
     int      first;
-
-    rc = chaton_buf_literal(b, "{\"object\":\"list\",\"data\":[");
-    if (rc != CHATON_OK) {
-        return rc;
-    }
 
     first = 1;
 
@@ -104,18 +102,96 @@ chaton_models_list(chaton_buf_t *b, const chaton_model_t *table, size_t n)
         }
 
         if (!first) {
-            rc = chaton_buf_literal(b, ",");
-            if (rc != CHATON_OK) {
-                return rc;
-            }
+            chaton_try(chaton_buf_literal(b, ","));
         }
 
         first = 0;
 
-        rc = chaton_model_object(b, &table[i]);
-        if (rc != CHATON_OK) {
-            return rc;
+        chaton_try(chaton_model_object(b, &table[i]));
+    }
+
+    return CHATON_OK;
+}
+
+
+int
+chaton_models_list(chaton_buf_t *b, const chaton_model_t *table, size_t n)
+{
+    chaton_try(chaton_buf_literal(b, "{\"object\":\"list\",\"data\":["));
+    chaton_try(chaton_models_items(b, table, n));
+
+    return chaton_buf_literal(b, "]}");
+}
+
+
+/*
+ * The list with another OpenAI-compatible server's models after ours (its
+ * {"data": [...]} answer): ids of ours are not listed twice.  An answer
+ * that is not such a list adds nothing.
+ */
+
+int
+chaton_models_union(chaton_buf_t *b, const chaton_model_t *table, size_t n,
+    const unsigned char *other, size_t len)
+{
+    int     rc, empty;
+    char   *s;
+    cJSON  *root, *data, *m, *id;
+
+    chaton_try(chaton_buf_literal(b, "{\"object\":\"list\",\"data\":["));
+
+    rc = chaton_models_items(b, table, n);
+    if (rc != CHATON_OK) {
+        return rc;
+    }
+
+    empty = (b->data[b->len - 1] == '[');
+
+    root = chaton_json_parse(other, len);
+    data = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "data")
+                                : NULL;
+
+    rc = CHATON_OK;
+
+    if (!cJSON_IsArray(data)) {
+        data = NULL;
+    }
+
+    cJSON_ArrayForEach(m, data) {
+        id = cJSON_GetObjectItemCaseSensitive(m, "id");
+
+        if (!cJSON_IsObject(m) || !cJSON_IsString(id)
+            || chaton_model_find(table, n, (const unsigned char *)
+                                 id->valuestring, strlen(id->valuestring)))
+        {
+            continue;
         }
+
+        s = cJSON_PrintUnformatted(m);
+        if (s == NULL) {
+            rc = CHATON_ERROR;
+            break;
+        }
+
+        rc = empty ? CHATON_OK : chaton_buf_literal(b, ",");
+
+        if (rc == CHATON_OK) {
+            rc = chaton_buf_append_str(b, s);
+        }
+
+        free(s);
+
+        if (rc != CHATON_OK) {
+            break;
+        }
+
+        empty = 0;
+    }
+
+    cJSON_Delete(root);
+
+    if (rc != CHATON_OK) {
+        return rc;
     }
 
     return chaton_buf_literal(b, "]}");

@@ -27,6 +27,8 @@ const chaton_model_t *chaton_model_find(const chaton_model_t *table,
 int chaton_models_list(chaton_buf_t *b, const chaton_model_t *table,
     size_t n);
 int chaton_model_object(chaton_buf_t *b, const chaton_model_t *m);
+int chaton_models_union(chaton_buf_t *b, const chaton_model_t *table,
+    size_t n, const unsigned char *other, size_t len);
 
 
 #endif /* _CHATON_MODELS_H_INCLUDED_ */

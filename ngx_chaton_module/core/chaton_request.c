@@ -134,7 +134,6 @@ chaton_chat_parse(chaton_chat_req_t *req, chaton_alloc_t *a,
 {
     int              rc;
     cJSON           *root;
-    const char      *end;
     chaton_parse_t   ps;
 
     memset(req, 0, sizeof(chaton_chat_req_t));
@@ -144,30 +143,12 @@ chaton_chat_parse(chaton_chat_req_t *req, chaton_alloc_t *a,
         return rc;
     }
 
-    root = cJSON_ParseWithLengthOpts((const char *) body, len, &end, 0);
+    root = chaton_json_parse(body, len);
 
     if (root == NULL) {
         return chaton_error_set(err, 400, NULL, NULL,
                                 "We could not parse the JSON body of your "
-                                "request: invalid JSON near byte %zu.",
-                                (size_t) (cJSON_GetErrorPtr()
-                                          ? cJSON_GetErrorPtr()
-                                            - (const char *) body
-                                          : 0));
-    }
-
-    while (end < (const char *) body + len
-           && (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
-    {
-        end++;
-    }
-
-    if (end != (const char *) body + len) {
-        cJSON_Delete(root);
-        return chaton_error_set(err, 400, NULL, NULL,
-                                "We could not parse the JSON body of your "
-                                "request: unexpected data after the JSON "
-                                "value.");
+                                "request: it is not one valid JSON value.");
     }
 
     if (!cJSON_IsObject(root)) {

@@ -224,3 +224,38 @@ chaton_spc_scan(chaton_spc_t *s, const unsigned char *p, size_t len,
 
     return chaton_buf_append(&s->held, start, keep);
 }
+
+
+/*
+ * Whether a placeholder's path may be looked up: the backend writes plain
+ * object names; anything that could point elsewhere on the API host with a
+ * signed request ("..", escapes, a query) is refused.
+ */
+
+int
+chaton_spc_path_ok(const unsigned char *path, size_t len)
+{
+    size_t         i;
+    unsigned char  c;
+
+    if (len == 0 || path[0] == '/') {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        c = path[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+              || (c >= '0' && c <= '9')
+              || c == '-' || c == '_' || c == '.' || c == '~' || c == '/'))
+        {
+            return 0;
+        }
+
+        if (c == '.' && i + 1 < len && path[i + 1] == '.') {
+            return 0;
+        }
+    }
+
+    return 1;
+}

@@ -39,6 +39,7 @@ int chaton_spc_feed(chaton_spc_t *s, const unsigned char *text, size_t len,
     chaton_spc_handler_pt handler, void *data);
 int chaton_spc_flush(chaton_spc_t *s, chaton_spc_handler_pt handler,
     void *data);
+int chaton_spc_path_ok(const unsigned char *path, size_t len);
 
 
 #endif /* _CHATON_SPC_H_INCLUDED_ */

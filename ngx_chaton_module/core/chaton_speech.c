@@ -179,7 +179,7 @@ chaton_speech_parse(chaton_speech_req_t *req, chaton_alloc_t *a,
         return rc;
     }
 
-    root = cJSON_ParseWithLength((const char *) body, len);
+    root = chaton_json_parse(body, len);
 
     if (!cJSON_IsObject(root)) {
         cJSON_Delete(root);

@@ -19,7 +19,7 @@ chaton_get_url(chaton_buf_t *url, const unsigned char *body, size_t len)
     cJSON       *root, *v;
     const char  *s;
 
-    root = cJSON_ParseWithLength((const char *) body, len);
+    root = chaton_json_parse(body, len);
 
     v = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "getUrl")
                              : NULL;
@@ -93,6 +93,10 @@ chaton_multipart_boundary_ok(const char *boundary, const unsigned char *data,
 
     n = strlen(boundary);
     end = data + len;
+
+    if (n == 0) {
+        return 0;
+    }
 
     for (p = data; (size_t) (end - p) >= n; p++) {
         p = memchr(p, boundary[0], end - p - n + 1);
