@@ -26,7 +26,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -43,10 +42,10 @@
 
 
 #define LOAD_MAX_WATCH     64
-#define LOAD_MAX_HEADERS   32
 #define LOAD_MAX_EVENTS    1024
 #define LOAD_MAX_LINE      (4 * 1024 * 1024)
 #define LOAD_MAX_PENDING   512
+#define LOAD_MAX_SERIES    600
 
 
 typedef struct {
@@ -95,6 +94,8 @@ typedef struct {
     long             rss_start;
     long             rss_open;
     long             rss_end;
+    int              nseries;
+    long             series[LOAD_MAX_SERIES];    /* RSS each second held */
 } load_watch_t;
 
 
@@ -131,6 +132,7 @@ typedef struct {
     /* hold */
     long             opened;
     double           t_opened;
+    double           t_sampled;
     int              sampled_open;
 
     /* results */
@@ -332,13 +334,12 @@ samples_mean(load_samples_t *s)
 static void
 watch_sample(load_watch_t *w, double *cpu, long *rss)
 {
-    int     i;
-    char    path[64], buf[4096], *p;
-    long    kb;
-    ssize_t n;
-    unsigned long long  ut, st;
-    int     fd;
-    FILE   *f;
+    int                  i, fd;
+    long                 kb;
+    char                 path[64], buf[4096], *p;
+    FILE                *f;
+    ssize_t              n;
+    unsigned long long   ut, st;
 
     *cpu = 0;
     *rss = 0;
@@ -845,11 +846,25 @@ hold_check(double now)
 
     if (!L.sampled_open && now - L.t_opened >= L.settle) {
         watch_sample(&L.watch, &L.watch.cpu_end, &L.watch.rss_open);
+        L.watch.series[L.watch.nseries++] = L.watch.rss_open;
         L.sampled_open = 1;
+        L.t_sampled = now;
         return;
     }
 
-    if (L.sampled_open && now - L.t_opened >= L.settle + L.hold) {
+    if (!L.sampled_open) {
+        return;
+    }
+
+    if (now - L.t_sampled >= 1 && L.watch.nseries < LOAD_MAX_SERIES
+        && now - L.t_opened < L.settle + L.hold)
+    {
+        watch_sample(&L.watch, &L.watch.cpu_end,
+                     &L.watch.series[L.watch.nseries++]);
+        L.t_sampled += 1;
+    }
+
+    if (now - L.t_opened >= L.settle + L.hold) {
         watch_sample(&L.watch, &L.watch.cpu_end, &L.watch.rss_end);
 
         open = 0;
@@ -1086,9 +1101,16 @@ report(void)
     }
 
     fprintf(f, "], \"cpu_s\": %.3f, \"rss_kib_start\": %ld,"
-            " \"rss_kib_open\": %ld, \"rss_kib_end\": %ld},\n",
+            " \"rss_kib_open\": %ld, \"rss_kib_end\": %ld,"
+            " \"rss_kib_each_second\": [",
             L.watch.cpu_end - L.watch.cpu_start, L.watch.rss_start,
             L.watch.rss_open, L.watch.rss_end);
+
+    for (i = 0; i < L.watch.nseries; i++) {
+        fprintf(f, "%s%ld", i ? ", " : "", L.watch.series[i]);
+    }
+
+    fprintf(f, "]},\n");
     fprintf(f, "  \"client_cpu_s\": %.3f\n}\n", client_cpu);
 
     if (f != stdout) {

@@ -22,6 +22,7 @@
 
 typedef enum {
     ngx_http_chaton_var_str = 0,
+    ngx_http_chaton_var_status,
     ngx_http_chaton_var_uint,
     ngx_http_chaton_var_uint64,
     ngx_http_chaton_var_msec,
@@ -48,7 +49,7 @@ static ngx_http_variable_t  ngx_http_chaton_log_vars[] = {
     ngx_http_chaton_var("chaton_stream", started,
                         ngx_http_chaton_var_stream),
     ngx_http_chaton_var("chaton_backend_status", backend_status,
-                        ngx_http_chaton_var_uint),
+                        ngx_http_chaton_var_status),
     ngx_http_chaton_var("chaton_ttft", first_token, ngx_http_chaton_var_msec),
     ngx_http_chaton_var("chaton_events", events, ngx_http_chaton_var_uint64),
     ngx_http_chaton_var("chaton_chunks", chunks, ngx_http_chaton_var_uint64),
@@ -134,12 +135,19 @@ ngx_http_chaton_log_variable(ngx_http_request_t *r,
 
     switch (data & 0xf) {
 
-    case ngx_http_chaton_var_uint:
+    case ngx_http_chaton_var_status:
+
+        /* no status: the backend never answered */
+
         if (*(ngx_uint_t *) field == 0) {
             v->not_found = 1;
             return NGX_OK;
         }
 
+        p = ngx_sprintf(p, "%ui", *(ngx_uint_t *) field);
+        break;
+
+    case ngx_http_chaton_var_uint:
         p = ngx_sprintf(p, "%ui", *(ngx_uint_t *) field);
         break;
 

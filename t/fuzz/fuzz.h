@@ -268,8 +268,11 @@ fz_check_error_json(const unsigned char *s, size_t len)
     FZ_CHECK(cJSON_IsObject(e) && cJSON_GetArraySize(e) == 4,
              "\"error\" is not an object of 4 members: %.*s", (int) len, s);
 
+    /* not empty (the text itself: cJSON's ends at a \u0000) */
+
     msg = fz_jstr(e, "message");
-    FZ_CHECK(msg[0] != '\0', "an empty error message: %.*s", (int) len, s);
+    FZ_CHECK(msg[0] != '\0' || memmem(s, len, "\"message\":\"\"", 12) == NULL,
+             "an empty error message: %.*s", (int) len, s);
     FZ_CHECK(fz_jstr(e, "type")[0] != '\0', "an empty error type");
     (void) fz_jstr_or_null(e, "param");
     (void) fz_jstr_or_null(e, "code");

@@ -8,9 +8,15 @@
  *   flags bit 0      stream_options.include_usage
  *         bits 1-2   chaton_max_answer_size: 64, 1024, 1 MiB, none
  *         bit 3      the allocator frees (as the module's) or never does
+ *         bit 4      pictures (spc.unk placeholders) are resolved right
+ *                    after the event that completed them, or only at the
+ *                    end (the text behind them is held meanwhile)
+ *         bit 5      a picture resolves to a URL, or to "unavailable"
  *
  * The events are the payloads of SSE events (what the parser hands on);
  * the first segment is the model name the client asked for (any bytes).
+ * Pictures are resolved as the module does (chaton_chat_resolved, then
+ * chaton_chat_flush before the end), with a made-up URL.
  *
  * Checks:
  *   - stream mode: everything written is a sequence of "data: <JSON>\n\n"
@@ -21,9 +27,10 @@
  *     OpenAI error event and nothing follows it;
  *   - aggregate mode: the completion is one valid chat.completion object;
  *   - differential: both modes give the same outcome per event, and the
- *     same content, reasoning, finish_reason and token count (unless the
- *     aggregate hit its size limit), the text being the backend's, invalid
- *     UTF-8 replaced by U+FFFD;
+ *     same content, reasoning, finish_reason and token count (unless one
+ *     hit its size limit), the text being the backend's, invalid UTF-8
+ *     replaced by U+FFFD; the aggregate's raw mode (the images route)
+ *     holds the same text unescaped;
  *   - the usage estimate matches an independent count;
  *   - ASan/UBSan/LeakSanitizer on everything (cJSON trees freed).
  */
@@ -58,6 +65,7 @@ typedef struct {
     size_t                  nrc;
     int                     end;            /* the last rc */
     int                     errored;        /* an error event was written */
+    uint64_t                pictures;
 } result_t;
 
 
@@ -66,7 +74,18 @@ typedef struct {
     size_t                  model_len;
     int                     model_exact;    /* decoded back byte for byte */
     int                     include_usage;
+    int                     eager;          /* resolve pictures at once */
+    int                     with_url;       /* pictures resolve to a URL */
+    size_t                  max_answer;
+    int                     with_free;
 } setup_t;
+
+
+#define MODE_STREAM  0
+#define MODE_WHOLE   1
+#define MODE_RAW     2
+
+static const char  *mode_names[] = { "stream", "aggregate", "raw" };
 
 
 /* stream state across checks */
@@ -367,11 +386,73 @@ check_completion(const chaton_buf_t *b, const setup_t *su, result_t *res)
 }
 
 
-static void
-run(int stream, const setup_t *su, const uint8_t *ev, size_t evlen,
-    size_t max_answer, int with_free, result_t *res)
+/* pictures waited for get their URL (or a note), as the module does */
+
+static int
+resolve(chaton_chat_t *t, const setup_t *su)
 {
-    int              rc;
+    int             rc, n;
+    unsigned char   url[600];
+    size_t          len;
+
+    for (n = 0; t->waiting; n++) {
+        FZ_CHECK(n < 100000, "resolving pictures does not end");
+        FZ_CHECK(t->image_path.len > 0
+                 && t->image_path.len <= CHATON_SPC_PATH_MAX,
+                 "a picture path of %zu bytes", t->image_path.len);
+
+        if (su->with_url) {
+            memcpy(url, "https://cdn.example/p/", 22);
+            memcpy(url + 22, t->image_path.data, t->image_path.len);
+            len = 22 + t->image_path.len;
+            rc = chaton_chat_resolved(t, url, len, NULL);
+
+        } else {
+            rc = chaton_chat_resolved(t, NULL, 0,
+                                      "the picture could not be retrieved");
+        }
+
+        if (rc != CHATON_OK) {
+            return rc;
+        }
+    }
+
+    return CHATON_OK;
+}
+
+
+/* the end of an answer: pictures resolved, held text flushed */
+
+static int
+complete(chaton_chat_t *t, const setup_t *su)
+{
+    int  rc, n;
+
+    for (n = 0; ; n++) {
+        FZ_CHECK(n < 100000, "completing does not end");
+
+        rc = resolve(t, su);
+        if (rc != CHATON_OK) {
+            return rc;
+        }
+
+        rc = chaton_chat_flush(t);
+        if (rc != CHATON_OK) {
+            return rc;
+        }
+
+        if (!t->waiting) {
+            return CHATON_OK;
+        }
+    }
+}
+
+
+static void
+run(int mode, const setup_t *su, const uint8_t *ev, size_t evlen,
+    result_t *res)
+{
+    int              rc, stream;
     size_t           from, n;
     sstate_t         st;
     fz_pool_t        pool;
@@ -382,14 +463,17 @@ run(int stream, const setup_t *su, const uint8_t *ev, size_t evlen,
     memset(res, 0, sizeof(result_t));
     memset(&st, 0, sizeof(sstate_t));
 
-    fz_pool_init(&pool, with_free);
+    stream = (mode == MODE_STREAM);
+
+    fz_pool_init(&pool, su->with_free);
 
     FZ_CHECK(chaton_chat_init(&t, &pool.a, (const unsigned char *) ID,
                               sizeof(ID) - 1, su->model, su->model_len,
-                              CREATED, max_answer)
+                              CREATED, su->max_answer)
              == CHATON_OK, "chat_init");
 
     t.stream = stream;
+    t.raw = (mode == MODE_RAW);
     t.include_usage = stream && su->include_usage;
     t.prompt_tokens = PROMPT;
 
@@ -407,14 +491,20 @@ run(int stream, const setup_t *su, const uint8_t *ev, size_t evlen,
         from = out.len;
         rc = chaton_chat_event(&t, p, n);
 
+        if (rc == CHATON_OK && su->eager) {
+            rc = resolve(&t, su);
+        }
+
         if (res->nrc < MAXEV) {
             res->rc[res->nrc++] = rc;
         }
 
+        /* too big: the answer (aggregate) or the text held behind a
+         * picture (both modes) */
+
         FZ_CHECK(rc == CHATON_OK || rc == CHATON_DONE || rc == CHATON_BAD
-                 || (rc == CHATON_TOO_BIG && !stream),
-                 "chat_event returned %d in %s mode", rc,
-                 stream ? "stream" : "aggregate");
+                 || (rc == CHATON_TOO_BIG && (!stream || t.pictures)),
+                 "chat_event returned %d in %s mode", rc, mode_names[mode]);
 
         FZ_CHECK(t.error.status == 0 || rc == CHATON_BAD,
                  "an error recorded, yet %d", rc);
@@ -453,28 +543,62 @@ run(int stream, const setup_t *su, const uint8_t *ev, size_t evlen,
         p = sep + 1;
     }
 
-    res->end = rc;
-
     if (rc == CHATON_OK || rc == CHATON_DONE) {
 
         /* the module finishes on [DONE]; the core must cope either way */
 
+        from = out.len;
+        rc = complete(&t, su);
+
+        FZ_CHECK(rc == CHATON_OK || rc == CHATON_TOO_BIG,
+                 "completing returned %d", rc);
+
         if (stream) {
+            check_stream_out(&out, from, su, &st, res);
+        }
+    }
+
+    res->end = rc;
+    res->pictures = t.pictures;
+
+    if (rc == CHATON_OK || rc == CHATON_DONE) {
+
+        if (mode == MODE_STREAM) {
             from = out.len;
             FZ_CHECK(chaton_chat_finish(&t) == CHATON_OK, "chat_finish");
             check_stream_out(&out, from, su, &st, res);
             FZ_CHECK(st.done_seen, "no [DONE] at the end");
 
-        } else {
+        } else if (mode == MODE_WHOLE) {
             chaton_buf_init(&b, &pool.a, 0);
             FZ_CHECK(chaton_chat_completion(&t, &b) == CHATON_OK,
                      "chat_completion");
             check_completion(&b, su, res);
+
+        } else {
+            /* raw: the text as is, for the caller to use */
+
+            res->content = malloc(t.content.len + 1);
+            res->reasoning = malloc(t.reasoning.len + 1);
+            FZ_CHECK(res->content && res->reasoning, "out of memory");
+
+            if (t.content.len) {
+                memcpy(res->content, t.content.data, t.content.len);
+            }
+
+            if (t.reasoning.len) {
+                memcpy(res->reasoning, t.reasoning.data, t.reasoning.len);
+            }
+
+            res->content_len = t.content.len;
+            res->reasoning_len = t.reasoning.len;
         }
 
-        FZ_CHECK((double) chaton_chat_completion_tokens(&t)
-                 == res->completion_tokens || !res->has_usage,
-                 "usage differs from completion_tokens()");
+        if (mode != MODE_RAW) {
+            FZ_CHECK((double) chaton_chat_completion_tokens(&t)
+                     == res->completion_tokens || !res->has_usage,
+                     "usage differs from completion_tokens()");
+        }
     }
 
     fz_pool_release(&pool);
@@ -495,11 +619,13 @@ tokens(const unsigned char *s, size_t len, const unsigned char *r,
 
     for (i = 0; i < len; i += n) {
         n = fz_utf8_char(s + i, len - i, NULL);
+        n = n ? n : 1;
         if (s[i] < 0x80) { ascii++; } else { other++; }
     }
 
     for (i = 0; i < rlen; i += n) {
         n = fz_utf8_char(r + i, rlen - i, NULL);
+        n = n ? n : 1;
         if (r[i] < 0x80) { ascii++; } else { other++; }
     }
 
@@ -507,21 +633,38 @@ tokens(const unsigned char *s, size_t len, const unsigned char *r,
 }
 
 
+static void
+same_text(const char *what, const unsigned char *a, size_t alen,
+    const unsigned char *b, size_t blen)
+{
+    if (alen == blen && (alen == 0 || memcmp(a, b, alen) == 0)) {
+        return;
+    }
+
+    fz_dump("first", a, alen);
+    fz_dump("second", b, blen);
+    FZ_CHECK(0, "%s differs between the modes", what);
+}
+
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    size_t          i, max;
+    int             big;
+    size_t          i, evlen;
     setup_t         su;
-    result_t        rs, ra;
+    result_t        rs, ra, rr;
     const uint8_t  *sep, *ev;
-    size_t          evlen;
 
     if (size < 1) {
         return 0;
     }
 
     su.include_usage = data[0] & 1;
-    max = limits[(data[0] >> 1) & 3];
+    su.max_answer = limits[(data[0] >> 1) & 3];
+    su.with_free = (data[0] >> 3) & 1;
+    su.eager = (data[0] >> 4) & 1;
+    su.with_url = (data[0] >> 5) & 1;
 
     sep = memchr(data + 1, SEP, size - 1);
     su.model = data + 1;
@@ -532,13 +675,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ev = sep ? sep + 1 : data + size;
     evlen = data + size - ev;
 
-    run(1, &su, ev, evlen, max, (data[0] >> 3) & 1, &rs);
-    run(0, &su, ev, evlen, max, (data[0] >> 3) & 1, &ra);
+    run(MODE_STREAM, &su, ev, evlen, &rs);
+    run(MODE_WHOLE, &su, ev, evlen, &ra);
+    run(MODE_RAW, &su, ev, evlen, &rr);
 
-    /* the same outcome, event by event, until the aggregate was too big */
+    /* the same outcome, event by event, until one was too big */
 
     for (i = 0; i < rs.nrc && i < ra.nrc; i++) {
-        if (ra.rc[i] == CHATON_TOO_BIG) {
+        if (ra.rc[i] == CHATON_TOO_BIG || rs.rc[i] == CHATON_TOO_BIG) {
             break;
         }
 
@@ -546,26 +690,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                  i, rs.rc[i], ra.rc[i]);
     }
 
-    if (ra.end != CHATON_TOO_BIG) {
-        FZ_CHECK(rs.nrc == ra.nrc && rs.end == ra.end,
+    big = ra.end == CHATON_TOO_BIG || rs.end == CHATON_TOO_BIG;
+
+    if (!big) {
+        FZ_CHECK(rs.nrc == ra.nrc && rs.end == ra.end
+                 && rs.pictures == ra.pictures,
                  "the modes ended differently: %d after %zu, %d after %zu",
                  rs.end, rs.nrc, ra.end, ra.nrc);
     }
 
-    if (!rs.errored && !ra.errored && ra.end != CHATON_TOO_BIG) {
-        if (rs.content_len != ra.content_len
-            || memcmp(rs.content, ra.content, rs.content_len) != 0)
-        {
-            fz_dump("streamed content", rs.content, rs.content_len);
-            fz_dump("whole content", ra.content, ra.content_len);
-            FZ_CHECK(0, "the content differs between the modes");
-        }
-
-        FZ_CHECK(rs.reasoning_len == ra.reasoning_len
-                 && (rs.reasoning_len == 0
-                     || memcmp(rs.reasoning, ra.reasoning,
-                               rs.reasoning_len) == 0),
-                 "the reasoning differs between the modes");
+    if (!rs.errored && !ra.errored && !big) {
+        same_text("the content", rs.content, rs.content_len, ra.content,
+                  ra.content_len);
+        same_text("the reasoning", rs.reasoning, rs.reasoning_len,
+                  ra.reasoning, ra.reasoning_len);
 
         FZ_CHECK(strcmp(rs.finish, ra.finish) == 0,
                  "finish_reason: \"%s\" streamed, \"%s\" whole", rs.finish,
@@ -574,6 +712,25 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (rs.has_usage) {
             FZ_CHECK(rs.completion_tokens == ra.completion_tokens,
                      "completion_tokens differ");
+        }
+
+        /*
+         * raw mode keeps the same text, unescaped (when it is valid UTF-8:
+         * the escaper replaces each piece's invalid bytes, and a character
+         * split across two pieces is two invalid pieces)
+         */
+
+        if (rr.end != CHATON_TOO_BIG
+            && fz_utf8_valid(rr.content, rr.content_len)
+            && fz_utf8_valid(rr.reasoning, rr.reasoning_len))
+        {
+            FZ_CHECK(rr.end == ra.end && !rr.errored,
+                     "raw mode ended with %d, aggregate with %d", rr.end,
+                     ra.end);
+            same_text("the raw content", rr.content, rr.content_len,
+                      ra.content, ra.content_len);
+            same_text("the raw reasoning", rr.reasoning, rr.reasoning_len,
+                      ra.reasoning, ra.reasoning_len);
         }
 
         /* valid UTF-8 text is passed on as is: the count can be checked */
@@ -603,6 +760,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(rs.reasoning);
     free(ra.content);
     free(ra.reasoning);
+    free(rr.content);
+    free(rr.reasoning);
 
     return 0;
 }

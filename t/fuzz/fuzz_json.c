@@ -289,7 +289,7 @@ check_base64(const uint8_t *s, size_t len, int with_free)
             elen--;
         }
 
-        FZ_CHECK(elen == n && memcmp(e.data, norm, n) == 0,
+        FZ_CHECK(elen == n && (n == 0 || memcmp(e.data, norm, n) == 0),
                  "accepted base64 that does not encode back to itself");
 
         for (i = n; i < len; i++) {

@@ -142,6 +142,9 @@ sub write_conf {
     $ENV{CHATON_CONF_D} = "$ROOT/conf.d";
     $ENV{CHATON_RESOLVER} = '127.0.0.1';
 
+    # env => {NAME => value}: a template's own placeholders, or overrides
+    $ENV{$_} = $o->{env}{$_} for keys %{ $o->{env} // {} };
+
     for my $at (qw(main http server api backend)) {
         $ENV{"CHATON_AT_\U$at"} = $o->{$at} if defined $o->{$at};
     }

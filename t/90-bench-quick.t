@@ -1,0 +1,154 @@
+#!/usr/bin/env perl
+# The benchmark's tools work: scripts/bench --quick (what make bench-quick
+# runs) starts the backend, both gateways and the mock, drives every phase
+# with bench/chaton-load and writes results.json and results.md.  No
+# timing is asserted, only that the numbers are sane: requests made and
+# none failed, events and content chunks counted, plain proxy_pass and the
+# backend itself giving the very bytes of the recording, memory sampled.
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use File::Temp qw(tempdir);
+use JSON::PP;
+
+my $ROOT = "$FindBin::Bin/..";
+
+plan skip_all => 'the module is not built (make build)'
+    unless -f ($ENV{CHATON_TEST_MODULE}
+               // "$ROOT/build/ngx_http_chaton_module.so");
+
+my $out = tempdir('chaton-bench-quick-XXXXXX', TMPDIR => 1,
+                  CLEANUP => !$ENV{TEST_NGINX_LEAVE});
+
+local $ENV{CHATON_BENCH_MODULE} = $ENV{CHATON_TEST_MODULE}
+    if $ENV{CHATON_TEST_MODULE};
+my $log = `"$ROOT/scripts/bench" --quick --out "$out" 2>&1`;
+is($?, 0, 'scripts/bench --quick succeeded') or diag($log);
+
+my $res = eval {
+    open my $fh, '<', "$out/results.json" or die "results.json: $!\n";
+    local $/;
+    decode_json(<$fh>);
+};
+ok($res, 'results.json is JSON') or diag($@);
+$res //= {};
+
+open my $fh, '<', "$out/results.md";
+my $md = $fh ? do { local $/; <$fh> } : '';
+like($md, qr/^Machine: .+, \d+ cores, Linux /m,
+     'results.md names the machine');
+like($md, qr/^\| figure \| \(a\) plain proxy_pass \| module \|/m,
+     'results.md has the table');
+
+ok($res->{machine}{cpu_model} && $res->{machine}{cores} >= 1
+   && $res->{machine}{kernel}, 'the machine is recorded');
+is($res->{errors}, 0, 'no request failed in any run');
+is($res->{alerts}, 0, 'no nginx alerts or crashed workers');
+
+my $P = $res->{phases} // {};
+
+sub size_of { -s "$ROOT/bench/sse/$_[0].sse" }
+
+# every run made requests, none failed
+
+for my $phase (sort keys %$P) {
+    for my $cfg (sort keys %{ $P->{$phase} }) {
+        my $r = $P->{$phase}{$cfg};
+        if ($phase =~ /^hold-(\d+)$/) {
+            is($r->{opened}, $1, "$phase $cfg: all $1 streams held open");
+        } else {
+            ok($r->{requests} > 0, "$phase $cfg: $r->{requests} requests");
+        }
+        is($r->{errors}, 0, "$phase $cfg: no errors")
+            or diag($r->{first_error});
+    }
+}
+
+# the phases and configurations of issue 7
+
+for my $phase (qw(stream-short stream-long whole)) {
+    ok($P->{$phase}{plain} && $P->{$phase}{module},
+       "$phase: (a) plain and the module ran");
+}
+for my $rec (qw(short long)) {
+    ok($P->{"latency-$rec"}{$_}, "latency-$rec: $_ ran")
+        for qw(direct plain module);
+}
+ok($P->{mock}{module}, 'the realistic run with the mock ran');
+ok(grep({ /^hold-\d+$/ } keys %$P), 'a memory run ran');
+
+# plain proxy_pass gives the very bytes the backend gives: the recording
+
+my %rec_of = ('stream-short' => 'short', 'stream-long' => 'long',
+              whole => 'medium', 'latency-short' => 'short',
+              'latency-long' => 'long');
+for my $phase (sort keys %rec_of) {
+    my $size = size_of($rec_of{$phase});
+    for my $cfg (qw(plain direct)) {
+        my $r = $P->{$phase}{$cfg} or next;
+        ok($r->{bytes_min} == $size && $r->{bytes_max} == $size,
+           "$phase $cfg: every answer is the $rec_of{$phase} recording, "
+           . "$size bytes")
+            or diag("got $r->{bytes_min} .. $r->{bytes_max}");
+    }
+}
+
+# events and content chunks counted; the module passes every content delta
+
+for my $phase (qw(stream-short stream-long latency-short latency-long)) {
+    my ($a, $b) = ($P->{$phase}{plain}, $P->{$phase}{module});
+    next unless $a && $b;
+    ok($a->{events_per_request} > 0 && $b->{events_per_request} > 0,
+       "$phase: events counted ($a->{events_per_request} plain, "
+       . "$b->{events_per_request} module per request)");
+    ok($b->{content_events_per_request} > 0
+       && $b->{content_events_per_request}
+          == $a->{content_events_per_request},
+       "$phase: the module's content chunks are the backend's "
+       . "($b->{content_events_per_request} per request)");
+    ok($b->{events_per_request} < $a->{events_per_request},
+       "$phase: pings and analytics are not passed on");
+    ok($b->{ttfc_ms}{p50} > 0 && $b->{ttfc_ms}{p99} >= $b->{ttfc_ms}{p50},
+       "$phase: time to first content chunk measured");
+}
+
+my $w = $P->{whole}{module} // {};
+ok(($w->{bytes_per_request} // 0) > 0 && ($w->{events_per_request} // 1) == 0,
+   'non-stream: one JSON answer, no events');
+
+my $m = $P->{mock}{module} // {};
+ok(($m->{content_events_per_request} // 0) >= 20,
+   'mock run: 20 content deltas per answer arrived');
+
+# CPU and memory were read from /proc
+
+for my $phase (qw(stream-short stream-long whole)) {
+    for my $cfg (qw(plain module)) {
+        my $r = $P->{$phase}{$cfg} or next;
+        ok(defined $r->{cpu_s} && $r->{cpu_s} >= 0,
+           "$phase $cfg: worker CPU read ($r->{cpu_s} s)");
+    }
+}
+
+for my $phase (grep { /^hold-/ } sort keys %$P) {
+    for my $cfg (qw(plain module)) {
+        my $r = $P->{$phase}{$cfg} or next;
+        ok($r->{rss_kib_start} > 0 && $r->{rss_kib_per_stream} > 0,
+           "$phase $cfg: worker RSS read "
+           . "($r->{rss_kib_per_stream} KiB per stream)");
+    }
+}
+
+# figures and targets are there
+
+my $F = $res->{figures} // {};
+for my $k (qw(stream_short_cpu_ratio stream_long_cpu_ratio whole_rps_ratio
+              latency_short_ttfc_p99_added_ms)) {
+    ok(defined $F->{$k}, "figure $k: " . ($F->{$k} // 'missing'));
+}
+ok(@{ $res->{targets} // [] } >= 5, 'the targets are checked');
+
+done_testing;
