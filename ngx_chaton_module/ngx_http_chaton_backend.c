@@ -116,8 +116,8 @@ ngx_http_chaton_call_again(ngx_http_chaton_call_t *call)
         return NULL;
     }
 
-    ngx_log_error(NGX_LOG_WARN, call->request->connection->log, 0,
-                  "chaton: the backend answered %ui to credential set "
+    ngx_http_chaton_log(NGX_LOG_WARN, call->request,
+                  "the backend answered %ui to credential set "
                   "\"%V\", trying the next", call->status, &call->cred->name);
 
     again = ngx_http_chaton_call_start(call->request, &call->args, call->data,
@@ -393,8 +393,8 @@ ngx_http_chaton_call_sign(ngx_http_request_t *r, ngx_http_chaton_call_t *call,
                     (const char *) call->date.data, body->data, body->len)
         != CHATON_OK)
     {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "chaton: signing failed");
+        ngx_http_chaton_log(NGX_LOG_ERR, r,
+                      "signing failed");
         return NGX_ERROR;
     }
 

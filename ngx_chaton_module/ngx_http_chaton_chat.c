@@ -512,8 +512,8 @@ ngx_http_chaton_chat_context(ngx_http_request_t *r,
         }
 
         if (prep->call->status != NGX_HTTP_OK || prep->text.len == 0) {
-            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                          "chaton: crawling \"%*s\" failed (backend status "
+            ngx_http_chaton_log(NGX_LOG_INFO, r,
+                          "crawling \"%*s\" failed (backend status "
                           "%ui), the link is sent as it is",
                           prep->url.len, prep->url.data,
                           prep->call->status);
@@ -807,8 +807,8 @@ ngx_http_chaton_chat_look_up(ngx_http_chaton_chat_ctx_t *ctx,
         if (!chaton_spc_path_ok(ctx->t.image_path.data,
                                 ctx->t.image_path.len))
         {
-            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                          "chaton: a picture's path is not an object name");
+            ngx_http_chaton_log(NGX_LOG_WARN, r,
+                          "a picture's path is not an object name");
 
             ctx->t.out = out;
 
@@ -878,8 +878,8 @@ ngx_http_chaton_chat_resolve(ngx_http_chaton_chat_ctx_t *ctx)
         rc = chaton_chat_resolved(&ctx->t, url.data, url.len, NULL);
 
     } else {
-        ngx_log_error(NGX_LOG_WARN, ctx->request->connection->log, 0,
-                      "chaton: resolving a picture failed (backend status "
+        ngx_http_chaton_log(NGX_LOG_WARN, ctx->request,
+                      "resolving a picture failed (backend status "
                       "%ui)", call->status);
 
         rc = chaton_chat_resolved(&ctx->t, NULL, 0,
@@ -935,8 +935,8 @@ ngx_http_chaton_chat_error_event(ngx_http_chaton_chat_ctx_t *ctx,
 
     err = ctx->error;
 
-    ngx_log_error(NGX_LOG_ERR, ctx->request->connection->log, 0,
-                  "chaton: %d %s in a stream after %uL events: %*s",
+    ngx_http_chaton_log(NGX_LOG_ERR, ctx->request,
+                  "%d %s in a stream after %uL events: %*s",
                   err->status, err->code ? err->code : "error",
                   ctx->t.events, err->text_len, err->text);
 

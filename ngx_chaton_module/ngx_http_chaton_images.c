@@ -399,8 +399,8 @@ ngx_http_chaton_images_drawn(ngx_http_chaton_images_ctx_t *ctx,
 
         slot->step = NGX_HTTP_CHATON_FAILED;
 
-        ngx_log_error(NGX_LOG_INFO, ctx->request->connection->log, 0,
-                      "chaton: the backend made no image: %*s",
+        ngx_http_chaton_log(NGX_LOG_INFO, ctx->request,
+                      "the backend made no image: %*s",
                       ngx_min(ctx->error.text_len, 200), ctx->error.text);
 
         return NGX_OK;
@@ -522,8 +522,8 @@ static ngx_int_t
 ngx_http_chaton_images_again(ngx_http_chaton_images_ctx_t *ctx,
     ngx_http_chaton_slot_t *slot)
 {
-    ngx_log_error(NGX_LOG_WARN, ctx->request->connection->log, 0,
-                  "chaton: an image attempt failed (%d %s), %ui of %ui "
+    ngx_http_chaton_log(NGX_LOG_WARN, ctx->request,
+                  "an image attempt failed (%d %s), %ui of %ui "
                   "attempts made", ctx->error.status,
                   ctx->error.code ? ctx->error.code : "error",
                   ctx->attempts, 2 * ctx->images.n);
@@ -617,8 +617,8 @@ ngx_http_chaton_images_answer(ngx_http_chaton_images_ctx_t *ctx)
     }
 
     if (n < ctx->images.n) {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "chaton: %ui of %ui images made", n, ctx->images.n);
+        ngx_http_chaton_log(NGX_LOG_WARN, r,
+                      "%ui of %ui images made", n, ctx->images.n);
     }
 
     if (ngx_http_chaton_chain_add(r, &ll, (u_char *) "]}", 2) != NGX_OK) {

@@ -154,8 +154,8 @@ ngx_http_chaton_models_resume(ngx_http_request_t *r)
     /* the other server down: still ours */
 
     if (call->status != NGX_HTTP_OK || call->overflow) {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "chaton: the passthrough server's model list failed "
+        ngx_http_chaton_log(NGX_LOG_WARN, r,
+                      "the passthrough server's model list failed "
                       "(status %ui)", call->status);
         call->answer.len = 0;
     }

@@ -39,6 +39,9 @@ static void *ngx_http_chaton_palloc(void *pool, size_t size);
 static void ngx_http_chaton_pfree(void *pool, void *p);
 
 
+static ngx_int_t  ngx_http_chaton_request_id_index;
+
+
 static ngx_command_t  ngx_http_chaton_commands[] = {
 
     { ngx_string("chaton"),
@@ -470,8 +473,8 @@ ngx_http_chaton_read_body(ngx_http_request_t *r, ngx_str_t *body)
         }
 
         if (n != b->file_last - b->file_pos) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "chaton: read only %z of %O bytes of the "
+            ngx_http_chaton_log(NGX_LOG_ERR, r,
+                          "read only %z of %O bytes of the "
                           "request body from \"%V\"",
                           n, b->file_last - b->file_pos, &b->file->name);
             return NGX_ERROR;
@@ -799,9 +802,43 @@ ngx_http_chaton_cors_origins(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/* $request_id of the main request, for the log lines */
+
+ngx_str_t *
+ngx_http_chaton_request_id(ngx_http_request_t *r)
+{
+    ngx_str_t                  *id;
+    ngx_http_variable_value_t  *v;
+    static ngx_str_t            none = ngx_string("-");
+
+    v = ngx_http_get_indexed_variable(r->main,
+                                      ngx_http_chaton_request_id_index);
+
+    id = (v && !v->not_found) ? ngx_palloc(r->pool, sizeof(ngx_str_t))
+                              : NULL;
+
+    if (id == NULL) {
+        return &none;
+    }
+
+    id->data = v->data;
+    id->len = v->len;
+
+    return id;
+}
+
+
 static ngx_int_t
 ngx_http_chaton_init(ngx_conf_t *cf)
 {
+    ngx_str_t  name = ngx_string("request_id");
+
+    ngx_http_chaton_request_id_index = ngx_http_get_variable_index(cf, &name);
+
+    if (ngx_http_chaton_request_id_index == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
     if (ngx_http_chaton_backend_init(cf) != NGX_OK) {
         return NGX_ERROR;
     }

@@ -175,7 +175,15 @@ typedef struct {
 extern ngx_module_t  ngx_http_chaton_module;
 
 
+/* the module's log lines: each names its request by $request_id */
+
+#define ngx_http_chaton_log(level, r, fmt, ...)                               \
+    ngx_log_error(level, (r)->connection->log, 0, "chaton: [%V] " fmt,       \
+                  ngx_http_chaton_request_id(r), ##__VA_ARGS__)
+
+
 /* ngx_http_chaton_module.c */
+ngx_str_t *ngx_http_chaton_request_id(ngx_http_request_t *r);
 void ngx_http_chaton_alloc_init(chaton_alloc_t *a, ngx_pool_t *pool);
 ngx_int_t ngx_http_chaton_read_request(ngx_http_request_t *r, size_t size,
     ngx_http_chaton_start_pt start);

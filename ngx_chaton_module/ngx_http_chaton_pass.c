@@ -125,8 +125,8 @@ ngx_http_chaton_pass_end(ngx_http_request_t *r, ngx_http_chaton_call_t *call)
     }
 
     if (!call->seen_last) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "chaton: the passthrough server closed its answer "
+        ngx_http_chaton_log(NGX_LOG_ERR, r,
+                      "the passthrough server closed its answer "
                       "before its end");
         return NGX_ERROR;
     }

@@ -144,7 +144,7 @@ ngx_http_chaton_send_error(ngx_http_request_t *r, chaton_error_t *err)
 
     level = (err->status < 500) ? NGX_LOG_INFO : NGX_LOG_ERR;
 
-    ngx_log_error(level, r->connection->log, 0, "chaton: %d %s: %*s",
+    ngx_http_chaton_log(level, r, "%d %s: %*s",
                   err->status, err->code ? err->code : "error",
                   (size_t) err->text_len, err->text);
 

@@ -235,8 +235,8 @@ ngx_http_chaton_speech_end(ngx_http_request_t *r,
     chaton_buf_init(&out, &ctx->alloc, 0);
 
     if (!call->seen_last) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "chaton: the backend closed the audio before its end");
+        ngx_http_chaton_log(NGX_LOG_ERR, r,
+                      "the backend closed the audio before its end");
 
         if (!ctx->speech.sse) {
 

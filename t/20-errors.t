@@ -139,6 +139,11 @@ $e = err($t->chat, 502, 'backend 401', code => 'backend_auth_failed');
 like($e->{message}, qr/credentials/, 'backend 401: says credentials');
 unlike($e->{message}, qr/signature/, 'backend 401: no backend detail');
 
+like($t->error_log, qr/\[error\] .*chaton: \[[0-9a-f]{32}\] 502 backend_auth_failed: /,
+     'errors are logged with the request id');
+unlike($t->error_log, qr/\[info\] .*backend_auth_failed/,
+       'and once, at error level only');
+
 $t->mock_knob({ route => 'chats', status => 403 });
 err($t->chat, 502, 'backend 403', code => 'backend_auth_failed');
 
