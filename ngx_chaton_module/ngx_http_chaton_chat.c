@@ -617,7 +617,7 @@ ngx_http_chaton_chat_header(ngx_http_chaton_call_t *call)
     ctx = call->data;
     ctx->req.backend_status = call->status;
 
-    if (call->status != NGX_HTTP_OK) {
+    if (call->status != NGX_HTTP_OK || call->not_sse) {
         return NGX_OK;
     }
 
@@ -1113,8 +1113,11 @@ ngx_http_chaton_chat_end(ngx_http_request_t *r,
         if (call->not_sse) {
             (void) chaton_error_set(ctx->error, NGX_HTTP_BAD_GATEWAY, NULL,
                                     "bad_backend_answer",
-                                    "The backend answered with something "
-                                    "other than an event stream.");
+                                    call->encoded
+                                    ? "The backend answered compressed, "
+                                      "though compression was not asked for."
+                                    : "The backend answered with something "
+                                      "other than an event stream.");
 
         } else {
             ngx_http_chaton_backend_error(call, ctx->error);

@@ -90,6 +90,26 @@ ngx_http_chaton_header_filter(ngx_http_request_t *r)
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "chaton call header: %ui", call->status);
 
+    /*
+     * The backend is never asked for compression (the backend location
+     * passes no Accept-Encoding); a compressed answer anyway cannot be
+     * read: it is no answer, and never passed on as one.
+     */
+
+    if (r->upstream && call->args.kind != NGX_HTTP_CHATON_CALL_PASS) {
+        h = ngx_http_chaton_find_header(&r->upstream->headers_in.headers,
+                                        "Content-Encoding", 16);
+
+        if (h && !(h->value.len == 8
+                   && ngx_strncasecmp(h->value.data, (u_char *) "identity", 8)
+                      == 0))
+        {
+            call->encoded = 1;
+            call->not_sse = 1;
+            call->passthrough = 0;
+        }
+    }
+
     if (call->status == NGX_HTTP_TOO_MANY_REQUESTS && r->upstream) {
         h = ngx_http_chaton_find_header(&r->upstream->headers_in.headers,
                                         "Retry-After", 11);

@@ -135,7 +135,8 @@ struct ngx_http_chaton_call_s {
 
     unsigned                     finished:1;
     unsigned                     seen_last:1;
-    unsigned                     not_sse:1;
+    unsigned                     not_sse:1;      /* 200, but not usable */
+    unsigned                     encoded:1;      /* compressed, unasked */
     unsigned                     passthrough:1;  /* 200's bytes to client */
     unsigned                     relay:1;        /* any status's bytes */
     unsigned                     overflow:1;     /* answer over its cap */

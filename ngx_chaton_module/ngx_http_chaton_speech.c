@@ -130,7 +130,7 @@ ngx_http_chaton_speech_header(ngx_http_chaton_call_t *call)
 
     ctx->req.backend_status = call->status;
 
-    if (call->status != NGX_HTTP_OK) {
+    if (call->status != NGX_HTTP_OK || call->not_sse) {
         return NGX_OK;
     }
 
@@ -224,7 +224,10 @@ ngx_http_chaton_speech_end(ngx_http_request_t *r,
         if (call->not_sse) {
             (void) chaton_error_set(&err, NGX_HTTP_BAD_GATEWAY, NULL,
                                     "bad_backend_answer",
-                                    "The backend answered without audio.");
+                                    call->encoded
+                                    ? "The backend answered compressed, "
+                                      "though compression was not asked for."
+                                    : "The backend answered without audio.");
         } else {
             ngx_http_chaton_backend_error(call, &err);
         }

@@ -220,6 +220,14 @@ $t->mock_knob({ route => 'chats',
 $e = err($t->chat, 502, 'backend error event, whole');
 is($e->{message}, 'model overloaded', 'backend error event, whole: message');
 
+# a compressed answer that was not asked for: no garbage passed on
+
+$t->mock_knob({ route => 'chats', gzip => true });
+err($t->chat, 502, 'gzip not asked for', code => 'bad_backend_answer');
+$t->mock_knob({ route => 'chats', gzip => true });
+err($t->chat(stream => true), 502, 'gzip not asked for, streamed: a real 502',
+    code => 'bad_backend_answer');
+
 $t->mock_knob({ route => 'chats', raw => "this is not an event stream\n" });
 err($t->chat, 502, 'garbage', code => 'backend_truncated');
 
