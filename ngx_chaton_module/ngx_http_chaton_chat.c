@@ -441,6 +441,8 @@ static ngx_int_t
 ngx_http_chaton_chat_prepared(ngx_http_request_t *r,
     ngx_http_chaton_chat_ctx_t *ctx)
 {
+    size_t                   n;
+    u_char                   reason[128];
     chaton_buf_t             url;
     chaton_error_t           err;
     ngx_http_chaton_call_t  *call;
@@ -470,16 +472,23 @@ ngx_http_chaton_chat_prepared(ngx_http_request_t *r,
                                     prep->image->param);
 
         } else {
+
+            /* the backend's reason, copied: the message is rewritten */
+
             ngx_http_chaton_backend_error(call, &err);
 
-            (void) chaton_error_set(&err, err.status == NGX_HTTP_TOO_MANY_REQUESTS
-                                          ? NGX_HTTP_TOO_MANY_REQUESTS
-                                          : NGX_HTTP_BAD_GATEWAY,
+            n = ngx_min(err.text_len, sizeof(reason) - 1);
+            ngx_memcpy(reason, err.text, n);
+            reason[n] = '\0';
+
+            (void) chaton_error_set(&err,
+                                    err.status == NGX_HTTP_TOO_MANY_REQUESTS
+                                    ? NGX_HTTP_TOO_MANY_REQUESTS
+                                    : NGX_HTTP_BAD_GATEWAY,
                                     prep->image->param, "upload_failed",
                                     "The backend refused the upload of the "
-                                    "image in %s: %.*s", prep->image->param,
-                                    (int) ngx_min(err.text_len, 120),
-                                    err.text);
+                                    "image in %s: %s", prep->image->param,
+                                    reason);
         }
 
         return ngx_http_chaton_send_error(r, &err);

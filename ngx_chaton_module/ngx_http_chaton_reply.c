@@ -329,7 +329,8 @@ ngx_http_chaton_cors(ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
-    origin = ngx_http_chaton_find_header(&r->headers_in.headers, "Origin", 6);
+    origin = ngx_http_chaton_find_header(&r->headers_in.headers, "Origin",
+                                         6);
 
     if (origin == NULL) {
         return NGX_OK;

@@ -329,12 +329,14 @@ chaton_chat_fields(chaton_parse_t *ps, cJSON *root)
         return CHATON_BAD;
     }
 
-    req->web_search = cJSON_IsTrue(
-                  cJSON_GetObjectItemCaseSensitive(root, "function_web_search"));
-    req->image_gen = cJSON_IsTrue(
-                  cJSON_GetObjectItemCaseSensitive(root, "function_image_gen"));
-    req->code_interpreter = cJSON_IsTrue(
-           cJSON_GetObjectItemCaseSensitive(root, "function_code_interpreter"));
+    v = cJSON_GetObjectItemCaseSensitive(root, "function_web_search");
+    req->web_search = cJSON_IsTrue(v);
+
+    v = cJSON_GetObjectItemCaseSensitive(root, "function_image_gen");
+    req->image_gen = cJSON_IsTrue(v);
+
+    v = cJSON_GetObjectItemCaseSensitive(root, "function_code_interpreter");
+    req->code_interpreter = cJSON_IsTrue(v);
 
     /* OpenAI's way to ask for a searched answer */
 

@@ -2,7 +2,8 @@
  * The signer.
  *
  *   message       = METHOD ":" PATH ":" DATE "\n" BODY
- *   Authorization = "Bearer " base64(keyA) "." base64(HMAC-SHA256(keyB, message))
+ *   signature     = base64(HMAC-SHA256(keyB, message))
+ *   Authorization = "Bearer " base64(keyA) "." signature
  *
  * Key B is keyed into an HMAC context once, when the configuration is read;
  * each request duplicates that context, so the key schedule is not redone
