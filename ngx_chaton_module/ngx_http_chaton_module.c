@@ -23,8 +23,7 @@ static ngx_int_t ngx_http_chaton_read_body(ngx_http_request_t *r,
 static void *ngx_http_chaton_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_chaton_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
-static char *ngx_http_chaton(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
-static char *ngx_http_chaton_error(ngx_conf_t *cf, ngx_command_t *cmd,
+static char *ngx_http_chaton_set_handler(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_chaton_model(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -46,17 +45,17 @@ static ngx_command_t  ngx_http_chaton_commands[] = {
 
     { ngx_string("chaton"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
-      ngx_http_chaton,
+      ngx_http_chaton_set_handler,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
-      NULL },
+      (void *) ngx_http_chaton_handler },
 
     { ngx_string("chaton_error"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
-      ngx_http_chaton_error,
+      ngx_http_chaton_set_handler,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
-      NULL },
+      (void *) ngx_http_chaton_error_handler },
 
     { ngx_string("chaton_credentials"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -628,8 +627,10 @@ ngx_http_chaton_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 }
 
 
+/* "chaton" and "chaton_error": the location's content handler, in post */
+
 static char *
-ngx_http_chaton(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+ngx_http_chaton_set_handler(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_core_loc_conf_t  *clcf;
 
@@ -639,24 +640,7 @@ ngx_http_chaton(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return "is duplicate or the location has another handler";
     }
 
-    clcf->handler = ngx_http_chaton_handler;
-
-    return NGX_CONF_OK;
-}
-
-
-static char *
-ngx_http_chaton_error(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_core_loc_conf_t  *clcf;
-
-    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-
-    if (clcf->handler) {
-        return "is duplicate or the location has another handler";
-    }
-
-    clcf->handler = ngx_http_chaton_error_handler;
+    clcf->handler = (ngx_http_handler_pt) cmd->post;
 
     return NGX_CONF_OK;
 }

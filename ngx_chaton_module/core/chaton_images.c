@@ -175,28 +175,14 @@ int
 chaton_images_parse(chaton_images_req_t *req, chaton_alloc_t *a,
     const unsigned char *body, size_t len, chaton_error_t *err)
 {
-    int          rc;
-    cJSON       *root;
+    int     rc;
+    cJSON  *root;
 
     memset(req, 0, sizeof(chaton_images_req_t));
 
-    rc = chaton_json_body_check(body, len, err);
-    if (rc != CHATON_OK) {
-        return rc;
-    }
-
-    root = chaton_json_parse(body, len);
-
+    root = chaton_json_body(body, len, err);
     if (root == NULL) {
-        return chaton_error_set(err, 400, NULL, NULL,
-                                "We could not parse the JSON body of your "
-                                "request.");
-    }
-
-    if (!cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        return chaton_error_set(err, 400, NULL, NULL,
-                                "The request body must be a JSON object.");
+        return CHATON_BAD;
     }
 
     rc = chaton_images_fields(req, a, root, err);

@@ -127,6 +127,40 @@ chaton_json_body_check(const unsigned char *body, size_t len,
 }
 
 
+/*
+ * A request body as the one JSON object it must be; the refusal, if not,
+ * in err.  The caller deletes the tree.
+ */
+
+cJSON *
+chaton_json_body(const unsigned char *body, size_t len, chaton_error_t *err)
+{
+    cJSON  *root;
+
+    if (chaton_json_body_check(body, len, err) != CHATON_OK) {
+        return NULL;
+    }
+
+    root = chaton_json_parse(body, len);
+
+    if (root == NULL) {
+        (void) chaton_error_set(err, 400, NULL, NULL,
+                                "We could not parse the JSON body of your "
+                                "request: it is not one valid JSON value.");
+        return NULL;
+    }
+
+    if (!cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        (void) chaton_error_set(err, 400, NULL, NULL,
+                                "The request body must be a JSON object.");
+        return NULL;
+    }
+
+    return root;
+}
+
+
 int
 chaton_chat_parse(chaton_chat_req_t *req, chaton_alloc_t *a,
     const chaton_chat_conf_t *conf, const unsigned char *body, size_t len,
@@ -138,23 +172,9 @@ chaton_chat_parse(chaton_chat_req_t *req, chaton_alloc_t *a,
 
     memset(req, 0, sizeof(chaton_chat_req_t));
 
-    rc = chaton_json_body_check(body, len, err);
-    if (rc != CHATON_OK) {
-        return rc;
-    }
-
-    root = chaton_json_parse(body, len);
-
+    root = chaton_json_body(body, len, err);
     if (root == NULL) {
-        return chaton_error_set(err, 400, NULL, NULL,
-                                "We could not parse the JSON body of your "
-                                "request: it is not one valid JSON value.");
-    }
-
-    if (!cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        return chaton_error_set(err, 400, NULL, NULL,
-                                "The request body must be a JSON object.");
+        return CHATON_BAD;
     }
 
     ps.req = req;

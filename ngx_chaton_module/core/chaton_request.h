@@ -80,6 +80,8 @@ int chaton_chat_last_user(const chaton_chat_req_t *req);
 
 int chaton_json_body_check(const unsigned char *body, size_t len,
     chaton_error_t *err);
+struct cJSON *chaton_json_body(const unsigned char *body, size_t len,
+    chaton_error_t *err);
 
 
 #endif /* _CHATON_REQUEST_H_INCLUDED_ */

@@ -174,18 +174,9 @@ chaton_speech_parse(chaton_speech_req_t *req, chaton_alloc_t *a,
 
     memset(req, 0, sizeof(chaton_speech_req_t));
 
-    rc = chaton_json_body_check(body, len, err);
-    if (rc != CHATON_OK) {
-        return rc;
-    }
-
-    root = chaton_json_parse(body, len);
-
-    if (!cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        return chaton_error_set(err, 400, NULL, NULL,
-                                "We could not parse the JSON body of your "
-                                "request: a JSON object was expected.");
+    root = chaton_json_body(body, len, err);
+    if (root == NULL) {
+        return CHATON_BAD;
     }
 
     rc = chaton_speech_fields(req, a, root, err);
