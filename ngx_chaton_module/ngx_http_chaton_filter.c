@@ -107,6 +107,10 @@ ngx_http_chaton_header_filter(ngx_http_request_t *r)
             call->encoded = 1;
             call->not_sse = 1;
             call->passthrough = 0;
+
+            /* nothing of it is read: nginx ends the call right away */
+
+            r->header_only = 1;
         }
     }
 

@@ -500,6 +500,17 @@ ngx_http_chaton_error_handler(ngx_http_request_t *r)
         msg = "Rate limit reached for requests; retry later.";
         break;
 
+    case NGX_HTTP_NOT_IMPLEMENTED:
+        code = "not_implemented";
+        msg = "The request uses an HTTP feature this server does not "
+              "implement.";
+        break;
+
+    case NGX_HTTP_VERSION_NOT_SUPPORTED:
+        code = "http_version_not_supported";
+        msg = "The request's HTTP version is not supported.";
+        break;
+
     case NGX_HTTP_BAD_GATEWAY:
         code = "backend_unreachable";
         msg = "The backend could not be reached.";

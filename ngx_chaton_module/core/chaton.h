@@ -69,6 +69,7 @@ int chaton_buf_append_uint(chaton_buf_t *b, uint64_t n);
 /* JSON writing: one escaper for every string the gateway emits */
 
 struct cJSON *chaton_json_parse(const unsigned char *s, size_t len);
+int chaton_json_strict(const unsigned char *s, size_t len);
 int chaton_json_escape(chaton_buf_t *b, const unsigned char *s, size_t len);
 int chaton_json_string(chaton_buf_t *b, const unsigned char *s, size_t len);
 int chaton_json_cstring(chaton_buf_t *b, const char *s);

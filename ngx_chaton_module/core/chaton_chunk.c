@@ -1,7 +1,9 @@
 /*
  * The SSE translator: one ChatOn event in, at most one OpenAI chunk out.
  *
- * Each event is parsed once (cJSON) and classified:
+ * Each event is parsed once and classified.  The events of every stream,
+ * text deltas and notices, go through the scanner of chaton_event.c, which
+ * builds nothing; the rest (sources, errors, unknown shapes) through cJSON:
  *
  *   {"ping": ...}                              dropped
  *   {"data": {"analytics" | "operation"}}      dropped
@@ -23,8 +25,23 @@
 #include <cjson/cJSON.h>
 
 #include "chaton_chunk.h"
+#include "chaton_event.h"
 
 
+/*
+ * chaton_chat_event() as it was before the scanner, every event through
+ * cJSON: the reference the differential tests (t/unit/test_event.c,
+ * t/fuzz/fuzz_event.c) hold the scanner's path to.  The module does not
+ * call it.
+ */
+
+int chaton_chat_event_cjson(chaton_chat_t *t, const unsigned char *ev,
+    size_t len);
+
+static int chaton_chat_delta(chaton_chat_t *t, chaton_event_t *e);
+static int chaton_chat_json(chaton_chat_t *t, const unsigned char *ev,
+    size_t len);
+static int chaton_chat_bad(chaton_chat_t *t);
 static int chaton_chat_choice(chaton_chat_t *t, cJSON *choices);
 static int chaton_chat_data(chaton_chat_t *t, cJSON *data);
 static int chaton_chat_sources(chaton_chat_t *t, cJSON *sources);
@@ -107,8 +124,8 @@ chaton_chat_init(chaton_chat_t *t, chaton_alloc_t *a,
 int
 chaton_chat_event(chaton_chat_t *t, const unsigned char *ev, size_t len)
 {
-    int     rc;
-    cJSON  *root, *v;
+    int             kind;
+    chaton_event_t  e;
 
     t->events++;
 
@@ -117,13 +134,80 @@ chaton_chat_event(chaton_chat_t *t, const unsigned char *ev, size_t len)
         return CHATON_DONE;
     }
 
+    /*
+     * t->md is the chat's scratch buffer: chaton_chat_resolved() uses it
+     * too, between events, and expects it empty.
+     */
+
+    kind = chaton_event_scan(&e, ev, len, &t->md);
+
+    if (kind == CHATON_EVENT_DELTA) {
+        return chaton_chat_delta(t, &e);
+    }
+
+    t->md.len = 0;
+
+    switch (kind) {
+
+    case CHATON_EVENT_DROP:
+        return CHATON_OK;
+
+    case CHATON_EVENT_OTHER:
+        return chaton_chat_json(t, ev, len);
+
+    default:
+        return chaton_chat_bad(t);
+    }
+}
+
+
+int
+chaton_chat_event_cjson(chaton_chat_t *t, const unsigned char *ev,
+    size_t len)
+{
+    t->events++;
+
+    if (len == 6 && memcmp(ev, "[DONE]", 6) == 0) {
+        t->done = 1;
+        return CHATON_DONE;
+    }
+
+    return chaton_chat_json(t, ev, len);
+}
+
+
+/* what chaton_chat_choice() does with the same delta's tree */
+
+static int
+chaton_chat_delta(chaton_chat_t *t, chaton_event_t *e)
+{
+    int  rc;
+
+    if (e->finish_len && e->finish_len < sizeof(t->finish)) {
+        memcpy(t->finish, e->finish, e->finish_len);
+        t->finish[e->finish_len] = '\0';
+    }
+
+    rc = chaton_chat_content(t, e->content, e->content_len, e->reasoning,
+                             e->reasoning_len);
+
+    t->md.len = 0;
+
+    return rc;
+}
+
+
+static int
+chaton_chat_json(chaton_chat_t *t, const unsigned char *ev, size_t len)
+{
+    int     rc;
+    cJSON  *root, *v;
+
     root = chaton_json_parse(ev, len);
 
     if (!cJSON_IsObject(root)) {
         cJSON_Delete(root);
-        return chaton_error_set(&t->error, 502, NULL, "bad_backend_event",
-                                "The backend sent an event that is not "
-                                "valid JSON.");
+        return chaton_chat_bad(t);
     }
 
     rc = CHATON_OK;
@@ -141,6 +225,15 @@ chaton_chat_event(chaton_chat_t *t, const unsigned char *ev, size_t len)
     cJSON_Delete(root);
 
     return rc;
+}
+
+
+static int
+chaton_chat_bad(chaton_chat_t *t)
+{
+    return chaton_error_set(&t->error, 502, NULL, "bad_backend_event",
+                            "The backend sent an event that is not "
+                            "valid JSON.");
 }
 
 

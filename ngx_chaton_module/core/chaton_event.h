@@ -13,7 +13,7 @@
 
 #define CHATON_EVENT_BAD     0     /* not one JSON object, as cJSON reads it */
 #define CHATON_EVENT_DELTA   1     /* {"choices": [{...}, ...], ...} */
-#define CHATON_EVENT_DROP    2     /* a ping, an analytics or progress notice */
+#define CHATON_EVENT_DROP    2     /* a ping, analytics, a progress notice */
 #define CHATON_EVENT_OTHER   3     /* valid, anything else: for cJSON */
 
 

@@ -2,6 +2,8 @@
  * JSON in: one strict parse for every JSON text the gateway reads.
  */
 
+#include <string.h>
+
 #include <cjson/cJSON.h>
 
 #include "chaton.h"
@@ -40,4 +42,262 @@ chaton_json_parse(const unsigned char *s, size_t len)
     }
 
     return root;
+}
+
+
+#define CHATON_JSON_DEPTH  1000     /* as cJSON's nesting limit */
+
+
+static const unsigned char *
+chaton_json_ws(const unsigned char *p, const unsigned char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) {
+        p++;
+    }
+
+    return p;
+}
+
+
+static int
+chaton_json_hex(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
+}
+
+
+/* a string at p (on its '"'): its end, or NULL */
+
+static const unsigned char *
+chaton_json_scan_string(const unsigned char *p, const unsigned char *end)
+{
+    int  i;
+
+    for (p++; p < end; p++) {
+
+        if (*p == '"') {
+            return p + 1;
+        }
+
+        if (*p < 0x20) {
+            return NULL;            /* control characters must be escaped */
+        }
+
+        if (*p != '\\') {
+            continue;
+        }
+
+        if (++p == end) {
+            return NULL;
+        }
+
+        switch (*p) {
+        case '"': case '\\': case '/': case 'b': case 'f': case 'n':
+        case 'r': case 't':
+            break;
+
+        case 'u':
+            for (i = 1; i <= 4; i++) {
+                if (p + i >= end || !chaton_json_hex(p[i])) {
+                    return NULL;
+                }
+            }
+
+            p += 4;
+            break;
+
+        default:
+            return NULL;
+        }
+    }
+
+    return NULL;
+}
+
+
+/* a number at p: its end, or NULL (no leading zeros, digits around '.') */
+
+static const unsigned char *
+chaton_json_scan_number(const unsigned char *p, const unsigned char *end)
+{
+    const unsigned char  *d;
+
+    if (p < end && *p == '-') {
+        p++;
+    }
+
+    if (p < end && *p == '0') {
+        p++;
+
+    } else {
+        for (d = p; p < end && *p >= '0' && *p <= '9'; p++) { /* void */ }
+
+        if (p == d) {
+            return NULL;
+        }
+    }
+
+    if (p < end && *p == '.') {
+        for (d = ++p; p < end && *p >= '0' && *p <= '9'; p++) { /* void */ }
+
+        if (p == d) {
+            return NULL;
+        }
+    }
+
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+
+        if (p < end && (*p == '+' || *p == '-')) {
+            p++;
+        }
+
+        for (d = p; p < end && *p >= '0' && *p <= '9'; p++) { /* void */ }
+
+        if (p == d) {
+            return NULL;
+        }
+    }
+
+    return p;
+}
+
+
+static const unsigned char *
+chaton_json_scan_literal(const unsigned char *p, const unsigned char *end,
+    const char *lit, size_t n)
+{
+    return ((size_t) (end - p) >= n && memcmp(p, lit, n) == 0) ? p + n : NULL;
+}
+
+
+/*
+ * Whether s is exactly one JSON text as RFC 8259 has it.  cJSON is more
+ * lenient (leading zeros, "1.", raw control characters in strings): what
+ * clients send is checked here first, so that every malformed body gets
+ * its 400 rather than a guess.  One pass, no allocation.
+ */
+
+int
+chaton_json_strict(const unsigned char *s, size_t len)
+{
+    size_t                depth;
+    const unsigned char  *p, *end;
+    unsigned char         stack[CHATON_JSON_DEPTH];
+
+    p = s;
+    end = s + len;
+    depth = 0;
+
+    for ( ;; ) {
+
+        /* a value */
+
+        p = chaton_json_ws(p, end);
+
+        if (p == end) {
+            return 0;
+        }
+
+        switch (*p) {
+
+        case '{':
+        case '[':
+            if (depth == CHATON_JSON_DEPTH) {
+                return 0;
+            }
+
+            stack[depth++] = *p++;
+            p = chaton_json_ws(p, end);
+
+            if (p < end && *p == (stack[depth - 1] == '{' ? '}' : ']')) {
+                depth--;
+                p++;
+                break;
+            }
+
+            if (stack[depth - 1] == '[') {
+                continue;           /* the first element */
+            }
+
+            goto key;
+
+        case '"':
+            p = chaton_json_scan_string(p, end);
+            break;
+
+        case 't':
+            p = chaton_json_scan_literal(p, end, "true", 4);
+            break;
+
+        case 'f':
+            p = chaton_json_scan_literal(p, end, "false", 5);
+            break;
+
+        case 'n':
+            p = chaton_json_scan_literal(p, end, "null", 4);
+            break;
+
+        default:
+            p = chaton_json_scan_number(p, end);
+        }
+
+        /* after a value: the container goes on, ends, or the text does */
+
+        for ( ;; ) {
+            if (p == NULL) {
+                return 0;
+            }
+
+            p = chaton_json_ws(p, end);
+
+            if (depth == 0) {
+                return p == end;
+            }
+
+            if (p == end) {
+                return 0;
+            }
+
+            if (*p == (stack[depth - 1] == '{' ? '}' : ']')) {
+                depth--;
+                p++;
+                continue;
+            }
+
+            if (*p != ',') {
+                return 0;
+            }
+
+            p++;
+            break;
+        }
+
+        if (stack[depth - 1] == '[') {
+            continue;
+        }
+
+    key:
+
+        /* an object's member: "key" : value */
+
+        p = chaton_json_ws(p, end);
+
+        if (p == end || *p != '"') {
+            return 0;
+        }
+
+        p = chaton_json_scan_string(p, end);
+        if (p == NULL) {
+            return 0;
+        }
+
+        p = chaton_json_ws(p, end);
+
+        if (p == end || *p != ':') {
+            return 0;
+        }
+
+        p++;
+    }
 }

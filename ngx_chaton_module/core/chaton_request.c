@@ -137,11 +137,18 @@ chaton_json_body(const unsigned char *body, size_t len, chaton_error_t *err)
 {
     cJSON  *root;
 
+    /* a UTF-8 byte order mark, as some clients write it, is no JSON */
+
+    if (len >= 3 && memcmp(body, "\xef\xbb\xbf", 3) == 0) {
+        body += 3;
+        len -= 3;
+    }
+
     if (chaton_json_body_check(body, len, err) != CHATON_OK) {
         return NULL;
     }
 
-    root = chaton_json_parse(body, len);
+    root = chaton_json_strict(body, len) ? chaton_json_parse(body, len) : NULL;
 
     if (root == NULL) {
         (void) chaton_error_set(err, 400, NULL, NULL,
@@ -318,10 +325,18 @@ chaton_chat_fields(chaton_parse_t *ps, cJSON *root)
 
     v = cJSON_GetObjectItemCaseSensitive(root, "stop");
 
-    if (v && !cJSON_IsNull(v) && !cJSON_IsString(v) && !cJSON_IsArray(v)) {
-        return chaton_error_set(ps->err, 400, "stop", NULL,
-                                "'stop' must be a string or an array of "
-                                "strings");
+    if (v && !cJSON_IsNull(v) && !cJSON_IsString(v)) {
+        o = cJSON_IsArray(v) ? v->child : NULL;
+
+        while (o && cJSON_IsString(o)) {
+            o = o->next;
+        }
+
+        if (!cJSON_IsArray(v) || o) {
+            return chaton_error_set(ps->err, 400, "stop", NULL,
+                                    "'stop' must be a string or an array "
+                                    "of strings");
+        }
     }
 
     v = cJSON_GetObjectItemCaseSensitive(root, "user");
