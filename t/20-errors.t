@@ -104,6 +104,7 @@ like($raw, qr{^HTTP/1\.1 400 .*\r\nContent-Type: application/json.*"error":\{"me
 # a body nginx spooled to a temp file (client_body_buffer_size 1k)
 
 my $long = join ' ', map { "word$_" } 1 .. 2000;
+$t->mock_knob({ route => 'chats', text => 'a short answer' });
 my $res = $t->chat(messages => [{ role => 'user', content => $long }]);
 is($res->code, 200, 'temp-file body: 200');
 is($t->mock_requests('chats')->[-1]{json}{messages}[0]{content}, $long,
