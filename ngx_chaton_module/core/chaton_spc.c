@@ -160,6 +160,16 @@ chaton_spc_scan(chaton_spc_t *s, const unsigned char *p, size_t len,
         len = s->held.len;
     }
 
+    /* nothing to scan (and maybe no buffer yet: no pointer arithmetic) */
+
+    if (len == 0) {
+        if (held) {
+            s->held.len = 0;
+        }
+
+        return CHATON_OK;
+    }
+
     start = p;
     end = p + len;
     keep = 0;

@@ -1,0 +1,424 @@
+/*
+ * chaton_event: the single-pass event scanner against cJSON, and the
+ * translator's path through it (chaton_chat_event) against its cJSON-only
+ * path (chaton_chat_event_cjson), as t/unit/test_event.c does with events
+ * it makes up.
+ *
+ * Input: [flags] event 0xff event 0xff ...
+ *
+ *   flags bit 0      stream_options.include_usage
+ *         bits 1-2   chaton_max_answer_size: none, 64, 1024, 1 MiB
+ *         bit 3      the allocator frees (as the module's) or never does
+ *
+ * Each event is copied to a block of its own size, so that ASan sees any
+ * read past it.
+ *
+ * Checks:
+ *   - chaton_event_scan() says CHATON_EVENT_BAD exactly where
+ *     chaton_json_parse() gives no object; for a delta, content,
+ *     reasoning_content and finish_reason are cJSON's valuestrings (up to
+ *     their NUL); a dropped event is one chaton_chunk.c's cJSON code drops;
+ *     when the scratch buffer cannot grow, the event is CHATON_EVENT_OTHER
+ *     or as without that;
+ *   - in stream, aggregate and raw mode, the two paths return the same
+ *     code for every event and leave the same output, aggregate, held
+ *     text, finish_reason, error and counters after every step, pictures
+ *     resolved; the finishing chunks or the completion are byte-identical.
+ */
+
+#include "fuzz.h"
+#include "chaton_chunk.h"
+#include "chaton_event.h"
+
+
+/* chaton_chunk.c: chaton_chat_event() without the scanner (the reference) */
+
+int chaton_chat_event_cjson(chaton_chat_t *t, const unsigned char *ev,
+    size_t len);
+
+
+#define SEP          0xff
+#define MAXEV        256
+#define ID           "chatcmpl-fz"
+#define MODEL        "fz-model"
+#define CREATED      1732487485
+
+#define MODE_STREAM  0
+#define MODE_WHOLE   1
+#define MODE_RAW     2
+
+
+static const size_t  limits[] = { 0, 64, 1024, 1024 * 1024 };
+
+
+typedef struct {
+    int                     include_usage;
+    size_t                  max_answer;
+    int                     with_free;
+} setup_t;
+
+
+typedef struct {
+    chaton_chat_t           t;
+    chaton_buf_t            out;
+} side_t;
+
+
+static void
+same_string(const char *what, const unsigned char *ev, size_t len,
+    const unsigned char *s, size_t slen, const cJSON *v)
+{
+    if (v == NULL && s == NULL) {
+        return;
+    }
+
+    if (v && s && strlen(v->valuestring) == slen
+        && memcmp(v->valuestring, s, slen) == 0)
+    {
+        return;
+    }
+
+    fz_dump("event", ev, len);
+    fz_dump("scanner", s ? s : (const unsigned char *) "", slen);
+
+    FZ_CHECK(0, "%s: cJSON has %s%s%s", what, v ? "\"" : "",
+             v ? v->valuestring : "none", v ? "\"" : "");
+}
+
+
+/* the scanner on one event (an exact copy), against cJSON's tree */
+
+static void
+check_scan(const unsigned char *ev, size_t len, int with_free)
+{
+    int             kind, starved;
+    cJSON          *root, *v, *choice, *delta, *c, *r, *f;
+    fz_pool_t       pool;
+    chaton_buf_t    scratch;
+    chaton_event_t  e, e2;
+
+    fz_pool_init(&pool, with_free);
+    chaton_buf_init(&scratch, &pool.a, 0);
+
+    kind = chaton_event_scan(&e, ev, len, &scratch);
+
+    FZ_CHECK(kind >= CHATON_EVENT_BAD && kind <= CHATON_EVENT_OTHER,
+             "kind %d", kind);
+    FZ_CHECK(scratch.len <= len, "%zu bytes unescaped from %zu",
+             scratch.len, len);
+
+    root = chaton_json_parse(ev, len);
+
+    if ((kind != CHATON_EVENT_BAD) != cJSON_IsObject(root)) {
+        fz_dump("event", ev, len);
+        FZ_CHECK(0, "the scanner says %d, cJSON %s", kind,
+                 root ? "an object" : "not valid");
+    }
+
+    if (kind == CHATON_EVENT_DELTA) {
+        v = cJSON_GetObjectItemCaseSensitive(root, "choices");
+        choice = cJSON_GetArrayItem(v, 0);
+
+        FZ_CHECK(cJSON_IsArray(v) && cJSON_IsObject(choice),
+                 "a delta without choices[0]");
+
+        delta = cJSON_GetObjectItemCaseSensitive(choice, "delta");
+        f = cJSON_GetObjectItemCaseSensitive(choice, "finish_reason");
+        c = NULL;
+        r = NULL;
+
+        if (cJSON_IsObject(delta)) {
+            c = cJSON_GetObjectItemCaseSensitive(delta, "content");
+            r = cJSON_GetObjectItemCaseSensitive(delta, "reasoning_content");
+        }
+
+        same_string("content", ev, len, e.content, e.content_len,
+                    cJSON_IsString(c) ? c : NULL);
+        same_string("reasoning_content", ev, len, e.reasoning,
+                    e.reasoning_len, cJSON_IsString(r) ? r : NULL);
+        same_string("finish_reason", ev, len, e.finish, e.finish_len,
+                    cJSON_IsString(f) ? f : NULL);
+    }
+
+    if (kind == CHATON_EVENT_DROP) {
+        FZ_CHECK(cJSON_GetObjectItemCaseSensitive(root, "choices") == NULL,
+                 "dropped with choices");
+
+        v = cJSON_GetObjectItemCaseSensitive(root, "data");
+
+        if (v) {
+            FZ_CHECK(cJSON_IsObject(v)
+                     && !cJSON_GetObjectItemCaseSensitive(v, "web")
+                     && !cJSON_GetObjectItemCaseSensitive(v, "error")
+                     && (cJSON_HasObjectItem(v, "analytics")
+                         || cJSON_HasObjectItem(v, "operation")),
+                     "dropped data that is no notice");
+
+        } else {
+            FZ_CHECK(!cJSON_GetObjectItemCaseSensitive(root, "error")
+                     && cJSON_GetObjectItemCaseSensitive(root, "ping"),
+                     "dropped, yet no ping");
+        }
+    }
+
+    cJSON_Delete(root);
+
+    /* a scratch buffer that cannot grow: cJSON's turn */
+
+    pool.fail_at = pool.allocs + 1;
+    chaton_buf_init(&scratch, &pool.a, 0);
+
+    starved = chaton_event_scan(&e2, ev, len, &scratch);
+
+    FZ_CHECK(starved == kind || starved == CHATON_EVENT_OTHER,
+             "%d without memory, %d with", starved, kind);
+
+    fz_pool_release(&pool);
+}
+
+
+static void
+side_init(side_t *s, chaton_alloc_t *a, int mode, const setup_t *su)
+{
+    FZ_CHECK(chaton_chat_init(&s->t, a, (const unsigned char *) ID,
+                              sizeof(ID) - 1, (const unsigned char *) MODEL,
+                              sizeof(MODEL) - 1, CREATED, su->max_answer)
+             == CHATON_OK, "chat_init");
+
+    s->t.stream = (mode == MODE_STREAM);
+    s->t.raw = (mode == MODE_RAW);
+    s->t.include_usage = s->t.stream && su->include_usage;
+    s->t.prompt_tokens = 17;
+
+    chaton_buf_init(&s->out, a, 0);
+    s->t.out = &s->out;
+}
+
+
+static int
+same_bytes(const unsigned char *a, size_t alen, const unsigned char *b,
+    size_t blen)
+{
+    return alen == blen && (alen == 0 || memcmp(a, b, alen) == 0);
+}
+
+
+static int
+same_cstr(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
+}
+
+
+static void
+same_state(side_t *a, side_t *b, const char *when, size_t i)
+{
+    const char  *what;
+
+    what = NULL;
+
+    if (!same_bytes(a->out.data, a->out.len, b->out.data, b->out.len)) {
+        what = "output";
+
+    } else if (!same_bytes(a->t.content.data, a->t.content.len,
+                           b->t.content.data, b->t.content.len)
+               || !same_bytes(a->t.reasoning.data, a->t.reasoning.len,
+                              b->t.reasoning.data, b->t.reasoning.len))
+    {
+        what = "aggregate";
+
+    } else if (!same_bytes(a->t.held.data, a->t.held.len, b->t.held.data,
+                           b->t.held.len)
+               || !same_bytes(a->t.image_path.data, a->t.image_path.len,
+                              b->t.image_path.data, b->t.image_path.len))
+    {
+        what = "held text";
+
+    } else if (strcmp(a->t.finish, b->t.finish) != 0) {
+        what = "finish_reason";
+
+    } else if (a->t.error.status != b->t.error.status
+               || !same_cstr(a->t.error.code, b->t.error.code)
+               || !same_cstr(a->t.error.type, b->t.error.type)
+               || !same_bytes(a->t.error.text, a->t.error.text_len,
+                              b->t.error.text, b->t.error.text_len))
+    {
+        what = "error";
+
+    } else if (a->t.events != b->t.events || a->t.chunks != b->t.chunks
+               || a->t.content_bytes != b->t.content_bytes
+               || a->t.pictures != b->t.pictures
+               || a->t.role_sent != b->t.role_sent
+               || a->t.content_seen != b->t.content_seen
+               || a->t.done != b->t.done || a->t.waiting != b->t.waiting
+               || chaton_chat_completion_tokens(&a->t)
+                  != chaton_chat_completion_tokens(&b->t))
+    {
+        what = "counters";
+    }
+
+    if (what) {
+        fz_dump("the scanner's output", a->out.data, a->out.len);
+        fz_dump("cJSON's output", b->out.data, b->out.len);
+        FZ_CHECK(0, "%s %zu: the %s differs", when, i, what);
+    }
+}
+
+
+static int
+resolve(side_t *s)
+{
+    int            n;
+    size_t         len;
+    unsigned char  url[600];
+
+    for (n = 0; s->t.waiting; n++) {
+        FZ_CHECK(n < 100000, "resolving pictures does not end");
+
+        memcpy(url, "https://cdn.example/", 20);
+        len = s->t.image_path.len < 500 ? s->t.image_path.len : 500;
+        memcpy(url + 20, s->t.image_path.data, len);
+
+        chaton_try(chaton_chat_resolved(&s->t, url, 20 + len, NULL));
+    }
+
+    return CHATON_OK;
+}
+
+
+static void
+run(int mode, const setup_t *su, unsigned char **ev, const size_t *len,
+    size_t n)
+{
+    int            ra, rb;
+    size_t         i;
+    side_t         a, b;
+    fz_pool_t      pool;
+    chaton_buf_t   ca, cb;
+
+    fz_pool_init(&pool, su->with_free);
+
+    side_init(&a, &pool.a, mode, su);
+    side_init(&b, &pool.a, mode, su);
+
+    ra = CHATON_OK;
+
+    for (i = 0; i < n; i++) {
+        ra = chaton_chat_event(&a.t, ev[i], len[i]);
+        rb = chaton_chat_event_cjson(&b.t, ev[i], len[i]);
+
+        if (ra != rb) {
+            fz_dump("event", ev[i], len[i]);
+            FZ_CHECK(0, "event %zu, mode %d: %d by the scanner, %d by cJSON",
+                     i, mode, ra, rb);
+        }
+
+        same_state(&a, &b, "event", i);
+
+        FZ_CHECK(a.t.md.len == 0, "the scratch buffer left full");
+
+        if (ra == CHATON_OK) {
+            ra = resolve(&a);
+            FZ_CHECK(resolve(&b) == ra, "resolving differs");
+            same_state(&a, &b, "resolved", i);
+        }
+
+        if (ra != CHATON_OK) {
+            break;
+        }
+    }
+
+    if (ra == CHATON_OK || ra == CHATON_DONE) {
+        do {
+            ra = resolve(&a);
+            FZ_CHECK(resolve(&b) == ra, "resolving differs");
+
+            if (ra == CHATON_OK) {
+                ra = chaton_chat_flush(&a.t);
+                FZ_CHECK(chaton_chat_flush(&b.t) == ra, "flush differs");
+            }
+        } while (ra == CHATON_OK && a.t.waiting);
+
+        same_state(&a, &b, "flush", n);
+    }
+
+    if (ra == CHATON_OK && mode == MODE_STREAM) {
+        FZ_CHECK(chaton_chat_finish(&a.t) == CHATON_OK
+                 && chaton_chat_finish(&b.t) == CHATON_OK, "finish");
+        same_state(&a, &b, "finish", n);
+
+    } else if (ra == CHATON_OK) {
+        chaton_buf_init(&ca, &pool.a, 0);
+        chaton_buf_init(&cb, &pool.a, 0);
+
+        FZ_CHECK(chaton_chat_completion(&a.t, &ca) == CHATON_OK
+                 && chaton_chat_completion(&b.t, &cb) == CHATON_OK,
+                 "completion");
+
+        if (!same_bytes(ca.data, ca.len, cb.data, cb.len)) {
+            fz_dump("the scanner's completion", ca.data, ca.len);
+            fz_dump("cJSON's completion", cb.data, cb.len);
+            FZ_CHECK(0, "the completions differ");
+        }
+    }
+
+    fz_pool_release(&pool);
+}
+
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    size_t          i, n, len[MAXEV];
+    setup_t         su;
+    unsigned char  *ev[MAXEV];
+    const uint8_t  *p, *end, *sep;
+
+    if (size < 1) {
+        return 0;
+    }
+
+    su.include_usage = data[0] & 1;
+    su.max_answer = limits[(data[0] >> 1) & 3];
+    su.with_free = (data[0] >> 3) & 1;
+
+    /* the events, each in a block of its own size */
+
+    n = 0;
+    p = data + 1;
+    end = data + size;
+
+    while (n < MAXEV) {
+        sep = memchr(p, SEP, end - p);
+        len[n] = (sep ? sep : end) - p;
+
+        ev[n] = malloc(len[n] ? len[n] : 1);
+        FZ_CHECK(ev[n] != NULL, "out of memory");
+
+        if (len[n]) {
+            memcpy(ev[n], p, len[n]);
+        }
+
+        n++;
+
+        if (sep == NULL) {
+            break;
+        }
+
+        p = sep + 1;
+    }
+
+    for (i = 0; i < n; i++) {
+        check_scan(ev[i], len[i], su.with_free);
+    }
+
+    run(MODE_STREAM, &su, ev, len, n);
+    run(MODE_WHOLE, &su, ev, len, n);
+    run(MODE_RAW, &su, ev, len, n);
+
+    for (i = 0; i < n; i++) {
+        free(ev[i]);
+    }
+
+    return 0;
+}
