@@ -1,7 +1,8 @@
 # ngx_chaton
 #
 #   make run       build the module, start Debian's nginx with it (127.0.0.1:8080)
-#   make test      every test: C unit tests of the core, then the nginx
+#   make test      every test: C unit tests of the core, the fuzz targets
+#                  over their corpus (regression), then the nginx
 #                  integration tests (prove)
 #   make build     just the module: build/ngx_http_chaton_module.so
 #
@@ -25,6 +26,8 @@ run:
 test: build
 	@echo "== C unit tests of the core (cmocka)"
 	@t/unit/run build/unit
+	@echo "== fuzz targets over their corpus (libFuzzer, regression)"
+	@$(MAKE) -s test-fuzz
 	@echo "== integration tests (prove, real nginx + mock backend)"
 	@prove -j$(PROVE_JOBS) -I t/lib t/
 

@@ -150,6 +150,10 @@ chaton_base64_encode(chaton_buf_t *b, const unsigned char *s, size_t len)
     size_t          i;
     unsigned char  *d;
 
+    if (len == 0) {
+        return CHATON_OK;
+    }
+
     rc = chaton_buf_reserve(b, (len + 2) / 3 * 4);
     if (rc != CHATON_OK) {
         return rc;

@@ -162,7 +162,9 @@ chaton_sse_finish(chaton_sse_t *p, chaton_sse_handler_pt handler, void *data)
 static int
 chaton_sse_hold(chaton_sse_t *p, const unsigned char *pos, size_t len)
 {
-    int  rc;
+    int                   rc;
+    size_t                n;
+    const unsigned char  *l;
 
     if (p->skip) {
         return CHATON_OK;
@@ -170,15 +172,29 @@ chaton_sse_hold(chaton_sse_t *p, const unsigned char *pos, size_t len)
 
     rc = chaton_buf_append(&p->line, pos, len);
 
-    if (rc == CHATON_TOO_BIG
-        && !(p->line.len >= 4 && memcmp(p->line.data, "data", 4) == 0))
-    {
-        p->skip = 1;
-        p->line.len = 0;
-        return CHATON_OK;
+    if (rc != CHATON_TOO_BIG) {
+        return rc;
     }
 
-    return rc;
+    /* the same test as chaton_sse_line()'s: a "data:" field */
+
+    l = p->line.data;
+    n = p->line.len;
+
+    if (!p->started && n >= 3 && memcmp(l, "\xef\xbb\xbf", 3) == 0) {
+        l += 3;
+        n -= 3;
+    }
+
+    if (n >= 5 && memcmp(l, "data:", 5) == 0) {
+        return rc;
+    }
+
+    p->skip = 1;
+    p->started = 1;
+    p->line.len = 0;
+
+    return CHATON_OK;
 }
 
 
