@@ -278,9 +278,13 @@ chaton_error_message(chaton_error_t *e, const unsigned char *body, size_t len)
         text = (const char *) body;
     }
 
-    if (text) {
-        n = chaton_error_cut((const unsigned char *) text, len,
-                             sizeof(e->buf) - 1);
+    n = text ? chaton_error_cut((const unsigned char *) text, len,
+                                sizeof(e->buf) - 1)
+             : 0;
+
+    /* nothing readable left: our own words stay */
+
+    if (n) {
 
         memcpy(e->buf, text, n);
         e->buf[n] = '\0';

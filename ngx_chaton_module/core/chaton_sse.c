@@ -15,6 +15,9 @@
 #include "chaton_sse.h"
 
 
+#define chaton_min(a, b)  ((a) < (b) ? (a) : (b))
+
+
 static int chaton_sse_line(chaton_sse_t *p, const unsigned char *l,
     size_t len, int in_place, chaton_sse_handler_pt handler, void *data);
 static int chaton_sse_keep(chaton_sse_t *p);
@@ -164,6 +167,7 @@ chaton_sse_hold(chaton_sse_t *p, const unsigned char *pos, size_t len)
 {
     int                   rc;
     size_t                n;
+    unsigned char         head[8];
     const unsigned char  *l;
 
     if (p->skip) {
@@ -176,10 +180,17 @@ chaton_sse_hold(chaton_sse_t *p, const unsigned char *pos, size_t len)
         return rc;
     }
 
-    /* the same test as chaton_sse_line()'s: a "data:" field */
+    /*
+     * The same test as chaton_sse_line()'s, a "data:" field, on the line's
+     * first bytes: those held before, then those that did not fit.
+     */
 
-    l = p->line.data;
-    n = p->line.len;
+    n = chaton_min(p->line.len, sizeof(head));
+    memcpy(head, p->line.data ? p->line.data : head, n);
+    memcpy(head + n, pos, chaton_min(len, sizeof(head) - n));
+    n += chaton_min(len, sizeof(head) - n);
+
+    l = head;
 
     if (!p->started && n >= 3 && memcmp(l, "\xef\xbb\xbf", 3) == 0) {
         l += 3;
