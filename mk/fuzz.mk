@@ -1,6 +1,6 @@
 # libFuzzer targets of the nginx-free core (issue 5); see scripts/fuzz.
 #
-#   make fuzz          every target for FUZZ_SECONDS each (default 30:
+#   make fuzz          every target for FUZZ_SECONDS each (default 20:
 #                      a few minutes in all); the figures (executions per
 #                      target, crashes) in build/fuzz/summary.txt
 #   make test-fuzz     every target over its committed corpus
@@ -13,7 +13,7 @@
 # t/fuzz/corpus/<name>/, a dictionary t/fuzz/<name>.dict): nothing to list
 # here.  Needs clang and libclang-rt-14-dev (installed first).
 
-FUZZ_SECONDS ?= 30
+FUZZ_SECONDS ?= 20
 FUZZ_DEPS := clang libclang-rt-14-dev
 
 .PHONY: fuzz test-fuzz fuzz-merge

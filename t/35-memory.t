@@ -12,12 +12,7 @@ use ChatonTest;
 
 my $t = ChatonTest->new;
 
-sub worker_pid {
-    my $master = $t->master_pid;
-    my ($pid) = grep { (slurp("/proc/$_/stat") =~ /^\d+ \(.*?\) \S (\d+)/)[0] == $master }
-                map { m{/proc/(\d+)} ? $1 : () } glob '/proc/[0-9]*';
-    return $pid;
-}
+sub worker_pid { $t->worker_pid }
 
 sub slurp { open my $fh, '<', $_[0] or return ''; local $/; <$fh> }
 

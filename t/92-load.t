@@ -37,13 +37,7 @@ my $t = ChatonTest->new(log_level => 'notice');
 
 sub slurp { open my $fh, '<', $_[0] or return ''; local $/; <$fh> }
 
-sub worker_pid {
-    my $master = $t->master_pid;
-    my ($pid) = grep {
-        ((slurp("/proc/$_/stat") =~ /^\d+ \(.*?\) \S (\d+)/)[0] // 0) == $master
-    } map { m{/proc/(\d+)\z} ? $1 : () } glob '/proc/[0-9]*';
-    return $pid;
-}
+sub worker_pid { $t->worker_pid }
 
 # VmRSS (now) and VmHWM (the peak so far), kB
 sub mem {

@@ -7,11 +7,12 @@
  *         bit 2      the allocator frees (as the module's) or never does
  *         bit 3      the handler stops the feed at an event "STOP"
  *
- * The stream is fed four ways: at once; byte by byte; in pieces of
- * input-derived lengths (with empty feeds in between); and cut right after
- * every CR (a CRLF split across reads).  Every piece is fed from its own
+ * The stream is fed five ways: at once; byte by byte; in pieces of
+ * input-derived lengths (with empty feeds in between); cut right after
+ * every CR (a CRLF split across reads); and cut right before every line
+ * end (each line whole in one read, its end in the next).  Every piece is fed from its own
  * heap copy, scribbled over and freed once the feed returns, so a parser
- * that keeps pointing into the caller's bytes is caught by ASan.  All four
+ * that keeps pointing into the caller's bytes is caught by ASan.  All five
  * must give the same events and the same outcome (differential check).
  *
  * With the 1 MiB limit (never reached: inputs are smaller) the events must
@@ -102,10 +103,11 @@ feed_piece(chaton_sse_t *p, const uint8_t *s, size_t len, rec_t *r)
 #define WAY_BYTES   1
 #define WAY_RANDOM  2
 #define WAY_CR      3
-#define NWAYS       4
+#define WAY_EOL     4
+#define NWAYS       5
 
 static const char  *way_names[] = { "whole", "byte by byte", "random pieces",
-                                    "cut after CRs" };
+                                    "cut after CRs", "cut before line ends" };
 
 
 static int
@@ -147,8 +149,18 @@ run(int way, const uint8_t *s, size_t len, size_t max, int with_free,
             n = 1 + fz_rand(&st) % ((seed & 0x3f) + 1);
             break;
 
-        default: /* WAY_CR */
+        case WAY_CR:
             for (n = 1; pos + n < len && s[pos + n - 1] != '\r'; n++) {
+                /* void */
+            }
+
+            break;
+
+        default: /* WAY_EOL */
+            for (n = 1;
+                 pos + n < len && s[pos + n] != '\r' && s[pos + n] != '\n';
+                 n++)
+            {
                 /* void */
             }
         }

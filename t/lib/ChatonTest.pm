@@ -200,6 +200,29 @@ sub conf_test {
 
 sub master_pid { $_[0]{nginx_pid} }
 
+# the pids of the master's workers, waiting (a while) for one to exist:
+# a slow worker (under valgrind) starts well after the master listens
+sub worker_pids {
+    my ($self, $timeout) = @_;
+    my $master = $self->{nginx_pid};
+    my $end = time + ($timeout // 20);
+    my @pids;
+
+    while (!@pids && time < $end) {
+        for my $pid (map { m{/proc/(\d+)\z} ? $1 : () } glob '/proc/[0-9]*') {
+            open my $fh, '<', "/proc/$pid/stat" or next;
+            my $st = <$fh> // '';
+            my ($ppid) = $st =~ /^\d+ \(.*?\) \S (\d+)/;
+            push @pids, $pid if ($ppid // 0) == $master;
+        }
+        sleep 0.05 unless @pids;
+    }
+
+    return @pids;
+}
+
+sub worker_pid { (sort { $a <=> $b } $_[0]->worker_pids)[0] }
+
 sub signal_nginx {
     my ($self, $sig) = @_;
     kill $sig, $self->{nginx_pid};
