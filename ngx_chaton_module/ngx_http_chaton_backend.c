@@ -66,6 +66,10 @@ static ngx_http_variable_t  ngx_http_chaton_backend_vars[] = {
 };
 
 
+static ngx_str_t  ngx_http_chaton_json_type =
+    ngx_string("application/json; charset=UTF-8");
+
+
 /* the credential set a request starts with: turn by turn, per worker */
 
 static ngx_uint_t  ngx_http_chaton_cred_next;
@@ -165,6 +169,14 @@ ngx_http_chaton_call_start(ngx_http_request_t *r,
     call->tries = tries;
     call->cred = ((ngx_http_chaton_cred_t **) lcf->creds->elts)[cred];
     call->content_type = args->content_type;
+
+    /* ChatOn's bodies are JSON, but for the multipart upload */
+
+    if (args->kind == NGX_HTTP_CHATON_CALL_API && args->body.len
+        && call->content_type.len == 0)
+    {
+        call->content_type = ngx_http_chaton_json_type;
+    }
 
     ngx_http_chaton_alloc_init(&call->alloc, r->pool);
     chaton_buf_init(&call->answer, &call->alloc,

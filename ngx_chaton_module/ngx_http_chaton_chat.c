@@ -117,8 +117,6 @@ static void ngx_http_chaton_chat_cleanup(void *data);
 
 static ngx_str_t  ngx_http_chaton_chat_path = ngx_string("/chats/stream");
 static ngx_str_t  ngx_http_chaton_chat_route = ngx_string("chat/completions");
-static ngx_str_t  ngx_http_chaton_json_type =
-    ngx_string("application/json; charset=UTF-8");
 static u_char     ngx_http_chaton_beat_text[] = ": keep-alive\n\n";
 
 
@@ -589,7 +587,6 @@ ngx_http_chaton_chat_call(ngx_http_request_t *r,
     args.path = ngx_http_chaton_chat_path;
     args.body.data = b.data;
     args.body.len = b.len;
-    args.content_type = ngx_http_chaton_json_type;
 
     call = ngx_http_chaton_call(r, &args, ctx);
     if (call == NULL) {

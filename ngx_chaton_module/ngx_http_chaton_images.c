@@ -84,8 +84,6 @@ static ngx_int_t ngx_http_chaton_images_answer(
 
 
 static ngx_str_t  ngx_http_chaton_images_path = ngx_string("/chats/stream");
-static ngx_str_t  ngx_http_chaton_images_type =
-    ngx_string("application/json; charset=UTF-8");
 
 
 ngx_int_t
@@ -188,7 +186,6 @@ ngx_http_chaton_images_draw(ngx_http_chaton_images_ctx_t *ctx,
     args.method = "POST";
     args.path = ngx_http_chaton_images_path;
     args.body = ctx->body;
-    args.content_type = ngx_http_chaton_images_type;
     args.background = 1;
 
     slot->call = ngx_http_chaton_call(ctx->request, &args, slot);

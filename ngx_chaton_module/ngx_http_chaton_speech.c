@@ -39,8 +39,6 @@ static ngx_int_t ngx_http_chaton_speech_end(ngx_http_request_t *r,
 
 
 static ngx_str_t  ngx_http_chaton_speech_path = ngx_string("/audio/speech");
-static ngx_str_t  ngx_http_chaton_speech_type =
-    ngx_string("application/json; charset=UTF-8");
 
 
 ngx_int_t
@@ -94,7 +92,6 @@ ngx_http_chaton_speech_start(ngx_http_request_t *r, ngx_str_t *body)
     args.path = ngx_http_chaton_speech_path;
     args.body.data = b.data;
     args.body.len = b.len;
-    args.content_type = ngx_http_chaton_speech_type;
 
     ctx->call = ngx_http_chaton_call(r, &args, ctx);
     if (ctx->call == NULL) {
