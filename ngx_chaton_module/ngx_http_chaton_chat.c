@@ -92,6 +92,8 @@ static ngx_int_t ngx_http_chaton_chat_call(ngx_http_request_t *r,
 static ngx_int_t ngx_http_chaton_chat_header(ngx_http_chaton_call_t *call);
 static ngx_int_t ngx_http_chaton_chat_body(ngx_http_chaton_call_t *call,
     u_char *pos, size_t len, chaton_buf_t *out);
+static int ngx_http_chaton_chat_framed(void *data, const unsigned char *in,
+    size_t len, size_t *n);
 static int ngx_http_chaton_chat_event(void *data, const unsigned char *ev,
     size_t len);
 static ngx_int_t ngx_http_chaton_chat_outcome(ngx_http_chaton_chat_ctx_t *ctx,
@@ -579,6 +581,7 @@ ngx_http_chaton_chat_call(ngx_http_request_t *r,
     ctx->t.prompt_tokens = chaton_usage_tokens(&ctx->chat.prompt);
 
     chaton_sse_init(&ctx->sse, &ctx->alloc, lcf->max_event_size);
+    ctx->sse.whole = ngx_http_chaton_chat_framed;
     chaton_buf_init(&ctx->tail, &ctx->alloc, 0);
 
     ngx_memzero(&args, sizeof(ngx_http_chaton_call_args_t));
@@ -678,6 +681,8 @@ ngx_http_chaton_chat_body(ngx_http_chaton_call_t *call, u_char *pos,
         return NGX_ERROR;
     }
 
+    call->answered = (ctx->result != CHATON_OK && !ctx->t.waiting);
+
     if (!ctx->req.token_seen && ctx->t.content_bytes) {
         ctx->req.token_seen = 1;
         ctx->req.first_token = ngx_current_msec - ctx->req.started;
@@ -694,6 +699,18 @@ ngx_http_chaton_chat_body(ngx_http_chaton_call_t *call, u_char *pos,
     }
 
     return ngx_http_chaton_chat_look_up(ctx, out);
+}
+
+
+/* the common event, translated straight from the input: chaton_chunk.c */
+
+static int
+ngx_http_chaton_chat_framed(void *data, const unsigned char *in, size_t len,
+    size_t *n)
+{
+    ngx_http_chaton_chat_ctx_t  *ctx = data;
+
+    return chaton_chat_framed(&ctx->t, in, len, n);
 }
 
 
@@ -1051,6 +1068,7 @@ ngx_http_chaton_chat_resume(ngx_http_request_t *r)
         ctx->call = again;
         ctx->result = CHATON_OK;
         chaton_sse_init(&ctx->sse, &ctx->alloc, ctx->sse.max);
+        ctx->sse.whole = ngx_http_chaton_chat_framed;
         return;
     }
 
@@ -1226,7 +1244,9 @@ ngx_http_chaton_chat_beat(ngx_event_t *ev)
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_chaton_module);
 
-    if (ctx->ended || ctx->call->finished) {
+    /* nothing to keep alive once the answer is all out */
+
+    if (ctx->ended || ctx->call->finished || ctx->call->answered) {
         return;
     }
 

@@ -251,8 +251,16 @@ ngx_http_chaton_filter_out(ngx_http_chaton_call_t *call, ngx_chain_t *ocl,
     }
 
     ob->memory = 1;
-    ob->flush = 1;
     ocl->next = NULL;
+
+    /*
+     * Each output goes to the client at once, but the route's last when
+     * the backend's answer is in whole: then the end of the response
+     * follows right away, and takes it along in the same write.
+     */
+
+    ob->flush = !(call->answered && call->sr->upstream
+                  && call->sr->upstream->length == 0);
 
     return ocl;
 }

@@ -140,6 +140,7 @@ struct ngx_http_chaton_call_s {
     unsigned                     passthrough:1;  /* 200's bytes to client */
     unsigned                     relay:1;        /* any status's bytes */
     unsigned                     overflow:1;     /* answer over its cap */
+    unsigned                     answered:1;     /* the route said all */
 };
 
 

@@ -10,6 +10,7 @@ use Test::More;
 use IO::Socket::INET;
 use Time::HiRes qw(time sleep);
 use Mojo::JSON qw(decode_json encode_json true false);
+use MIME::Base64 qw(decode_base64);
 
 use ChatonTest;
 
@@ -126,6 +127,23 @@ sub dechunk {
     }
     return $out;
 }
+
+# [DONE] goes out at once even while the backend keeps the response open
+# (the last output waits for the end of the response only when the
+# backend's answer is in whole)
+
+$t->mock_knob({ route => 'chats', deltas => 5 });
+$t->chat_stream;
+my $units = () = decode_base64($t->mock_requests('chats')->[-1]{sent}{raw_b64})
+                 =~ /^data:/mg;
+$t->mock_knob({ route => 'chats', deltas => 5, stall_after_events => $units,
+                stall_body_ms => 2000 });
+$s = $t->chat_stream;
+my ($done) = grep { $_->{data} =~ /data: \[DONE\]/ } @{ $s->{chunks} };
+is($s->{events}[-1]{data}, '[DONE]', 'backend lingers after [DONE]: [DONE]');
+ok($done && $done->{t} < 1.0,
+   sprintf('backend lingers after [DONE]: [DONE] at %.2fs, before the '
+           . 'backend ends its response at 2s', $done ? $done->{t} : 99));
 
 # a client that goes away mid-stream: the backend call is torn down
 

@@ -45,9 +45,30 @@ typedef struct {
 
 void chaton_buf_init(chaton_buf_t *b, chaton_alloc_t *a, size_t max);
 int chaton_buf_reserve(chaton_buf_t *b, size_t n);
-int chaton_buf_append(chaton_buf_t *b, const void *p, size_t n);
+int chaton_buf_append_grow(chaton_buf_t *b, const void *p, size_t n);
 int chaton_buf_append_str(chaton_buf_t *b, const char *s);
 int chaton_buf_append_uint(chaton_buf_t *b, uint64_t n);
+
+
+/*
+ * Every writer appends, a few bytes at a time: the common case, room
+ * enough, is in line, where a literal's copy compiles to a few moves.
+ */
+
+static inline int
+chaton_buf_append(chaton_buf_t *b, const void *p, size_t n)
+{
+    if (b->cap - b->len < n) {
+        return chaton_buf_append_grow(b, p, n);
+    }
+
+    if (n) {
+        memcpy(b->data + b->len, p, n);
+        b->len += n;
+    }
+
+    return CHATON_OK;
+}
 
 
 /* s must be a string literal: "" s refuses anything else at compile time */
@@ -73,6 +94,7 @@ int chaton_json_strict(const unsigned char *s, size_t len);
 int chaton_json_escape(chaton_buf_t *b, const unsigned char *s, size_t len);
 int chaton_json_string(chaton_buf_t *b, const unsigned char *s, size_t len);
 int chaton_json_cstring(chaton_buf_t *b, const char *s);
+size_t chaton_utf8_seq(const unsigned char *s, size_t len);
 int chaton_utf8_valid(const unsigned char *s, size_t len);
 size_t chaton_utf8_chars(const unsigned char *s, size_t len);
 

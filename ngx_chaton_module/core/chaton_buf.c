@@ -68,20 +68,16 @@ chaton_buf_reserve(chaton_buf_t *b, size_t n)
 }
 
 
+/* chaton_buf_append() where the buffer must grow first */
+
 int
-chaton_buf_append(chaton_buf_t *b, const void *p, size_t n)
+chaton_buf_append_grow(chaton_buf_t *b, const void *p, size_t n)
 {
     int  rc;
 
-    if (n == 0) {
-        return CHATON_OK;
-    }
-
-    if (b->cap - b->len < n) {
-        rc = chaton_buf_reserve(b, n);
-        if (rc != CHATON_OK) {
-            return rc;
-        }
+    rc = chaton_buf_reserve(b, n);
+    if (rc != CHATON_OK) {
+        return rc;
     }
 
     memcpy(b->data + b->len, p, n);
@@ -285,7 +281,7 @@ chaton_base64_decode(chaton_buf_t *b, const unsigned char *s, size_t len)
  * are rejected as RFC 3629 says.
  */
 
-static size_t
+size_t
 chaton_utf8_seq(const unsigned char *s, size_t len)
 {
     unsigned char  c;
@@ -397,6 +393,12 @@ chaton_usage_tokens(const chaton_usage_t *u)
 }
 
 
+/* a byte a JSON string holds as it is: ASCII but controls, '"' and '\\' */
+
+#define chaton_json_plain(c)                                                  \
+    ((c) >= 0x20 && (c) < 0x80 && (c) != '"' && (c) != '\\')
+
+
 /*
  * JSON string writer.  Quotes, backslashes and control characters are
  * escaped; U+2028/U+2029 too, because JavaScript clients eval'ing SSE data
@@ -412,6 +414,14 @@ chaton_json_escape(chaton_buf_t *b, const unsigned char *s, size_t len)
     unsigned char        *d;
     static const char     hex[] = "0123456789abcdef";
 
+    /* a piece of text with nothing to escape: the common case by far */
+
+    for (i = 0; i < len && chaton_json_plain(s[i]); i++) { /* void */ }
+
+    if (i == len) {
+        return chaton_buf_append(b, s, len);
+    }
+
     /*
      * Room for the text as is plus a little: escapes are rare in chat text,
      * and when they come the space is topped up 16 bytes at a time, so a
@@ -424,19 +434,16 @@ chaton_json_escape(chaton_buf_t *b, const unsigned char *s, size_t len)
     }
 
     d = b->data + b->len;
-    i = 0;
+
+    memcpy(d, s, i);
+    d += i;
 
     while (i < len) {
 
-        /* copy the plain run at once: the common case by far */
+        /* copy the plain run at once */
 
-        run = i;
-
-        while (run < len
-               && s[run] >= 0x20 && s[run] < 0x80
-               && s[run] != '"' && s[run] != '\\')
-        {
-            run++;
+        for (run = i; run < len && chaton_json_plain(s[run]); run++) {
+            /* void */
         }
 
         if (run == i && s[i] >= 0x80) {

@@ -17,9 +17,12 @@
  * and role deltas are not passed on: the client gets one id, the model it
  * asked for, the role in the first chunk and exactly one finish_reason.
  *
- * Stream mode writes each chunk once, into the caller's buffer, behind a
- * head written once per stream.  Aggregate mode keeps the text already
- * JSON-escaped, so the final object is assembled without a second pass.
+ * Stream mode writes each chunk once, into the caller's buffer, between a
+ * head and a tail written once per stream.  A stream is mostly deltas of
+ * one shape around a few bytes of plain text: those are read by their
+ * string alone (chaton_event_read) and their chunk is written at once
+ * (chaton_chat_text).  Aggregate mode keeps the text already JSON-escaped,
+ * so the final object is assembled without a second pass.
  */
 
 #include <cjson/cJSON.h>
@@ -49,6 +52,14 @@ static int chaton_chat_markdown(chaton_chat_t *t, chaton_buf_t *md,
     cJSON *sources);
 static int chaton_chat_failed(chaton_chat_t *t, cJSON *error);
 static int chaton_chat_usage(chaton_chat_t *t, chaton_buf_t *b);
+static int chaton_chat_tail(chaton_chat_t *t);
+static inline int chaton_chat_plain(chaton_chat_t *t, const unsigned char *s,
+    size_t len, chaton_usage_t *u);
+static inline int chaton_chat_lane(chaton_chat_t *t);
+static inline const unsigned char *chaton_chat_run(const unsigned char *s,
+    const unsigned char *end, chaton_usage_t *u);
+static int chaton_chat_text(chaton_chat_t *t, const unsigned char *s,
+    size_t len, const chaton_usage_t *u);
 static int chaton_chat_released(void *data, int path, const unsigned char *s,
     size_t len);
 static int chaton_chat_write(chaton_chat_t *t, const unsigned char *content,
@@ -72,7 +83,9 @@ chaton_chat_init(chaton_chat_t *t, chaton_alloc_t *a,
     t->model_len = model_len;
     t->created = created;
 
+    chaton_event_shape_init(&t->shape, a);
     chaton_buf_init(&t->prefix, a, 0);
+    chaton_buf_init(&t->tail, a, 0);
     chaton_buf_init(&t->content, a, max_answer);
     chaton_buf_init(&t->reasoning, a, max_answer);
     chaton_buf_init(&t->error_text, a, 4096);
@@ -116,8 +129,15 @@ chaton_chat_init(chaton_chat_t *t, chaton_alloc_t *a,
         return rc;
     }
 
-    return chaton_buf_literal(&t->prefix,
-                              ",\"system_fingerprint\":null,\"choices\":[");
+    rc = chaton_buf_literal(&t->prefix,
+                            ",\"system_fingerprint\":null,\"choices\":[");
+    if (rc != CHATON_OK) {
+        return rc;
+    }
+
+    t->choices = t->prefix.len;
+
+    return chaton_buf_literal(&t->prefix, "{\"index\":0,\"delta\":{");
 }
 
 
@@ -139,7 +159,7 @@ chaton_chat_event(chaton_chat_t *t, const unsigned char *ev, size_t len)
      * too, between events, and expects it empty.
      */
 
-    kind = chaton_event_scan(&e, ev, len, &t->md);
+    kind = chaton_event_read(&t->shape, &e, ev, len, &t->md);
 
     if (kind == CHATON_EVENT_DELTA) {
         return chaton_chat_delta(t, &e);
@@ -181,19 +201,185 @@ chaton_chat_event_cjson(chaton_chat_t *t, const unsigned char *ev,
 static int
 chaton_chat_delta(chaton_chat_t *t, chaton_event_t *e)
 {
-    int  rc;
+    int             rc;
+    chaton_usage_t  u;
 
     if (e->finish_len && e->finish_len < sizeof(t->finish)) {
         memcpy(t->finish, e->finish, e->finish_len);
         t->finish[e->finish_len] = '\0';
     }
 
-    rc = chaton_chat_content(t, e->content, e->content_len, e->reasoning,
-                             e->reasoning_len);
+    if (e->reasoning_len == 0
+        && chaton_chat_plain(t, e->content, e->content_len, &u))
+    {
+        rc = chaton_chat_text(t, e->content, e->content_len, &u);
+
+    } else {
+        rc = chaton_chat_content(t, e->content, e->content_len, e->reasoning,
+                                 e->reasoning_len);
+    }
 
     t->md.len = 0;
 
     return rc;
+}
+
+
+/*
+ * Whether a piece of content is the common one in a stream, after its
+ * first chunk: printable ASCII but '"', '\\' and '!', and other valid
+ * UTF-8 but U+2028 and U+2029, with nothing held back.  It then needs no
+ * escape (chaton_json_escape() would copy it as it is), cannot start a
+ * picture's placeholder (chaton_spc.c would pass it on as it is), and is
+ * counted as it is scanned.
+ */
+
+static inline int
+chaton_chat_plain(chaton_chat_t *t, const unsigned char *s, size_t len,
+    chaton_usage_t *u)
+{
+    return len && chaton_chat_lane(t)
+           && chaton_chat_run(s, s + len, u) == s + len;
+}
+
+
+/* a stream after its first chunk, nothing held back */
+
+static inline int
+chaton_chat_lane(chaton_chat_t *t)
+{
+    return t->stream && t->role_sent && !t->waiting && t->spc.held.len == 0
+           && t->tail.len;
+}
+
+
+/*
+ * Where the plain text (chaton_chat_plain) from s on ends, end at most;
+ * its characters are counted into u.
+ */
+
+static inline const unsigned char *
+chaton_chat_run(const unsigned char *s, const unsigned char *end,
+    chaton_usage_t *u)
+{
+    size_t  n;
+
+    u->ascii = 0;
+    u->other = 0;
+
+    while (s < end) {
+
+        if (*s < 0x80) {
+            if (*s != ' '
+                && ((unsigned) (*s - '#') > (unsigned) (0x7f - '#')
+                    || *s == '\\'))
+            {
+                break;
+            }
+
+            u->ascii++;
+            s++;
+            continue;
+        }
+
+        n = chaton_utf8_seq(s, end - s);
+
+        if (n == 0 || (n == 3 && s[0] == 0xe2 && s[1] == 0x80
+                       && (s[2] == 0xa8 || s[2] == 0xa9)))
+        {
+            break;
+        }
+
+        u->other++;
+        s += n;
+    }
+
+    return s;
+}
+
+
+/*
+ * An event straight from the backend's bytes, framing and all: "data: ",
+ * the last delta's shape around plain text, a blank line.  Nothing in it
+ * ends a line early, nothing escapes, the text ends at the shape's quote:
+ * it is the event the SSE parser would hand out, read as chaton_event_read()
+ * would read it, and its chunk is written at once.  Anything else is left
+ * to the parser (*n = 0).
+ */
+
+int
+chaton_chat_framed(chaton_chat_t *t, const unsigned char *in, size_t len,
+    size_t *n)
+{
+    size_t                 head, tail;
+    chaton_usage_t         u;
+    const unsigned char   *s, *q;
+    chaton_event_shape_t  *sh;
+
+    *n = 0;
+    sh = &t->shape;
+
+    if (!sh->one_line || sh->reasoning || sh->bytes.len == 0
+        || !chaton_chat_lane(t))
+    {
+        return CHATON_OK;
+    }
+
+    head = sh->head;
+    tail = sh->bytes.len - head;
+
+    if (len < 6 + sh->bytes.len + 2
+        || memcmp(in, "data: ", 6) != 0
+        || memcmp(in + 6, sh->bytes.data, head) != 0)
+    {
+        return CHATON_OK;
+    }
+
+    s = in + 6 + head;
+    q = chaton_chat_run(s, in + len - tail - 2, &u);
+
+    if (q == s
+        || memcmp(q, sh->bytes.data + head, tail) != 0
+        || q[tail] != '\n' || q[tail + 1] != '\n')
+    {
+        return CHATON_OK;
+    }
+
+    t->events++;
+    *n = q + tail + 2 - in;
+
+    return chaton_chat_text(t, s, q - s, &u);
+}
+
+
+/*
+ * What chaton_chat_write() writes for plain content (chaton_chat_plain),
+ * counted in u.
+ */
+
+static int
+chaton_chat_text(chaton_chat_t *t, const unsigned char *s, size_t len,
+    const chaton_usage_t *u)
+{
+    chaton_buf_t  *b;
+
+    b = t->out;
+
+    chaton_try(chaton_buf_reserve(b, t->prefix.len + len + t->tail.len + 16));
+
+    chaton_try(chaton_buf_append(b, t->prefix.data, t->prefix.len));
+    chaton_try(chaton_buf_literal(b, "\"content\":\""));
+    chaton_try(chaton_buf_append(b, s, len));
+    chaton_try(chaton_buf_literal(b, "\""));
+    chaton_try(chaton_buf_append(b, t->tail.data, t->tail.len));
+
+    t->completion.ascii += u->ascii;
+    t->completion.other += u->other;
+    t->content_bytes += len;
+    t->content_seen = 1;
+    t->chunks++;
+
+    return CHATON_OK;
 }
 
 
@@ -600,21 +786,24 @@ chaton_chat_write(chaton_chat_t *t, const unsigned char *content,
 
     b = t->out;
 
+    if (t->tail.len == 0) {
+        chaton_try(chaton_chat_tail(t));
+    }
+
     chaton_try(chaton_buf_append(b, t->prefix.data, t->prefix.len));
-    chaton_try(chaton_buf_literal(b, "{\"index\":0,\"delta\":{"));
 
     if (!t->role_sent) {
         chaton_try(chaton_buf_literal(b, "\"role\":\"assistant\","));
         t->role_sent = 1;
     }
 
-    chaton_try(chaton_buf_literal(b, "\"content\":"));
-
     if (content_len) {
-        chaton_try(chaton_json_string(b, content, content_len));
+        chaton_try(chaton_buf_literal(b, "\"content\":\""));
+        chaton_try(chaton_json_escape(b, content, content_len));
+        chaton_try(chaton_buf_literal(b, "\""));
 
     } else {
-        chaton_try(chaton_buf_literal(b, "null"));
+        chaton_try(chaton_buf_literal(b, "\"content\":null"));
     }
 
     if (reasoning_len) {
@@ -622,18 +811,27 @@ chaton_chat_write(chaton_chat_t *t, const unsigned char *content,
         chaton_try(chaton_json_string(b, reasoning, reasoning_len));
     }
 
-    chaton_try(chaton_buf_literal(b, "},\"logprobs\":null,"
-                                     "\"finish_reason\":null}]"));
-
-    if (t->include_usage) {
-        chaton_try(chaton_buf_literal(b, ",\"usage\":null"));
-    }
-
-    chaton_try(chaton_buf_literal(b, "}\n\n"));
+    chaton_try(chaton_buf_append(b, t->tail.data, t->tail.len));
 
     t->chunks++;
 
     return CHATON_OK;
+}
+
+
+/* what ends every chunk of text, written once (include_usage is set late) */
+
+static int
+chaton_chat_tail(chaton_chat_t *t)
+{
+    chaton_try(chaton_buf_literal(&t->tail, "},\"logprobs\":null,"
+                                            "\"finish_reason\":null}]"));
+
+    if (t->include_usage) {
+        chaton_try(chaton_buf_literal(&t->tail, ",\"usage\":null"));
+    }
+
+    return chaton_buf_literal(&t->tail, "}\n\n");
 }
 
 
@@ -696,17 +894,16 @@ chaton_chat_finish(chaton_chat_t *t)
     b = t->out;
 
     chaton_try(chaton_buf_append(b, t->prefix.data, t->prefix.len));
-    chaton_try(chaton_buf_literal(b, "{\"index\":0,\"delta\":"));
 
     /* an empty answer still tells the client whose turn it was */
 
     if (!t->role_sent) {
-        chaton_try(chaton_buf_literal(b,
-                                  "{\"role\":\"assistant\",\"content\":\"\"}"));
+        chaton_try(chaton_buf_literal(b, "\"role\":\"assistant\","
+                                         "\"content\":\"\"}"));
         t->role_sent = 1;
 
     } else {
-        chaton_try(chaton_buf_literal(b, "{}"));
+        chaton_try(chaton_buf_literal(b, "}"));
     }
 
     chaton_try(chaton_buf_literal(b, ",\"logprobs\":null,\"finish_reason\":"));
@@ -715,7 +912,7 @@ chaton_chat_finish(chaton_chat_t *t)
 
     if (t->include_usage) {
         chaton_try(chaton_buf_literal(b, ",\"usage\":null}\n\n"));
-        chaton_try(chaton_buf_append(b, t->prefix.data, t->prefix.len));
+        chaton_try(chaton_buf_append(b, t->prefix.data, t->choices));
         chaton_try(chaton_buf_literal(b, "],\"usage\":"));
         chaton_try(chaton_chat_usage(t, b));
         t->chunks++;

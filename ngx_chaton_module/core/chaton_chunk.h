@@ -9,12 +9,16 @@
 
 #include "chaton.h"
 #include "chaton_error.h"
+#include "chaton_event.h"
 #include "chaton_spc.h"
 
 
 typedef struct {
     chaton_alloc_t         *alloc;
+    chaton_event_shape_t    shape;          /* of the backend's deltas */
     chaton_buf_t            prefix;         /* each chunk's constant head */
+    size_t                  choices;        /* its length to "choices":[ */
+    chaton_buf_t            tail;           /* a content chunk's last bytes */
     chaton_buf_t           *out;            /* stream: chunks go here */
     chaton_buf_t            content;        /* aggregate: JSON-escaped */
     chaton_buf_t            reasoning;      /* aggregate: JSON-escaped */
@@ -56,6 +60,8 @@ int chaton_chat_init(chaton_chat_t *t, chaton_alloc_t *a,
     const unsigned char *id, size_t id_len, const unsigned char *model,
     size_t model_len, uint64_t created, size_t max_answer);
 int chaton_chat_event(chaton_chat_t *t, const unsigned char *ev, size_t len);
+int chaton_chat_framed(chaton_chat_t *t, const unsigned char *in, size_t len,
+    size_t *n);
 int chaton_chat_content(chaton_chat_t *t, const unsigned char *content,
     size_t content_len, const unsigned char *reasoning,
     size_t reasoning_len);

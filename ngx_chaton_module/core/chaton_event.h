@@ -33,7 +33,31 @@ typedef struct {
     size_t                  reasoning_len;
     const unsigned char    *finish;
     size_t                  finish_len;
+
+    /* where content's and reasoning's strings lie in the event, quotes
+     * included, when they are strings */
+    const unsigned char    *content_raw;
+    const unsigned char    *content_raw_end;
+    const unsigned char    *reasoning_raw;
+    const unsigned char    *reasoning_raw_end;
 } chaton_event_t;
+
+
+/*
+ * The shape of the last delta read: its bytes before and after its one
+ * string (content or reasoning), quotes with the string they enclose.  The
+ * deltas of a stream differ only in that string, so the next event with
+ * the same bytes around a string is read by reading that string alone.
+ */
+
+#define CHATON_EVENT_SHAPE_MAX  1024
+
+typedef struct {
+    chaton_buf_t            bytes;          /* the head, then the tail */
+    size_t                  head;           /* to the opening quote, with it */
+    unsigned                reasoning:1;    /* the string is reasoning's */
+    unsigned                one_line:1;     /* no CR or LF in the bytes */
+} chaton_event_shape_t;
 
 
 /*
@@ -46,6 +70,17 @@ typedef struct {
 
 int chaton_event_scan(chaton_event_t *e, const unsigned char *ev, size_t len,
     chaton_buf_t *scratch);
+
+
+/*
+ * The same as chaton_event_scan(), for the events of one stream: an event
+ * of the last delta's shape has only its string read; any other is scanned
+ * whole, and a delta scanned whole becomes the shape to look for next.
+ */
+
+void chaton_event_shape_init(chaton_event_shape_t *sh, chaton_alloc_t *a);
+int chaton_event_read(chaton_event_shape_t *sh, chaton_event_t *e,
+    const unsigned char *ev, size_t len, chaton_buf_t *scratch);
 
 
 #endif /* _CHATON_EVENT_H_INCLUDED_ */

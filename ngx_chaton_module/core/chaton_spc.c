@@ -117,6 +117,13 @@ chaton_spc_feed(chaton_spc_t *s, const unsigned char *text, size_t len,
     int  rc;
 
     if (s->held.len == 0) {
+
+        /* no "!", no placeholder: the text goes on as it is */
+
+        if (len && memchr(text, '!', len) == NULL) {
+            return handler(data, 0, text, len);
+        }
+
         return chaton_spc_scan(s, text, len, 0, handler, data);
     }
 

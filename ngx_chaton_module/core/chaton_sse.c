@@ -36,6 +36,7 @@ chaton_sse_init(chaton_sse_t *p, chaton_alloc_t *a, size_t max_event)
     p->ref = NULL;
     p->ref_len = 0;
     p->max = max_event;
+    p->whole = NULL;
     p->has_data = 0;
     p->cr = 0;
     p->skip = 0;
@@ -47,12 +48,24 @@ int
 chaton_sse_feed(chaton_sse_t *p, const unsigned char *in, size_t len,
     chaton_sse_handler_pt handler, void *data)
 {
-    int                   rc;
-    size_t                n;
+    int                   rc, searched;
+    size_t                n, room;
     const unsigned char  *pos, *end, *eol, *cr, *next;
 
     pos = in;
     end = in + len;
+
+    /*
+     * Lines end at LF nearly always: the next CR is looked for once, to
+     * the end of the input, and again only once a line ended at it.
+     */
+
+    cr = NULL;
+    searched = 0;
+
+    /* room for the largest event, "data: " and the blank line after it */
+
+    room = (p->max < SIZE_MAX - 8) ? p->max + 8 : SIZE_MAX;
 
     if (p->cr && pos < end) {
         if (*pos == '\n') {
@@ -64,10 +77,31 @@ chaton_sse_feed(chaton_sse_t *p, const unsigned char *in, size_t len,
 
     while (pos < end) {
 
-        eol = memchr(pos, '\n', end - pos);
-        cr = memchr(pos, '\r', (eol ? eol : end) - pos);
+        if (p->whole && p->started && !p->has_data && !p->skip
+            && p->line.len == 0)
+        {
+            rc = p->whole(data, pos, chaton_min((size_t) (end - pos), room),
+                          &n);
+            if (rc != CHATON_OK) {
+                return rc;
+            }
 
-        if (cr) {
+            if (n) {
+                pos += n;
+                continue;
+            }
+        }
+
+        /* the blank line that ends each event needs no search */
+
+        eol = (*pos == '\n') ? pos : memchr(pos, '\n', end - pos);
+
+        if (!searched || (cr && cr < pos)) {
+            cr = memchr(pos, '\r', end - pos);
+            searched = 1;
+        }
+
+        if (cr && (eol == NULL || cr < eol)) {
             eol = cr;
         }
 
@@ -81,6 +115,28 @@ chaton_sse_feed(chaton_sse_t *p, const unsigned char *in, size_t len,
         }
 
         next = eol + 1;
+
+        /*
+         * The common event: a "data: " line whole in this input, and the
+         * blank line right after it: handed out at once, in place.
+         */
+
+        if (*eol == '\n' && end - next >= 1 && *next == '\n'
+            && eol - pos >= 6 && memcmp(pos, "data: ", 6) == 0
+            && p->started && !p->has_data && !p->skip && p->line.len == 0)
+        {
+            if ((size_t) (eol - pos - 6) > p->max) {
+                return CHATON_TOO_BIG;
+            }
+
+            rc = handler(data, pos + 6, eol - pos - 6);
+            if (rc != CHATON_OK) {
+                return rc;
+            }
+
+            pos = next + 1;
+            continue;
+        }
 
         if (*eol == '\r') {
             if (next < end) {

@@ -19,12 +19,25 @@ typedef int (*chaton_sse_handler_pt)(void *data, const unsigned char *ev,
     size_t len);
 
 
+/*
+ * Optional: may take a whole event straight from the input, its framing
+ * with it.  Called at the start of a line, nothing of an event pending,
+ * with the input from there (at most as much as the largest event with
+ * "data: " and a blank line); sets *n to the bytes it took, 0 to leave
+ * them to the parser.  Anything but CHATON_OK stops the feed.
+ */
+
+typedef int (*chaton_sse_whole_pt)(void *data, const unsigned char *in,
+    size_t len, size_t *n);
+
+
 typedef struct {
     chaton_buf_t            line;     /* an unfinished line from a past feed */
     chaton_buf_t            data;     /* the event's data, when not in place */
     const unsigned char    *ref;      /* the event's data, in the input */
     size_t                  ref_len;
     size_t                  max;      /* largest event accepted */
+    chaton_sse_whole_pt     whole;
     unsigned                has_data:1;
     unsigned                cr:1;     /* a CR ended the last feed */
     unsigned                skip:1;   /* the unfinished line is ignored */

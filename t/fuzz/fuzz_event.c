@@ -9,6 +9,11 @@
  *   flags bit 0      stream_options.include_usage
  *         bits 1-2   chaton_max_answer_size: none, 64, 1024, 1 MiB
  *         bit 3      the allocator frees (as the module's) or never does
+ *         bit 4      shaped: when the first event is a delta with one
+ *                    string, each later one is that delta with its bytes
+ *                    between the string's quotes (the string's body) in
+ *                    place of the string's: what chaton_event_read() reads
+ *                    by that string alone
  *
  * Each event is copied to a block of its own size, so that ASan sees any
  * read past it.
@@ -20,6 +25,8 @@
  *     their NUL); a dropped event is one chaton_chunk.c's cJSON code drops;
  *     when the scratch buffer cannot grow, the event is CHATON_EVENT_OTHER
  *     or as without that;
+ *   - event after event, chaton_event_read() (through the last delta's
+ *     shape) gives what chaton_event_scan() gives;
  *   - in stream, aggregate and raw mode, the two paths return the same
  *     code for every event and leave the same output, aggregate, held
  *     text, finish_reason, error and counters after every step, pictures
@@ -172,6 +179,116 @@ check_scan(const unsigned char *ev, size_t len, int with_free)
 
     FZ_CHECK(starved == kind || starved == CHATON_EVENT_OTHER,
              "%d without memory, %d with", starved, kind);
+
+    fz_pool_release(&pool);
+}
+
+
+static int
+same_bytes(const unsigned char *a, size_t alen, const unsigned char *b,
+    size_t blen);
+
+
+static int
+same_str(const unsigned char *a, size_t alen, const unsigned char *b,
+    size_t blen)
+{
+    return (a == NULL) == (b == NULL) && same_bytes(a, alen, b, blen);
+}
+
+
+/* the events, in order, read through shapes as they are scanned whole */
+
+static void
+check_read(unsigned char **ev, const size_t *len, size_t n, int with_free)
+{
+    int                   ka, kb;
+    size_t                i;
+    fz_pool_t             pool;
+    chaton_buf_t          sa, sb;
+    chaton_event_t        ea, eb;
+    chaton_event_shape_t  sh;
+
+    fz_pool_init(&pool, with_free);
+    chaton_buf_init(&sa, &pool.a, 0);
+    chaton_buf_init(&sb, &pool.a, 0);
+    chaton_event_shape_init(&sh, &pool.a);
+
+    for (i = 0; i < n; i++) {
+        ka = chaton_event_read(&sh, &ea, ev[i], len[i], &sa);
+        kb = chaton_event_scan(&eb, ev[i], len[i], &sb);
+
+        if (ka == kb
+            && (ka != CHATON_EVENT_DELTA
+                || (same_str(ea.content, ea.content_len, eb.content,
+                             eb.content_len)
+                    && same_str(ea.reasoning, ea.reasoning_len,
+                                eb.reasoning, eb.reasoning_len)
+                    && same_str(ea.finish, ea.finish_len, eb.finish,
+                                eb.finish_len))))
+        {
+            continue;
+        }
+
+        fz_dump("event", ev[i], len[i]);
+        FZ_CHECK(0, "event %zu: %d read through the shape, %d scanned whole",
+                 i, ka, kb);
+    }
+
+    fz_pool_release(&pool);
+}
+
+
+/*
+ * Shaped input (flags bit 4): each event after the first becomes the
+ * first one with its bytes in place of the first's one string's body.
+ */
+
+static void
+shape_events(unsigned char **ev, size_t *len, size_t n)
+{
+    size_t                i, head, tail;
+    fz_pool_t             pool;
+    chaton_buf_t          scratch;
+    unsigned char        *p;
+    chaton_event_t        e;
+    const unsigned char  *raw, *end;
+
+    fz_pool_init(&pool, 1);
+    chaton_buf_init(&scratch, &pool.a, 0);
+
+    if (n < 2
+        || chaton_event_scan(&e, ev[0], len[0], &scratch)
+           != CHATON_EVENT_DELTA
+        || e.finish != NULL
+        || (e.content_raw == NULL) == (e.reasoning_raw == NULL))
+    {
+        fz_pool_release(&pool);
+        return;
+    }
+
+    raw = e.content_raw ? e.content_raw : e.reasoning_raw;
+    end = e.content_raw ? e.content_raw_end : e.reasoning_raw_end;
+
+    head = raw + 1 - ev[0];
+    tail = ev[0] + len[0] - (end - 1);
+
+    for (i = 1; i < n; i++) {
+        p = malloc(head + len[i] + tail);
+        FZ_CHECK(p != NULL, "out of memory");
+
+        memcpy(p, ev[0], head);
+
+        if (len[i]) {
+            memcpy(p + head, ev[i], len[i]);
+        }
+
+        memcpy(p + head + len[i], end - 1, tail);
+
+        free(ev[i]);
+        ev[i] = p;
+        len[i] += head + tail;
+    }
 
     fz_pool_release(&pool);
 }
@@ -408,9 +525,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         p = sep + 1;
     }
 
+    if (data[0] & 0x10) {
+        shape_events(ev, len, n);
+    }
+
     for (i = 0; i < n; i++) {
         check_scan(ev[i], len[i], su.with_free);
     }
+
+    check_read(ev, len, n, su.with_free);
 
     run(MODE_STREAM, &su, ev, len, n);
     run(MODE_WHOLE, &su, ev, len, n);

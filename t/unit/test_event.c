@@ -16,6 +16,7 @@
 #include "unit.h"
 #include "chaton_chunk.h"
 #include "chaton_event.h"
+#include "chaton_sse.h"
 #include "stream.h"
 
 
@@ -316,6 +317,24 @@ resolve(side_t *s)
 }
 
 
+/* after a step of both translators: the same state, and again once the
+ * pictures waited for are resolved on both sides */
+
+static int
+same_then_resolved(side_t *a, side_t *b, int rc, const char *when)
+{
+    same_state(a, b, when);
+
+    if (rc == CHATON_OK) {
+        rc = resolve(a);
+        assert_int_equal(resolve(b), rc);
+        same_state(a, b, when);
+    }
+
+    return rc;
+}
+
+
 /*
  * Runs events through both translators, as the module does (stopping at
  * the first event that is not CHATON_OK), then ends the answer; compares
@@ -361,16 +380,10 @@ differ(const unsigned char **ev, const size_t *len, size_t n, int mode,
             fail();
         }
 
-        same_state(&a, &b, when);
-
         /* chaton_chat_resolved() expects the scratch buffer empty */
         assert_int_equal(a.t.md.len, 0);
 
-        if (ra == CHATON_OK) {
-            ra = resolve(&a);
-            assert_int_equal(resolve(&b), ra);
-            same_state(&a, &b, when);
-        }
+        ra = same_then_resolved(&a, &b, ra, when);
 
         if (ra != CHATON_OK) {
             break;
@@ -1714,6 +1727,406 @@ test_event_generated_streams(void **state)
 }
 
 
+/* ---- shapes: deltas read by their one string (chaton_event_read) ------- */
+
+
+static int
+same_string(const unsigned char *a, size_t alen, const unsigned char *b,
+    size_t blen)
+{
+    return (a == NULL) == (b == NULL) && same_bytes(a, alen, b, blen);
+}
+
+
+/* the same result as a whole scan: kind, and a delta's three strings */
+
+static void
+same_event(const chaton_event_t *a, int ka, const chaton_event_t *b, int kb,
+    const unsigned char *ev, size_t len)
+{
+    if (ka == kb
+        && (ka != CHATON_EVENT_DELTA
+            || (same_string(a->content, a->content_len, b->content,
+                            b->content_len)
+                && same_string(a->reasoning, a->reasoning_len, b->reasoning,
+                               b->reasoning_len)
+                && same_string(a->finish, a->finish_len, b->finish,
+                               b->finish_len))))
+    {
+        return;
+    }
+
+    dump("event", ev, len);
+    print_error("read through the shape: %d, scanned whole: %d\n", ka, kb);
+    fail();
+}
+
+
+/*
+ * A delta's shape, as chaton_event_read() learns it: the bytes before its
+ * one string's opening quote (with it) and from its closing quote on.
+ * Returns 0 if the event gives no shape.
+ */
+
+static int
+shape_of(const unsigned char *ev, size_t len, size_t *head, size_t *tail,
+    chaton_buf_t *scratch)
+{
+    chaton_event_t        e;
+    const unsigned char  *raw, *end;
+
+    if (chaton_event_scan(&e, ev, len, scratch) != CHATON_EVENT_DELTA
+        || e.finish != NULL
+        || (e.content_raw == NULL) == (e.reasoning_raw == NULL))
+    {
+        return 0;
+    }
+
+    raw = e.content_raw ? e.content_raw : e.reasoning_raw;
+    end = e.content_raw ? e.content_raw_end : e.reasoning_raw_end;
+
+    *head = raw + 1 - ev;
+    *tail = ev + len - (end - 1);
+
+    return *head + *tail <= CHATON_EVENT_SHAPE_MAX;
+}
+
+
+/*
+ * A run of events in one delta's shape around every kind of string the
+ * generator makes (escapes, surrogates, NULs, quotes and backslashes that
+ * end the string early or run it on, invalid bytes, U+2028, placeholders),
+ * some with a byte of the head or the tail changed, a few other events
+ * between.  The events are exact copies, to be freed.
+ */
+
+#define SHAPED_MAX  10
+
+static size_t
+gen_shaped(gen_t *g, gen_t *sg, unsigned char **ev, size_t *len,
+    chaton_buf_t *scratch)
+{
+    size_t          j, n, head, tail, tries;
+    unsigned char  *tpl;
+
+    /* a delta that gives a shape, generated or realistic */
+
+    for (tries = 0; ; tries++) {
+        assert_true(tries < 100000);
+
+        if (rnd(g, 4) == 0) {
+            g->len = 0;
+            puts_(g, pick(g, ((const char *[]) {
+                              P_CONTENT1, P_CONTENT2, P_REASONING })));
+
+        } else {
+            gen_event(g);
+        }
+
+        if (shape_of(g->p, g->len, &head, &tail, scratch)) {
+            break;
+        }
+    }
+
+    tpl = unit_mem(g->len);
+    memcpy(tpl, g->p, g->len);
+    tail = g->len - tail;           /* where the tail starts */
+
+    n = 2 + rnd(g, SHAPED_MAX - 1);
+
+    for (j = 0; j < n; j++) {
+        sg->len = 0;
+
+        if (j == 0) {
+            put(sg, tpl, g->len);
+
+        } else if (rnd(g, 12) == 0) {
+            sg->mess = 0;
+            gen_event(sg);
+
+        } else {
+            put(sg, tpl, head);
+            sg->mess = (rnd(g, 6) == 0);
+
+            if (rnd(g, 2)) {
+                gen_string_body(sg);
+
+            } else {
+
+                /* text as most of a stream is: plain, some not ASCII */
+
+                puts_(sg, pick(g, ((const char *[]) {
+                                   "Hello", " world", "x", "caf" E_ACUTE,
+                                   ZHONGWEN " " EMOJI, "a, b: {c} [d]?",
+                                   "#$%&'()*+-./09:;<=>?@AZ[]^_`az{|}~",
+                                   " ", "\x7f" })));
+            }
+
+            put(sg, tpl + tail, g->len - tail);
+
+            if (rnd(g, 10) == 0) {
+                sg->p[rnd(g, sg->len)] ^= (unsigned char) (1 + rnd(g, 255));
+            }
+        }
+
+        ev[j] = exact(sg->p, sg->len);
+        len[j] = sg->len;
+    }
+
+    return n;
+}
+
+
+/* through the shape, event after event, as against a whole scan */
+
+static void
+test_event_shapes(void **state)
+{
+    int                   ka, kb;
+    size_t                i, j, n, len[SHAPED_MAX], alike;
+    gen_t                 g, sg;
+    chaton_buf_t          sa, sb, scratch;
+    chaton_event_t        ea, eb;
+    unsigned char        *ev[SHAPED_MAX];
+    chaton_event_shape_t  sh;
+
+    chaton_buf_init(&sa, &unit_alloc, 0);
+    chaton_buf_init(&sb, &unit_alloc, 0);
+    chaton_buf_init(&scratch, &unit_alloc, 0);
+
+    gen_init(&g, 0x6a09e667f3bcc909ull, 0);
+    gen_init(&sg, 0xbb67ae8584caa73bull, 0);
+
+    alike = 0;
+
+    for (i = 0; i < 4000; i++) {
+        n = gen_shaped(&g, &sg, ev, len, &scratch);
+
+        chaton_event_shape_init(&sh, &unit_alloc);
+
+        for (j = 0; j < n; j++) {
+            if (sh.bytes.len && len[j] >= sh.bytes.len
+                && memcmp(ev[j], sh.bytes.data, sh.head) == 0
+                && memcmp(ev[j] + len[j] - (sh.bytes.len - sh.head),
+                          sh.bytes.data + sh.head, sh.bytes.len - sh.head)
+                   == 0)
+            {
+                alike++;
+            }
+
+            ka = chaton_event_read(&sh, &ea, ev[j], len[j], &sa);
+            kb = chaton_event_scan(&eb, ev[j], len[j], &sb);
+
+            same_event(&ea, ka, &eb, kb, ev[j], len[j]);
+        }
+
+        differ_all_modes((const unsigned char **) ev, len, n);
+
+        for (j = 0; j < n; j++) {
+            free(ev[j]);
+        }
+    }
+
+    print_message("shapes: %zu events of a known shape's bytes\n", alike);
+
+    /* most events went the short way, or the test tests nothing */
+
+    assert_true(alike > 4000 * 2);
+}
+
+
+/*
+ * The same runs framed as the backend frames them ("data: ", a blank line;
+ * LF or CRLF, an "id:" line or a comment at times) and fed in random
+ * pieces to two SSE parsers: one that lets the translator take whole
+ * events from the input (chaton_chat_framed), one that does not.  The two
+ * translators must say, write and count the same after every piece.
+ */
+
+static int
+framed_event(void *data, const unsigned char *ev, size_t len)
+{
+    side_t  *s = data;
+
+    return chaton_chat_event(&s->t, ev, len);
+}
+
+
+static size_t  framed_taken;
+
+
+static int
+framed_whole(void *data, const unsigned char *in, size_t len, size_t *n)
+{
+    int      rc;
+    side_t  *s = data;
+
+    rc = chaton_chat_framed(&s->t, in, len, n);
+
+    framed_taken += (*n != 0);
+
+    return rc;
+}
+
+
+static void
+test_event_framed(void **state)
+{
+    int              ra, rb;
+    size_t           i, j, n, k, len[SHAPED_MAX], at, piece, max;
+    gen_t            g, sg, wire;
+    side_t           a, b;
+    unit_pool_t      pool;
+    chaton_sse_t     pa, pb;
+    chaton_buf_t     scratch;
+    unsigned char   *ev[SHAPED_MAX];
+    chaton_alloc_t   alloc;
+    char             when[64];
+
+    chaton_buf_init(&scratch, &unit_alloc, 0);
+
+    gen_init(&g, 0x3c6ef372fe94f82bull, 0);
+    gen_init(&sg, 0xa54ff53a5f1d36f1ull, 0);
+    gen_init(&wire, 0, 0);
+
+    framed_taken = 0;
+
+    for (i = 0; i < 3000; i++) {
+        n = gen_shaped(&g, &sg, ev, len, &scratch);
+
+        wire.len = 0;
+
+        for (j = 0; j < n; j++) {
+            if (rnd(&g, 20) == 0) {
+                puts_(&wire, rnd(&g, 2) ? "id: 7\n" : ": note\n");
+            }
+
+            puts_(&wire, rnd(&g, 20) ? "data: " : "data:");
+
+            /* mostly an LF in the text as SSE carries it: a line more */
+
+            for (k = 0; k < len[j]; k++) {
+                if (ev[j][k] == '\n' && rnd(&g, 4)) {
+                    puts_(&wire, "\ndata: ");
+
+                } else {
+                    put(&wire, &ev[j][k], 1);
+                }
+            }
+
+            /* at times an event of two data lines: one joined text */
+
+            if (rnd(&g, 15) == 0) {
+                puts_(&wire, "\ndata: ");
+                put(&wire, ev[j], len[j]);
+            }
+
+            puts_(&wire, rnd(&g, 10) ? "\n\n" : "\r\n\r\n");
+        }
+
+        unit_pool_init(&pool);
+        alloc = unit_allocator(&pool, 1);
+
+        side_init(&a, &alloc, MODE_STREAM, rnd(&g, 2), 0);
+        side_init(&b, &alloc, MODE_STREAM, a.t.include_usage, 0);
+
+        max = rnd(&g, 8) ? 1024 * 1024 : 64 + rnd(&g, 256);
+
+        chaton_sse_init(&pa, &alloc, max);
+        chaton_sse_init(&pb, &alloc, max);
+        pa.whole = framed_whole;
+
+        ra = CHATON_OK;
+
+        for (at = 0, k = 0; at < wire.len; at += piece, k++) {
+            piece = rnd(&g, 3) ? wire.len - at : 1 + rnd(&g, wire.len - at);
+
+            ra = chaton_sse_feed(&pa, wire.p + at, piece, framed_event, &a);
+            rb = chaton_sse_feed(&pb, wire.p + at, piece, framed_event, &b);
+
+            snprintf(when, sizeof(when), "run %zu, piece %zu", i, k);
+
+            if (ra != rb) {
+                dump("input", wire.p, wire.len);
+                print_error("%s: %d with whole events taken, %d without\n",
+                            when, ra, rb);
+                fail();
+            }
+
+            ra = same_then_resolved(&a, &b, ra, when);
+
+            if (ra != CHATON_OK) {
+                break;
+            }
+        }
+
+        if (ra == CHATON_OK) {
+            ra = chaton_sse_finish(&pa, framed_event, &a);
+            assert_int_equal(chaton_sse_finish(&pb, framed_event, &b), ra);
+            same_state(&a, &b, "finish");
+        }
+
+        unit_pool_release(&pool);
+
+        for (j = 0; j < n; j++) {
+            free(ev[j]);
+        }
+    }
+
+    print_message("framed: %zu events taken whole from the input\n",
+                  framed_taken);
+
+    /* many were, or the test tests nothing */
+
+    assert_true(framed_taken > 1500);
+}
+
+
+/* a shape larger than CHATON_EVENT_SHAPE_MAX is not kept: all scanned */
+
+static void
+test_event_shape_max(void **state)
+{
+    size_t                i, n;
+    chaton_buf_t          scratch, big;
+    chaton_event_t        e;
+    chaton_event_shape_t  sh;
+
+    chaton_buf_init(&scratch, &unit_alloc, 0);
+    chaton_buf_init(&big, &unit_alloc, 0);
+    chaton_event_shape_init(&sh, &unit_alloc);
+
+    for (n = CHATON_EVENT_SHAPE_MAX - 64; n < CHATON_EVENT_SHAPE_MAX + 64;
+         n++)
+    {
+        big.len = 0;
+        assert_int_equal(chaton_buf_literal(&big, "{\"id\":\""), CHATON_OK);
+
+        for (i = 0; i < n - 60; i++) {
+            assert_int_equal(chaton_buf_literal(&big, "x"), CHATON_OK);
+        }
+
+        assert_int_equal(chaton_buf_literal(&big,
+                             "\",\"choices\":[{\"delta\":{\"content\":"
+                             "\"hi\"}}]}"), CHATON_OK);
+
+        assert_int_equal(chaton_event_read(&sh, &e, big.data, big.len,
+                                           &scratch), CHATON_EVENT_DELTA);
+        assert_true(same_string(e.content, e.content_len,
+                                (const unsigned char *) "hi", 2));
+
+        /* the shape is the event but its two bytes of text */
+
+        if (big.len - 2 <= CHATON_EVENT_SHAPE_MAX) {
+            assert_int_equal(sh.bytes.len, big.len - 2);
+
+        } else {
+            assert_int_equal(sh.bytes.len, 0);
+        }
+    }
+}
+
+
 /* every prefix of an event: truncated JSON at every byte */
 
 static void
@@ -1907,6 +2320,9 @@ main(void)
         utest(test_event_generated),
         utest(test_event_generated_streams),
         utest(test_event_truncated),
+        utest(test_event_shapes),
+        utest(test_event_framed),
+        utest(test_event_shape_max),
         utest(test_event_no_alloc_per_event),
         utest(test_event_scratch_fails),
     };
