@@ -57,9 +57,9 @@ static inline int chaton_chat_plain(chaton_chat_t *t, const unsigned char *s,
     size_t len, chaton_usage_t *u);
 static inline int chaton_chat_lane(chaton_chat_t *t);
 static inline const unsigned char *chaton_chat_run(const unsigned char *s,
-    const unsigned char *end, chaton_usage_t *u);
+    const unsigned char *end, int json, chaton_usage_t *u, size_t *escapes);
 static int chaton_chat_text(chaton_chat_t *t, const unsigned char *s,
-    size_t len, const chaton_usage_t *u);
+    size_t len, size_t bytes, const chaton_usage_t *u);
 static int chaton_chat_released(void *data, int path, const unsigned char *s,
     size_t len);
 static int chaton_chat_write(chaton_chat_t *t, const unsigned char *content,
@@ -212,7 +212,8 @@ chaton_chat_delta(chaton_chat_t *t, chaton_event_t *e)
     if (e->reasoning_len == 0
         && chaton_chat_plain(t, e->content, e->content_len, &u))
     {
-        rc = chaton_chat_text(t, e->content, e->content_len, &u);
+        rc = chaton_chat_text(t, e->content, e->content_len,
+                              e->content_len, &u);
 
     } else {
         rc = chaton_chat_content(t, e->content, e->content_len, e->reasoning,
@@ -238,8 +239,10 @@ static inline int
 chaton_chat_plain(chaton_chat_t *t, const unsigned char *s, size_t len,
     chaton_usage_t *u)
 {
+    size_t  escapes;
+
     return len && chaton_chat_lane(t)
-           && chaton_chat_run(s, s + len, u) == s + len;
+           && chaton_chat_run(s, s + len, 0, u, &escapes) == s + len;
 }
 
 
@@ -255,30 +258,43 @@ chaton_chat_lane(chaton_chat_t *t)
 
 /*
  * Where the plain text (chaton_chat_plain) from s on ends, end at most;
- * its characters are counted into u.
+ * its characters are counted into u.  In JSON's form (json), the text may
+ * also hold the escapes chaton_json_escape() writes as they are: \" \\
+ * \n \r \t \b \f (counted in *escapes), so that its bytes are the
+ * escaped text already.
  */
 
 static inline const unsigned char *
-chaton_chat_run(const unsigned char *s, const unsigned char *end,
-    chaton_usage_t *u)
+chaton_chat_run(const unsigned char *s, const unsigned char *end, int json,
+    chaton_usage_t *u, size_t *escapes)
 {
     size_t  n;
 
     u->ascii = 0;
     u->other = 0;
+    *escapes = 0;
 
     while (s < end) {
 
         if (*s < 0x80) {
-            if (*s != ' '
-                && ((unsigned) (*s - '#') > (unsigned) (0x7f - '#')
-                    || *s == '\\'))
+            if (*s == ' '
+                || ((unsigned) (*s - '#') <= (unsigned) (0x7f - '#')
+                    && *s != '\\'))
+            {
+                u->ascii++;
+                s++;
+                continue;
+            }
+
+            if (!json || *s != '\\' || end - s < 2
+                || memchr("\"\\nrtbf", s[1], 7) == NULL)
             {
                 break;
             }
 
             u->ascii++;
-            s++;
+            (*escapes)++;
+            s += 2;
             continue;
         }
 
@@ -300,18 +316,19 @@ chaton_chat_run(const unsigned char *s, const unsigned char *end,
 
 /*
  * An event straight from the backend's bytes, framing and all: "data: ",
- * the last delta's shape around plain text, a blank line.  Nothing in it
- * ends a line early, nothing escapes, the text ends at the shape's quote:
- * it is the event the SSE parser would hand out, read as chaton_event_read()
- * would read it, and its chunk is written at once.  Anything else is left
- * to the parser (*n = 0).
+ * the last delta's shape around plain text in JSON's form, a blank line.
+ * Nothing in it ends a line early, the text ends at the shape's quote and
+ * is escaped as the chunk wants it: it is the event the SSE parser would
+ * hand out, read as chaton_event_read() would read it, and its chunk is
+ * written at once from the event's bytes.  Anything else is left to the
+ * parser (*n = 0).
  */
 
 int
 chaton_chat_framed(chaton_chat_t *t, const unsigned char *in, size_t len,
     size_t *n)
 {
-    size_t                 head, tail;
+    size_t                 head, tail, escapes;
     chaton_usage_t         u;
     const unsigned char   *s, *q;
     chaton_event_shape_t  *sh;
@@ -336,7 +353,7 @@ chaton_chat_framed(chaton_chat_t *t, const unsigned char *in, size_t len,
     }
 
     s = in + 6 + head;
-    q = chaton_chat_run(s, in + len - tail - 2, &u);
+    q = chaton_chat_run(s, in + len - tail - 2, 1, &u, &escapes);
 
     if (q == s
         || memcmp(q, sh->bytes.data + head, tail) != 0
@@ -348,18 +365,18 @@ chaton_chat_framed(chaton_chat_t *t, const unsigned char *in, size_t len,
     t->events++;
     *n = q + tail + 2 - in;
 
-    return chaton_chat_text(t, s, q - s, &u);
+    return chaton_chat_text(t, s, q - s, q - s - escapes, &u);
 }
 
 
 /*
- * What chaton_chat_write() writes for plain content (chaton_chat_plain),
- * counted in u.
+ * What chaton_chat_write() writes for plain content (chaton_chat_plain):
+ * s is the text as JSON writes it, bytes its length unescaped, u its count.
  */
 
 static int
 chaton_chat_text(chaton_chat_t *t, const unsigned char *s, size_t len,
-    const chaton_usage_t *u)
+    size_t bytes, const chaton_usage_t *u)
 {
     chaton_buf_t  *b;
 
@@ -375,7 +392,7 @@ chaton_chat_text(chaton_chat_t *t, const unsigned char *s, size_t len,
 
     t->completion.ascii += u->ascii;
     t->completion.other += u->other;
-    t->content_bytes += len;
+    t->content_bytes += bytes;
     t->content_seen = 1;
     t->chunks++;
 

@@ -233,6 +233,10 @@ chaton_event_scan(chaton_event_t *e, const unsigned char *ev, size_t len,
 
     memset(e, 0, sizeof(chaton_event_t));
 
+    if (len == 0) {
+        return CHATON_EVENT_BAD;
+    }
+
     chaton_ev_init(&sc, ev, len, scratch);
 
     p = ev;

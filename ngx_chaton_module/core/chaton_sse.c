@@ -306,7 +306,10 @@ chaton_sse_line(chaton_sse_t *p, const unsigned char *l, size_t len,
             n = p->ref_len;
 
         } else {
-            ev = p->data.data;
+
+            /* an event of no bytes may have no buffer: never a NULL one */
+
+            ev = p->data.data ? p->data.data : (const unsigned char *) "";
             n = p->data.len;
         }
 

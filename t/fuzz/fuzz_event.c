@@ -14,6 +14,8 @@
  *                    between the string's quotes (the string's body) in
  *                    place of the string's: what chaton_event_read() reads
  *                    by that string alone
+ *         bit 5      the events also framed as SSE ("data: ", a blank
+ *                    line; bits 6-7: cut in 1, 2, 7 or 64-byte pieces)
  *
  * Each event is copied to a block of its own size, so that ASan sees any
  * read past it.
@@ -27,6 +29,9 @@
  *     or as without that;
  *   - event after event, chaton_event_read() (through the last delta's
  *     shape) gives what chaton_event_scan() gives;
+ *   - framed and fed in pieces to two SSE parsers, one that lets the
+ *     translator take whole events from the input (chaton_chat_framed),
+ *     one that does not: the same codes and state after every piece;
  *   - in stream, aggregate and raw mode, the two paths return the same
  *     code for every event and leave the same output, aggregate, held
  *     text, finish_reason, error and counters after every step, pictures
@@ -36,6 +41,7 @@
 #include "fuzz.h"
 #include "chaton_chunk.h"
 #include "chaton_event.h"
+#include "chaton_sse.h"
 
 
 /* chaton_chunk.c: chaton_chat_event() without the scanner (the reference) */
@@ -483,6 +489,98 @@ run(int mode, const setup_t *su, unsigned char **ev, const size_t *len,
 }
 
 
+static int
+framed_event(void *data, const unsigned char *ev, size_t len)
+{
+    side_t  *s = data;
+
+    return chaton_chat_event(&s->t, ev, len);
+}
+
+
+static int
+framed_whole(void *data, const unsigned char *in, size_t len, size_t *n)
+{
+    side_t  *s = data;
+
+    return chaton_chat_framed(&s->t, in, len, n);
+}
+
+
+/* the events as the backend frames them, through SSE parsers with and
+ * without whole events taken from the input */
+
+static void
+run_framed(const setup_t *su, unsigned char **ev, const size_t *len,
+    size_t n, size_t piece)
+{
+    int            ra, rb;
+    size_t         i, at, wlen, k;
+    side_t         a, b;
+    fz_pool_t      pool;
+    chaton_sse_t   pa, pb;
+    unsigned char *wire;
+
+    wlen = 0;
+
+    for (i = 0; i < n; i++) {
+        wlen += 6 + len[i] + 2;
+    }
+
+    wire = malloc(wlen ? wlen : 1);
+    FZ_CHECK(wire != NULL, "out of memory");
+
+    for (i = 0, at = 0; i < n; i++) {
+        memcpy(wire + at, "data: ", 6);
+
+        if (len[i]) {
+            memcpy(wire + at + 6, ev[i], len[i]);
+        }
+
+        memcpy(wire + at + 6 + len[i], "\n\n", 2);
+        at += 6 + len[i] + 2;
+    }
+
+    fz_pool_init(&pool, su->with_free);
+
+    side_init(&a, &pool.a, MODE_STREAM, su);
+    side_init(&b, &pool.a, MODE_STREAM, su);
+
+    chaton_sse_init(&pa, &pool.a, 1024 * 1024);
+    chaton_sse_init(&pb, &pool.a, 1024 * 1024);
+    pa.whole = framed_whole;
+
+    ra = CHATON_OK;
+
+    for (at = 0, k = 0; at < wlen; at += piece, k++) {
+        if (piece > wlen - at) {
+            piece = wlen - at;
+        }
+
+        ra = chaton_sse_feed(&pa, wire + at, piece, framed_event, &a);
+        rb = chaton_sse_feed(&pb, wire + at, piece, framed_event, &b);
+
+        FZ_CHECK(ra == rb, "piece %zu: %d with whole events taken, %d "
+                 "without", k, ra, rb);
+
+        same_state(&a, &b, "framed piece", k);
+
+        if (ra == CHATON_OK) {
+            ra = resolve(&a);
+            FZ_CHECK(resolve(&b) == ra, "resolving differs");
+            same_state(&a, &b, "framed, resolved", k);
+        }
+
+        if (ra != CHATON_OK) {
+            break;
+        }
+    }
+
+    fz_pool_release(&pool);
+    free(wire);
+}
+
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -538,6 +636,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     run(MODE_STREAM, &su, ev, len, n);
     run(MODE_WHOLE, &su, ev, len, n);
     run(MODE_RAW, &su, ev, len, n);
+
+    if (data[0] & 0x20) {
+        run_framed(&su, ev, len, n,
+                   (const size_t[]) { 1, 2, 7, 64 }[(data[0] >> 6) & 3]);
+    }
 
     for (i = 0; i < n; i++) {
         free(ev[i]);
