@@ -409,6 +409,24 @@ resolve(side_t *s)
 }
 
 
+/* after a step of both sides: the same state, and again once pictures
+ * waited for are resolved on both */
+
+static int
+same_then_resolved(side_t *a, side_t *b, int rc, const char *when, size_t i)
+{
+    same_state(a, b, when, i);
+
+    if (rc == CHATON_OK) {
+        rc = resolve(a);
+        FZ_CHECK(resolve(b) == rc, "resolving differs");
+        same_state(a, b, "resolved", i);
+    }
+
+    return rc;
+}
+
+
 static void
 run(int mode, const setup_t *su, unsigned char **ev, const size_t *len,
     size_t n)
@@ -436,15 +454,9 @@ run(int mode, const setup_t *su, unsigned char **ev, const size_t *len,
                      i, mode, ra, rb);
         }
 
-        same_state(&a, &b, "event", i);
-
         FZ_CHECK(a.t.md.len == 0, "the scratch buffer left full");
 
-        if (ra == CHATON_OK) {
-            ra = resolve(&a);
-            FZ_CHECK(resolve(&b) == ra, "resolving differs");
-            same_state(&a, &b, "resolved", i);
-        }
+        ra = same_then_resolved(&a, &b, ra, "event", i);
 
         if (ra != CHATON_OK) {
             break;
@@ -563,13 +575,7 @@ run_framed(const setup_t *su, unsigned char **ev, const size_t *len,
         FZ_CHECK(ra == rb, "piece %zu: %d with whole events taken, %d "
                  "without", k, ra, rb);
 
-        same_state(&a, &b, "framed piece", k);
-
-        if (ra == CHATON_OK) {
-            ra = resolve(&a);
-            FZ_CHECK(resolve(&b) == ra, "resolving differs");
-            same_state(&a, &b, "framed, resolved", k);
-        }
+        ra = same_then_resolved(&a, &b, ra, "framed piece", k);
 
         if (ra != CHATON_OK) {
             break;
