@@ -122,6 +122,8 @@ static const unsigned char *chaton_ev_data(chaton_ev_t *sc,
     const unsigned char *p, int *notice);
 static inline const unsigned char *chaton_ev_member(chaton_ev_t *sc,
     const unsigned char *p, int first, chaton_ev_str_t *name);
+static inline const unsigned char *chaton_ev_named(chaton_ev_t *sc,
+    const unsigned char *p, int mode, chaton_ev_str_t *name);
 static int chaton_ev_name(const chaton_ev_str_t *name);
 static inline int chaton_ev_is(const unsigned char *p, const char *name,
     size_t n);
@@ -712,11 +714,30 @@ chaton_ev_member(chaton_ev_t *sc, const unsigned char *p, int first,
         chaton_ev_ws(p, end);
     }
 
+    p = chaton_ev_named(sc, p, CHATON_EV_NAME, name);
+
+    return (p == end) ? NULL : p;
+}
+
+
+/*
+ * A member's name at p (read as mode says), its colon and the white space
+ * after: returns what follows, or NULL if they are not valid there.
+ */
+
+static inline const unsigned char *
+chaton_ev_named(chaton_ev_t *sc, const unsigned char *p, int mode,
+    chaton_ev_str_t *name)
+{
+    const unsigned char  *end;
+
+    end = sc->end;
+
     if (p == end || *p != '"') {
         return NULL;
     }
 
-    p = chaton_ev_string(sc, p, CHATON_EV_NAME, name);
+    p = chaton_ev_string(sc, p, mode, name);
 
     if (p == NULL) {
         return NULL;
@@ -731,7 +752,7 @@ chaton_ev_member(chaton_ev_t *sc, const unsigned char *p, int first,
     p++;
     chaton_ev_ws(p, end);
 
-    return (p == end) ? NULL : p;
+    return p;
 }
 
 
@@ -997,24 +1018,11 @@ chaton_ev_skip(chaton_ev_t *sc, const unsigned char *p, unsigned depth)
 
         /* an object's member: its name, skipped, and the colon */
 
-        if (p == end || *p != '"') {
-            return NULL;
-        }
-
-        p = chaton_ev_string(sc, p, CHATON_EV_SKIP, NULL);
+        p = chaton_ev_named(sc, p, CHATON_EV_SKIP, NULL);
 
         if (p == NULL) {
             return NULL;
         }
-
-        chaton_ev_ws(p, end);
-
-        if (p == end || *p != ':') {
-            return NULL;
-        }
-
-        p++;
-        chaton_ev_ws(p, end);
     }
 }
 

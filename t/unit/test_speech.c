@@ -46,10 +46,7 @@ body_ok_at(const char *s, size_t len, int line)
 
     chaton_buf_init(&b, &unit_alloc, 0);
     assert_int_equal(chaton_speech_body(&b, &req), CHATON_OK);
-
-    assert_true(unit_utf8_valid(b.data, b.len));
-    assert_null(memchr(b.data, '\n', b.len));
-    assert_null(strstr(unit_bufstr(&b), LS));
+    unit_one_line(&b);
 
     return unit_json(b.data, b.len);
 }
@@ -60,43 +57,7 @@ body_ok_at(const char *s, size_t len, int line)
 static void
 refused_at(const char *s, size_t len, const char *param, int line)
 {
-    chaton_buf_t  b;
-    cJSON        *j, *e, *p;
-
-    if (parse_n(s, len) != CHATON_BAD) {
-        print_error("line %d: accepted: %.200s\n", line, s);
-        fail();
-    }
-
-    if (err.status != 400) {
-        print_error("line %d: status %d for %.200s\n", line, err.status, s);
-        fail();
-    }
-
-    if ((param == NULL) != (err.param == NULL)
-        || (param && strcmp(param, err.param) != 0))
-    {
-        print_error("line %d: param %s, expected %s, for %.200s\n", line,
-                    err.param ? err.param : "null",
-                    param ? param : "null", s);
-        fail();
-    }
-
-    assert_true(err.text_len > 0);
-
-    chaton_buf_init(&b, &unit_alloc, 0);
-    assert_int_equal(chaton_error_json(&b, &err), CHATON_OK);
-    j = unit_json(b.data, b.len);
-    e = cJSON_GetObjectItemCaseSensitive(j, "error");
-    assert_true(cJSON_IsObject(e));
-    assert_true(strlen(unit_jstr(e, "message")) > 0);
-    p = cJSON_GetObjectItemCaseSensitive(e, "param");
-
-    if (param) {
-        assert_string_equal(unit_jstr(e, "param"), param);
-    } else {
-        assert_true(cJSON_IsNull(p));
-    }
+    unit_refusal_at(parse_n(s, len), &err, 400, param, s, line);
 }
 
 

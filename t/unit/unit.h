@@ -27,6 +27,7 @@
 #include <cjson/cJSON.h>
 
 #include "chaton.h"
+#include "chaton_error.h"
 
 
 #define UNIT_UNUSED  __attribute__((unused))
@@ -504,6 +505,70 @@ static UNIT_UNUSED char *
 unit_bufstr(const chaton_buf_t *b)
 {
     return unit_strn(b->data, b->len);
+}
+
+
+
+/* a body for the backend: one line of valid UTF-8, U+2028 escaped */
+
+static UNIT_UNUSED void
+unit_one_line(const chaton_buf_t *b)
+{
+    assert_true(unit_utf8_valid(b->data, b->len));
+    assert_null(memchr(b->data, '\n', b->len));
+    assert_null(strstr(unit_bufstr(b), "\xe2\x80\xa8"));
+}
+
+
+/*
+ * A parser's refusal of input: rc is CHATON_BAD, err has this status, names
+ * param (NULL: none) and says something, and the client's error JSON says
+ * the same.
+ */
+
+static UNIT_UNUSED void
+unit_refusal_at(int rc, const chaton_error_t *err, int status,
+    const char *param, const char *input, int line)
+{
+    chaton_buf_t  b;
+    cJSON        *j, *e, *p;
+
+    if (rc != CHATON_BAD) {
+        print_error("line %d: accepted: %.200s\n", line, input);
+        fail();
+    }
+
+    if (err->status != status) {
+        print_error("line %d: status %d for %.200s\n", line, err->status,
+                    input);
+        fail();
+    }
+
+    if ((param == NULL) != (err->param == NULL)
+        || (param && strcmp(param, err->param) != 0))
+    {
+        print_error("line %d: param %s, expected %s, for %.200s\n", line,
+                    err->param ? err->param : "null",
+                    param ? param : "null", input);
+        fail();
+    }
+
+    assert_true(err->text_len > 0);
+
+    /* what the client gets */
+    chaton_buf_init(&b, &unit_alloc, 0);
+    assert_int_equal(chaton_error_json(&b, err), CHATON_OK);
+    j = unit_json(b.data, b.len);
+    e = cJSON_GetObjectItemCaseSensitive(j, "error");
+    assert_true(cJSON_IsObject(e));
+    assert_true(strlen(unit_jstr(e, "message")) > 0);
+    p = cJSON_GetObjectItemCaseSensitive(e, "param");
+
+    if (param) {
+        assert_string_equal(unit_jstr(e, "param"), param);
+    } else {
+        assert_true(cJSON_IsNull(p));
+    }
 }
 
 
