@@ -75,6 +75,14 @@ static ngx_str_t  ngx_http_chaton_json_type =
 static ngx_uint_t  ngx_http_chaton_cred_next;
 
 
+/* ChatOn's routes and its event stream's type, named once */
+
+static ngx_str_t  ngx_http_chaton_chat_path = ngx_string("/chats/stream");
+static ngx_str_t  ngx_http_chaton_upload_path = ngx_string("/storage/upload");
+static ngx_str_t  ngx_http_chaton_storage_path = ngx_string("/storage/");
+static ngx_str_t  ngx_http_chaton_sse_type = ngx_string("text/event-stream");
+
+
 /*
  * Starts a call: a subrequest, to the API host through the "chaton_backend"
  * location (signed with a credential set), to any URL through
@@ -94,6 +102,90 @@ ngx_http_chaton_call(ngx_http_request_t *r, ngx_http_chaton_call_args_t *args,
     return ngx_http_chaton_call_start(r, args, data,
                                       ngx_http_chaton_cred_next++
                                       % lcf->creds->nelts, 0);
+}
+
+
+/*
+ * POST /chats/stream with a ChatOn chat body: the conversation's call is
+ * in the client's way (its output is the client's), an image's drawing in
+ * the background.
+ */
+
+ngx_http_chaton_call_t *
+ngx_http_chaton_call_chat(ngx_http_request_t *r, ngx_str_t *body,
+    ngx_uint_t background, void *data)
+{
+    ngx_http_chaton_call_args_t  args;
+
+    ngx_memzero(&args, sizeof(ngx_http_chaton_call_args_t));
+
+    args.method = "POST";
+    args.path = ngx_http_chaton_chat_path;
+    args.body = *body;
+    args.background = background;
+
+    return ngx_http_chaton_call(r, &args, data);
+}
+
+
+/* POST /storage/upload: a multipart body, signed as an empty one */
+
+ngx_http_chaton_call_t *
+ngx_http_chaton_call_upload(ngx_http_request_t *r, ngx_chain_t *bufs,
+    ngx_str_t *content_type, void *data)
+{
+    ngx_http_chaton_call_args_t  args;
+
+    ngx_memzero(&args, sizeof(ngx_http_chaton_call_args_t));
+
+    args.method = "POST";
+    args.path = ngx_http_chaton_upload_path;
+    args.bufs = bufs;
+    args.content_type = *content_type;
+    args.capture = 64 * 1024;
+    args.background = 1;
+
+    return ngx_http_chaton_call(r, &args, data);
+}
+
+
+/* GET /storage/<path>: where a stored picture can be downloaded */
+
+ngx_http_chaton_call_t *
+ngx_http_chaton_call_storage(ngx_http_request_t *r, u_char *path,
+    size_t len, void *data)
+{
+    ngx_http_chaton_call_args_t  args;
+
+    ngx_memzero(&args, sizeof(ngx_http_chaton_call_args_t));
+
+    args.path.len = ngx_http_chaton_storage_path.len + len;
+    args.path.data = ngx_pnalloc(r->pool, args.path.len);
+    if (args.path.data == NULL) {
+        return NULL;
+    }
+
+    ngx_memcpy(ngx_cpymem(args.path.data, ngx_http_chaton_storage_path.data,
+                          ngx_http_chaton_storage_path.len),
+               path, len);
+
+    args.method = "GET";
+    args.capture = 64 * 1024;
+    args.background = 1;
+
+    return ngx_http_chaton_call(r, &args, data);
+}
+
+
+/* whether a Content-Type is that of an event stream */
+
+ngx_int_t
+ngx_http_chaton_is_event_stream(ngx_str_t *type)
+{
+    return type->len >= ngx_http_chaton_sse_type.len
+           && ngx_strncasecmp(type->data, ngx_http_chaton_sse_type.data,
+                              ngx_http_chaton_sse_type.len)
+              == 0;
 }
 
 
@@ -134,8 +226,7 @@ ngx_http_chaton_call_again(ngx_http_chaton_call_t *call)
 
     again->header = call->header;
     again->body = call->body;
-    again->done = call->done;
-    again->passthrough = call->passthrough;
+    again->forward_ok = call->forward_ok;
 
     return again;
 }
@@ -431,15 +522,11 @@ ngx_http_chaton_call_finished(ngx_http_request_t *sr, void *data,
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, sr->connection->log, 0,
                    "chaton call done: rc:%i status:%ui last:%d",
-                   rc, call->status, call->seen_last);
+                   rc, call->status, call->whole);
 
-    if (!call->finished) {
-        call->finished = 1;
+    if (!call->ended) {
+        call->ended = 1;
         call->rc = rc;
-
-        if (call->done) {
-            call->done(call);
-        }
 
         /* nginx posts the parent of a subrequest that was in its way only */
 

@@ -105,8 +105,8 @@ ngx_http_chaton_header_filter(ngx_http_request_t *r)
                       == 0))
         {
             call->encoded = 1;
-            call->not_sse = 1;
-            call->passthrough = 0;
+            call->unusable = 1;
+            call->forward_ok = 0;
 
             /* nothing of it is read: nginx ends the call right away */
 
@@ -127,7 +127,7 @@ ngx_http_chaton_header_filter(ngx_http_request_t *r)
 
     /* an answer to be kept whole gets its room at once */
 
-    if (call->body == NULL && !call->passthrough && !call->relay
+    if (call->body == NULL && !call->forward_ok && !call->forward_any
         && r->headers_out.content_length_n > 0
         && (size_t) r->headers_out.content_length_n <= call->answer.max
         && chaton_buf_reserve(&call->answer,
@@ -161,10 +161,10 @@ ngx_http_chaton_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
     /* a success passed through untouched (audio): postpone sends it on */
 
-    if ((call->passthrough && call->status == NGX_HTTP_OK) || call->relay) {
+    if ((call->forward_ok && call->status == NGX_HTTP_OK) || call->forward_any) {
         for (cl = in; cl; cl = cl->next) {
             if (cl->buf->last_buf || cl->buf->last_in_chain) {
-                call->seen_last = 1;
+                call->whole = 1;
             }
         }
 
@@ -259,7 +259,7 @@ ngx_http_chaton_filter_out(ngx_http_chaton_call_t *call, ngx_chain_t *ocl,
      * follows right away, and takes it along in the same write.
      */
 
-    ob->flush = !(call->answered && call->sr->upstream
+    ob->flush = !(call->satisfied && call->sr->upstream
                   && call->sr->upstream->length == 0);
 
     return ocl;
@@ -283,7 +283,7 @@ ngx_http_chaton_filter_buf(ngx_http_chaton_call_t *call, ngx_buf_t *b,
     r = call->sr;
 
     if (b->last_buf || b->last_in_chain) {
-        call->seen_last = 1;
+        call->whole = 1;
     }
 
     len = b->last - b->pos;
@@ -295,7 +295,7 @@ ngx_http_chaton_filter_buf(ngx_http_chaton_call_t *call, ngx_buf_t *b,
 
     call->last_read = ngx_current_msec;
 
-    if (call->status != NGX_HTTP_OK || call->not_sse || call->body == NULL) {
+    if (call->status != NGX_HTTP_OK || call->unusable || call->body == NULL) {
 
         /* an answer kept whole (capped): an error's, or a small one's */
 

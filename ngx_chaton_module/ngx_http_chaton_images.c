@@ -83,7 +83,6 @@ static ngx_int_t ngx_http_chaton_images_answer(
     ngx_http_chaton_images_ctx_t *ctx);
 
 
-static ngx_str_t  ngx_http_chaton_images_path = ngx_string("/chats/stream");
 
 
 ngx_int_t
@@ -160,8 +159,7 @@ static ngx_int_t
 ngx_http_chaton_images_draw(ngx_http_chaton_images_ctx_t *ctx,
     ngx_http_chaton_slot_t *slot)
 {
-    ngx_http_chaton_loc_conf_t   *lcf;
-    ngx_http_chaton_call_args_t   args;
+    ngx_http_chaton_loc_conf_t  *lcf;
 
     lcf = ngx_http_get_module_loc_conf(ctx->request, ngx_http_chaton_module);
 
@@ -181,14 +179,7 @@ ngx_http_chaton_images_draw(ngx_http_chaton_images_ctx_t *ctx,
 
     slot->t.raw = 1;
 
-    ngx_memzero(&args, sizeof(ngx_http_chaton_call_args_t));
-
-    args.method = "POST";
-    args.path = ngx_http_chaton_images_path;
-    args.body = ctx->body;
-    args.background = 1;
-
-    slot->call = ngx_http_chaton_call(ctx->request, &args, slot);
+    slot->call = ngx_http_chaton_call_chat(ctx->request, &ctx->body, 1, slot);
     if (slot->call == NULL) {
         return NGX_ERROR;
     }
@@ -260,7 +251,7 @@ ngx_http_chaton_images_resume(ngx_http_request_t *r)
     for (i = 0; i < ctx->images.n; i++) {
         slot = &ctx->slots[i];
 
-        if (slot->step < NGX_HTTP_CHATON_READY && slot->call->finished) {
+        if (slot->step < NGX_HTTP_CHATON_READY && slot->call->ended) {
             if (ngx_http_chaton_images_step(ctx, slot) != NGX_OK) {
                 ctx->ended = 1;
                 ngx_http_finalize_request(r, NGX_ERROR);
@@ -335,8 +326,6 @@ static ngx_int_t
 ngx_http_chaton_images_drawn(ngx_http_chaton_images_ctx_t *ctx,
     ngx_http_chaton_slot_t *slot)
 {
-    ngx_http_chaton_call_args_t   args;
-
     ctx->req.events += slot->t.events;
 
     if (slot->t.waiting
@@ -355,24 +344,11 @@ ngx_http_chaton_images_drawn(ngx_http_chaton_images_ctx_t *ctx,
 
         /* the picture: where is it? */
 
-        ngx_memzero(&args, sizeof(ngx_http_chaton_call_args_t));
-
-        args.path.len = sizeof("/storage/") - 1 + slot->t.image_path.len;
-        args.path.data = ngx_pnalloc(ctx->request->pool, args.path.len);
-        if (args.path.data == NULL) {
-            return NGX_ERROR;
-        }
-
-        ngx_memcpy(ngx_cpymem(args.path.data, "/storage/",
-                              sizeof("/storage/") - 1),
-                   slot->t.image_path.data, slot->t.image_path.len);
-
-        args.method = "GET";
-        args.capture = 64 * 1024;
-        args.background = 1;
-
         slot->step = NGX_HTTP_CHATON_LOOK_UP;
-        slot->call = ngx_http_chaton_call(ctx->request, &args, slot);
+        slot->call = ngx_http_chaton_call_storage(ctx->request,
+                                                  slot->t.image_path.data,
+                                                  slot->t.image_path.len,
+                                                  slot);
 
         return slot->call ? NGX_OK : NGX_ERROR;
     }
@@ -482,7 +458,7 @@ ngx_http_chaton_images_fetched(ngx_http_chaton_images_ctx_t *ctx,
 
     call = slot->call;
 
-    if (call->overflow || !call->seen_last || call->answer.len == 0) {
+    if (call->overflow || !call->whole || call->answer.len == 0) {
         (void) chaton_error_set(&ctx->error, NGX_HTTP_BAD_GATEWAY, NULL,
                                 "download_failed",
                                 call->overflow

@@ -181,7 +181,7 @@ static ngx_command_t  ngx_http_chaton_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_chaton_loc_conf_t, commit_after),
+      offsetof(ngx_http_chaton_loc_conf_t, stream_wait),
       NULL },
 
     { ngx_string("chaton_cors_origins"),
@@ -545,7 +545,7 @@ ngx_http_chaton_create_loc_conf(ngx_conf_t *cf)
     conf->max_image_size = NGX_CONF_UNSET_SIZE;
     conf->max_images = NGX_CONF_UNSET_UINT;
     conf->heartbeat = NGX_CONF_UNSET_MSEC;
-    conf->commit_after = NGX_CONF_UNSET_MSEC;
+    conf->stream_wait = NGX_CONF_UNSET_MSEC;
     conf->cors_origins = NGX_CONF_UNSET_PTR;
     conf->crawl = NGX_CONF_UNSET;
     conf->crawl_max_urls = NGX_CONF_UNSET_UINT;
@@ -592,7 +592,7 @@ ngx_http_chaton_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               20 * 1024 * 1024);
     ngx_conf_merge_uint_value(conf->max_images, prev->max_images, 16);
     ngx_conf_merge_msec_value(conf->heartbeat, prev->heartbeat, 10000);
-    ngx_conf_merge_msec_value(conf->commit_after, prev->commit_after, 5000);
+    ngx_conf_merge_msec_value(conf->stream_wait, prev->stream_wait, 5000);
     ngx_conf_merge_ptr_value(conf->cors_origins, prev->cors_origins, NULL);
     ngx_conf_merge_str_value(conf->fetch, prev->fetch, "/chaton-fetch");
     ngx_conf_merge_value(conf->crawl, prev->crawl, 1);

@@ -58,7 +58,7 @@ typedef struct {
     ngx_uint_t                   max_images;
 
     ngx_msec_t                   heartbeat;
-    ngx_msec_t                   commit_after;
+    ngx_msec_t                   stream_wait;
 
     ngx_array_t                 *cors_origins;   /* ngx_str_t */
 
@@ -90,7 +90,6 @@ typedef struct ngx_http_chaton_call_s  ngx_http_chaton_call_t;
 typedef ngx_int_t (*ngx_http_chaton_header_pt)(ngx_http_chaton_call_t *call);
 typedef ngx_int_t (*ngx_http_chaton_body_pt)(ngx_http_chaton_call_t *call,
     u_char *pos, size_t len, chaton_buf_t *out);
-typedef void (*ngx_http_chaton_done_pt)(ngx_http_chaton_call_t *call);
 
 
 /*
@@ -107,7 +106,6 @@ struct ngx_http_chaton_call_s {
 
     ngx_http_chaton_header_pt    header;         /* backend status known */
     ngx_http_chaton_body_pt      body;           /* backend bytes, if 200 */
-    ngx_http_chaton_done_pt      done;           /* subrequest finished */
 
     ngx_str_t                    path;           /* as signed and sent */
     ngx_str_t                    content_type;
@@ -133,15 +131,29 @@ struct ngx_http_chaton_call_s {
 
     ngx_msec_t                   last_read;
 
-    unsigned                     finished:1;
-    unsigned                     seen_last:1;
-    unsigned                     not_sse:1;      /* 200, but not usable */
+    unsigned                     ended:1;        /* post_subrequest ran */
+    unsigned                     whole:1;        /* the backend's last
+                                                    byte arrived */
+    unsigned                     unusable:1;     /* 200, but not what the
+                                                    route can read */
     unsigned                     encoded:1;      /* compressed, unasked */
-    unsigned                     passthrough:1;  /* 200's bytes to client */
-    unsigned                     relay:1;        /* any status's bytes */
+    unsigned                     forward_ok:1;   /* a 200's bytes go to the
+                                                    client as they are */
+    unsigned                     forward_any:1;  /* any status's bytes do */
     unsigned                     overflow:1;     /* answer over its cap */
-    unsigned                     answered:1;     /* the route said all */
+    unsigned                     satisfied:1;    /* the route has all it
+                                                    needs of the answer */
 };
+
+
+/*
+ * A call in the client's way (not background) is over only once its
+ * output has left the postpone filter too: nginx says so by sr->done,
+ * which is set after post_subrequest ran.
+ */
+
+#define ngx_http_chaton_call_over(call)                                       \
+    ((call)->args.background ? (call)->ended : (call)->sr->done)
 
 
 typedef ngx_int_t (*ngx_http_chaton_start_pt)(ngx_http_request_t *r,
@@ -170,7 +182,7 @@ typedef struct {
     ngx_http_chaton_call_t      *relay;          /* a passthrough call */
     unsigned                     stream:1;
     unsigned                     token_seen:1;
-    unsigned                     ended:1;        /* the relay's */
+    unsigned                     ended:1;        /* finalized */
 } ngx_http_chaton_req_t;
 
 
@@ -226,6 +238,13 @@ ngx_http_chaton_call_t *ngx_http_chaton_call(ngx_http_request_t *r,
     ngx_http_chaton_call_args_t *args, void *data);
 ngx_http_chaton_call_t *ngx_http_chaton_call_again(
     ngx_http_chaton_call_t *call);
+ngx_http_chaton_call_t *ngx_http_chaton_call_chat(ngx_http_request_t *r,
+    ngx_str_t *body, ngx_uint_t background, void *data);
+ngx_http_chaton_call_t *ngx_http_chaton_call_upload(ngx_http_request_t *r,
+    ngx_chain_t *bufs, ngx_str_t *content_type, void *data);
+ngx_http_chaton_call_t *ngx_http_chaton_call_storage(ngx_http_request_t *r,
+    u_char *path, size_t len, void *data);
+ngx_int_t ngx_http_chaton_is_event_stream(ngx_str_t *type);
 ngx_int_t ngx_http_chaton_add_variables(ngx_conf_t *cf);
 ngx_int_t ngx_http_chaton_backend_init(ngx_conf_t *cf);
 
@@ -239,7 +258,7 @@ ngx_int_t ngx_http_chaton_call_output(ngx_http_chaton_call_t *call,
 
 /* ngx_http_chaton_pass.c */
 ngx_int_t ngx_http_chaton_pass(ngx_http_request_t *r, const char *method,
-    ngx_str_t *path, ngx_str_t *body);
+    const ngx_str_t *path, ngx_str_t *body);
 
 /* the routes */
 ngx_int_t ngx_http_chaton_chat_handler(ngx_http_request_t *r);

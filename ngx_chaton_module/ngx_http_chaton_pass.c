@@ -27,7 +27,7 @@ static ngx_str_t  ngx_http_chaton_pass_type = ngx_string("application/json");
 
 ngx_int_t
 ngx_http_chaton_pass(ngx_http_request_t *r, const char *method,
-    ngx_str_t *path, ngx_str_t *body)
+    const ngx_str_t *path, ngx_str_t *body)
 {
     ngx_http_chaton_req_t        *req;
     ngx_http_chaton_call_t       *call;
@@ -51,7 +51,7 @@ ngx_http_chaton_pass(ngx_http_request_t *r, const char *method,
         return NGX_ERROR;
     }
 
-    call->relay = 1;
+    call->forward_any = 1;
     call->header = ngx_http_chaton_pass_header;
 
     req->relay = call;
@@ -66,7 +66,6 @@ ngx_http_chaton_pass(ngx_http_request_t *r, const char *method,
 static ngx_int_t
 ngx_http_chaton_pass_header(ngx_http_chaton_call_t *call)
 {
-    ngx_str_t            value;
     ngx_http_request_t  *r, *sr;
 
     r = call->request;
@@ -78,12 +77,7 @@ ngx_http_chaton_pass_header(ngx_http_chaton_call_t *call)
     r->headers_out.content_type_lowcase = NULL;
     r->headers_out.content_length_n = sr->headers_out.content_length_n;
 
-    value = sr->headers_out.content_type;
-
-    if (value.len >= sizeof("text/event-stream") - 1
-        && ngx_strncasecmp(value.data, (u_char *) "text/event-stream",
-                           sizeof("text/event-stream") - 1) == 0)
-    {
+    if (ngx_http_chaton_is_event_stream(&sr->headers_out.content_type)) {
         return ngx_http_chaton_send_stream_header(r);
     }
 
@@ -124,7 +118,7 @@ ngx_http_chaton_pass_end(ngx_http_request_t *r, ngx_http_chaton_call_t *call)
         return ngx_http_chaton_send_error(r, &err);
     }
 
-    if (!call->seen_last) {
+    if (!call->whole) {
         ngx_http_chaton_log(NGX_LOG_ERR, r,
                       "the passthrough server closed its answer "
                       "before its end");

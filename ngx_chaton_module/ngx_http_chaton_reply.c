@@ -434,7 +434,6 @@ ngx_http_chaton_error_handler(ngx_http_request_t *r)
     u_char                      *p;
     ngx_str_t                    retry;
     ngx_uint_t                   status;
-    const char                  *code, *msg;
     chaton_error_t               err;
     ngx_http_chaton_loc_conf_t  *lcf;
 
@@ -442,103 +441,7 @@ ngx_http_chaton_error_handler(ngx_http_request_t *r)
 
     (void) ngx_http_discard_request_body(r);
 
-    switch (status) {
-
-    case NGX_HTTP_BAD_REQUEST:
-    case NGX_HTTP_REQUEST_HEADER_TOO_LARGE:
-    case NGX_HTTPS_CERT_ERROR:
-    case NGX_HTTPS_NO_CERT:
-    case NGX_HTTP_TO_HTTPS:
-        status = NGX_HTTP_BAD_REQUEST;
-        code = "bad_request";
-        msg = "The HTTP request is malformed or its headers are too large.";
-        break;
-
-    case NGX_HTTP_UNAUTHORIZED:
-        code = "invalid_api_key";
-        msg = "Incorrect or missing API key.";
-        break;
-
-    case NGX_HTTP_FORBIDDEN:
-        code = "forbidden";
-        msg = "Access to this resource is forbidden.";
-        break;
-
-    case NGX_HTTP_NOT_FOUND:
-        code = "unknown_url";
-        msg = "Unknown request URL.";
-        break;
-
-    case NGX_HTTP_NOT_ALLOWED:
-        code = "method_not_allowed";
-        msg = "Method not allowed.";
-        break;
-
-    case NGX_HTTP_REQUEST_TIME_OUT:
-        code = "request_timeout";
-        msg = "The request was not received in time.";
-        break;
-
-    case NGX_HTTP_LENGTH_REQUIRED:
-        code = "length_required";
-        msg = "The request needs a Content-Length or chunked body.";
-        break;
-
-    case NGX_HTTP_REQUEST_ENTITY_TOO_LARGE:
-        code = "request_too_large";
-        msg = "The request body is too large for this server "
-              "(client_max_body_size).";
-        break;
-
-    case NGX_HTTP_REQUEST_URI_TOO_LARGE:
-        code = "uri_too_long";
-        msg = "The request URI is too long.";
-        break;
-
-    case NGX_HTTP_TOO_MANY_REQUESTS:
-        code = "rate_limit_exceeded";
-        msg = "Rate limit reached for requests; retry later.";
-        break;
-
-    case NGX_HTTP_NOT_IMPLEMENTED:
-        code = "not_implemented";
-        msg = "The request uses an HTTP feature this server does not "
-              "implement.";
-        break;
-
-    case NGX_HTTP_VERSION_NOT_SUPPORTED:
-        code = "http_version_not_supported";
-        msg = "The request's HTTP version is not supported.";
-        break;
-
-    case NGX_HTTP_BAD_GATEWAY:
-        code = "backend_unreachable";
-        msg = "The backend could not be reached.";
-        break;
-
-    case NGX_HTTP_SERVICE_UNAVAILABLE:
-        code = "service_unavailable";
-        msg = "The service is temporarily unavailable; retry later.";
-        break;
-
-    case NGX_HTTP_GATEWAY_TIME_OUT:
-        code = "backend_timeout";
-        msg = "The backend did not answer in time.";
-        break;
-
-    default:
-        if (status < 400 || status > 599) {
-            status = NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        code = status < 500 ? "invalid_request" : "server_error";
-        msg = status < 500 ? "The request was refused."
-                           : "The server had an error while processing "
-                             "the request.";
-    }
-
-    chaton_error_text(&err, (int) status, code, (const u_char *) msg,
-                      ngx_strlen(msg));
+    status = chaton_error_status(&err, (int) status);
 
     /* limit_req and limit_conn say no more than "later": how much later */
 

@@ -104,7 +104,7 @@ ngx_http_chaton_speech_start(ngx_http_request_t *r, ngx_str_t *body)
         ctx->call->body = ngx_http_chaton_speech_body;
 
     } else {
-        ctx->call->passthrough = 1;
+        ctx->call->forward_ok = 1;
     }
 
     r->write_event_handler = ngx_http_chaton_speech_resume;
@@ -127,7 +127,7 @@ ngx_http_chaton_speech_header(ngx_http_chaton_call_t *call)
 
     ctx->req.backend_status = call->status;
 
-    if (call->status != NGX_HTTP_OK || call->not_sse) {
+    if (call->status != NGX_HTTP_OK || call->unusable) {
         return NGX_OK;
     }
 
@@ -139,8 +139,8 @@ ngx_http_chaton_speech_header(ngx_http_chaton_call_t *call)
     {
         /* kept as an error's body: the client gets no "mp3" of JSON */
 
-        call->not_sse = 1;
-        call->passthrough = 0;
+        call->unusable = 1;
+        call->forward_ok = 0;
         return NGX_OK;
     }
 
@@ -218,13 +218,11 @@ ngx_http_chaton_speech_end(ngx_http_request_t *r,
     call = ctx->call;
 
     if (!ctx->committed) {
-        if (call->not_sse) {
-            (void) chaton_error_set(&err, NGX_HTTP_BAD_GATEWAY, NULL,
-                                    "bad_backend_answer",
-                                    call->encoded
-                                    ? "The backend answered compressed, "
-                                      "though compression was not asked for."
-                                    : "The backend answered without audio.");
+        if (call->unusable) {
+            (void) chaton_error_answer(&err, call->encoded
+                                             ? CHATON_ANSWER_ENCODED
+                                             : CHATON_ANSWER_NOT_AUDIO);
+
         } else {
             ngx_http_chaton_backend_error(call, &err);
         }
@@ -234,7 +232,7 @@ ngx_http_chaton_speech_end(ngx_http_request_t *r,
 
     chaton_buf_init(&out, &ctx->alloc, 0);
 
-    if (!call->seen_last) {
+    if (!call->whole) {
         ngx_http_chaton_log(NGX_LOG_ERR, r,
                       "the backend closed the audio before its end");
 
@@ -245,10 +243,7 @@ ngx_http_chaton_speech_end(ngx_http_request_t *r,
             return NGX_ERROR;
         }
 
-        (void) chaton_error_set(&err, NGX_HTTP_BAD_GATEWAY, NULL,
-                                "backend_truncated",
-                                "The backend closed the audio before its "
-                                "end.");
+        (void) chaton_error_answer(&err, CHATON_AUDIO_CUT);
 
         rc = chaton_error_event(&out, &err);
 

@@ -31,16 +31,6 @@
 #include "chaton_event.h"
 
 
-/*
- * chaton_chat_event() as it was before the scanner, every event through
- * cJSON: the reference the differential tests (t/unit/test_event.c,
- * t/fuzz/fuzz_event.c) hold the scanner's path to.  The module does not
- * call it.
- */
-
-int chaton_chat_event_cjson(chaton_chat_t *t, const unsigned char *ev,
-    size_t len);
-
 static int chaton_chat_delta(chaton_chat_t *t, chaton_event_t *e);
 static int chaton_chat_json(chaton_chat_t *t, const unsigned char *ev,
     size_t len);
@@ -181,6 +171,15 @@ chaton_chat_event(chaton_chat_t *t, const unsigned char *ev, size_t len)
 }
 
 
+#ifdef CHATON_TESTS
+
+/*
+ * chaton_chat_event() as it was before the scanner, every event through
+ * cJSON: the reference the differential tests (t/unit/test_event.c,
+ * t/fuzz/fuzz_event.c) hold the scanner's path to.  Built for the tests
+ * only: the module has no use for it.
+ */
+
 int
 chaton_chat_event_cjson(chaton_chat_t *t, const unsigned char *ev,
     size_t len)
@@ -194,6 +193,8 @@ chaton_chat_event_cjson(chaton_chat_t *t, const unsigned char *ev,
 
     return chaton_chat_json(t, ev, len);
 }
+
+#endif
 
 
 /* what chaton_chat_choice() does with the same delta's tree */
@@ -852,11 +853,17 @@ chaton_chat_tail(chaton_chat_t *t)
 }
 
 
+#ifdef CHATON_TESTS
+
+/* for the tests: the answer's tokens as the usage reports them */
+
 uint64_t
 chaton_chat_completion_tokens(chaton_chat_t *t)
 {
     return chaton_usage_tokens(&t->completion);
 }
+
+#endif
 
 
 static int

@@ -70,7 +70,12 @@ int chaton_chat_resolved(chaton_chat_t *t, const unsigned char *url,
 int chaton_chat_flush(chaton_chat_t *t);
 int chaton_chat_finish(chaton_chat_t *t);
 int chaton_chat_completion(chaton_chat_t *t, chaton_buf_t *out);
+
+#ifdef CHATON_TESTS
 uint64_t chaton_chat_completion_tokens(chaton_chat_t *t);
+int chaton_chat_event_cjson(chaton_chat_t *t, const unsigned char *ev,
+    size_t len);
+#endif
 
 
 #endif /* _CHATON_CHUNK_H_INCLUDED_ */

@@ -313,3 +313,190 @@ chaton_error_cut(const unsigned char *s, size_t len, size_t max)
 
     return len;
 }
+
+
+/*
+ * The error for a status nginx itself gives (its error_page): the status
+ * the client gets, a code and a message, in our words.  Returns the
+ * status, folded where several mean the same to a client.
+ */
+
+int
+chaton_error_status(chaton_error_t *e, int status)
+{
+    const char  *code, *msg;
+
+    switch (status) {
+
+    case 400:
+    case 494:       /* request header too large */
+    case 495:       /* client certificate error */
+    case 496:       /* no client certificate */
+    case 497:       /* plain HTTP to an HTTPS port */
+        status = 400;
+        code = "bad_request";
+        msg = "The HTTP request is malformed or its headers are too large.";
+        break;
+
+    case 401:
+        code = "invalid_api_key";
+        msg = "Incorrect or missing API key.";
+        break;
+
+    case 403:
+        code = "forbidden";
+        msg = "Access to this resource is forbidden.";
+        break;
+
+    case 404:
+        code = "unknown_url";
+        msg = "Unknown request URL.";
+        break;
+
+    case 405:
+        code = "method_not_allowed";
+        msg = "Method not allowed.";
+        break;
+
+    case 408:
+        code = "request_timeout";
+        msg = "The request was not received in time.";
+        break;
+
+    case 411:
+        code = "length_required";
+        msg = "The request needs a Content-Length or chunked body.";
+        break;
+
+    case 413:
+        code = "request_too_large";
+        msg = "The request body is too large for this server "
+              "(client_max_body_size).";
+        break;
+
+    case 414:
+        code = "uri_too_long";
+        msg = "The request URI is too long.";
+        break;
+
+    case 429:
+        code = "rate_limit_exceeded";
+        msg = "Rate limit reached for requests; retry later.";
+        break;
+
+    case 501:
+        code = "not_implemented";
+        msg = "The request uses an HTTP feature this server does not "
+              "implement.";
+        break;
+
+    case 505:
+        code = "http_version_not_supported";
+        msg = "The request's HTTP version is not supported.";
+        break;
+
+    case 502:
+        code = "backend_unreachable";
+        msg = "The backend could not be reached.";
+        break;
+
+    case 503:
+        code = "service_unavailable";
+        msg = "The service is temporarily unavailable; retry later.";
+        break;
+
+    case 504:
+        code = "backend_timeout";
+        msg = "The backend did not answer in time.";
+        break;
+
+    default:
+        if (status < 400 || status > 599) {
+            status = 500;
+        }
+
+        code = status < 500 ? "invalid_request" : "server_error";
+        msg = status < 500 ? "The request was refused."
+                           : "The server had an error while processing "
+                             "the request.";
+    }
+
+    chaton_error_text(e, status, code, (const unsigned char *) msg,
+                      strlen(msg));
+
+    return status;
+}
+
+
+/* a backend's answer that began well and went wrong; returns CHATON_BAD */
+
+int
+chaton_error_answer(chaton_error_t *e, chaton_answer_fault_e fault)
+{
+    switch (fault) {
+
+    case CHATON_ANSWER_TOO_LARGE:
+        return chaton_error_set(e, 502, NULL, "answer_too_large",
+                                "The answer is larger than "
+                                "chaton_max_answer_size.");
+
+    case CHATON_EVENT_TOO_LARGE:
+        return chaton_error_set(e, 502, NULL, "event_too_large",
+                                "The backend sent an event larger than "
+                                "chaton_max_event_size.");
+
+    case CHATON_ANSWER_ENCODED:
+        return chaton_error_set(e, 502, NULL, "bad_backend_answer",
+                                "The backend answered compressed, though "
+                                "compression was not asked for.");
+
+    case CHATON_ANSWER_NOT_SSE:
+        return chaton_error_set(e, 502, NULL, "bad_backend_answer",
+                                "The backend answered with something other "
+                                "than an event stream.");
+
+    case CHATON_ANSWER_NOT_AUDIO:
+        return chaton_error_set(e, 502, NULL, "bad_backend_answer",
+                                "The backend answered without audio.");
+
+    case CHATON_AUDIO_CUT:
+        return chaton_error_set(e, 502, NULL, "backend_truncated",
+                                "The backend closed the audio before its "
+                                "end.");
+
+    case CHATON_ANSWER_SILENT:
+        return chaton_error_set(e, 504, NULL, "backend_timeout",
+                                "The backend stopped sending before the "
+                                "answer was complete.");
+
+    default: /* CHATON_ANSWER_CUT */
+        return chaton_error_set(e, 502, NULL, "backend_truncated",
+                                "The backend closed the stream before the "
+                                "answer was complete.");
+    }
+}
+
+
+/*
+ * An upload of an image the backend refused ("status" its error's, after
+ * chaton_error_backend()) or answered without a URL (status 200): the
+ * request fails naming the image, with the backend's reason quoted.
+ */
+
+void
+chaton_error_upload(chaton_error_t *e, int status, const char *param,
+    const unsigned char *reason, size_t len)
+{
+    if (status == 200) {
+        (void) chaton_error_set(e, 502, param, "upload_failed",
+                                "The backend's answer to the upload of the "
+                                "image in %s had no URL.", param);
+        return;
+    }
+
+    (void) chaton_error_set(e, status == 429 ? 429 : 502, param,
+                            "upload_failed",
+                            "The backend refused the upload of the image "
+                            "in %s: %.*s", param, (int) (len > 127 ? 127 : len),
+                            (const char *) reason);
+}

@@ -35,6 +35,25 @@ int chaton_error_json(chaton_buf_t *b, const chaton_error_t *e);
 void chaton_error_backend(chaton_error_t *e, int status, int timed_out,
     const unsigned char *body, size_t len);
 int chaton_error_event(chaton_buf_t *b, const chaton_error_t *e);
+int chaton_error_status(chaton_error_t *e, int status);
+
+
+/* what can go wrong with a backend's answer after its 200 */
+
+typedef enum {
+    CHATON_ANSWER_TOO_LARGE = 0,     /* over chaton_max_answer_size */
+    CHATON_EVENT_TOO_LARGE,          /* an event over chaton_max_event_size */
+    CHATON_ANSWER_ENCODED,           /* compressed, though not asked to be */
+    CHATON_ANSWER_NOT_SSE,           /* not an event stream */
+    CHATON_ANSWER_NOT_AUDIO,         /* speech: no audio */
+    CHATON_AUDIO_CUT,                /* speech: closed before its end */
+    CHATON_ANSWER_CUT,               /* closed before [DONE] */
+    CHATON_ANSWER_SILENT             /* silent past proxy_read_timeout */
+} chaton_answer_fault_e;
+
+int chaton_error_answer(chaton_error_t *e, chaton_answer_fault_e fault);
+void chaton_error_upload(chaton_error_t *e, int status, const char *param,
+    const unsigned char *reason, size_t len);
 
 
 #endif /* _CHATON_ERROR_H_INCLUDED_ */

@@ -265,6 +265,8 @@ chaton_sse_hold(chaton_sse_t *p, const unsigned char *pos, size_t len)
 }
 
 
+#ifdef CHATON_TESTS
+
 /* whether bytes of an unfinished event are held */
 
 int
@@ -272,6 +274,8 @@ chaton_sse_pending(chaton_sse_t *p)
 {
     return p->line.len != 0 || p->skip || p->has_data;
 }
+
+#endif
 
 
 static int

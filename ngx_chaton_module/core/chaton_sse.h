@@ -50,7 +50,9 @@ int chaton_sse_feed(chaton_sse_t *p, const unsigned char *in, size_t len,
     chaton_sse_handler_pt handler, void *data);
 int chaton_sse_finish(chaton_sse_t *p, chaton_sse_handler_pt handler,
     void *data);
+#ifdef CHATON_TESTS
 int chaton_sse_pending(chaton_sse_t *p);
+#endif
 
 
 #endif /* _CHATON_SSE_H_INCLUDED_ */

@@ -1,0 +1,735 @@
+
+/*
+ * ngx_chaton: the conversation runner, what every API dialect's route
+ * shares once its parser has made the neutral conversation:
+ *
+ *   ..._conversation  starts the pre-steps (ngx_http_chaton_prepare.c)
+ *   ..._call          all pre-steps done: the signed chat call
+ *   ..._header        backend status known: a stream's 200 goes out now
+ *   ..._body          backend bytes -> SSE parser -> the answer, in order
+ *   ..._resume        the parent's handler: pre-steps done, a picture
+ *                     resolved, or the chat call ended
+ *
+ * Its step (ngx_http_chaton_step_e) says where it is.  A stream's status
+ * line leaves only once the backend's status is known, so a backend error
+ * is a proper HTTP error; except that a stream waiting long for the
+ * backend (reasoning models think for minutes) is answered 200 after
+ * chaton_stream_wait, with heartbeat comments, and a later error then
+ * arrives as an error event of the stream.
+ */
+
+
+#include "ngx_http_chaton_conversation.h"
+
+
+static ngx_int_t ngx_http_chaton_conversation_header(
+    ngx_http_chaton_call_t *call);
+static ngx_int_t ngx_http_chaton_conversation_body(
+    ngx_http_chaton_call_t *call, u_char *pos, size_t len, chaton_buf_t *out);
+static int ngx_http_chaton_conversation_framed(void *data,
+    const unsigned char *in, size_t len, size_t *n);
+static int ngx_http_chaton_conversation_event(void *data,
+    const unsigned char *ev, size_t len);
+static ngx_int_t ngx_http_chaton_conversation_outcome(
+    ngx_http_chaton_conv_t *ctx, int rc, chaton_buf_t *out);
+static ngx_int_t ngx_http_chaton_conversation_end(ngx_http_request_t *r,
+    ngx_http_chaton_conv_t *ctx, ngx_http_chaton_step_e step);
+static ngx_int_t ngx_http_chaton_conversation_whole(ngx_http_request_t *r,
+    ngx_http_chaton_conv_t *ctx);
+static void ngx_http_chaton_conversation_truncated(
+    ngx_http_chaton_conv_t *ctx);
+static void ngx_http_chaton_conversation_beat(ngx_event_t *ev);
+static void ngx_http_chaton_conversation_cleanup(void *data);
+
+
+static u_char  ngx_http_chaton_beat_text[] = ": keep-alive\n\n";
+
+
+/*
+ * A dialect's route has read the client's body: its parser makes the
+ * conversation, and the runner takes it from there.  Returns NGX_DONE when
+ * calls are under way (the request is finalized when they end), or the rc
+ * of an answer already given.  The route's context must have been
+ * allocated as an ngx_http_chaton_conv_t.
+ */
+
+ngx_int_t
+ngx_http_chaton_conversation(ngx_http_request_t *r, ngx_str_t *body,
+    const ngx_http_chaton_dialect_t *dialect)
+{
+    int                          rc;
+    chaton_error_t               err;
+    chaton_chat_conf_t           conf;
+    ngx_pool_cleanup_t          *cln;
+    ngx_http_chaton_conv_t      *ctx;
+    ngx_http_chaton_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_chaton_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_chaton_module);
+
+    ctx->request = r;
+    ctx->dialect = dialect;
+    ctx->step = NGX_HTTP_CHATON_PREPARING;
+    ngx_http_chaton_alloc_init(&ctx->alloc, r->pool);
+
+    conf.models = lcf->models;
+    conf.nmodels = lcf->nmodels;
+    conf.max_tokens = lcf->max_tokens;
+    conf.max_image = lcf->max_image_size;
+    conf.max_images = lcf->max_images;
+
+    rc = dialect->parse(&ctx->chat, &ctx->alloc, &conf, body->data,
+                        body->len, &err);
+
+    if (rc == CHATON_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->chat.model) {
+        ctx->req.model.data = ctx->chat.model;
+        ctx->req.model.len = ctx->chat.model_len;
+    }
+
+    if (rc != CHATON_OK) {
+        if (lcf->passthrough.len && err.code
+            && ngx_strcmp(err.code, "model_not_found") == 0)
+        {
+            return ngx_http_chaton_pass(r, "POST", &dialect->route, body);
+        }
+
+        return ngx_http_chaton_send_error(r, &err);
+    }
+
+    ctx->req.backend_model.data = (u_char *) ctx->chat.entry->backend;
+    ctx->req.backend_model.len = ctx->chat.entry->backend_len;
+    ctx->req.stream = ctx->chat.stream;
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_chaton_conversation_cleanup;
+    cln->data = ctx;
+
+    rc = ngx_http_chaton_prepare(ctx);
+
+    if (rc == NGX_OK) {
+        return ngx_http_chaton_conversation_call(ctx);
+    }
+
+    if (rc == NGX_DONE) {
+        r->write_event_handler = ngx_http_chaton_conversation_resume;
+    }
+
+    return rc;
+}
+
+
+/* all pre-steps done: the chat call */
+
+ngx_int_t
+ngx_http_chaton_conversation_call(ngx_http_chaton_conv_t *ctx)
+{
+    u_char                      *p;
+    ngx_str_t                    body;
+    chaton_buf_t                 b;
+    ngx_http_request_t          *r;
+    ngx_http_chaton_call_t      *call;
+    ngx_http_chaton_loc_conf_t  *lcf;
+
+    r = ctx->request;
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_chaton_module);
+
+    chaton_buf_init(&b, &ctx->alloc, 0);
+
+    if (chaton_chat_body(&b, &ctx->chat) != CHATON_OK) {
+        return NGX_ERROR;
+    }
+
+    /* one id for the whole answer, as OpenAI gives */
+
+    p = ngx_sprintf(ctx->id, "chatcmpl-%08xD%08xD%08xD",
+                    (uint32_t) ngx_random(), (uint32_t) ngx_random(),
+                    (uint32_t) ngx_random());
+
+    if (chaton_chat_init(&ctx->t, &ctx->alloc, ctx->id, p - ctx->id,
+                         ctx->chat.model, ctx->chat.model_len,
+                         (uint64_t) ngx_time(), lcf->max_answer_size)
+        != CHATON_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ctx->t.stream = ctx->chat.stream;
+    ctx->t.include_usage = ctx->chat.include_usage;
+    ctx->t.prompt_tokens = chaton_usage_tokens(&ctx->chat.prompt);
+
+    chaton_sse_init(&ctx->sse, &ctx->alloc, lcf->max_event_size);
+    ctx->sse.whole = ngx_http_chaton_conversation_framed;
+    chaton_buf_init(&ctx->tail, &ctx->alloc, 0);
+
+    body.data = b.data;
+    body.len = b.len;
+
+    call = ngx_http_chaton_call_chat(r, &body, 0, ctx);
+    if (call == NULL) {
+        return NGX_ERROR;
+    }
+
+    call->header = ngx_http_chaton_conversation_header;
+    call->body = ngx_http_chaton_conversation_body;
+
+    ctx->call = call;
+    ctx->step = NGX_HTTP_CHATON_CALLING;
+
+    r->write_event_handler = ngx_http_chaton_conversation_resume;
+
+    if (ctx->chat.stream && (lcf->stream_wait || lcf->heartbeat)) {
+        ctx->beat.handler = ngx_http_chaton_conversation_beat;
+        ctx->beat.data = ctx;
+        ctx->beat.log = r->connection->log;
+        ctx->beat.cancelable = 1;
+
+        ngx_add_timer(&ctx->beat, lcf->stream_wait ? lcf->stream_wait
+                                                    : lcf->heartbeat);
+    }
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_chaton_conversation_header(ngx_http_chaton_call_t *call)
+{
+    ngx_http_chaton_conv_t  *ctx;
+
+    ctx = call->data;
+    ctx->req.backend_status = call->status;
+
+    if (call->status != NGX_HTTP_OK || call->unusable) {
+        return NGX_OK;
+    }
+
+    if (!ngx_http_chaton_is_event_stream(&call->sr->headers_out.content_type))
+    {
+        call->unusable = 1;
+        return NGX_OK;
+    }
+
+    if (!ctx->chat.stream || ctx->stream_started) {
+        return NGX_OK;
+    }
+
+    ctx->stream_started = 1;
+
+    return ngx_http_chaton_send_stream_header(ctx->request);
+}
+
+
+static ngx_int_t
+ngx_http_chaton_conversation_body(ngx_http_chaton_call_t *call, u_char *pos,
+    size_t len, chaton_buf_t *out)
+{
+    int                          rc;
+    ngx_http_chaton_conv_t      *ctx;
+    ngx_http_chaton_loc_conf_t  *lcf;
+
+    ctx = call->data;
+
+    if (ctx->step != NGX_HTTP_CHATON_CALLING) {
+        return NGX_OK;      /* the answer is over; the rest is ignored */
+    }
+
+    /* chunks come to about one and a half times the events' bytes */
+
+    if (ctx->chat.stream && out->cap == 0
+        && chaton_buf_reserve(out, ngx_max(4096, len * 2)) != CHATON_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ctx->t.out = out;
+
+    rc = chaton_sse_feed(&ctx->sse, pos, len,
+                         ngx_http_chaton_conversation_event, ctx);
+
+    if (ngx_http_chaton_conversation_outcome(ctx, rc, out) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    call->satisfied = (ctx->step != NGX_HTTP_CHATON_CALLING
+                       && !ctx->t.waiting);
+
+    if (!ctx->req.token_seen && ctx->t.content_bytes) {
+        ctx->req.token_seen = 1;
+        ctx->req.first_token = ngx_current_msec - ctx->req.started;
+    }
+
+    /* output pushes the next heartbeat back */
+
+    if (ctx->stream_started && out->len && ctx->beat.timer_set) {
+        lcf = ngx_http_get_module_loc_conf(ctx->request,
+                                           ngx_http_chaton_module);
+        if (lcf->heartbeat) {
+            ngx_add_timer(&ctx->beat, lcf->heartbeat);
+        }
+    }
+
+    return ngx_http_chaton_pictures_look_up(ctx, out);
+}
+
+
+/* the common event, translated straight from the input: chaton_chunk.c */
+
+static int
+ngx_http_chaton_conversation_framed(void *data, const unsigned char *in,
+    size_t len, size_t *n)
+{
+    ngx_http_chaton_conv_t  *ctx = data;
+
+    return chaton_chat_framed(&ctx->t, in, len, n);
+}
+
+
+static int
+ngx_http_chaton_conversation_event(void *data, const unsigned char *ev,
+    size_t len)
+{
+    int                      rc;
+    ngx_http_chaton_conv_t  *ctx = data;
+
+    rc = chaton_chat_event(&ctx->t, ev, len);
+
+    if (rc == CHATON_TOO_BIG) {
+        return chaton_error_answer(&ctx->t.error, CHATON_ANSWER_TOO_LARGE);
+    }
+
+    return rc;
+}
+
+
+/*
+ * What a feed (or the end of the input) came to.  In a stream, the end and
+ * errors are written out at once, after the chunks before them.
+ */
+
+static ngx_int_t
+ngx_http_chaton_conversation_outcome(ngx_http_chaton_conv_t *ctx, int rc,
+    chaton_buf_t *out)
+{
+    ctx->req.events = ctx->t.events;
+    ctx->req.chunks = ctx->t.chunks;
+    ctx->req.content_bytes = ctx->t.content_bytes;
+
+    switch (rc) {
+
+    case CHATON_OK:
+        return NGX_OK;
+
+    case CHATON_DONE:
+        ctx->step = NGX_HTTP_CHATON_ANSWERED;
+        return ngx_http_chaton_conversation_complete(ctx, out);
+
+    case CHATON_TOO_BIG:
+        (void) chaton_error_answer(&ctx->t.error, CHATON_EVENT_TOO_LARGE);
+        break;
+
+    case CHATON_BAD:
+        break;
+
+    default:
+        return NGX_ERROR;
+    }
+
+    ctx->step = NGX_HTTP_CHATON_FAILED;
+    ctx->error = &ctx->t.error;
+
+    return ctx->stream_started
+           ? ngx_http_chaton_conversation_error_event(ctx, out) : NGX_OK;
+}
+
+
+/*
+ * The backend has said [DONE]: text held back as a possible placeholder is
+ * released, and a stream gets its last chunks, unless a picture is still
+ * being resolved (this runs again once it is).
+ */
+
+ngx_int_t
+ngx_http_chaton_conversation_complete(ngx_http_chaton_conv_t *ctx,
+    chaton_buf_t *out)
+{
+    ctx->t.out = out;
+
+    if (ctx->t.waiting) {
+        return NGX_OK;
+    }
+
+    if (chaton_chat_flush(&ctx->t) != CHATON_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->t.waiting || !ctx->chat.stream) {
+        return NGX_OK;
+    }
+
+    if (chaton_chat_finish(&ctx->t) != CHATON_OK) {
+        return NGX_ERROR;
+    }
+
+    ctx->req.chunks = ctx->t.chunks;
+
+    return NGX_OK;
+}
+
+
+/* an error after the 200: logged, and one more event for the client */
+
+ngx_int_t
+ngx_http_chaton_conversation_error_event(ngx_http_chaton_conv_t *ctx,
+    chaton_buf_t *out)
+{
+    chaton_error_t  *err;
+
+    err = ctx->error;
+
+    ngx_http_chaton_log(NGX_LOG_ERR, ctx->request,
+                  "%d %s in a stream after %uL events: %*s",
+                  err->status, err->code ? err->code : "error",
+                  ctx->t.events, err->text_len, err->text);
+
+    return chaton_error_event(out, err) == CHATON_OK ? NGX_OK : NGX_ERROR;
+}
+
+
+/*
+ * Stream bytes of the module's own while the chat call is the active
+ * subrequest: through it, so that the postpone filter keeps them in order
+ * with its output.
+ */
+
+ngx_int_t
+ngx_http_chaton_conversation_send(ngx_http_chaton_conv_t *ctx,
+    chaton_buf_t *out)
+{
+    ngx_chain_t         *cl, **ll;
+    ngx_http_request_t  *r;
+
+    r = ctx->request;
+
+    if (out->len == 0) {
+        return NGX_OK;
+    }
+
+    cl = NULL;
+    ll = &cl;
+
+    if (ngx_http_chaton_chain_add(r, &ll, out->data, out->len) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    cl->buf->flush = 1;
+
+    return ngx_http_chaton_call_output(ctx->call, cl);
+}
+
+
+/*
+ * The parent's write handler: runs when a background call (a pre-step, a
+ * look-up) or the chat call has ended, and spuriously.
+ */
+
+void
+ngx_http_chaton_conversation_resume(ngx_http_request_t *r)
+{
+    int                          rc;
+    ngx_int_t                    done;
+    ngx_http_chaton_call_t      *again;
+    ngx_http_chaton_conv_t      *ctx;
+    ngx_http_chaton_step_e       step;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_chaton_module);
+
+    if (ctx == NULL || ctx->step == NGX_HTTP_CHATON_ENDED) {
+        return;
+    }
+
+    if (ctx->step == NGX_HTTP_CHATON_PREPARING) {
+        if (ngx_http_chaton_prepare_pending(ctx) == NGX_AGAIN) {
+            return;
+        }
+
+        done = ngx_http_chaton_prepared(ctx);
+
+        if (done != NGX_DONE) {
+            ctx->step = NGX_HTTP_CHATON_ENDED;
+            ngx_http_finalize_request(r, done);
+        }
+
+        return;
+    }
+
+    if (ctx->picture && ctx->picture->ended) {
+        again = ngx_http_chaton_call_again(ctx->picture);
+
+        if (again) {
+            ctx->picture = again;
+
+        } else if (ngx_http_chaton_pictures_resolve(ctx) != NGX_OK) {
+            ctx->step = NGX_HTTP_CHATON_ENDED;
+            ngx_http_finalize_request(r, NGX_ERROR);
+            return;
+        }
+    }
+
+    if (!ngx_http_chaton_call_over(ctx->call)) {
+        return;
+    }
+
+    /* refused for the credential set or the rate: the next set */
+
+    again = ngx_http_chaton_call_again(ctx->call);
+
+    if (again) {
+        ctx->call = again;
+        ctx->step = NGX_HTTP_CHATON_CALLING;
+        chaton_sse_init(&ctx->sse, &ctx->alloc, ctx->sse.max);
+        ctx->sse.whole = ngx_http_chaton_conversation_framed;
+        return;
+    }
+
+    /* an event that lacked only its blank line is still one */
+
+    if (ctx->step == NGX_HTTP_CHATON_CALLING && ctx->call->whole
+        && ctx->call->status == NGX_HTTP_OK && !ctx->call->unusable)
+    {
+        ctx->t.out = &ctx->tail;
+
+        rc = chaton_sse_finish(&ctx->sse, ngx_http_chaton_conversation_event,
+                               ctx);
+
+        if (ngx_http_chaton_conversation_outcome(ctx, rc, &ctx->tail)
+            != NGX_OK
+            || ngx_http_chaton_pictures_look_up(ctx, &ctx->tail) != NGX_OK)
+        {
+            ctx->step = NGX_HTTP_CHATON_ENDED;
+            ngx_http_finalize_request(r, NGX_ERROR);
+            return;
+        }
+    }
+
+    /* a finished answer still waiting for a picture waits */
+
+    if (ctx->step == NGX_HTTP_CHATON_ANSWERED && ctx->t.waiting) {
+        return;
+    }
+
+    step = ctx->step;
+    ctx->step = NGX_HTTP_CHATON_ENDED;
+
+    if (ctx->beat.timer_set) {
+        ngx_del_timer(&ctx->beat);
+    }
+
+    ngx_http_finalize_request(r,
+                              ngx_http_chaton_conversation_end(r, ctx, step));
+}
+
+
+/* "step" is what the answer came to before the end */
+
+static ngx_int_t
+ngx_http_chaton_conversation_end(ngx_http_request_t *r,
+    ngx_http_chaton_conv_t *ctx, ngx_http_chaton_step_e step)
+{
+    chaton_buf_t             out;
+    ngx_http_chaton_call_t  *call;
+
+    call = ctx->call;
+
+    /* what came after the chat call's end: resolved pictures, the end */
+
+    out = ctx->tail;
+
+    if (call->status == NGX_HTTP_OK && !call->unusable) {
+
+        if (step == NGX_HTTP_CHATON_CALLING) {
+            ngx_http_chaton_conversation_truncated(ctx);
+
+            if (ctx->stream_started
+                && ngx_http_chaton_conversation_error_event(ctx, &out)
+                   != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+        }
+
+    } else {
+        ctx->error = &ctx->t.error;
+
+        if (call->unusable) {
+            (void) chaton_error_answer(ctx->error, call->encoded
+                                                   ? CHATON_ANSWER_ENCODED
+                                                   : CHATON_ANSWER_NOT_SSE);
+
+        } else {
+            ngx_http_chaton_backend_error(call, ctx->error);
+        }
+
+        if (ctx->stream_started
+            && ngx_http_chaton_conversation_error_event(ctx, &out) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (ctx->stream_started) {
+        return ngx_http_chaton_send_last(r, out.data, out.len);
+    }
+
+    if (ctx->error) {
+        return ngx_http_chaton_send_error(r, ctx->error);
+    }
+
+    return ngx_http_chaton_conversation_whole(r, ctx);
+}
+
+
+static ngx_int_t
+ngx_http_chaton_conversation_whole(ngx_http_request_t *r,
+    ngx_http_chaton_conv_t *ctx)
+{
+    chaton_buf_t  b;
+
+    chaton_buf_init(&b, &ctx->alloc, 0);
+
+    if (chaton_chat_completion(&ctx->t, &b) != CHATON_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_chaton_send_json(r, NGX_HTTP_OK, b.data, b.len);
+}
+
+
+/*
+ * The backend ended without [DONE]: the connection broke, or it went
+ * silent past proxy_read_timeout (nginx reports both to the subrequest
+ * alike, so the silence is measured here).  Never passed off as complete.
+ */
+
+static void
+ngx_http_chaton_conversation_truncated(ngx_http_chaton_conv_t *ctx)
+{
+    ngx_http_upstream_t     *u;
+    ngx_http_chaton_call_t  *call;
+
+    call = ctx->call;
+    u = call->sr->upstream;
+
+    ctx->error = &ctx->t.error;
+
+    /*
+     * nginx moves a timer only when it changes by more than
+     * NGX_TIMER_LAZY_DELAY, so the upstream's read timeout may fire that
+     * much before read_timeout has passed since the last read
+     */
+
+    if (u && u->conf
+        && ngx_current_msec - call->last_read + NGX_TIMER_LAZY_DELAY
+           >= u->conf->read_timeout)
+    {
+        (void) chaton_error_answer(ctx->error, CHATON_ANSWER_SILENT);
+
+    } else {
+        (void) chaton_error_answer(ctx->error, CHATON_ANSWER_CUT);
+    }
+}
+
+
+/*
+ * The stream's timer: after chaton_stream_wait without a backend status
+ * the client gets its 200 (so that proxies in front do not give up), then
+ * a comment line every chaton_heartbeat of silence.
+ */
+
+static void
+ngx_http_chaton_conversation_beat(ngx_event_t *ev)
+{
+    ngx_int_t                    rc;
+    ngx_connection_t            *c;
+    ngx_http_request_t          *r;
+    ngx_http_chaton_conv_t      *ctx;
+    ngx_http_chaton_loc_conf_t  *lcf;
+
+    ctx = ev->data;
+    r = ctx->request;
+    c = r->connection;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_chaton_module);
+
+    /* nothing to keep alive once the answer is all out */
+
+    if (ctx->step == NGX_HTTP_CHATON_ENDED || ctx->call->ended
+        || ctx->call->satisfied)
+    {
+        return;
+    }
+
+    if (!ctx->stream_started) {
+
+        /* a known error status is answered as one, once the call ends */
+
+        if (ctx->call->status) {
+            return;
+        }
+
+        ctx->stream_started = 1;
+
+        rc = ngx_http_chaton_send_stream_header(r);
+
+        if (rc == NGX_ERROR || rc > NGX_OK) {
+            ngx_http_finalize_request(r, NGX_ERROR);
+            ngx_http_run_posted_requests(c);
+            return;
+        }
+    }
+
+    /* the previous beat still waiting for the client: no need for more */
+
+    if (ctx->beat_buf.pos == ctx->beat_buf.last) {
+        ctx->beat_buf.pos = ngx_http_chaton_beat_text;
+        ctx->beat_buf.last = ngx_http_chaton_beat_text
+                             + sizeof(ngx_http_chaton_beat_text) - 1;
+        ctx->beat_buf.memory = 1;
+        ctx->beat_buf.flush = 1;
+
+        ctx->beat_out.buf = &ctx->beat_buf;
+        ctx->beat_out.next = NULL;
+
+        if (ngx_http_chaton_call_output(ctx->call, &ctx->beat_out)
+            == NGX_ERROR)
+        {
+            ngx_http_finalize_request(r, NGX_ERROR);
+            ngx_http_run_posted_requests(c);
+            return;
+        }
+    }
+
+    if (lcf->heartbeat) {
+        ngx_add_timer(&ctx->beat, lcf->heartbeat);
+    }
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+static void
+ngx_http_chaton_conversation_cleanup(void *data)
+{
+    ngx_http_chaton_conv_t  *ctx = data;
+
+    if (ctx->beat.timer_set) {
+        ngx_del_timer(&ctx->beat);
+    }
+}

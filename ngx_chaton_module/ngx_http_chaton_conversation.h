@@ -1,0 +1,122 @@
+
+/*
+ * ngx_chaton: the conversation runner that every API dialect shares.
+ *
+ * A dialect's route (chat completions today) reads the client's body,
+ * has its dialect's parser turn it into the neutral conversation, and
+ * hands it to the runner, which does the rest the same way for every
+ * dialect: the pre-steps (ngx_http_chaton_prepare.c), the signed chat
+ * call with credential retry, the pictures the answer carries
+ * (ngx_http_chaton_pictures.c), the heartbeat, the end.
+ */
+
+
+#ifndef _NGX_HTTP_CHATON_CONVERSATION_H_INCLUDED_
+#define _NGX_HTTP_CHATON_CONVERSATION_H_INCLUDED_
+
+
+#include "ngx_http_chaton_module.h"
+
+#include "chaton_request.h"
+#include "chaton_sse.h"
+#include "chaton_chunk.h"
+#include "chaton_crawl.h"
+
+
+/*
+ * Where a conversation is.  It only moves forward, but for a credential
+ * retry, which starts CALLING over.
+ */
+
+typedef enum {
+    NGX_HTTP_CHATON_PREPARING = 0,   /* uploads and crawls under way */
+    NGX_HTTP_CHATON_CALLING,         /* the chat call: its answer comes */
+    NGX_HTTP_CHATON_ANSWERED,        /* the backend said [DONE]; pictures
+                                        may still be being resolved */
+    NGX_HTTP_CHATON_FAILED,          /* an error is the answer */
+    NGX_HTTP_CHATON_ENDED            /* the request was finalized */
+} ngx_http_chaton_step_e;
+
+
+/* a pre-step: an upload of one inline image, or a crawl of one link */
+
+typedef struct {
+    ngx_http_chaton_call_t      *call;
+    chaton_image_t              *image;      /* an upload's */
+    chaton_url_t                 url;        /* a crawl's */
+    chaton_sse_t                 sse;
+    chaton_buf_t                 text;
+    unsigned                     read_enough:1;  /* a crawl's page: [DONE],
+                                                    its limit, or nonsense */
+} ngx_http_chaton_prep_t;
+
+
+typedef struct ngx_http_chaton_conv_s  ngx_http_chaton_conv_t;
+
+
+/* what an API dialect's route gives the runner */
+
+typedef struct {
+    ngx_str_t                    route;      /* under the API root: for
+                                                chaton_passthrough */
+    int                        (*parse)(chaton_chat_req_t *req,
+                                        chaton_alloc_t *a,
+                                        const chaton_chat_conf_t *conf,
+                                        const unsigned char *body,
+                                        size_t len, chaton_error_t *err);
+} ngx_http_chaton_dialect_t;
+
+
+struct ngx_http_chaton_conv_s {
+    ngx_http_chaton_req_t        req;        /* first: see the header */
+    ngx_http_request_t          *request;
+    const ngx_http_chaton_dialect_t  *dialect;
+    ngx_http_chaton_step_e       step;
+
+    ngx_http_chaton_call_t      *call;       /* the chat */
+    ngx_http_chaton_call_t      *picture;    /* a storage look-up */
+
+    chaton_alloc_t               alloc;
+    chaton_chat_req_t            chat;       /* the conversation */
+    chaton_sse_t                 sse;
+    chaton_chat_t                t;          /* its answer */
+
+    ngx_http_chaton_prep_t      *preps;
+    ngx_uint_t                   npreps;
+
+    ngx_event_t                  beat;       /* stream wait, heartbeat */
+    ngx_buf_t                    beat_buf;
+    ngx_chain_t                  beat_out;
+
+    chaton_error_t              *error;
+    chaton_buf_t                 tail;       /* output after the call */
+
+    u_char                       id[40];
+
+    unsigned                     stream_started:1;  /* its 200 is out */
+};
+
+
+ngx_int_t ngx_http_chaton_conversation(ngx_http_request_t *r,
+    ngx_str_t *body, const ngx_http_chaton_dialect_t *dialect);
+ngx_int_t ngx_http_chaton_conversation_call(ngx_http_chaton_conv_t *ctx);
+void ngx_http_chaton_conversation_resume(ngx_http_request_t *r);
+ngx_int_t ngx_http_chaton_conversation_complete(ngx_http_chaton_conv_t *ctx,
+    chaton_buf_t *out);
+ngx_int_t ngx_http_chaton_conversation_error_event(
+    ngx_http_chaton_conv_t *ctx, chaton_buf_t *out);
+ngx_int_t ngx_http_chaton_conversation_send(ngx_http_chaton_conv_t *ctx,
+    chaton_buf_t *out);
+
+/* ngx_http_chaton_prepare.c */
+ngx_int_t ngx_http_chaton_prepare(ngx_http_chaton_conv_t *ctx);
+ngx_int_t ngx_http_chaton_prepare_pending(ngx_http_chaton_conv_t *ctx);
+ngx_int_t ngx_http_chaton_prepared(ngx_http_chaton_conv_t *ctx);
+
+/* ngx_http_chaton_pictures.c */
+ngx_int_t ngx_http_chaton_pictures_look_up(ngx_http_chaton_conv_t *ctx,
+    chaton_buf_t *out);
+ngx_int_t ngx_http_chaton_pictures_resolve(ngx_http_chaton_conv_t *ctx);
+
+
+#endif /* _NGX_HTTP_CHATON_CONVERSATION_H_INCLUDED_ */
