@@ -3,21 +3,27 @@
  * ngx_chaton: POST /v1/chat/completions, OpenAI's Chat Completions API.
  *
  * The route is the dialect's entry: its parser (core) makes the neutral
- * conversation out of the client's body, and the conversation runner
- * (ngx_http_chaton_conversation.c) does everything else.
+ * conversation out of the client's body, its writer (core) makes the
+ * answer's chunks or object, and the conversation runner
+ * (ngx_http_chaton_conversation.c) does everything between.
  */
 
 
 #include "ngx_http_chaton_conversation.h"
 
+#include "dialect_openai_chat.h"
+
 
 static ngx_int_t ngx_http_chaton_chat_start(ngx_http_request_t *r,
     ngx_str_t *body);
+static chaton_writer_t *ngx_http_chaton_chat_writer(
+    ngx_http_chaton_conv_t *ctx);
 
 
 static const ngx_http_chaton_dialect_t  ngx_http_chaton_chat_dialect = {
     ngx_string("chat/completions"),
-    chaton_chat_parse
+    chaton_chat_parse,
+    ngx_http_chaton_chat_writer
 };
 
 
@@ -34,4 +40,39 @@ ngx_http_chaton_chat_start(ngx_http_request_t *r, ngx_str_t *body)
 {
     return ngx_http_chaton_conversation(r, body,
                                         &ngx_http_chaton_chat_dialect);
+}
+
+
+static chaton_writer_t *
+ngx_http_chaton_chat_writer(ngx_http_chaton_conv_t *ctx)
+{
+    u_char                      *id, *p;
+    chaton_openai_chat_t        *oc;
+    ngx_http_chaton_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(ctx->request, ngx_http_chaton_module);
+
+    oc = ngx_palloc(ctx->request->pool, sizeof(chaton_openai_chat_t));
+    id = ngx_pnalloc(ctx->request->pool, sizeof("chatcmpl-") - 1 + 24);
+    if (oc == NULL || id == NULL) {
+        return NULL;
+    }
+
+    /* one id for the whole answer, as OpenAI gives */
+
+    p = ngx_sprintf(id, "chatcmpl-%08xD%08xD%08xD",
+                    (uint32_t) ngx_random(), (uint32_t) ngx_random(),
+                    (uint32_t) ngx_random());
+
+    if (chaton_openai_chat_init(oc, &ctx->alloc, id, p - id,
+                                ctx->chat.model, ctx->chat.model_len,
+                                (uint64_t) ngx_time(),
+                                lcf->max_answer_size, ctx->chat.stream,
+                                ctx->chat.include_usage)
+        != CHATON_OK)
+    {
+        return NULL;
+    }
+
+    return &oc->w;
 }

@@ -26,10 +26,6 @@ static ngx_int_t ngx_http_chaton_conversation_header(
     ngx_http_chaton_call_t *call);
 static ngx_int_t ngx_http_chaton_conversation_body(
     ngx_http_chaton_call_t *call, u_char *pos, size_t len, chaton_buf_t *out);
-static int ngx_http_chaton_conversation_framed(void *data,
-    const unsigned char *in, size_t len, size_t *n);
-static int ngx_http_chaton_conversation_event(void *data,
-    const unsigned char *ev, size_t len);
 static ngx_int_t ngx_http_chaton_conversation_outcome(
     ngx_http_chaton_conv_t *ctx, int rc, chaton_buf_t *out);
 static ngx_int_t ngx_http_chaton_conversation_end(ngx_http_request_t *r,
@@ -131,9 +127,9 @@ ngx_http_chaton_conversation(ngx_http_request_t *r, ngx_str_t *body,
 ngx_int_t
 ngx_http_chaton_conversation_call(ngx_http_chaton_conv_t *ctx)
 {
-    u_char                      *p;
     ngx_str_t                    body;
     chaton_buf_t                 b;
+    chaton_writer_t             *writer;
     ngx_http_request_t          *r;
     ngx_http_chaton_call_t      *call;
     ngx_http_chaton_loc_conf_t  *lcf;
@@ -147,26 +143,20 @@ ngx_http_chaton_conversation_call(ngx_http_chaton_conv_t *ctx)
         return NGX_ERROR;
     }
 
-    /* one id for the whole answer, as OpenAI gives */
+    writer = ctx->dialect->writer(ctx);
+    if (writer == NULL) {
+        return NGX_ERROR;
+    }
 
-    p = ngx_sprintf(ctx->id, "chatcmpl-%08xD%08xD%08xD",
-                    (uint32_t) ngx_random(), (uint32_t) ngx_random(),
-                    (uint32_t) ngx_random());
-
-    if (chaton_chat_init(&ctx->t, &ctx->alloc, ctx->id, p - ctx->id,
-                         ctx->chat.model, ctx->chat.model_len,
-                         (uint64_t) ngx_time(), lcf->max_answer_size)
+    if (chaton_chat_init(&ctx->t, &ctx->alloc, writer, lcf->max_answer_size)
         != CHATON_OK)
     {
         return NGX_ERROR;
     }
 
-    ctx->t.stream = ctx->chat.stream;
-    ctx->t.include_usage = ctx->chat.include_usage;
     ctx->t.prompt_tokens = chaton_usage_tokens(&ctx->chat.prompt);
 
-    chaton_sse_init(&ctx->sse, &ctx->alloc, lcf->max_event_size);
-    ctx->sse.whole = ngx_http_chaton_conversation_framed;
+    chaton_chat_sse_init(&ctx->sse, &ctx->alloc, lcf->max_event_size);
     chaton_buf_init(&ctx->tail, &ctx->alloc, 0);
 
     body.data = b.data;
@@ -249,10 +239,7 @@ ngx_http_chaton_conversation_body(ngx_http_chaton_call_t *call, u_char *pos,
         return NGX_ERROR;
     }
 
-    ctx->t.out = out;
-
-    rc = chaton_sse_feed(&ctx->sse, pos, len,
-                         ngx_http_chaton_conversation_event, ctx);
+    rc = chaton_chat_feed(&ctx->t, &ctx->sse, pos, len, out);
 
     if (ngx_http_chaton_conversation_outcome(ctx, rc, out) != NGX_OK) {
         return NGX_ERROR;
@@ -280,35 +267,6 @@ ngx_http_chaton_conversation_body(ngx_http_chaton_call_t *call, u_char *pos,
 }
 
 
-/* the common event, translated straight from the input: chaton_chunk.c */
-
-static int
-ngx_http_chaton_conversation_framed(void *data, const unsigned char *in,
-    size_t len, size_t *n)
-{
-    ngx_http_chaton_conv_t  *ctx = data;
-
-    return chaton_chat_framed(&ctx->t, in, len, n);
-}
-
-
-static int
-ngx_http_chaton_conversation_event(void *data, const unsigned char *ev,
-    size_t len)
-{
-    int                      rc;
-    ngx_http_chaton_conv_t  *ctx = data;
-
-    rc = chaton_chat_event(&ctx->t, ev, len);
-
-    if (rc == CHATON_TOO_BIG) {
-        return chaton_error_answer(&ctx->t.error, CHATON_ANSWER_TOO_LARGE);
-    }
-
-    return rc;
-}
-
-
 /*
  * What a feed (or the end of the input) came to.  In a stream, the end and
  * errors are written out at once, after the chunks before them.
@@ -319,7 +277,7 @@ ngx_http_chaton_conversation_outcome(ngx_http_chaton_conv_t *ctx, int rc,
     chaton_buf_t *out)
 {
     ctx->req.events = ctx->t.events;
-    ctx->req.chunks = ctx->t.chunks;
+    ctx->req.chunks = ctx->t.writer->chunks;
     ctx->req.content_bytes = ctx->t.content_bytes;
 
     switch (rc) {
@@ -330,10 +288,6 @@ ngx_http_chaton_conversation_outcome(ngx_http_chaton_conv_t *ctx, int rc,
     case CHATON_DONE:
         ctx->step = NGX_HTTP_CHATON_ANSWERED;
         return ngx_http_chaton_conversation_complete(ctx, out);
-
-    case CHATON_TOO_BIG:
-        (void) chaton_error_answer(&ctx->t.error, CHATON_EVENT_TOO_LARGE);
-        break;
 
     case CHATON_BAD:
         break;
@@ -360,13 +314,11 @@ ngx_int_t
 ngx_http_chaton_conversation_complete(ngx_http_chaton_conv_t *ctx,
     chaton_buf_t *out)
 {
-    ctx->t.out = out;
-
     if (ctx->t.waiting) {
         return NGX_OK;
     }
 
-    if (chaton_chat_flush(&ctx->t) != CHATON_OK) {
+    if (chaton_chat_flush(&ctx->t, out) != CHATON_OK) {
         return NGX_ERROR;
     }
 
@@ -374,11 +326,11 @@ ngx_http_chaton_conversation_complete(ngx_http_chaton_conv_t *ctx,
         return NGX_OK;
     }
 
-    if (chaton_chat_finish(&ctx->t) != CHATON_OK) {
+    if (chaton_chat_end(&ctx->t, out) != CHATON_OK) {
         return NGX_ERROR;
     }
 
-    ctx->req.chunks = ctx->t.chunks;
+    ctx->req.chunks = ctx->t.writer->chunks;
 
     return NGX_OK;
 }
@@ -399,7 +351,8 @@ ngx_http_chaton_conversation_error_event(ngx_http_chaton_conv_t *ctx,
                   err->status, err->code ? err->code : "error",
                   ctx->t.events, err->text_len, err->text);
 
-    return chaton_error_event(out, err) == CHATON_OK ? NGX_OK : NGX_ERROR;
+    return chaton_chat_error_event(&ctx->t, out, err) == CHATON_OK
+           ? NGX_OK : NGX_ERROR;
 }
 
 
@@ -494,8 +447,7 @@ ngx_http_chaton_conversation_resume(ngx_http_request_t *r)
     if (again) {
         ctx->call = again;
         ctx->step = NGX_HTTP_CHATON_CALLING;
-        chaton_sse_init(&ctx->sse, &ctx->alloc, ctx->sse.max);
-        ctx->sse.whole = ngx_http_chaton_conversation_framed;
+        chaton_chat_sse_init(&ctx->sse, &ctx->alloc, ctx->sse.max);
         return;
     }
 
@@ -504,10 +456,7 @@ ngx_http_chaton_conversation_resume(ngx_http_request_t *r)
     if (ctx->step == NGX_HTTP_CHATON_CALLING && ctx->call->whole
         && ctx->call->status == NGX_HTTP_OK && !ctx->call->unusable)
     {
-        ctx->t.out = &ctx->tail;
-
-        rc = chaton_sse_finish(&ctx->sse, ngx_http_chaton_conversation_event,
-                               ctx);
+        rc = chaton_chat_feed_end(&ctx->t, &ctx->sse, &ctx->tail);
 
         if (ngx_http_chaton_conversation_outcome(ctx, rc, &ctx->tail)
             != NGX_OK
@@ -604,7 +553,7 @@ ngx_http_chaton_conversation_whole(ngx_http_request_t *r,
 
     chaton_buf_init(&b, &ctx->alloc, 0);
 
-    if (chaton_chat_completion(&ctx->t, &b) != CHATON_OK) {
+    if (chaton_chat_end(&ctx->t, &b) != CHATON_OK) {
         return NGX_ERROR;
     }
 

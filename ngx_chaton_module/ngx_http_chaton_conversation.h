@@ -21,6 +21,7 @@
 #include "chaton_sse.h"
 #include "chaton_chunk.h"
 #include "chaton_crawl.h"
+#include "chaton_conv.h"
 
 
 /*
@@ -64,6 +65,9 @@ typedef struct {
                                         const chaton_chat_conf_t *conf,
                                         const unsigned char *body,
                                         size_t len, chaton_error_t *err);
+
+    /* the dialect's writer for this conversation's answer */
+    chaton_writer_t           *(*writer)(ngx_http_chaton_conv_t *ctx);
 } ngx_http_chaton_dialect_t;
 
 
@@ -90,8 +94,6 @@ struct ngx_http_chaton_conv_s {
 
     chaton_error_t              *error;
     chaton_buf_t                 tail;       /* output after the call */
-
-    u_char                       id[40];
 
     unsigned                     stream_started:1;  /* its 200 is out */
 };

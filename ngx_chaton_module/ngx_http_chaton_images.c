@@ -38,6 +38,7 @@ typedef struct {
     ngx_uint_t                   step;
     chaton_sse_t                 sse;
     chaton_chat_t                t;          /* the drawing's answer */
+    chaton_collect_t             text;       /* its text, as it is */
     ngx_int_t                    result;
     chaton_buf_t                 url;
     ngx_str_t                    b64;
@@ -170,14 +171,13 @@ ngx_http_chaton_images_draw(ngx_http_chaton_images_ctx_t *ctx,
 
     chaton_sse_init(&slot->sse, &ctx->alloc, lcf->max_event_size);
 
-    if (chaton_chat_init(&slot->t, &ctx->alloc, (u_char *) "", 0,
-                         (u_char *) "", 0, 0, 64 * 1024)
+    chaton_collect_init(&slot->text, &ctx->alloc, 64 * 1024);
+
+    if (chaton_chat_init(&slot->t, &ctx->alloc, &slot->text.w, 64 * 1024)
         != CHATON_OK)
     {
         return NGX_ERROR;
     }
-
-    slot->t.raw = 1;
 
     slot->call = ngx_http_chaton_call_chat(ctx->request, &ctx->body, 1, slot);
     if (slot->call == NULL) {
@@ -357,7 +357,7 @@ ngx_http_chaton_images_drawn(ngx_http_chaton_images_ctx_t *ctx,
 
         /* a whole answer, and no picture in it: the backend refused */
 
-        if (chaton_chat_flush(&slot->t) != CHATON_OK) {
+        if (chaton_chat_flush(&slot->t, NULL) != CHATON_OK) {
             return NGX_ERROR;
         }
 
@@ -365,9 +365,9 @@ ngx_http_chaton_images_drawn(ngx_http_chaton_images_ctx_t *ctx,
 
         chaton_error_text(&ctx->error, NGX_HTTP_BAD_REQUEST,
                           "image_generation_refused",
-                          slot->t.content.len ? slot->t.content.data
+                          slot->text.content.len ? slot->text.content.data
                               : (u_char *) "The backend made no image.",
-                          slot->t.content.len ? slot->t.content.len
+                          slot->text.content.len ? slot->text.content.len
                               : sizeof("The backend made no image.") - 1);
 
         slot->step = NGX_HTTP_CHATON_FAILED;

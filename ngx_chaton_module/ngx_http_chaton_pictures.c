@@ -34,10 +34,9 @@ ngx_http_chaton_pictures_look_up(ngx_http_chaton_conv_t *ctx,
             ngx_http_chaton_log(NGX_LOG_WARN, r,
                           "a picture's path is not an object name");
 
-            ctx->t.out = out;
-
             if (chaton_chat_resolved(&ctx->t, NULL, 0,
-                                     "the picture's address is not valid")
+                                     "the picture's address is not valid",
+                                     out)
                 != CHATON_OK)
             {
                 return NGX_ERROR;
@@ -79,13 +78,11 @@ ngx_http_chaton_pictures_resolve(ngx_http_chaton_conv_t *ctx)
     chaton_buf_init(&url, &ctx->alloc, 0);
     chaton_buf_init(&out, &ctx->alloc, 0);
 
-    ctx->t.out = &out;
-
     if (call->status == NGX_HTTP_OK
         && chaton_get_url(&url, call->answer.data, call->answer.len)
            == CHATON_OK)
     {
-        rc = chaton_chat_resolved(&ctx->t, url.data, url.len, NULL);
+        rc = chaton_chat_resolved(&ctx->t, url.data, url.len, NULL, &out);
 
     } else {
         ngx_http_chaton_log(NGX_LOG_WARN, ctx->request,
@@ -93,7 +90,8 @@ ngx_http_chaton_pictures_resolve(ngx_http_chaton_conv_t *ctx)
                       "%ui)", call->status);
 
         rc = chaton_chat_resolved(&ctx->t, NULL, 0,
-                                  "the picture could not be retrieved");
+                                  "the picture could not be retrieved",
+                                  &out);
     }
 
     if (rc == CHATON_TOO_BIG) {

@@ -1,5 +1,7 @@
 /*
- * The SSE translator: one ChatOn event in, at most one OpenAI chunk out.
+ * The backend decoder and the answer's stages: one ChatOn event in, at
+ * most one neutral output event out, to the client's dialect's writer
+ * (chaton_conv.h).
  *
  * Each event is parsed once and classified.  The events of every stream,
  * text deltas and notices, go through the scanner of chaton_event.c, which
@@ -7,22 +9,21 @@
  *
  *   {"ping": ...}                              dropped
  *   {"data": {"analytics" | "operation"}}      dropped
- *   {"data": {"web": {"sources": [...]}}}      a markdown list, as content
- *   {"choices": [{"delta": {...}}]}            content / reasoning_content
- *   {"error": ...}                             the stream fails with it
+ *   {"data": {"web": {"sources": [...]}}}      a markdown list, as text
+ *   {"choices": [{"delta": {...}}]}            text / reasoning
+ *   {"error": ...}                             the answer fails with it
  *   [DONE]                                     the end
  *
  * Anything else that is valid JSON is dropped, so that new kinds of notices
  * from the backend do not break streams.  The backend's own ids, model names
- * and role deltas are not passed on: the client gets one id, the model it
- * asked for, the role in the first chunk and exactly one finish_reason.
+ * and role deltas are not passed on.
  *
- * Stream mode writes each chunk once, into the caller's buffer, between a
- * head and a tail written once per stream.  A stream is mostly deltas of
- * one shape around a few bytes of plain text: those are read by their
- * string alone (chaton_event_read) and their chunk is written at once
- * (chaton_chat_text).  Aggregate mode keeps the text already JSON-escaped,
- * so the final object is assembled without a second pass.
+ * Text goes through the pictures' stage: after an spc.unk placeholder,
+ * text is held back, in order, until the caller has resolved the picture.
+ * A stream is mostly deltas of one shape around a few bytes of plain text:
+ * those are read by their string alone (chaton_event_read) and, when no
+ * stage holds anything back, handed to the writer as they are, already in
+ * JSON's form (chaton_chat_text).
  */
 
 #include <cjson/cJSON.h>
@@ -41,8 +42,18 @@ static int chaton_chat_sources(chaton_chat_t *t, cJSON *sources);
 static int chaton_chat_markdown(chaton_chat_t *t, chaton_buf_t *md,
     cJSON *sources);
 static int chaton_chat_failed(chaton_chat_t *t, cJSON *error);
-static int chaton_chat_usage(chaton_chat_t *t, chaton_buf_t *b);
-static int chaton_chat_tail(chaton_chat_t *t);
+static int chaton_chat_feed_event(void *data, const unsigned char *ev,
+    size_t len);
+static int chaton_chat_feed_framed(void *data, const unsigned char *in,
+    size_t len, size_t *n);
+static int chaton_collect_text(chaton_writer_t *w, chaton_buf_t *out,
+    const unsigned char *s, size_t len);
+static int chaton_collect_reasoning(chaton_writer_t *w, chaton_buf_t *out,
+    const unsigned char *s, size_t len);
+static int chaton_collect_end(chaton_writer_t *w, chaton_buf_t *out,
+    const chaton_outcome_t *o);
+static int chaton_collect_error(chaton_writer_t *w, chaton_buf_t *out,
+    const chaton_error_t *e);
 static inline int chaton_chat_plain(chaton_chat_t *t, const unsigned char *s,
     size_t len, chaton_usage_t *u);
 static inline int chaton_chat_lane(chaton_chat_t *t);
@@ -58,26 +69,15 @@ static int chaton_chat_write(chaton_chat_t *t, const unsigned char *content,
 
 
 int
-chaton_chat_init(chaton_chat_t *t, chaton_alloc_t *a,
-    const unsigned char *id, size_t id_len, const unsigned char *model,
-    size_t model_len, uint64_t created, size_t max_answer)
+chaton_chat_init(chaton_chat_t *t, chaton_alloc_t *a, chaton_writer_t *writer,
+    size_t max_answer)
 {
-    int  rc;
-
     memset(t, 0, sizeof(chaton_chat_t));
 
     t->alloc = a;
-    t->id = id;
-    t->id_len = id_len;
-    t->model = model;
-    t->model_len = model_len;
-    t->created = created;
+    t->writer = writer;
 
     chaton_event_shape_init(&t->shape, a);
-    chaton_buf_init(&t->prefix, a, 0);
-    chaton_buf_init(&t->tail, a, 0);
-    chaton_buf_init(&t->content, a, max_answer);
-    chaton_buf_init(&t->reasoning, a, max_answer);
     chaton_buf_init(&t->error_text, a, 4096);
     chaton_buf_init(&t->held, a, max_answer);
     chaton_buf_init(&t->refeed, a, max_answer);
@@ -85,49 +85,84 @@ chaton_chat_init(chaton_chat_t *t, chaton_alloc_t *a,
     chaton_buf_init(&t->md, a, 0);
     chaton_spc_init(&t->spc, a);
 
-    /* the part every chunk of this stream shares, written once */
+    return CHATON_OK;
+}
 
-    rc = chaton_buf_literal(&t->prefix, "data: {\"id\":");
-    if (rc != CHATON_OK) {
-        return rc;
+
+/* the backend's event stream's parser, with the translator's short way */
+
+void
+chaton_chat_sse_init(chaton_sse_t *sse, chaton_alloc_t *a, size_t max_event)
+{
+    chaton_sse_init(sse, a, max_event);
+    sse->whole = chaton_chat_feed_framed;
+}
+
+
+/*
+ * The backend's bytes as they come; the client's output goes to out.
+ * Returns CHATON_OK, CHATON_DONE at [DONE], CHATON_BAD when the answer
+ * failed (t->error says why), CHATON_ERROR.
+ */
+
+int
+chaton_chat_feed(chaton_chat_t *t, chaton_sse_t *sse, const unsigned char *in,
+    size_t len, chaton_buf_t *out)
+{
+    int  rc;
+
+    t->out = out;
+
+    rc = chaton_sse_feed(sse, in, len, chaton_chat_feed_event, t);
+
+    if (rc == CHATON_TOO_BIG) {
+        return chaton_error_answer(&t->error, CHATON_EVENT_TOO_LARGE);
     }
 
-    rc = chaton_json_string(&t->prefix, id, id_len);
-    if (rc != CHATON_OK) {
-        return rc;
+    return rc;
+}
+
+
+/* the backend's answer ended: an event that lacked only its blank line */
+
+int
+chaton_chat_feed_end(chaton_chat_t *t, chaton_sse_t *sse, chaton_buf_t *out)
+{
+    int  rc;
+
+    t->out = out;
+
+    rc = chaton_sse_finish(sse, chaton_chat_feed_event, t);
+
+    if (rc == CHATON_TOO_BIG) {
+        return chaton_error_answer(&t->error, CHATON_EVENT_TOO_LARGE);
     }
 
-    rc = chaton_buf_literal(&t->prefix,
-                            ",\"object\":\"chat.completion.chunk\","
-                            "\"created\":");
-    if (rc != CHATON_OK) {
-        return rc;
+    return rc;
+}
+
+
+static int
+chaton_chat_feed_event(void *data, const unsigned char *ev, size_t len)
+{
+    int             rc;
+    chaton_chat_t  *t = data;
+
+    rc = chaton_chat_event(t, ev, len);
+
+    if (rc == CHATON_TOO_BIG) {
+        return chaton_error_answer(&t->error, CHATON_ANSWER_TOO_LARGE);
     }
 
-    rc = chaton_buf_append_uint(&t->prefix, created);
-    if (rc != CHATON_OK) {
-        return rc;
-    }
+    return rc;
+}
 
-    rc = chaton_buf_literal(&t->prefix, ",\"model\":");
-    if (rc != CHATON_OK) {
-        return rc;
-    }
 
-    rc = chaton_json_string(&t->prefix, model, model_len);
-    if (rc != CHATON_OK) {
-        return rc;
-    }
-
-    rc = chaton_buf_literal(&t->prefix,
-                            ",\"system_fingerprint\":null,\"choices\":[");
-    if (rc != CHATON_OK) {
-        return rc;
-    }
-
-    t->choices = t->prefix.len;
-
-    return chaton_buf_literal(&t->prefix, "{\"index\":0,\"delta\":{");
+static int
+chaton_chat_feed_framed(void *data, const unsigned char *in, size_t len,
+    size_t *n)
+{
+    return chaton_chat_framed(data, in, len, n);
 }
 
 
@@ -140,7 +175,7 @@ chaton_chat_event(chaton_chat_t *t, const unsigned char *ev, size_t len)
     t->events++;
 
     if (len == 6 && memcmp(ev, "[DONE]", 6) == 0) {
-        t->done = 1;
+        t->backend_done = 1;
         return CHATON_DONE;
     }
 
@@ -187,7 +222,7 @@ chaton_chat_event_cjson(chaton_chat_t *t, const unsigned char *ev,
     t->events++;
 
     if (len == 6 && memcmp(ev, "[DONE]", 6) == 0) {
-        t->done = 1;
+        t->backend_done = 1;
         return CHATON_DONE;
     }
 
@@ -247,13 +282,12 @@ chaton_chat_plain(chaton_chat_t *t, const unsigned char *s, size_t len,
 }
 
 
-/* a stream after its first chunk, nothing held back */
+/* a writer that takes text in JSON's form now, no stage holding any */
 
 static inline int
 chaton_chat_lane(chaton_chat_t *t)
 {
-    return t->stream && t->role_sent && !t->waiting && t->spc.held.len == 0
-           && t->tail.len;
+    return t->writer->ready && !t->waiting && t->spc.held.len == 0;
 }
 
 
@@ -371,33 +405,20 @@ chaton_chat_framed(chaton_chat_t *t, const unsigned char *in, size_t len,
 
 
 /*
- * What chaton_chat_write() writes for plain content (chaton_chat_plain):
- * s is the text as JSON writes it, bytes its length unescaped, u its count.
+ * What chaton_chat_write() does for plain content (chaton_chat_plain): s is
+ * the text as JSON writes it, bytes its length unescaped, u its count.
  */
 
 static int
 chaton_chat_text(chaton_chat_t *t, const unsigned char *s, size_t len,
     size_t bytes, const chaton_usage_t *u)
 {
-    chaton_buf_t  *b;
-
-    b = t->out;
-
-    chaton_try(chaton_buf_reserve(b, t->prefix.len + len + t->tail.len + 16));
-
-    chaton_try(chaton_buf_append(b, t->prefix.data, t->prefix.len));
-    chaton_try(chaton_buf_literal(b, "\"content\":\""));
-    chaton_try(chaton_buf_append(b, s, len));
-    chaton_try(chaton_buf_literal(b, "\""));
-    chaton_try(chaton_buf_append(b, t->tail.data, t->tail.len));
-
     t->completion.ascii += u->ascii;
     t->completion.other += u->other;
     t->content_bytes += bytes;
     t->content_seen = 1;
-    t->chunks++;
 
-    return CHATON_OK;
+    return t->writer->ops->escaped(t->writer, t->out, s, len);
 }
 
 
@@ -721,10 +742,11 @@ chaton_chat_released(void *data, int path, const unsigned char *s,
 
 int
 chaton_chat_resolved(chaton_chat_t *t, const unsigned char *url, size_t len,
-    const char *note)
+    const char *note, chaton_buf_t *out)
 {
     chaton_buf_t  swap;
 
+    t->out = out;
     t->waiting = 0;
 
     if (url) {
@@ -763,8 +785,10 @@ chaton_chat_resolved(chaton_chat_t *t, const unsigned char *url, size_t len,
  */
 
 int
-chaton_chat_flush(chaton_chat_t *t)
+chaton_chat_flush(chaton_chat_t *t, chaton_buf_t *out)
 {
+    t->out = out;
+
     if (t->waiting) {
         return CHATON_OK;
     }
@@ -777,79 +801,25 @@ static int
 chaton_chat_write(chaton_chat_t *t, const unsigned char *content,
     size_t content_len, const unsigned char *reasoning, size_t reasoning_len)
 {
-    chaton_buf_t  *b;
+    chaton_writer_t  *w;
 
-    if (content_len == 0 && reasoning_len == 0) {
-        return CHATON_OK;
-    }
+    w = t->writer;
 
     chaton_usage_add(&t->completion, content, content_len);
     chaton_usage_add(&t->completion, reasoning, reasoning_len);
 
     t->content_bytes += content_len + reasoning_len;
 
+    if (reasoning_len) {
+        chaton_try(w->ops->reasoning(w, t->out, reasoning, reasoning_len));
+    }
+
     if (content_len) {
         t->content_seen = 1;
+        chaton_try(w->ops->text(w, t->out, content, content_len));
     }
-
-    if (t->raw) {
-        chaton_try(chaton_buf_append(&t->content, content, content_len));
-        return chaton_buf_append(&t->reasoning, reasoning, reasoning_len);
-    }
-
-    if (!t->stream) {
-        chaton_try(chaton_json_escape(&t->content, content, content_len));
-        return chaton_json_escape(&t->reasoning, reasoning, reasoning_len);
-    }
-
-    b = t->out;
-
-    if (t->tail.len == 0) {
-        chaton_try(chaton_chat_tail(t));
-    }
-
-    chaton_try(chaton_buf_append(b, t->prefix.data, t->prefix.len));
-
-    if (!t->role_sent) {
-        chaton_try(chaton_buf_literal(b, "\"role\":\"assistant\","));
-        t->role_sent = 1;
-    }
-
-    if (content_len) {
-        chaton_try(chaton_buf_literal(b, "\"content\":\""));
-        chaton_try(chaton_json_escape(b, content, content_len));
-        chaton_try(chaton_buf_literal(b, "\""));
-
-    } else {
-        chaton_try(chaton_buf_literal(b, "\"content\":null"));
-    }
-
-    if (reasoning_len) {
-        chaton_try(chaton_buf_literal(b, ",\"reasoning_content\":"));
-        chaton_try(chaton_json_string(b, reasoning, reasoning_len));
-    }
-
-    chaton_try(chaton_buf_append(b, t->tail.data, t->tail.len));
-
-    t->chunks++;
 
     return CHATON_OK;
-}
-
-
-/* what ends every chunk of text, written once (include_usage is set late) */
-
-static int
-chaton_chat_tail(chaton_chat_t *t)
-{
-    chaton_try(chaton_buf_literal(&t->tail, "},\"logprobs\":null,"
-                                            "\"finish_reason\":null}]"));
-
-    if (t->include_usage) {
-        chaton_try(chaton_buf_literal(&t->tail, ",\"usage\":null"));
-    }
-
-    return chaton_buf_literal(&t->tail, "}\n\n");
 }
 
 
@@ -866,122 +836,87 @@ chaton_chat_completion_tokens(chaton_chat_t *t)
 #endif
 
 
-static int
-chaton_chat_usage(chaton_chat_t *t, chaton_buf_t *b)
+/*
+ * The end of the answer, [DONE] seen and nothing held back: a stream's
+ * last events, or the whole answer's object.
+ */
+
+int
+chaton_chat_end(chaton_chat_t *t, chaton_buf_t *out)
 {
-    int       rc;
-    uint64_t  completion;
+    chaton_outcome_t  o;
 
-    completion = chaton_usage_tokens(&t->completion);
+    o.finish = t->finish[0] ? t->finish : "stop";
+    o.prompt_tokens = t->prompt_tokens;
+    o.completion_tokens = chaton_usage_tokens(&t->completion);
+    o.reasoning_tokens = 0;
 
-    rc = chaton_buf_literal(b, "{\"prompt_tokens\":");
-    if (rc != CHATON_OK) {
-        return rc;
-    }
-
-    rc = chaton_buf_append_uint(b, t->prompt_tokens);
-    if (rc != CHATON_OK) {
-        return rc;
-    }
-
-    rc = chaton_buf_literal(b, ",\"completion_tokens\":");
-    if (rc != CHATON_OK) {
-        return rc;
-    }
-
-    rc = chaton_buf_append_uint(b, completion);
-    if (rc != CHATON_OK) {
-        return rc;
-    }
-
-    rc = chaton_buf_literal(b, ",\"total_tokens\":");
-    if (rc != CHATON_OK) {
-        return rc;
-    }
-
-    rc = chaton_buf_append_uint(b, t->prompt_tokens + completion);
-    if (rc != CHATON_OK) {
-        return rc;
-    }
-
-    return chaton_buf_literal(b, "}");
+    return t->writer->ops->end(t->writer, out, &o);
 }
 
 
-/* stream mode: the finish_reason chunk, the usage chunk if asked, [DONE] */
+/* an error after the stream began: the writer's error event */
 
 int
-chaton_chat_finish(chaton_chat_t *t)
+chaton_chat_error_event(chaton_chat_t *t, chaton_buf_t *out,
+    const chaton_error_t *e)
 {
-    chaton_buf_t  *b;
+    return t->writer->ops->error(t->writer, out, e);
+}
 
-    b = t->out;
 
-    chaton_try(chaton_buf_append(b, t->prefix.data, t->prefix.len));
+static const chaton_writer_ops_t  chaton_collect_ops = {
+    chaton_collect_text,
+    NULL,                       /* never ready: no text in JSON's form */
+    chaton_collect_reasoning,
+    NULL,                       /* no tools are offered to drawings */
+    chaton_collect_end,
+    chaton_collect_error
+};
 
-    /* an empty answer still tells the client whose turn it was */
 
-    if (!t->role_sent) {
-        chaton_try(chaton_buf_literal(b, "\"role\":\"assistant\","
-                                         "\"content\":\"\"}"));
-        t->role_sent = 1;
+void
+chaton_collect_init(chaton_collect_t *c, chaton_alloc_t *a,
+    size_t max_answer)
+{
+    memset(c, 0, sizeof(chaton_collect_t));
 
-    } else {
-        chaton_try(chaton_buf_literal(b, "}"));
-    }
+    c->w.ops = &chaton_collect_ops;
 
-    chaton_try(chaton_buf_literal(b, ",\"logprobs\":null,\"finish_reason\":"));
-    chaton_try(chaton_json_cstring(b, t->finish[0] ? t->finish : "stop"));
-    chaton_try(chaton_buf_literal(b, "}]"));
+    chaton_buf_init(&c->content, a, max_answer);
+    chaton_buf_init(&c->reasoning, a, max_answer);
+}
 
-    if (t->include_usage) {
-        chaton_try(chaton_buf_literal(b, ",\"usage\":null}\n\n"));
-        chaton_try(chaton_buf_append(b, t->prefix.data, t->choices));
-        chaton_try(chaton_buf_literal(b, "],\"usage\":"));
-        chaton_try(chaton_chat_usage(t, b));
-        t->chunks++;
-    }
 
-    chaton_try(chaton_buf_literal(b, "}\n\ndata: [DONE]\n\n"));
+static int
+chaton_collect_text(chaton_writer_t *w, chaton_buf_t *out,
+    const unsigned char *s, size_t len)
+{
+    return chaton_buf_append(&((chaton_collect_t *) w)->content, s, len);
+}
 
-    t->chunks++;
 
+static int
+chaton_collect_reasoning(chaton_writer_t *w, chaton_buf_t *out,
+    const unsigned char *s, size_t len)
+{
+    return chaton_buf_append(&((chaton_collect_t *) w)->reasoning, s, len);
+}
+
+
+/* the text is the caller's to read: nothing more to write */
+
+static int
+chaton_collect_end(chaton_writer_t *w, chaton_buf_t *out,
+    const chaton_outcome_t *o)
+{
     return CHATON_OK;
 }
 
 
-/* aggregate mode: the one chat.completion object */
-
-int
-chaton_chat_completion(chaton_chat_t *t, chaton_buf_t *b)
+static int
+chaton_collect_error(chaton_writer_t *w, chaton_buf_t *out,
+    const chaton_error_t *e)
 {
-    chaton_try(chaton_buf_reserve(b, t->content.len + t->reasoning.len + 512));
-
-    chaton_try(chaton_buf_literal(b, "{\"id\":"));
-    chaton_try(chaton_json_string(b, t->id, t->id_len));
-    chaton_try(chaton_buf_literal(b, ",\"object\":\"chat.completion\","
-                                     "\"created\":"));
-    chaton_try(chaton_buf_append_uint(b, t->created));
-    chaton_try(chaton_buf_literal(b, ",\"model\":"));
-    chaton_try(chaton_json_string(b, t->model, t->model_len));
-    chaton_try(chaton_buf_literal(b, ",\"choices\":[{\"index\":0,"
-                                     "\"message\":{\"role\":\"assistant\","
-                                     "\"content\":\""));
-    chaton_try(chaton_buf_append(b, t->content.data, t->content.len));
-    chaton_try(chaton_buf_literal(b, "\""));
-
-    if (t->reasoning.len) {
-        chaton_try(chaton_buf_literal(b, ",\"reasoning_content\":\""));
-        chaton_try(chaton_buf_append(b, t->reasoning.data, t->reasoning.len));
-        chaton_try(chaton_buf_literal(b, "\""));
-    }
-
-    chaton_try(chaton_buf_literal(b, ",\"refusal\":null},\"logprobs\":null,"
-                                     "\"finish_reason\":"));
-    chaton_try(chaton_json_cstring(b, t->finish[0] ? t->finish : "stop"));
-    chaton_try(chaton_buf_literal(b, "}],\"usage\":"));
-    chaton_try(chaton_chat_usage(t, b));
-    chaton_try(chaton_buf_literal(b, ",\"system_fingerprint\":null}"));
-
     return CHATON_OK;
 }

@@ -1,6 +1,6 @@
 /*
- * ChatOn SSE events -> OpenAI chat.completion.chunk events (stream) or one
- * chat.completion object (aggregate).
+ * The backend decoder and the answer's stages: ChatOn SSE events -> the
+ * neutral output events of chaton_conv.h, for a dialect's writer.
  */
 
 #ifndef _CHATON_CHUNK_H_INCLUDED_
@@ -11,17 +11,21 @@
 #include "chaton_error.h"
 #include "chaton_event.h"
 #include "chaton_spc.h"
+#include "chaton_sse.h"
+#include "chaton_conv.h"
 
+
+/*
+ * The ChatOn chat's answer: the backend's events, decoded once, go through
+ * the answer's stages (pictures' placeholders; tool calls, when tools were
+ * offered) to the writer of the dialect the client speaks.
+ */
 
 typedef struct {
     chaton_alloc_t         *alloc;
+    chaton_writer_t        *writer;         /* the client's dialect */
+    chaton_buf_t           *out;            /* where the writer writes now */
     chaton_event_shape_t    shape;          /* of the backend's deltas */
-    chaton_buf_t            prefix;         /* each chunk's constant head */
-    size_t                  choices;        /* its length to "choices":[ */
-    chaton_buf_t            tail;           /* a content chunk's last bytes */
-    chaton_buf_t           *out;            /* stream: chunks go here */
-    chaton_buf_t            content;        /* aggregate: JSON-escaped */
-    chaton_buf_t            reasoning;      /* aggregate: JSON-escaped */
     chaton_error_t          error;          /* what went wrong, if it did */
     chaton_buf_t            error_text;
 
@@ -32,33 +36,40 @@ typedef struct {
     chaton_buf_t            md;
     uint64_t                pictures;
 
-    const unsigned char    *id;
-    size_t                  id_len;
-    const unsigned char    *model;
-    size_t                  model_len;
-    uint64_t                created;
     uint64_t                prompt_tokens;
     chaton_usage_t          completion;
 
     uint64_t                events;         /* backend events seen */
-    uint64_t                chunks;         /* client chunks written */
     uint64_t                content_bytes;  /* content + reasoning bytes */
 
     char                    finish[24];     /* the backend's finish_reason */
 
-    unsigned                stream:1;
-    unsigned                include_usage:1;
-    unsigned                role_sent:1;
     unsigned                content_seen:1;
-    unsigned                done:1;
+    unsigned                backend_done:1; /* the backend said [DONE] */
     unsigned                waiting:1;      /* for image_path's URL */
-    unsigned                raw:1;          /* aggregate unescaped text */
 } chaton_chat_t;
 
 
+/* a writer that keeps the answer's text as it is (images' drawings) */
+
+typedef struct {
+    chaton_writer_t         w;
+    chaton_buf_t            content;
+    chaton_buf_t            reasoning;
+} chaton_collect_t;
+
+
+void chaton_collect_init(chaton_collect_t *c, chaton_alloc_t *a,
+    size_t max_answer);
+
 int chaton_chat_init(chaton_chat_t *t, chaton_alloc_t *a,
-    const unsigned char *id, size_t id_len, const unsigned char *model,
-    size_t model_len, uint64_t created, size_t max_answer);
+    chaton_writer_t *writer, size_t max_answer);
+int chaton_chat_feed(chaton_chat_t *t, chaton_sse_t *sse,
+    const unsigned char *in, size_t len, chaton_buf_t *out);
+int chaton_chat_feed_end(chaton_chat_t *t, chaton_sse_t *sse,
+    chaton_buf_t *out);
+void chaton_chat_sse_init(chaton_sse_t *sse, chaton_alloc_t *a,
+    size_t max_event);
 int chaton_chat_event(chaton_chat_t *t, const unsigned char *ev, size_t len);
 int chaton_chat_framed(chaton_chat_t *t, const unsigned char *in, size_t len,
     size_t *n);
@@ -66,10 +77,11 @@ int chaton_chat_content(chaton_chat_t *t, const unsigned char *content,
     size_t content_len, const unsigned char *reasoning,
     size_t reasoning_len);
 int chaton_chat_resolved(chaton_chat_t *t, const unsigned char *url,
-    size_t len, const char *note);
-int chaton_chat_flush(chaton_chat_t *t);
-int chaton_chat_finish(chaton_chat_t *t);
-int chaton_chat_completion(chaton_chat_t *t, chaton_buf_t *out);
+    size_t len, const char *note, chaton_buf_t *out);
+int chaton_chat_flush(chaton_chat_t *t, chaton_buf_t *out);
+int chaton_chat_end(chaton_chat_t *t, chaton_buf_t *out);
+int chaton_chat_error_event(chaton_chat_t *t, chaton_buf_t *out,
+    const chaton_error_t *e);
 
 #ifdef CHATON_TESTS
 uint64_t chaton_chat_completion_tokens(chaton_chat_t *t);

@@ -37,6 +37,7 @@
 
 #include "fuzz.h"
 #include "chaton_chunk.h"
+#include "dialect_openai_chat.h"
 
 
 #define ID        "chatcmpl-0123456789abcdef01234567"
@@ -405,11 +406,12 @@ resolve(chaton_chat_t *t, const setup_t *su)
             memcpy(url, "https://cdn.example/p/", 22);
             memcpy(url + 22, t->image_path.data, t->image_path.len);
             len = 22 + t->image_path.len;
-            rc = chaton_chat_resolved(t, url, len, NULL);
+            rc = chaton_chat_resolved(t, url, len, NULL, t->out);
 
         } else {
             rc = chaton_chat_resolved(t, NULL, 0,
-                                      "the picture could not be retrieved");
+                                      "the picture could not be retrieved",
+                                      t->out);
         }
 
         if (rc != CHATON_OK) {
@@ -436,7 +438,7 @@ complete(chaton_chat_t *t, const setup_t *su)
             return rc;
         }
 
-        rc = chaton_chat_flush(t);
+        rc = chaton_chat_flush(t, t->out);
         if (rc != CHATON_OK) {
             return rc;
         }
@@ -457,8 +459,10 @@ run(int mode, const setup_t *su, const uint8_t *ev, size_t evlen,
     sstate_t         st;
     fz_pool_t        pool;
     chaton_buf_t     out, b;
-    chaton_chat_t    t;
-    const uint8_t   *p, *end, *sep;
+    chaton_chat_t          t;
+    chaton_openai_chat_t   oc;
+    chaton_collect_t       raw;
+    const uint8_t         *p, *end, *sep;
 
     memset(res, 0, sizeof(result_t));
     memset(&st, 0, sizeof(sstate_t));
@@ -467,14 +471,18 @@ run(int mode, const setup_t *su, const uint8_t *ev, size_t evlen,
 
     fz_pool_init(&pool, su->with_free);
 
-    FZ_CHECK(chaton_chat_init(&t, &pool.a, (const unsigned char *) ID,
-                              sizeof(ID) - 1, su->model, su->model_len,
-                              CREATED, su->max_answer)
+    FZ_CHECK(chaton_openai_chat_init(&oc, &pool.a,
+                                     (const unsigned char *) ID,
+                                     sizeof(ID) - 1, su->model,
+                                     su->model_len, CREATED, su->max_answer,
+                                     stream, stream && su->include_usage)
+             == CHATON_OK, "openai_chat_init");
+    chaton_collect_init(&raw, &pool.a, su->max_answer);
+
+    FZ_CHECK(chaton_chat_init(&t, &pool.a, mode == MODE_RAW ? &raw.w : &oc.w,
+                              su->max_answer)
              == CHATON_OK, "chat_init");
 
-    t.stream = stream;
-    t.raw = (mode == MODE_RAW);
-    t.include_usage = stream && su->include_usage;
     t.prompt_tokens = PROMPT;
 
     chaton_buf_init(&out, &pool.a, 0);
@@ -565,33 +573,32 @@ run(int mode, const setup_t *su, const uint8_t *ev, size_t evlen,
 
         if (mode == MODE_STREAM) {
             from = out.len;
-            FZ_CHECK(chaton_chat_finish(&t) == CHATON_OK, "chat_finish");
+            FZ_CHECK(chaton_chat_end(&t, &out) == CHATON_OK, "chat_end");
             check_stream_out(&out, from, su, &st, res);
             FZ_CHECK(st.done_seen, "no [DONE] at the end");
 
         } else if (mode == MODE_WHOLE) {
             chaton_buf_init(&b, &pool.a, 0);
-            FZ_CHECK(chaton_chat_completion(&t, &b) == CHATON_OK,
-                     "chat_completion");
+            FZ_CHECK(chaton_chat_end(&t, &b) == CHATON_OK, "chat_end");
             check_completion(&b, su, res);
 
         } else {
             /* raw: the text as is, for the caller to use */
 
-            res->content = malloc(t.content.len + 1);
-            res->reasoning = malloc(t.reasoning.len + 1);
+            res->content = malloc(raw.content.len + 1);
+            res->reasoning = malloc(raw.reasoning.len + 1);
             FZ_CHECK(res->content && res->reasoning, "out of memory");
 
-            if (t.content.len) {
-                memcpy(res->content, t.content.data, t.content.len);
+            if (raw.content.len) {
+                memcpy(res->content, raw.content.data, raw.content.len);
             }
 
-            if (t.reasoning.len) {
-                memcpy(res->reasoning, t.reasoning.data, t.reasoning.len);
+            if (raw.reasoning.len) {
+                memcpy(res->reasoning, raw.reasoning.data, raw.reasoning.len);
             }
 
-            res->content_len = t.content.len;
-            res->reasoning_len = t.reasoning.len;
+            res->content_len = raw.content.len;
+            res->reasoning_len = raw.reasoning.len;
         }
 
         if (mode != MODE_RAW) {

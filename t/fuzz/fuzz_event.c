@@ -40,6 +40,7 @@
 
 #include "fuzz.h"
 #include "chaton_chunk.h"
+#include "dialect_openai_chat.h"
 #include "chaton_event.h"
 #include "chaton_sse.h"
 
@@ -73,8 +74,26 @@ typedef struct {
 
 typedef struct {
     chaton_chat_t           t;
+    chaton_openai_chat_t    oc;         /* stream and aggregate modes */
+    chaton_collect_t        raw;        /* raw mode (images' drawings) */
     chaton_buf_t            out;
 } side_t;
+
+
+/* what the answer's writer keeps of a whole answer, in the side's mode */
+
+static chaton_buf_t *
+side_content(side_t *s)
+{
+    return s->t.writer == &s->raw.w ? &s->raw.content : &s->oc.content;
+}
+
+
+static chaton_buf_t *
+side_reasoning(side_t *s)
+{
+    return s->t.writer == &s->raw.w ? &s->raw.reasoning : &s->oc.reasoning;
+}
 
 
 static void
@@ -303,14 +322,21 @@ shape_events(unsigned char **ev, size_t *len, size_t n)
 static void
 side_init(side_t *s, chaton_alloc_t *a, int mode, const setup_t *su)
 {
-    FZ_CHECK(chaton_chat_init(&s->t, a, (const unsigned char *) ID,
-                              sizeof(ID) - 1, (const unsigned char *) MODEL,
-                              sizeof(MODEL) - 1, CREATED, su->max_answer)
+    FZ_CHECK(chaton_openai_chat_init(&s->oc, a, (const unsigned char *) ID,
+                                     sizeof(ID) - 1,
+                                     (const unsigned char *) MODEL,
+                                     sizeof(MODEL) - 1, CREATED,
+                                     su->max_answer, mode == MODE_STREAM,
+                                     mode == MODE_STREAM
+                                     && su->include_usage)
+             == CHATON_OK, "openai_chat_init");
+    chaton_collect_init(&s->raw, a, su->max_answer);
+
+    FZ_CHECK(chaton_chat_init(&s->t, a, mode == MODE_RAW ? &s->raw.w
+                                                         : &s->oc.w,
+                              su->max_answer)
              == CHATON_OK, "chat_init");
 
-    s->t.stream = (mode == MODE_STREAM);
-    s->t.raw = (mode == MODE_RAW);
-    s->t.include_usage = s->t.stream && su->include_usage;
     s->t.prompt_tokens = 17;
 
     chaton_buf_init(&s->out, a, 0);
@@ -343,10 +369,12 @@ same_state(side_t *a, side_t *b, const char *when, size_t i)
     if (!same_bytes(a->out.data, a->out.len, b->out.data, b->out.len)) {
         what = "output";
 
-    } else if (!same_bytes(a->t.content.data, a->t.content.len,
-                           b->t.content.data, b->t.content.len)
-               || !same_bytes(a->t.reasoning.data, a->t.reasoning.len,
-                              b->t.reasoning.data, b->t.reasoning.len))
+    } else if (!same_bytes(side_content(a)->data, side_content(a)->len,
+                           side_content(b)->data, side_content(b)->len)
+               || !same_bytes(side_reasoning(a)->data,
+                              side_reasoning(a)->len,
+                              side_reasoning(b)->data,
+                              side_reasoning(b)->len))
     {
         what = "aggregate";
 
@@ -368,12 +396,12 @@ same_state(side_t *a, side_t *b, const char *when, size_t i)
     {
         what = "error";
 
-    } else if (a->t.events != b->t.events || a->t.chunks != b->t.chunks
+    } else if (a->t.events != b->t.events || a->t.writer->chunks != b->t.writer->chunks
                || a->t.content_bytes != b->t.content_bytes
                || a->t.pictures != b->t.pictures
-               || a->t.role_sent != b->t.role_sent
+               || a->oc.role_sent != b->oc.role_sent
                || a->t.content_seen != b->t.content_seen
-               || a->t.done != b->t.done || a->t.waiting != b->t.waiting
+               || a->t.backend_done != b->t.backend_done || a->t.waiting != b->t.waiting
                || chaton_chat_completion_tokens(&a->t)
                   != chaton_chat_completion_tokens(&b->t))
     {
@@ -402,7 +430,8 @@ resolve(side_t *s)
         len = s->t.image_path.len < 500 ? s->t.image_path.len : 500;
         memcpy(url + 20, s->t.image_path.data, len);
 
-        chaton_try(chaton_chat_resolved(&s->t, url, 20 + len, NULL));
+        chaton_try(chaton_chat_resolved(&s->t, url, 20 + len, NULL,
+                                        &s->out));
     }
 
     return CHATON_OK;
@@ -469,8 +498,9 @@ run(int mode, const setup_t *su, unsigned char **ev, const size_t *len,
             FZ_CHECK(resolve(&b) == ra, "resolving differs");
 
             if (ra == CHATON_OK) {
-                ra = chaton_chat_flush(&a.t);
-                FZ_CHECK(chaton_chat_flush(&b.t) == ra, "flush differs");
+                ra = chaton_chat_flush(&a.t, &a.out);
+                FZ_CHECK(chaton_chat_flush(&b.t, &b.out) == ra,
+                         "flush differs");
             }
         } while (ra == CHATON_OK && a.t.waiting);
 
@@ -478,16 +508,16 @@ run(int mode, const setup_t *su, unsigned char **ev, const size_t *len,
     }
 
     if (ra == CHATON_OK && mode == MODE_STREAM) {
-        FZ_CHECK(chaton_chat_finish(&a.t) == CHATON_OK
-                 && chaton_chat_finish(&b.t) == CHATON_OK, "finish");
+        FZ_CHECK(chaton_chat_end(&a.t, &a.out) == CHATON_OK
+                 && chaton_chat_end(&b.t, &b.out) == CHATON_OK, "finish");
         same_state(&a, &b, "finish", n);
 
     } else if (ra == CHATON_OK) {
         chaton_buf_init(&ca, &pool.a, 0);
         chaton_buf_init(&cb, &pool.a, 0);
 
-        FZ_CHECK(chaton_chat_completion(&a.t, &ca) == CHATON_OK
-                 && chaton_chat_completion(&b.t, &cb) == CHATON_OK,
+        FZ_CHECK(chaton_chat_end(&a.t, &ca) == CHATON_OK
+                 && chaton_chat_end(&b.t, &cb) == CHATON_OK,
                  "completion");
 
         if (!same_bytes(ca.data, ca.len, cb.data, cb.len)) {

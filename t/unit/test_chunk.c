@@ -8,6 +8,7 @@
 #include "unit.h"
 #include "chaton_sse.h"
 #include "chaton_chunk.h"
+#include "dialect_openai_chat.h"
 #include "stream.h"
 
 
@@ -37,16 +38,24 @@ static void
 chat_new(chaton_chat_t *t, chaton_buf_t *out, int stream_mode,
     int include_usage, size_t max_answer)
 {
-    assert_int_equal(chaton_chat_init(t, &unit_alloc,
-                                      (const unsigned char *) ID,
-                                      sizeof(ID) - 1,
-                                      (const unsigned char *) MODEL,
-                                      sizeof(MODEL) - 1, CREATED,
-                                      max_answer), CHATON_OK);
+    chaton_openai_chat_t  *oc;
 
-    /* what the module sets after init */
-    t->stream = stream_mode;
-    t->include_usage = include_usage;
+    /* the module's OpenAI chat writer, as the chat route makes it */
+
+    oc = unit_alloc.alloc(unit_alloc.pool, sizeof(chaton_openai_chat_t));
+    assert_non_null(oc);
+
+    assert_int_equal(chaton_openai_chat_init(oc, &unit_alloc,
+                                             (const unsigned char *) ID,
+                                             sizeof(ID) - 1,
+                                             (const unsigned char *) MODEL,
+                                             sizeof(MODEL) - 1, CREATED,
+                                             max_answer, stream_mode,
+                                             include_usage), CHATON_OK);
+
+    assert_int_equal(chaton_chat_init(t, &unit_alloc, &oc->w, max_answer),
+                     CHATON_OK);
+
     t->prompt_tokens = 17;
 
     if (out) {
@@ -270,10 +279,10 @@ run_stream(chaton_chat_t *t, size_t cut)
 
     /* [DONE] ends it: the handler's CHATON_DONE comes back from the feed */
     assert_int_equal(rc, CHATON_DONE);
-    assert_true(t->done);
+    assert_true(t->backend_done);
 
-    if (t->stream) {
-        assert_int_equal(chaton_chat_finish(t), CHATON_OK);
+    if (t->writer->stream) {
+        assert_int_equal(chaton_chat_end(t, t->out), CHATON_OK);
     }
 }
 
@@ -320,7 +329,7 @@ test_chunk_stream_realistic(void **state)
     assert_null(strstr(unit_bufstr(&out), LS));
     assert_true(unit_utf8_valid(out.data, out.len));
 
-    assert_int_equal(t.chunks, 6);
+    assert_int_equal(t.writer->chunks, 6);
     assert_int_equal(chaton_chat_completion_tokens(&t),
                      unit_tokens(SOURCES_MD CONTENT1 CONTENT2 CONTENT3
                                  REASONING,
@@ -437,7 +446,7 @@ test_chunk_notices_dropped(void **state)
         }
     }
 
-    assert_int_equal(t.chunks, 0);
+    assert_int_equal(t.writer->chunks, 0);
     assert_int_equal(t.events, sizeof(dropped) / sizeof(dropped[0]));
 }
 
@@ -460,10 +469,10 @@ test_chunk_role_once_model_ours(void **state)
                             "\"content\":\"lo\"}}]}"), CHATON_OK);
     assert_int_equal(ev(&t, "{\"choices\":[{\"delta\":{\"content\":\".\"}}]}"),
                      CHATON_OK);
-    assert_int_equal(t.chunks, 3);
+    assert_int_equal(t.writer->chunks, 3);
 
     /* nothing is written twice: three chunks so far */
-    assert_int_equal(chaton_chat_finish(&t), CHATON_OK);
+    assert_int_equal(chaton_chat_end(&t, t.out), CHATON_OK);
 
     parse_stream(&out, 0, &ps);
     assert_int_equal(ps.n, 4);
@@ -497,7 +506,7 @@ test_chunk_reasoning_then_content(void **state)
                             "\"reasoning_content\":\"ok.\"}}]}"), CHATON_OK);
     assert_int_equal(ev(&t, "{\"choices\":[{\"delta\":{\"content\":"
                             "\"Answer\"}}]}"), CHATON_OK);
-    assert_int_equal(chaton_chat_finish(&t), CHATON_OK);
+    assert_int_equal(chaton_chat_end(&t, t.out), CHATON_OK);
 
     parse_stream(&out, 0, &ps);
     assert_int_equal(ps.n, 4);
@@ -544,7 +553,7 @@ test_chunk_sources(void **state)
                             "{\"title\":\"empty url\",\"url\":\"\"},"
                             "{\"title\":5,\"url\":\"https://c.example/\"}"
                             "]}}}"), CHATON_OK);
-    assert_int_equal(chaton_chat_finish(&t), CHATON_OK);
+    assert_int_equal(chaton_chat_end(&t, t.out), CHATON_OK);
 
     parse_stream(&out, 0, &ps);
     assert_int_equal(ps.n, 3);
@@ -563,8 +572,8 @@ test_chunk_sources(void **state)
     chat_new(&t, &out, 1, 0, 0);
     assert_int_equal(chaton_chat_event(&t, (const unsigned char *) P_SOURCES,
                                        strlen(P_SOURCES)), CHATON_OK);
-    assert_int_equal(t.chunks, 1);
-    assert_int_equal(chaton_chat_finish(&t), CHATON_OK);
+    assert_int_equal(t.writer->chunks, 1);
+    assert_int_equal(chaton_chat_end(&t, t.out), CHATON_OK);
 
     parse_stream(&out, 0, &ps);
     assert_string_equal(unit_bufstr(&ps.content), SOURCES_MD);
@@ -587,7 +596,7 @@ test_chunk_finish_reason(void **state)
     assert_int_equal(ev(&t, "{\"choices\":[{\"delta\":{},"
                             "\"finish_reason\":\"length\"}]}"), CHATON_OK);
     assert_int_equal(ev(&t, "[DONE]"), CHATON_DONE);
-    assert_int_equal(chaton_chat_finish(&t), CHATON_OK);
+    assert_int_equal(chaton_chat_end(&t, t.out), CHATON_OK);
 
     parse_stream(&out, 0, &ps);
     assert_string_equal(ps.finish, "length");
@@ -598,7 +607,7 @@ test_chunk_finish_reason(void **state)
     assert_int_equal(ev(&t, "{\"choices\":[{\"delta\":{\"content\":\"a\"},"
                             "\"finish_reason\":\"content_filter\"}]}"),
                      CHATON_OK);
-    assert_int_equal(chaton_chat_finish(&t), CHATON_OK);
+    assert_int_equal(chaton_chat_end(&t, t.out), CHATON_OK);
     parse_stream(&out, 0, &ps);
     assert_int_equal(ps.n, 2);
     assert_string_equal(ps.finish, "content_filter");
@@ -608,7 +617,7 @@ test_chunk_finish_reason(void **state)
     chat_new(&t, &out, 1, 0, 0);
     assert_int_equal(ev(&t, "{\"ping\":{}}"), CHATON_OK);
     assert_int_equal(ev(&t, "[DONE]"), CHATON_DONE);
-    assert_int_equal(chaton_chat_finish(&t), CHATON_OK);
+    assert_int_equal(chaton_chat_end(&t, t.out), CHATON_OK);
 
     parse_stream(&out, 0, &ps);
     assert_int_equal(ps.n, 1);
@@ -622,7 +631,7 @@ test_chunk_finish_reason(void **state)
     /* the same, with usage */
 
     chat_new(&t, &out, 1, 1, 0);
-    assert_int_equal(chaton_chat_finish(&t), CHATON_OK);
+    assert_int_equal(chaton_chat_end(&t, t.out), CHATON_OK);
     parse_stream(&out, 1, &ps);
     assert_int_equal(ps.n, 2);
     assert_true(unit_jnum(ps.usage, "completion_tokens") == 0);
@@ -650,7 +659,7 @@ test_chunk_content_direct(void **state)
     assert_int_equal(chaton_chat_content(&t, (const unsigned char *) "c", 1,
                                          (const unsigned char *) "r", 1),
                      CHATON_OK);
-    assert_int_equal(chaton_chat_finish(&t), CHATON_OK);
+    assert_int_equal(chaton_chat_end(&t, t.out), CHATON_OK);
 
     /* the reasoning and the content of one delta: a chunk each */
 
@@ -725,7 +734,7 @@ completion(chaton_chat_t *t)
     chaton_buf_t  out;
 
     chaton_buf_init(&out, &unit_alloc, 0);
-    assert_int_equal(chaton_chat_completion(t, &out), CHATON_OK);
+    assert_int_equal(chaton_chat_end(t, &out), CHATON_OK);
 
     /* U+2028/2029 go out escaped, and the whole is valid UTF-8 */
     assert_null(strstr(unit_bufstr(&out), LS));
@@ -1003,7 +1012,7 @@ test_chunk_invalid_events(void **state)
         assert_int_equal(out.len, 0);
         assert_int_equal(t.error.status, 502);
         assert_true(t.error.text_len > 0);
-        assert_false(t.done);
+        assert_false(t.backend_done);
 
         chaton_buf_init(&b, &unit_alloc, 0);
         assert_int_equal(chaton_error_json(&b, &t.error), CHATON_OK);
@@ -1050,15 +1059,15 @@ test_chunk_done(void **state)
     chaton_chat_t  t;
 
     chat_new(&t, &out, 1, 0, 0);
-    assert_false(t.done);
+    assert_false(t.backend_done);
     assert_int_equal(ev(&t, "[DONE]"), CHATON_DONE);
-    assert_true(t.done);
+    assert_true(t.backend_done);
     assert_int_equal(out.len, 0);
 
     /* only exactly [DONE] */
     chat_new(&t, &out, 1, 0, 0);
     assert_int_equal(ev(&t, "[DONE] "), CHATON_BAD);
-    assert_false(t.done);
+    assert_false(t.backend_done);
 }
 
 
@@ -1070,9 +1079,10 @@ test_chunk_alloc_failures(void **state)
     int             rc, ok;
     size_t          limit;
     unit_pool_t     p;
-    chaton_alloc_t  a;
-    chaton_buf_t    out;
-    chaton_chat_t   t;
+    chaton_alloc_t         a;
+    chaton_buf_t           out;
+    chaton_chat_t          t;
+    chaton_openai_chat_t   oc;
 
     ok = 0;
 
@@ -1081,15 +1091,18 @@ test_chunk_alloc_failures(void **state)
         p.limit = limit;
         a = unit_allocator(&p, 1);
 
-        rc = chaton_chat_init(&t, &a, (const unsigned char *) ID,
-                              sizeof(ID) - 1, (const unsigned char *) MODEL,
-                              sizeof(MODEL) - 1, CREATED, 0);
+        rc = chaton_openai_chat_init(&oc, &a, (const unsigned char *) ID,
+                                     sizeof(ID) - 1,
+                                     (const unsigned char *) MODEL,
+                                     sizeof(MODEL) - 1, CREATED, 0, 1, 1);
+
+        if (rc == CHATON_OK) {
+            rc = chaton_chat_init(&t, &a, &oc.w, 0);
+        }
 
         if (rc == CHATON_OK) {
             chaton_buf_init(&out, &a, 0);
             t.out = &out;
-            t.stream = 1;
-            t.include_usage = 1;
 
             rc = chaton_chat_event(&t, (const unsigned char *) P_SOURCES,
                                    strlen(P_SOURCES));
@@ -1098,7 +1111,7 @@ test_chunk_alloc_failures(void **state)
                                        strlen(P_CONTENT1));
             }
             if (rc == CHATON_OK) {
-                rc = chaton_chat_finish(&t);
+                rc = chaton_chat_end(&t, t.out);
             }
         }
 

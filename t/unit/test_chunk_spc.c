@@ -9,6 +9,7 @@
 
 #include "unit.h"
 #include "chaton_chunk.h"
+#include "dialect_openai_chat.h"
 
 
 #define ID       "chatcmpl-gw-spc"
@@ -25,14 +26,24 @@ static void
 chat_new(chaton_chat_t *t, chaton_buf_t *out, int stream_mode,
     size_t max_answer)
 {
-    assert_int_equal(chaton_chat_init(t, &unit_alloc,
-                                      (const unsigned char *) ID,
-                                      sizeof(ID) - 1,
-                                      (const unsigned char *) MODEL,
-                                      sizeof(MODEL) - 1, CREATED,
-                                      max_answer), CHATON_OK);
+    chaton_openai_chat_t  *oc;
 
-    t->stream = stream_mode;
+    /* the module's OpenAI chat writer, as the chat route makes it */
+
+    oc = unit_alloc.alloc(unit_alloc.pool, sizeof(chaton_openai_chat_t));
+    assert_non_null(oc);
+
+    assert_int_equal(chaton_openai_chat_init(oc, &unit_alloc,
+                                             (const unsigned char *) ID,
+                                             sizeof(ID) - 1,
+                                             (const unsigned char *) MODEL,
+                                             sizeof(MODEL) - 1, CREATED,
+                                             max_answer, stream_mode, 0),
+                     CHATON_OK);
+
+    assert_int_equal(chaton_chat_init(t, &unit_alloc, &oc->w, max_answer),
+                     CHATON_OK);
+
     t->prompt_tokens = 5;
 
     if (out) {
@@ -182,7 +193,7 @@ aggregate_content(chaton_chat_t *t)
     chaton_buf_t   b;
 
     chaton_buf_init(&b, &unit_alloc, 0);
-    assert_int_equal(chaton_chat_completion(t, &b), CHATON_OK);
+    assert_int_equal(chaton_chat_end(t, &b), CHATON_OK);
 
     c = unit_json(b.data, b.len);
     msg = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(
@@ -206,7 +217,7 @@ static int
 resolve(chaton_chat_t *t, const char *url)
 {
     return chaton_chat_resolved(t, (const unsigned char *) url, strlen(url),
-                                NULL);
+                                NULL, t->out);
 }
 
 
@@ -225,7 +236,7 @@ test_chunk_spc_stream_awkward(void **state)
 
     feed(&t, "Here you go: ");
     assert_string_equal(written(&out, &mark), "Here you go: ");
-    assert_int_equal(t.chunks, 1);
+    assert_int_equal(t.writer->chunks, 1);
 
     feed(&t, "![Ima");
     assert_int_equal(out.len, mark);
@@ -252,12 +263,12 @@ test_chunk_spc_stream_awkward(void **state)
     feed(&t, " it!");
     feed(&t, " ![Image](https://spc.unk/images/def.png) Bye.");
     assert_int_equal(out.len, mark);
-    assert_int_equal(t.chunks, 1);
+    assert_int_equal(t.writer->chunks, 1);
     assert_buf(&t.held,
                " Enjoy it! ![Image](https://spc.unk/images/def.png) Bye.");
 
     /* the end of the answer waits for the picture */
-    assert_int_equal(chaton_chat_flush(&t), CHATON_OK);
+    assert_int_equal(chaton_chat_flush(&t, t.out), CHATON_OK);
     assert_int_equal(out.len, mark);
 
     /* resolved: the picture, then the held text up to the next picture */
@@ -275,13 +286,13 @@ test_chunk_spc_stream_awkward(void **state)
     assert_false(t.waiting);
     assert_int_equal(t.held.len, 0);
 
-    assert_int_equal(chaton_chat_flush(&t), CHATON_OK);
-    assert_int_equal(chaton_chat_finish(&t), CHATON_OK);
+    assert_int_equal(chaton_chat_flush(&t, t.out), CHATON_OK);
+    assert_int_equal(chaton_chat_end(&t, t.out), CHATON_OK);
 
     assert_string_equal(stream_content(&out, 0, &n),
                         "Here you go: ![Image](" URL1 ") Enjoy it! "
                         "![Image](" URL2 ") Bye.");
-    assert_int_equal(n, t.chunks);
+    assert_int_equal(n, t.writer->chunks);
     assert_null(strstr(unit_bufstr(&out), "spc.unk"));
     assert_true(unit_utf8_valid(out.data, out.len));
 }
@@ -312,7 +323,7 @@ test_chunk_spc_url_kept(void **state)
     assert_int_equal(resolve(&t, SIGNED), CHATON_OK);
     assert_string_equal(written(&out, &mark), "![Image](" SIGNED ")");
     assert_false(t.waiting);
-    assert_int_equal(t.chunks, 1);
+    assert_int_equal(t.writer->chunks, 1);
 }
 
 
@@ -334,7 +345,7 @@ test_chunk_spc_failed(void **state)
     assert_true(t.waiting);
     assert_buf(&t.held, " after");
 
-    assert_int_equal(chaton_chat_resolved(&t, NULL, 0, NOTE), CHATON_OK);
+    assert_int_equal(chaton_chat_resolved(&t, NULL, 0, NOTE, t.out), CHATON_OK);
     assert_false(t.waiting);
 
     s = written(&out, &mark);
@@ -348,8 +359,8 @@ test_chunk_spc_failed(void **state)
     assert_string_equal(s + strlen(s) - strlen(" after"), " after");
     assert_true(strstr(s, NOTE) < s + strlen(s) - strlen(" after"));
 
-    assert_int_equal(chaton_chat_flush(&t), CHATON_OK);
-    assert_int_equal(chaton_chat_finish(&t), CHATON_OK);
+    assert_int_equal(chaton_chat_flush(&t, t.out), CHATON_OK);
+    assert_int_equal(chaton_chat_end(&t, t.out), CHATON_OK);
     unit_assert_not_contains(unit_bufstr(&out), "spc.unk");
 
     /* the first fails, the second comes: aggregate mode */
@@ -359,11 +370,11 @@ test_chunk_spc_failed(void **state)
              "![Image](https://spc.unk/2.png) C");
     assert_true(t.waiting);
     assert_buf(&t.image_path, "1.png");
-    assert_int_equal(chaton_chat_resolved(&t, NULL, 0, NOTE), CHATON_OK);
+    assert_int_equal(chaton_chat_resolved(&t, NULL, 0, NOTE, t.out), CHATON_OK);
     assert_true(t.waiting);
     assert_buf(&t.image_path, "2.png");
     assert_int_equal(resolve(&t, URL2), CHATON_OK);
-    assert_int_equal(chaton_chat_flush(&t), CHATON_OK);
+    assert_int_equal(chaton_chat_flush(&t, t.out), CHATON_OK);
 
     s = aggregate_content(&t);
     unit_assert_contains(s, NOTE);
@@ -430,7 +441,7 @@ test_chunk_spc_two_in_a_row(void **state)
     assert_int_equal(resolve(&t, URL3), CHATON_OK);
     assert_string_equal(written(&out, &mark), "![Image](" URL3 ") end");
     assert_false(t.waiting);
-    assert_int_equal(chaton_chat_flush(&t), CHATON_OK);
+    assert_int_equal(chaton_chat_flush(&t, t.out), CHATON_OK);
     assert_int_equal(out.len, mark);
     assert_int_equal(t.pictures, 3);
 }
@@ -452,7 +463,7 @@ test_chunk_spc_flush_waits(void **state)
     feed(&t, " tail!");
     assert_true(t.waiting);
 
-    assert_int_equal(chaton_chat_flush(&t), CHATON_OK);
+    assert_int_equal(chaton_chat_flush(&t, t.out), CHATON_OK);
     assert_int_equal(out.len, 0);
     assert_true(t.waiting);
     assert_buf(&t.held, " tail!");
@@ -460,7 +471,7 @@ test_chunk_spc_flush_waits(void **state)
     assert_int_equal(resolve(&t, URL1), CHATON_OK);
     assert_string_equal(written(&out, &mark), "![Image](" URL1 ") tail");
 
-    assert_int_equal(chaton_chat_flush(&t), CHATON_OK);
+    assert_int_equal(chaton_chat_flush(&t, t.out), CHATON_OK);
     assert_string_equal(written(&out, &mark), "!");
 
     /* a plain "!" at the end, no picture */
@@ -469,7 +480,7 @@ test_chunk_spc_flush_waits(void **state)
     mark = 0;
     feed(&t, "Look!");
     assert_string_equal(written(&out, &mark), "Look");
-    assert_int_equal(chaton_chat_flush(&t), CHATON_OK);
+    assert_int_equal(chaton_chat_flush(&t, t.out), CHATON_OK);
     assert_string_equal(written(&out, &mark), "!");
     assert_false(t.waiting);
 }
@@ -600,12 +611,12 @@ scenario(const char *text, const size_t *cuts, size_t ncuts, int stream,
 
     resolve_waiting(&t, &k, &wrong, paths, npaths);
 
-    assert_int_equal(chaton_chat_flush(&t), CHATON_OK);
+    assert_int_equal(chaton_chat_flush(&t, t.out), CHATON_OK);
     assert_false(t.waiting);
     assert_int_equal(t.pictures, k);
 
     if (stream) {
-        assert_int_equal(chaton_chat_finish(&t), CHATON_OK);
+        assert_int_equal(chaton_chat_end(&t, t.out), CHATON_OK);
         c = stream_content(&out, 0, NULL);
 
     } else {
@@ -755,7 +766,7 @@ events_give(const char *const *ev, size_t nev, const char *expect)
         assert_int_equal(resolve(&t, urls[k]), CHATON_OK);
     }
 
-    assert_int_equal(chaton_chat_flush(&t), CHATON_OK);
+    assert_int_equal(chaton_chat_flush(&t, t.out), CHATON_OK);
     assert_false(t.waiting);
 
     s = written(&out, &mark);
@@ -863,19 +874,19 @@ test_chunk_spc_aggregate_same(void **state)
     assert_string_equal(written(&out, &mark), "Here \"you\" go:\n");
 
     /* nothing written behind the picture, in either mode */
-    assert_buf(&ta.content, "Here \\\"you\\\" go:\\n");
+    assert_buf(&((chaton_openai_chat_t *) ta.writer)->content, "Here \\\"you\\\" go:\\n");
 
     assert_int_equal(resolve(&ts, URL1), CHATON_OK);
     assert_int_equal(resolve(&ta, URL1), CHATON_OK);
     assert_true(ta.waiting && ts.waiting);
     assert_buf(&ta.image_path, "x.png");
 
-    assert_int_equal(chaton_chat_resolved(&ts, NULL, 0, NOTE), CHATON_OK);
-    assert_int_equal(chaton_chat_resolved(&ta, NULL, 0, NOTE), CHATON_OK);
+    assert_int_equal(chaton_chat_resolved(&ts, NULL, 0, NOTE, ts.out), CHATON_OK);
+    assert_int_equal(chaton_chat_resolved(&ta, NULL, 0, NOTE, ta.out), CHATON_OK);
 
-    assert_int_equal(chaton_chat_flush(&ts), CHATON_OK);
-    assert_int_equal(chaton_chat_flush(&ta), CHATON_OK);
-    assert_int_equal(chaton_chat_finish(&ts), CHATON_OK);
+    assert_int_equal(chaton_chat_flush(&ts, ts.out), CHATON_OK);
+    assert_int_equal(chaton_chat_flush(&ta, ta.out), CHATON_OK);
+    assert_int_equal(chaton_chat_end(&ts, ts.out), CHATON_OK);
 
     streamed = stream_content(&out, 0, NULL);
     assert_string_equal(aggregate_content(&ta), streamed);

@@ -15,6 +15,7 @@
 
 #include "unit.h"
 #include "chaton_chunk.h"
+#include "dialect_openai_chat.h"
 #include "chaton_event.h"
 #include "chaton_sse.h"
 #include "stream.h"
@@ -192,24 +193,49 @@ check_scan(const unsigned char *ev, size_t len, chaton_buf_t *scratch)
 
 
 typedef struct {
-    chaton_chat_t   t;
-    chaton_buf_t    out;
+    chaton_chat_t          t;
+    chaton_openai_chat_t   oc;          /* stream and aggregate modes */
+    chaton_collect_t       raw;         /* raw mode (images' drawings) */
+    int                    include_usage;
+    chaton_buf_t           out;
 } side_t;
+
+
+/* what the answer's writer keeps of a whole answer, in the side's mode */
+
+static chaton_buf_t *
+side_content(side_t *s)
+{
+    return s->t.writer == &s->raw.w ? &s->raw.content : &s->oc.content;
+}
+
+
+static chaton_buf_t *
+side_reasoning(side_t *s)
+{
+    return s->t.writer == &s->raw.w ? &s->raw.reasoning : &s->oc.reasoning;
+}
 
 
 static void
 side_init(side_t *s, chaton_alloc_t *a, int mode, int include_usage,
     size_t max_answer)
 {
-    assert_int_equal(chaton_chat_init(&s->t, a, (const unsigned char *) ID,
-                                      sizeof(ID) - 1,
-                                      (const unsigned char *) MODEL,
-                                      sizeof(MODEL) - 1, CREATED,
+    assert_int_equal(chaton_openai_chat_init(&s->oc, a,
+                                             (const unsigned char *) ID,
+                                             sizeof(ID) - 1,
+                                             (const unsigned char *) MODEL,
+                                             sizeof(MODEL) - 1, CREATED,
+                                             max_answer,
+                                             mode == MODE_STREAM,
+                                             include_usage), CHATON_OK);
+    chaton_collect_init(&s->raw, a, max_answer);
+
+    assert_int_equal(chaton_chat_init(&s->t, a, mode == MODE_RAW
+                                                ? &s->raw.w : &s->oc.w,
                                       max_answer), CHATON_OK);
 
-    s->t.stream = (mode == MODE_STREAM);
-    s->t.raw = (mode == MODE_RAW);
-    s->t.include_usage = include_usage;
+    s->include_usage = include_usage;
     s->t.prompt_tokens = 17;
 
     chaton_buf_init(&s->out, a, 0);
@@ -244,13 +270,13 @@ same_state(side_t *a, side_t *b, const char *when)
     if (!same_bytes(a->out.data, a->out.len, b->out.data, b->out.len)) {
         what = "output";
 
-    } else if (!same_bytes(a->t.content.data, a->t.content.len,
-                           b->t.content.data, b->t.content.len))
+    } else if (!same_bytes(side_content(a)->data, side_content(a)->len,
+                           side_content(b)->data, side_content(b)->len))
     {
         what = "aggregate content";
 
-    } else if (!same_bytes(a->t.reasoning.data, a->t.reasoning.len,
-                           b->t.reasoning.data, b->t.reasoning.len))
+    } else if (!same_bytes(side_reasoning(a)->data, side_reasoning(a)->len,
+                           side_reasoning(b)->data, side_reasoning(b)->len))
     {
         what = "aggregate reasoning";
 
@@ -272,12 +298,12 @@ same_state(side_t *a, side_t *b, const char *when)
     {
         what = "error";
 
-    } else if (a->t.events != b->t.events || a->t.chunks != b->t.chunks
+    } else if (a->t.events != b->t.events || a->t.writer->chunks != b->t.writer->chunks
                || a->t.content_bytes != b->t.content_bytes
                || a->t.pictures != b->t.pictures
-               || a->t.role_sent != b->t.role_sent
+               || a->oc.role_sent != b->oc.role_sent
                || a->t.content_seen != b->t.content_seen
-               || a->t.done != b->t.done || a->t.waiting != b->t.waiting
+               || a->t.backend_done != b->t.backend_done || a->t.waiting != b->t.waiting
                || chaton_chat_completion_tokens(&a->t)
                   != chaton_chat_completion_tokens(&b->t))
     {
@@ -310,7 +336,8 @@ resolve(side_t *s)
         len = s->t.image_path.len < 500 ? s->t.image_path.len : 500;
         memcpy(url + 20, s->t.image_path.data, len);
 
-        chaton_try(chaton_chat_resolved(&s->t, url, 20 + len, NULL));
+        chaton_try(chaton_chat_resolved(&s->t, url, 20 + len, NULL,
+                                        &s->out));
     }
 
     return CHATON_OK;
@@ -402,8 +429,8 @@ differ(const unsigned char **ev, const size_t *len, size_t n, int mode,
         assert_int_equal(resolve(&b), ra);
 
         if (ra == CHATON_OK) {
-            ra = chaton_chat_flush(&a.t);
-            assert_int_equal(chaton_chat_flush(&b.t), ra);
+            ra = chaton_chat_flush(&a.t, &a.out);
+            assert_int_equal(chaton_chat_flush(&b.t, &b.out), ra);
         }
     } while (ra == CHATON_OK && a.t.waiting);
 
@@ -415,8 +442,8 @@ differ(const unsigned char **ev, const size_t *len, size_t n, int mode,
     }
 
     if (mode == MODE_STREAM) {
-        assert_int_equal(chaton_chat_finish(&a.t), CHATON_OK);
-        assert_int_equal(chaton_chat_finish(&b.t), CHATON_OK);
+        assert_int_equal(chaton_chat_end(&a.t, &a.out), CHATON_OK);
+        assert_int_equal(chaton_chat_end(&b.t, &b.out), CHATON_OK);
         same_state(&a, &b, "finish");
         unit_pool_release(&pool);
         return;
@@ -424,8 +451,8 @@ differ(const unsigned char **ev, const size_t *len, size_t n, int mode,
 
     chaton_buf_init(&ca, &alloc, 0);
     chaton_buf_init(&cb, &alloc, 0);
-    assert_int_equal(chaton_chat_completion(&a.t, &ca), CHATON_OK);
-    assert_int_equal(chaton_chat_completion(&b.t, &cb), CHATON_OK);
+    assert_int_equal(chaton_chat_end(&a.t, &ca), CHATON_OK);
+    assert_int_equal(chaton_chat_end(&b.t, &cb), CHATON_OK);
 
     if (!same_bytes(ca.data, ca.len, cb.data, cb.len)) {
         dump("scanner's completion", ca.data, ca.len);
@@ -2028,7 +2055,7 @@ test_event_framed(void **state)
         alloc = unit_allocator(&pool, 1);
 
         side_init(&a, &alloc, MODE_STREAM, rnd(&g, 2), 0);
-        side_init(&b, &alloc, MODE_STREAM, a.t.include_usage, 0);
+        side_init(&b, &alloc, MODE_STREAM, a.include_usage, 0);
 
         max = rnd(&g, 8) ? 1024 * 1024 : 64 + rnd(&g, 256);
 

@@ -1,0 +1,374 @@
+/*
+ * The OpenAI chat writer.  Stream mode writes each chunk once, into the
+ * caller's buffer, between a head and a tail written once per stream: the
+ * client gets one id, the model it asked for, the role in the first chunk
+ * and exactly one finish_reason.  Whole mode keeps the text already
+ * JSON-escaped, so the final object is assembled without a second pass.
+ */
+
+#include "dialect_openai_chat.h"
+
+
+static int chaton_openai_chat_text(chaton_writer_t *w, chaton_buf_t *out,
+    const unsigned char *s, size_t len);
+static int chaton_openai_chat_escaped(chaton_writer_t *w, chaton_buf_t *out,
+    const unsigned char *s, size_t len);
+static int chaton_openai_chat_reasoning(chaton_writer_t *w, chaton_buf_t *out,
+    const unsigned char *s, size_t len);
+static int chaton_openai_chat_tool_call(chaton_writer_t *w, chaton_buf_t *out,
+    const chaton_tool_call_t *call);
+static int chaton_openai_chat_end(chaton_writer_t *w, chaton_buf_t *out,
+    const chaton_outcome_t *o);
+static int chaton_openai_chat_error(chaton_writer_t *w, chaton_buf_t *out,
+    const chaton_error_t *e);
+static int chaton_openai_chat_head(chaton_openai_chat_t *oc,
+    chaton_buf_t *out);
+static int chaton_openai_chat_call(chaton_buf_t *b,
+    const chaton_tool_call_t *call, int delta);
+static int chaton_openai_chat_usage(chaton_buf_t *b,
+    const chaton_outcome_t *o);
+static int chaton_openai_chat_finish(chaton_openai_chat_t *oc,
+    chaton_buf_t *b, const chaton_outcome_t *o);
+static int chaton_openai_chat_completion(chaton_openai_chat_t *oc,
+    chaton_buf_t *b, const chaton_outcome_t *o);
+
+
+static const chaton_writer_ops_t  chaton_openai_chat_ops = {
+    chaton_openai_chat_text,
+    chaton_openai_chat_escaped,
+    chaton_openai_chat_reasoning,
+    chaton_openai_chat_tool_call,
+    chaton_openai_chat_end,
+    chaton_openai_chat_error
+};
+
+
+int
+chaton_openai_chat_init(chaton_openai_chat_t *oc, chaton_alloc_t *a,
+    const unsigned char *id, size_t id_len, const unsigned char *model,
+    size_t model_len, uint64_t created, size_t max_answer, int stream,
+    int include_usage)
+{
+    memset(oc, 0, sizeof(chaton_openai_chat_t));
+
+    oc->w.ops = &chaton_openai_chat_ops;
+    oc->w.stream = stream ? 1 : 0;
+    oc->alloc = a;
+    oc->id = id;
+    oc->id_len = id_len;
+    oc->model = model;
+    oc->model_len = model_len;
+    oc->created = created;
+    oc->include_usage = include_usage ? 1 : 0;
+
+    chaton_buf_init(&oc->prefix, a, 0);
+    chaton_buf_init(&oc->tail, a, 0);
+    chaton_buf_init(&oc->content, a, max_answer);
+    chaton_buf_init(&oc->reasoning, a, max_answer);
+    chaton_buf_init(&oc->calls, a, max_answer);
+
+    if (!stream) {
+        return CHATON_OK;
+    }
+
+    /* the parts every chunk of this stream shares, written once */
+
+    chaton_try(chaton_buf_literal(&oc->prefix, "data: {\"id\":"));
+    chaton_try(chaton_json_string(&oc->prefix, id, id_len));
+    chaton_try(chaton_buf_literal(&oc->prefix,
+                                  ",\"object\":\"chat.completion.chunk\","
+                                  "\"created\":"));
+    chaton_try(chaton_buf_append_uint(&oc->prefix, created));
+    chaton_try(chaton_buf_literal(&oc->prefix, ",\"model\":"));
+    chaton_try(chaton_json_string(&oc->prefix, model, model_len));
+    chaton_try(chaton_buf_literal(&oc->prefix,
+                                  ",\"system_fingerprint\":null,"
+                                  "\"choices\":["));
+
+    oc->choices = oc->prefix.len;
+
+    chaton_try(chaton_buf_literal(&oc->prefix, "{\"index\":0,\"delta\":{"));
+
+    chaton_try(chaton_buf_literal(&oc->tail, "},\"logprobs\":null,"
+                                             "\"finish_reason\":null}]"));
+
+    if (include_usage) {
+        chaton_try(chaton_buf_literal(&oc->tail, ",\"usage\":null"));
+    }
+
+    return chaton_buf_literal(&oc->tail, "}\n\n");
+}
+
+
+static int
+chaton_openai_chat_text(chaton_writer_t *w, chaton_buf_t *out,
+    const unsigned char *s, size_t len)
+{
+    chaton_openai_chat_t  *oc = (chaton_openai_chat_t *) w;
+
+    oc->content_seen = 1;
+
+    if (!w->stream) {
+        return chaton_json_escape(&oc->content, s, len);
+    }
+
+    chaton_try(chaton_openai_chat_head(oc, out));
+    chaton_try(chaton_buf_literal(out, "\"content\":\""));
+    chaton_try(chaton_json_escape(out, s, len));
+    chaton_try(chaton_buf_literal(out, "\""));
+    chaton_try(chaton_buf_append(out, oc->tail.data, oc->tail.len));
+
+    w->chunks++;
+
+    return CHATON_OK;
+}
+
+
+/* the common chunk of a stream: one reservation, four copies */
+
+static int
+chaton_openai_chat_escaped(chaton_writer_t *w, chaton_buf_t *out,
+    const unsigned char *s, size_t len)
+{
+    chaton_openai_chat_t  *oc = (chaton_openai_chat_t *) w;
+
+    chaton_try(chaton_buf_reserve(out, oc->prefix.len + len + oc->tail.len
+                                       + 16));
+
+    chaton_try(chaton_buf_append(out, oc->prefix.data, oc->prefix.len));
+    chaton_try(chaton_buf_literal(out, "\"content\":\""));
+    chaton_try(chaton_buf_append(out, s, len));
+    chaton_try(chaton_buf_literal(out, "\""));
+    chaton_try(chaton_buf_append(out, oc->tail.data, oc->tail.len));
+
+    oc->content_seen = 1;
+    w->chunks++;
+
+    return CHATON_OK;
+}
+
+
+static int
+chaton_openai_chat_reasoning(chaton_writer_t *w, chaton_buf_t *out,
+    const unsigned char *s, size_t len)
+{
+    chaton_openai_chat_t  *oc = (chaton_openai_chat_t *) w;
+
+    if (!w->stream) {
+        return chaton_json_escape(&oc->reasoning, s, len);
+    }
+
+    chaton_try(chaton_openai_chat_head(oc, out));
+    chaton_try(chaton_buf_literal(out, "\"content\":null,"
+                                       "\"reasoning_content\":"));
+    chaton_try(chaton_json_string(out, s, len));
+    chaton_try(chaton_buf_append(out, oc->tail.data, oc->tail.len));
+
+    w->chunks++;
+
+    return CHATON_OK;
+}
+
+
+/*
+ * A call, whole: in a stream one chunk with its id, name and all its
+ * arguments (clients join arguments from any number of chunks, one
+ * included); in a whole answer a member of message.tool_calls.
+ */
+
+static int
+chaton_openai_chat_tool_call(chaton_writer_t *w, chaton_buf_t *out,
+    const chaton_tool_call_t *call)
+{
+    chaton_openai_chat_t  *oc = (chaton_openai_chat_t *) w;
+
+    if (!w->stream) {
+        if (oc->calls.len) {
+            chaton_try(chaton_buf_literal(&oc->calls, ","));
+        }
+
+        return chaton_openai_chat_call(&oc->calls, call, 0);
+    }
+
+    chaton_try(chaton_openai_chat_head(oc, out));
+    chaton_try(chaton_buf_literal(out, "\"content\":null,\"tool_calls\":["));
+    chaton_try(chaton_openai_chat_call(out, call, 1));
+    chaton_try(chaton_buf_literal(out, "]"));
+    chaton_try(chaton_buf_append(out, oc->tail.data, oc->tail.len));
+
+    w->chunks++;
+
+    return CHATON_OK;
+}
+
+
+static int
+chaton_openai_chat_end(chaton_writer_t *w, chaton_buf_t *out,
+    const chaton_outcome_t *o)
+{
+    chaton_openai_chat_t  *oc = (chaton_openai_chat_t *) w;
+
+    if (w->stream) {
+        return chaton_openai_chat_finish(oc, out, o);
+    }
+
+    return chaton_openai_chat_completion(oc, out, o);
+}
+
+
+static int
+chaton_openai_chat_error(chaton_writer_t *w, chaton_buf_t *out,
+    const chaton_error_t *e)
+{
+    return chaton_error_event(out, e);
+}
+
+
+/* a chunk's head: the role goes in the first; then chunks may be copies */
+
+static int
+chaton_openai_chat_head(chaton_openai_chat_t *oc, chaton_buf_t *out)
+{
+    chaton_try(chaton_buf_append(out, oc->prefix.data, oc->prefix.len));
+
+    if (!oc->role_sent) {
+        chaton_try(chaton_buf_literal(out, "\"role\":\"assistant\","));
+        oc->role_sent = 1;
+        oc->w.ready = 1;
+    }
+
+    return CHATON_OK;
+}
+
+
+static int
+chaton_openai_chat_call(chaton_buf_t *b, const chaton_tool_call_t *call,
+    int delta)
+{
+    if (delta) {
+        chaton_try(chaton_buf_literal(b, "{\"index\":"));
+        chaton_try(chaton_buf_append_uint(b, call->index));
+        chaton_try(chaton_buf_literal(b, ",\"id\":"));
+
+    } else {
+        chaton_try(chaton_buf_literal(b, "{\"id\":"));
+    }
+
+    chaton_try(chaton_json_string(b, call->id, call->id_len));
+    chaton_try(chaton_buf_literal(b, ",\"type\":\"function\","
+                                     "\"function\":{\"name\":"));
+    chaton_try(chaton_json_string(b, call->name, call->name_len));
+    chaton_try(chaton_buf_literal(b, ",\"arguments\":"));
+    chaton_try(chaton_json_string(b, call->arguments, call->arguments_len));
+
+    return chaton_buf_literal(b, "}}");
+}
+
+
+static int
+chaton_openai_chat_usage(chaton_buf_t *b, const chaton_outcome_t *o)
+{
+    chaton_try(chaton_buf_literal(b, "{\"prompt_tokens\":"));
+    chaton_try(chaton_buf_append_uint(b, o->prompt_tokens));
+    chaton_try(chaton_buf_literal(b, ",\"completion_tokens\":"));
+    chaton_try(chaton_buf_append_uint(b, o->completion_tokens));
+    chaton_try(chaton_buf_literal(b, ",\"total_tokens\":"));
+    chaton_try(chaton_buf_append_uint(b, o->prompt_tokens
+                                         + o->completion_tokens));
+
+    return chaton_buf_literal(b, "}");
+}
+
+
+/* stream mode: the finish_reason chunk, the usage chunk if asked, [DONE] */
+
+static int
+chaton_openai_chat_finish(chaton_openai_chat_t *oc, chaton_buf_t *b,
+    const chaton_outcome_t *o)
+{
+    chaton_try(chaton_buf_append(b, oc->prefix.data, oc->prefix.len));
+
+    /* an empty answer still tells the client whose turn it was */
+
+    if (!oc->role_sent) {
+        chaton_try(chaton_buf_literal(b, "\"role\":\"assistant\","
+                                         "\"content\":\"\"}"));
+        oc->role_sent = 1;
+
+    } else {
+        chaton_try(chaton_buf_literal(b, "}"));
+    }
+
+    chaton_try(chaton_buf_literal(b, ",\"logprobs\":null,\"finish_reason\":"));
+    chaton_try(chaton_json_cstring(b, o->finish));
+    chaton_try(chaton_buf_literal(b, "}]"));
+
+    if (oc->include_usage) {
+        chaton_try(chaton_buf_literal(b, ",\"usage\":null}\n\n"));
+        chaton_try(chaton_buf_append(b, oc->prefix.data, oc->choices));
+        chaton_try(chaton_buf_literal(b, "],\"usage\":"));
+        chaton_try(chaton_openai_chat_usage(b, o));
+        oc->w.chunks++;
+    }
+
+    chaton_try(chaton_buf_literal(b, "}\n\ndata: [DONE]\n\n"));
+
+    oc->w.chunks++;
+
+    return CHATON_OK;
+}
+
+
+/*
+ * Whole mode: the one chat.completion object.  Content is null only when
+ * the model called tools and wrote no text, as OpenAI answers.
+ */
+
+static int
+chaton_openai_chat_completion(chaton_openai_chat_t *oc, chaton_buf_t *b,
+    const chaton_outcome_t *o)
+{
+    chaton_try(chaton_buf_reserve(b, oc->content.len + oc->reasoning.len
+                                     + oc->calls.len + 512));
+
+    chaton_try(chaton_buf_literal(b, "{\"id\":"));
+    chaton_try(chaton_json_string(b, oc->id, oc->id_len));
+    chaton_try(chaton_buf_literal(b, ",\"object\":\"chat.completion\","
+                                     "\"created\":"));
+    chaton_try(chaton_buf_append_uint(b, oc->created));
+    chaton_try(chaton_buf_literal(b, ",\"model\":"));
+    chaton_try(chaton_json_string(b, oc->model, oc->model_len));
+    chaton_try(chaton_buf_literal(b, ",\"choices\":[{\"index\":0,"
+                                     "\"message\":{\"role\":\"assistant\","
+                                     "\"content\":"));
+
+    if (oc->calls.len && !oc->content_seen) {
+        chaton_try(chaton_buf_literal(b, "null"));
+
+    } else {
+        chaton_try(chaton_buf_literal(b, "\""));
+        chaton_try(chaton_buf_append(b, oc->content.data, oc->content.len));
+        chaton_try(chaton_buf_literal(b, "\""));
+    }
+
+    if (oc->reasoning.len) {
+        chaton_try(chaton_buf_literal(b, ",\"reasoning_content\":\""));
+        chaton_try(chaton_buf_append(b, oc->reasoning.data,
+                                     oc->reasoning.len));
+        chaton_try(chaton_buf_literal(b, "\""));
+    }
+
+    if (oc->calls.len) {
+        chaton_try(chaton_buf_literal(b, ",\"tool_calls\":["));
+        chaton_try(chaton_buf_append(b, oc->calls.data, oc->calls.len));
+        chaton_try(chaton_buf_literal(b, "]"));
+    }
+
+    chaton_try(chaton_buf_literal(b, ",\"refusal\":null},\"logprobs\":null,"
+                                     "\"finish_reason\":"));
+    chaton_try(chaton_json_cstring(b, o->finish));
+    chaton_try(chaton_buf_literal(b, "}],\"usage\":"));
+    chaton_try(chaton_openai_chat_usage(b, o));
+
+    return chaton_buf_literal(b, ",\"system_fingerprint\":null}");
+}

@@ -1,0 +1,45 @@
+/*
+ * OpenAI's Chat Completions API (/v1/chat/completions): the dialect's
+ * writer, from the neutral output events (chaton_conv.h) to
+ * chat.completion.chunk events (stream) or one chat.completion object.
+ */
+
+#ifndef _DIALECT_OPENAI_CHAT_H_INCLUDED_
+#define _DIALECT_OPENAI_CHAT_H_INCLUDED_
+
+
+#include "chaton.h"
+#include "chaton_conv.h"
+
+
+typedef struct {
+    chaton_writer_t         w;              /* first: the events' target */
+    chaton_alloc_t         *alloc;
+
+    chaton_buf_t            prefix;         /* each chunk's constant head */
+    size_t                  choices;        /* its length to "choices":[ */
+    chaton_buf_t            tail;           /* a chunk's last bytes */
+
+    chaton_buf_t            content;        /* whole: JSON-escaped */
+    chaton_buf_t            reasoning;      /* whole: JSON-escaped */
+    chaton_buf_t            calls;          /* whole: tool_calls' members */
+
+    const unsigned char    *id;
+    size_t                  id_len;
+    const unsigned char    *model;          /* as the client asked */
+    size_t                  model_len;
+    uint64_t                created;
+
+    unsigned                include_usage:1;
+    unsigned                role_sent:1;
+    unsigned                content_seen:1;
+} chaton_openai_chat_t;
+
+
+int chaton_openai_chat_init(chaton_openai_chat_t *oc, chaton_alloc_t *a,
+    const unsigned char *id, size_t id_len, const unsigned char *model,
+    size_t model_len, uint64_t created, size_t max_answer, int stream,
+    int include_usage);
+
+
+#endif /* _DIALECT_OPENAI_CHAT_H_INCLUDED_ */
