@@ -70,9 +70,13 @@ ngx_http_chaton_conversation(ngx_http_request_t *r, ngx_str_t *body,
 
     conf.models = lcf->models;
     conf.nmodels = lcf->nmodels;
+    conf.fallback = lcf->fallback;
     conf.max_tokens = lcf->max_tokens;
     conf.max_image = lcf->max_image_size;
     conf.max_images = lcf->max_images;
+    conf.web_search = lcf->web_search;
+    conf.image_gen = lcf->image_gen;
+    conf.code_interpreter = lcf->code_interpreter;
 
     rc = dialect->parse(&ctx->chat, &ctx->alloc, &conf, body->data,
                         body->len, &err);

@@ -1,17 +1,10 @@
 
 /*
- * ngx_chaton: directives, configuration, the route table.
+ * ngx_chaton: directives, configuration, the router.
  */
 
 
 #include "ngx_http_chaton_module.h"
-
-
-typedef struct {
-    ngx_str_t                    name;
-    ngx_http_handler_pt          handler;
-    ngx_uint_t                   prefix;   /* also matches name "/..." */
-} ngx_http_chaton_route_t;
 
 
 static ngx_int_t ngx_http_chaton_handler(ngx_http_request_t *r);
@@ -24,8 +17,6 @@ static void *ngx_http_chaton_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_chaton_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static char *ngx_http_chaton_set_handler(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-static char *ngx_http_chaton_model(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_chaton_backend(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -135,6 +126,41 @@ static ngx_command_t  ngx_http_chaton_commands[] = {
       0,
       NULL },
 
+    { ngx_string("chaton_context_window"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      ngx_http_chaton_context_window,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("chaton_default_model"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_chaton_loc_conf_t, default_model),
+      NULL },
+
+    { ngx_string("chaton_function_web_search"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_chaton_loc_conf_t, web_search),
+      NULL },
+
+    { ngx_string("chaton_function_image_gen"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_chaton_loc_conf_t, image_gen),
+      NULL },
+
+    { ngx_string("chaton_function_code_interpreter"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_chaton_loc_conf_t, code_interpreter),
+      NULL },
+
     { ngx_string("chaton_max_tokens"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
@@ -228,63 +254,34 @@ ngx_module_t  ngx_http_chaton_module = {
 
 
 /*
- * The routes, relative to the API root: the part of the URI after "/v1/",
- * or after the location's own prefix when the URI has no "/v1/".
+ * The router: the route is read by the core's one parser, after "/v1/" or
+ * the location's prefix (a regex, exact or named location has none).
  */
-
-static ngx_http_chaton_route_t  ngx_http_chaton_routes[] = {
-    { ngx_string("chat/completions"), ngx_http_chaton_chat_handler, 0 },
-    { ngx_string("images/generations"), ngx_http_chaton_images_handler, 0 },
-    { ngx_string("audio/speech"), ngx_http_chaton_speech_handler, 0 },
-    { ngx_string("models"), ngx_http_chaton_models_handler, 1 },
-    { ngx_null_string, NULL, 0 }
-};
-
 
 static ngx_int_t
 ngx_http_chaton_handler(ngx_http_request_t *r)
 {
-    u_char                      *p, *end;
-    ngx_str_t                    path;
-    ngx_http_chaton_route_t     *route;
+    ngx_str_t                    prefix;
+    chaton_route_t               rt;
+    ngx_http_core_loc_conf_t    *clcf;
     ngx_http_chaton_loc_conf_t  *lcf;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_chaton_module);
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
 
-    p = r->uri.data;
-    end = r->uri.data + r->uri.len;
+    prefix = clcf->name;
 
-    path.data = ngx_strlcasestrn(p, end, (u_char *) "/v1/", 4 - 1);
-
-    if (path.data) {
-        path.data += 4;
-
-    } else {
-        path.data = p + 1;
+    if (clcf->exact_match || clcf->named
+#if (NGX_PCRE)
+        || clcf->regex
+#endif
+       )
+    {
+        ngx_str_null(&prefix);
     }
 
-    path.len = end - path.data;
-
-    /* tolerate a trailing slash: "/v1/models/" */
-
-    if (path.len && path.data[path.len - 1] == '/') {
-        path.len--;
-    }
-
-    for (route = ngx_http_chaton_routes; route->handler; route++) {
-
-        if (path.len < route->name.len
-            || ngx_strncmp(path.data, route->name.data, route->name.len) != 0)
-        {
-            continue;
-        }
-
-        if (path.len == route->name.len
-            || (route->prefix && path.data[route->name.len] == '/'))
-        {
-            break;
-        }
-    }
+    chaton_route_parse(&rt, r->uri.data, r->uri.len, prefix.data,
+                       prefix.len);
 
     /* browsers send preflights without the key */
 
@@ -296,11 +293,23 @@ ngx_http_chaton_handler(ngx_http_request_t *r)
         return ngx_http_chaton_unauthorized(r);
     }
 
-    if (route->handler == NULL) {
-        return ngx_http_chaton_not_found(r);
+    switch (rt.route) {
+
+    case CHATON_ROUTE_CHAT:
+        return ngx_http_chaton_chat_handler(r);
+
+    case CHATON_ROUTE_IMAGES:
+        return ngx_http_chaton_images_handler(r);
+
+    case CHATON_ROUTE_SPEECH:
+        return ngx_http_chaton_speech_handler(r);
+
+    case CHATON_ROUTE_MODELS:
+    case CHATON_ROUTE_MODEL:
+        return ngx_http_chaton_models_handler(r, &rt);
     }
 
-    return route->handler(r);
+    return ngx_http_chaton_not_found(r);
 }
 
 
@@ -531,8 +540,10 @@ ngx_http_chaton_create_loc_conf(ngx_conf_t *cf)
      *
      *     conf->time_zone = { 0, NULL };
      *     conf->backend = { 0, NULL };
+     *     conf->default_model = { 0, NULL };
      *     conf->models = NULL;
      *     conf->nmodels = 0;
+     *     conf->fallback = NULL;
      */
 
     conf->creds = NGX_CONF_UNSET_PTR;
@@ -550,6 +561,10 @@ ngx_http_chaton_create_loc_conf(ngx_conf_t *cf)
     conf->crawl = NGX_CONF_UNSET;
     conf->crawl_max_urls = NGX_CONF_UNSET_UINT;
     conf->crawl_max_size = NGX_CONF_UNSET_SIZE;
+    conf->windows = NGX_CONF_UNSET_PTR;
+    conf->web_search = NGX_CONF_UNSET;
+    conf->image_gen = NGX_CONF_UNSET;
+    conf->code_interpreter = NGX_CONF_UNSET;
 
     return conf;
 }
@@ -561,8 +576,6 @@ ngx_http_chaton_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_chaton_loc_conf_t *prev = parent;
     ngx_http_chaton_loc_conf_t *conf = child;
 
-    ngx_uint_t                 n;
-    chaton_model_t            *m;
     ngx_http_core_loc_conf_t  *clcf;
 
     ngx_conf_merge_ptr_value(conf->creds, prev->creds, NULL);
@@ -582,7 +595,6 @@ ngx_http_chaton_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_str_value(conf->time_zone, prev->time_zone, "+00:00");
     ngx_conf_merge_str_value(conf->backend, prev->backend,
                              "/chaton-backend/");
-    ngx_conf_merge_ptr_value(conf->aliases, prev->aliases, NULL);
     ngx_conf_merge_uint_value(conf->max_tokens, prev->max_tokens, 8000);
     ngx_conf_merge_size_value(conf->max_event_size, prev->max_event_size,
                               1024 * 1024);
@@ -600,33 +612,12 @@ ngx_http_chaton_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_size_value(conf->crawl_max_size, prev->crawl_max_size,
                               64 * 1024);
 
-    /* the model table: the operator's entries first, then the built-ins */
+    ngx_conf_merge_value(conf->web_search, prev->web_search, 0);
+    ngx_conf_merge_value(conf->image_gen, prev->image_gen, 0);
+    ngx_conf_merge_value(conf->code_interpreter, prev->code_interpreter, 0);
 
-    if (conf->aliases == prev->aliases && prev->models) {
-        conf->models = prev->models;
-        conf->nmodels = prev->nmodels;
-        return NGX_CONF_OK;
-    }
-
-    n = conf->aliases ? conf->aliases->nelts : 0;
-
-    m = ngx_palloc(cf->pool, (n + chaton_models_nbuiltin)
-                             * sizeof(chaton_model_t));
-    if (m == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    if (n) {
-        ngx_memcpy(m, conf->aliases->elts, n * sizeof(chaton_model_t));
-    }
-
-    ngx_memcpy(m + n, chaton_models_builtin,
-               chaton_models_nbuiltin * sizeof(chaton_model_t));
-
-    conf->models = m;
-    conf->nmodels = n + chaton_models_nbuiltin;
-
-    return NGX_CONF_OK;
+    return ngx_http_chaton_models_merge(cf, prev, conf,
+                                   clcf->handler == ngx_http_chaton_handler);
 }
 
 
@@ -644,50 +635,6 @@ ngx_http_chaton_set_handler(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     clcf->handler = (ngx_http_handler_pt) cmd->post;
-
-    return NGX_CONF_OK;
-}
-
-
-/* chaton_model <id> <chaton model> [hidden]; */
-
-static char *
-ngx_http_chaton_model(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_chaton_loc_conf_t *clcf = conf;
-
-    ngx_str_t       *value;
-    chaton_model_t  *m;
-
-    value = cf->args->elts;
-
-    if (clcf->aliases == NGX_CONF_UNSET_PTR) {
-        clcf->aliases = ngx_array_create(cf->pool, 4, sizeof(chaton_model_t));
-        if (clcf->aliases == NULL) {
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    if (cf->args->nelts == 4
-        && ngx_strcmp(value[3].data, "hidden") != 0)
-    {
-        return "has an invalid third parameter: only \"hidden\" is allowed";
-    }
-
-    m = ngx_array_push(clcf->aliases);
-    if (m == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    /* lookups fold ASCII case, so ids are kept in lower case */
-
-    ngx_strlow(value[1].data, value[1].data, value[1].len);
-
-    m->id = (const char *) value[1].data;
-    m->id_len = value[1].len;
-    m->backend = (const char *) value[2].data;
-    m->backend_len = value[2].len;
-    m->listed = (cf->args->nelts == 3);
 
     return NGX_CONF_OK;
 }

@@ -22,6 +22,7 @@
 #include "chaton.h"
 #include "chaton_error.h"
 #include "chaton_models.h"
+#include "chaton_route.h"
 #include "chaton_sign.h"
 
 
@@ -48,8 +49,11 @@ typedef struct {
     ngx_str_t                    fetch;          /* and for other hosts */
 
     ngx_array_t                 *aliases;        /* chaton_model_t */
+    ngx_array_t                 *windows;        /* ..._window_t */
     chaton_model_t              *models;         /* aliases + built-ins */
     ngx_uint_t                   nmodels;
+    ngx_str_t                    default_model;
+    const chaton_model_t        *fallback;       /* it, where it serves */
 
     ngx_uint_t                   max_tokens;
     size_t                       max_event_size;
@@ -65,6 +69,10 @@ typedef struct {
     ngx_flag_t                   crawl;
     ngx_uint_t                   crawl_max_urls;
     size_t                       crawl_max_size;
+
+    ngx_flag_t                   web_search;     /* the switches' defaults */
+    ngx_flag_t                   image_gen;
+    ngx_flag_t                   code_interpreter;
 } ngx_http_chaton_loc_conf_t;
 
 
@@ -256,13 +264,22 @@ ngx_int_t ngx_http_chaton_filter_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_chaton_call_output(ngx_http_chaton_call_t *call,
     ngx_chain_t *out);
 
+/* ngx_http_chaton_models.c */
+char *ngx_http_chaton_model(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_chaton_context_window(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_chaton_models_merge(ngx_conf_t *cf,
+    ngx_http_chaton_loc_conf_t *prev, ngx_http_chaton_loc_conf_t *conf,
+    ngx_uint_t served);
+
 /* ngx_http_chaton_pass.c */
 ngx_int_t ngx_http_chaton_pass(ngx_http_request_t *r, const char *method,
     const ngx_str_t *path, ngx_str_t *body);
 
 /* the routes */
 ngx_int_t ngx_http_chaton_chat_handler(ngx_http_request_t *r);
-ngx_int_t ngx_http_chaton_models_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_chaton_models_handler(ngx_http_request_t *r,
+    chaton_route_t *rt);
 ngx_int_t ngx_http_chaton_images_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_chaton_speech_handler(ngx_http_request_t *r);
 

@@ -69,6 +69,35 @@ ok(!defined $res->headers->header('Access-Control-Allow-Origin'),
    'cors off: no header');
 $t->finish;
 
+# the switches' defaults, per location; the client's value still wins
+
+$t = ChatonTest->new(api => "chaton_function_web_search on;\n"
+                          . "chaton_function_image_gen on;\n"
+                          . "chaton_function_code_interpreter on;");
+$t->mock_knob({ route => 'chats', times => 0, text => 'ok', split => 'none' });
+
+sub switches {
+    my $rec = $t->mock_requests('chats')->[-1]{json};
+    return join ' ', map { $rec->{"function_$_"} ? 1 : 0 }
+                     qw(web_search image_gen code_interpreter);
+}
+
+is($t->chat->code, 200, 'switches on: 200');
+is(switches(), '1 1 1', 'switches on: sent true when the client says nothing');
+$t->chat(function_web_search => Mojo::JSON::false,
+         function_code_interpreter => Mojo::JSON::false);
+is(switches(), '0 1 0', 'switches on: the client\'s false wins');
+$t->finish;
+
+$t = ChatonTest->new(api => 'chaton_function_image_gen on;');
+$t->mock_knob({ route => 'chats', times => 0, text => 'ok', split => 'none' });
+$t->chat;
+is(switches(), '0 1 0', 'one switch on, the others off by default');
+$t->chat(function_web_search => Mojo::JSON::true,
+         function_image_gen => Mojo::JSON::false);
+is(switches(), '1 0 0', 'and the client\'s values win');
+$t->finish;
+
 # configurations nginx must refuse
 
 sub refused {
@@ -92,6 +121,22 @@ refused('a bad backend prefix', qr/must be a location prefix/,
         server => 'chaton_backend /x;');
 refused('a bad model flag', qr/only "hidden"/,
         server => 'chaton_model a b c;');
+refused('a default model not in the table', qr/"gpt-9" is not a model id here/,
+        api => 'chaton_default_model gpt-9;');
+refused('a window for a model no id means', qr/no model id means the ChatOn model "gpt-9"/,
+        server => 'chaton_context_window gpt-9 1000;');
+refused('a window that is no number', qr/takes a number of tokens or "off"/,
+        server => 'chaton_context_window gpt-4o lots;');
+refused('a switch that is not on or off', qr/invalid value "yes"/,
+        api => 'chaton_function_web_search yes;');
+
+# a default model that is an operator's name, and a window for its model
+my $c0 = ChatonTest->new(no_start => 1, no_mock => 1,
+                         server => "chaton_model my-model o4-mini hidden;\n"
+                                 . "chaton_context_window o4-mini 50000;",
+                         api => 'chaton_default_model My-Model;');
+my ($rc0, $out0) = $c0->conf_test;
+is($rc0, 0, 'a default model of the operator\'s names is accepted') or diag($out0);
 
 my $c = ChatonTest->new(no_start => 1, no_mock => 1);
 $c->write_conf;

@@ -74,6 +74,27 @@ ok(!exists $draw->{json}{image_style}, 'url: no style when none was given');
 $res = $t->mock_ua->get($res->json->{data}[0]{url})->result;
 is($res->code, 200, 'url: the URL works');
 
+# GPT image models answer base64 whatever response_format says (the AI
+# SDK reads only b64_json)
+
+for my $case ([ 'gpt-image-1', 'url' ], [ 'gpt-image-1', undef ],
+              [ 'chatgpt-image-latest', 'url' ])
+{
+    my ($model, $format) = @$case;
+    ($f0) = count('files');
+    $res = images({ prompt => 'a fox', model => $model,
+                    defined $format ? (response_format => $format) : () });
+    my $d = $res->json->{data}[0];
+    my $name = "$model, response_format " . ($format // 'not given');
+    is($res->code, 200, "$name: 200");
+    ok(defined $d->{b64_json} && !exists $d->{url}, "$name: b64_json, no url");
+    is(sha256_hex(decode_base64($d->{b64_json} // '')),
+       since('files', $f0)->[0]{sent}{sha256}, "$name: the picture's bytes");
+}
+
+$res = images({ prompt => 'a fox', model => 'dall-e-3' });
+ok(defined $res->json->{data}[0]{url}, 'dall-e-3: a url, as asked');
+
 # n images, drawn in parallel
 
 ($c0) = count('chats');
@@ -164,6 +185,14 @@ is(sha256_hex($bytes), $file->{sent}{sha256}, 'big image: exact bytes');
 err(images('{"prompt":'), 400, 'invalid JSON');
 err(images({}), 400, 'no prompt', param => 'prompt');
 err(images({ prompt => '' }), 400, 'empty prompt', param => 'prompt');
+($c0) = count('chats');
+my $missing = err(images({}), 400, 'no prompt', param => 'prompt');
+my $blank = err(images({ prompt => '   ' }), 400, 'blank prompt', param => 'prompt',
+                code => undef);
+is($blank->{type}, $missing->{type}, 'blank prompt: the type of a missing one');
+err(images({ prompt => " \t\n" }), 400, 'blank prompt, tabs and newlines',
+    param => 'prompt');
+is(count('chats'), $c0, 'blank prompts: nothing drawn');
 err(images({ prompt => 'x' x 4001 }), 400, 'prompt too long', param => 'prompt');
 is(images({ prompt => "\x{263a}" x 4000 })->code, 200,
    '4000 characters (12000 bytes) are fine');

@@ -28,7 +28,8 @@ my $t = ChatonTest->new(
               . "    include $ChatonTest::ROOT/conf.d/chaton-passthrough.conf;\n"
               . "    proxy_set_header Authorization \"Bearer operator-key\";\n"
               . "}",
-    api => 'chaton_passthrough /openai-upstream/;');
+    api => "chaton_passthrough /openai-upstream/;\n"
+         . 'chaton_default_model gpt-4o-mini;');
 
 my $ua = Mojo::UserAgent->new;
 
@@ -68,6 +69,13 @@ $res = $t->chat(model => 'gpt-4o');
 is($res->code, 200, 'gpt-4o: 200');
 like($res->json->{choices}[0]{message}{content}, qr/You said: hello/,
      'gpt-4o: answered by ChatOn');
+
+# the passthrough wins over chaton_default_model for unknown models (nginx
+# warns that the default is not used there)
+
+like($t->slurp('logs/stderr.log') . $t->error_log,
+     qr/"chaton_default_model" is not used where "chaton_passthrough" is set/,
+     'a default model beside a passthrough: nginx warns');
 
 # a model neither serves: the other server's own 404, relayed
 

@@ -25,12 +25,15 @@ use ChatonTest;
 
 # client_body_timeout / client_header_timeout short for the slow-client
 # rows; a location with a small client_max_body_size for chunked bodies
-# over the limit (routes are found after /v1/ wherever it is)
+# over the limit, one without gpt-4o's context window for a message over
+# it (routes are found after /v1/ wherever it is)
 
 my $t = ChatonTest->new(
     api => 'client_body_timeout 1s;',
     server => "client_header_timeout 1s;\n"
-            . "location /small/v1/ {\n    chaton;\n    client_max_body_size 64k;\n}");
+            . "location /small/v1/ {\n    chaton;\n    client_max_body_size 64k;\n}\n"
+            . "location /nowindow/v1/ {\n    chaton;\n"
+            . "    chaton_context_window gpt-4o off;\n}");
 
 $SIG{PIPE} = 'IGNORE';
 
@@ -381,7 +384,7 @@ accepted('chat: null optional fields',
 
 # /v1/images/generations
 my @image_fields = (
-    ['prompt', [42, true, [], {}, '', undef, $u, 'x' x 4001]],
+    ['prompt', [42, true, [], {}, '', '   ', " \t\r\n ", undef, $u, 'x' x 4001]],
     ['model', [42, true, [], {}]],
     ['n', ['1', 0, 11, 1.5, -1, true, [], {}]],
     ['size', [42, true, [], '1024', '100x100', '1024X1024']],
@@ -471,7 +474,7 @@ $rec = accepted('duplicate "model": the first wins',
 is($rec && $rec->{json}{model}, 'gpt-4o-mini', 'duplicate "model": the backend got the first');
 refused('duplicate "model": the first wins even when unknown',
         post($CHAT, '{"model":"no-such-model","model":"gpt-4o","messages":[{"role":"user","content":"dup"}]}'),
-        404, param => 'model', code => 'model_not_found');
+        404, param => 'model', code => 'model_not_found', type => 'invalid_request_error');
 $rec = accepted('duplicate "messages"',
                 post($CHAT, '{"model":"gpt-4o","messages":[{"role":"user","content":"first"}],'
                             . '"messages":[{"role":"user","content":"second"}]}'));
@@ -531,9 +534,15 @@ undef $rec5;
 refused('10,001 messages', post($CHAT, chat_body(messages => [ ({ role => 'user', content => 'x' }) x 10_001 ])),
         400, param => 'messages');
 
-# a 5 MB message is a fine request: the backend gets it whole
+# a 5 MB message is over gpt-4o's context window, even estimated at half;
+# without the window it is a fine request: the backend gets it whole
 my $big = join '', map { chr(0x61 + $_ % 26) x 1023 . "\x{e9}" } 0 .. 5119;
-$rec = accepted('a 5 MB message', post($CHAT, msg_body(content => $big)));
+refused('a 5 MB message, over the context window',
+        post($CHAT, msg_body(content => $big)), 400,
+        param => 'messages', code => 'context_length_exceeded',
+        type => 'invalid_request_error');
+$rec = accepted('a 5 MB message, no window',
+                post("/nowindow$CHAT", msg_body(content => $big)));
 ok($rec && defined $rec->{json} && $rec->{json}{messages}[0]{content} eq $big,
    'a 5 MB message: the backend got it byte-exact');
 undef $rec;

@@ -114,6 +114,7 @@ void chaton_usage_add(chaton_usage_t *u, const unsigned char *s, size_t len);
 uint64_t chaton_usage_tokens(const chaton_usage_t *u);
 
 int chaton_strncaseeq(const unsigned char *s, const char *lc, size_t n);
+int chaton_blank(const unsigned char *s, size_t len);
 
 int chaton_base64_encode(chaton_buf_t *b, const unsigned char *s, size_t len);
 int chaton_base64_decode(chaton_buf_t *b, const unsigned char *s, size_t len);

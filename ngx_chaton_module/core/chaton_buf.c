@@ -135,6 +135,23 @@ chaton_strncaseeq(const unsigned char *s, const char *lc, size_t n)
 }
 
 
+/* whether s is empty or only JSON's white space (space, tab, CR, LF) */
+
+int
+chaton_blank(const unsigned char *s, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i < len; i++) {
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n') {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
 static const char  chaton_b64_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 

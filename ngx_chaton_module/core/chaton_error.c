@@ -74,6 +74,11 @@ chaton_error_text(chaton_error_t *e, int status, const char *code,
 }
 
 
+/*
+ * OpenAI's types: its 404s (an unknown model, an unknown URL) are
+ * "invalid_request_error" as every other client mistake is.
+ */
+
 const char *
 chaton_error_type(int status)
 {
@@ -82,8 +87,6 @@ chaton_error_type(int status)
         return "authentication_error";
     case 403:
         return "permission_error";
-    case 404:
-        return "not_found_error";
     case 429:
         return "rate_limit_error";
     }

@@ -28,6 +28,9 @@ static const struct {
 };
 
 
+static int chaton_images_gpt_image(const unsigned char *model, size_t len);
+
+
 static unsigned char *
 chaton_images_copy(chaton_alloc_t *a, const char *s, size_t *len)
 {
@@ -58,9 +61,19 @@ chaton_images_fields(chaton_images_req_t *req, chaton_alloc_t *a, cJSON *root,
                                 "Missing required parameter: 'prompt'.");
     }
 
-    if (!cJSON_IsString(v) || v->valuestring[0] == '\0') {
+    if (!cJSON_IsString(v)) {
         return chaton_error_set(err, 400, "prompt", NULL,
                                 "'prompt' must be a non-empty string");
+    }
+
+    /* a prompt of white space is no prompt: refused like a missing one */
+
+    if (chaton_blank((const unsigned char *) v->valuestring,
+                     strlen(v->valuestring)))
+    {
+        return chaton_error_set(err, 400, "prompt", NULL,
+                                "Missing required parameter: 'prompt' "
+                                "(it is empty or only white space).");
     }
 
     req->prompt = chaton_images_copy(a, v->valuestring, &req->prompt_len);
@@ -167,7 +180,42 @@ chaton_images_fields(chaton_images_req_t *req, chaton_alloc_t *a, cJSON *root,
         }
     }
 
+    /*
+     * OpenAI's GPT image models always answer base64, whatever
+     * response_format says, and their clients (the AI SDK) read only that
+     */
+
+    if (chaton_images_gpt_image(req->model, req->model_len)) {
+        req->b64 = 1;
+    }
+
     return CHATON_OK;
+}
+
+
+static int
+chaton_images_gpt_image(const unsigned char *model, size_t len)
+{
+    size_t  i;
+
+    static const struct {
+        const char  *prefix;
+        size_t       len;
+    } gpt_image[] = {
+        { "gpt-image-", sizeof("gpt-image-") - 1 },
+        { "chatgpt-image-", sizeof("chatgpt-image-") - 1 },
+    };
+
+    for (i = 0; i < sizeof(gpt_image) / sizeof(gpt_image[0]); i++) {
+        if (len > gpt_image[i].len
+            && chaton_strncaseeq(model, gpt_image[i].prefix,
+                                 gpt_image[i].len))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 

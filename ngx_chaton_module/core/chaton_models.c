@@ -1,7 +1,14 @@
 /*
  * The alias table.  The backend's own ids are listed first, then the names
- * clients commonly use for them.  Operators add their own entries in front
- * of these (chaton_model directive); the first match wins.
+ * clients commonly use for them: OpenAI's and Anthropic's dated names of
+ * the same models and their "-latest" names, the dotted names some
+ * clients write.  Operators add their own entries in front of these
+ * (chaton_model directive); the first match wins.
+ *
+ * "created" is the release of the model a name means, as a unix time (of
+ * the version a dated name names); the context window is the largest the
+ * model is known to have, so that the check against it (chaton_request.c)
+ * refuses only what cannot fit anywhere.
  */
 
 #include <stdlib.h>
@@ -11,29 +18,103 @@
 #include "chaton_models.h"
 
 
-#define chaton_model(id, backend, listed)                                    \
-    { id, sizeof(id) - 1, backend, sizeof(backend) - 1, listed }
+#define chaton_model(id, backend, listed, created, context)                  \
+    { id, sizeof(id) - 1, backend, sizeof(backend) - 1, listed, created,     \
+      context }
+
+
+/* the releases, 00:00 UTC of the day */
+
+#define CHATON_2024_03_07    1709769600
+#define CHATON_2024_05_13    1715558400
+#define CHATON_2024_06_20    1718841600
+#define CHATON_2024_07_18    1721260800
+#define CHATON_2024_08_06    1722902400
+#define CHATON_2024_08_13    1723507200
+#define CHATON_2024_10_22    1729555200
+#define CHATON_2024_11_20    1732060800
+#define CHATON_2025_01_20    1737331200
+#define CHATON_2025_01_31    1738281600
+#define CHATON_2025_02_19    1739923200
+#define CHATON_2025_03_07    1741305600
+#define CHATON_2025_04_16    1744761600
+
+/* the context windows, in tokens */
+
+#define CHATON_GPT_4O        128000
+#define CHATON_O_MINI        200000
+#define CHATON_CLAUDE        200000
+#define CHATON_DEEPSEEK_R1   128000
+#define CHATON_SONAR         128000
 
 
 const chaton_model_t  chaton_models_builtin[] = {
-    chaton_model("gpt-4o", "gpt-4o", 1),
-    chaton_model("gpt-4o-mini", "gpt-4o-mini", 1),
-    chaton_model("claude-3-5-sonnet", "claude-3-5-sonnet", 1),
-    chaton_model("claude-3-7-sonnet", "claude-3-7-sonnet", 1),
-    chaton_model("claude", "claude", 1),
-    chaton_model("deepseek-r1", "deepseek-r1", 1),
-    chaton_model("sonar-reasoning-pro", "sonar-reasoning-pro", 1),
+    chaton_model("gpt-4o", "gpt-4o", 1,
+                 CHATON_2024_05_13, CHATON_GPT_4O),
+    chaton_model("gpt-4o-mini", "gpt-4o-mini", 1,
+                 CHATON_2024_07_18, CHATON_GPT_4O),
+    chaton_model("o3-mini", "o3-mini", 1,
+                 CHATON_2025_01_31, CHATON_O_MINI),
+    chaton_model("o4-mini", "o4-mini", 1,
+                 CHATON_2025_04_16, CHATON_O_MINI),
+    chaton_model("claude-3-5-sonnet", "claude-3-5-sonnet", 1,
+                 CHATON_2024_06_20, CHATON_CLAUDE),
+    chaton_model("claude-3-7-sonnet", "claude-3-7-sonnet", 1,
+                 CHATON_2025_02_19, CHATON_CLAUDE),
+    chaton_model("claude", "claude", 1,
+                 CHATON_2024_03_07, CHATON_CLAUDE),
+    chaton_model("deepseek-r1", "deepseek-r1", 1,
+                 CHATON_2025_01_20, CHATON_DEEPSEEK_R1),
+    chaton_model("sonar-reasoning-pro", "sonar-reasoning-pro", 1,
+                 CHATON_2025_03_07, CHATON_SONAR),
 
-    chaton_model("claude-3.5-sonnet", "claude-3-5-sonnet", 1),
-    chaton_model("claude-3.7-sonnet", "claude-3-7-sonnet", 1),
-    chaton_model("claude-3-haiku", "claude", 1),
-    chaton_model("gpt 4o", "gpt-4o", 0),
-    chaton_model("gpt-4o-latest", "gpt-4o", 0),
-    chaton_model("chatgpt-4o-latest", "gpt-4o", 0),
-    chaton_model("claude-3-5-sonnet-latest", "claude-3-5-sonnet", 0),
-    chaton_model("claude-3-7-sonnet-latest", "claude-3-7-sonnet", 0),
-    chaton_model("claude-3-haiku-20240307", "claude", 0),
-    chaton_model("deepseek-reasoner", "deepseek-r1", 0),
+    chaton_model("claude-3.5-sonnet", "claude-3-5-sonnet", 1,
+                 CHATON_2024_06_20, CHATON_CLAUDE),
+    chaton_model("claude-3.7-sonnet", "claude-3-7-sonnet", 1,
+                 CHATON_2025_02_19, CHATON_CLAUDE),
+    chaton_model("claude-3-haiku", "claude", 1,
+                 CHATON_2024_03_07, CHATON_CLAUDE),
+
+    /* OpenAI's names */
+
+    chaton_model("gpt-4o-2024-05-13", "gpt-4o", 0,
+                 CHATON_2024_05_13, CHATON_GPT_4O),
+    chaton_model("gpt-4o-2024-08-06", "gpt-4o", 0,
+                 CHATON_2024_08_06, CHATON_GPT_4O),
+    chaton_model("gpt-4o-2024-11-20", "gpt-4o", 0,
+                 CHATON_2024_11_20, CHATON_GPT_4O),
+    chaton_model("chatgpt-4o-latest", "gpt-4o", 0,
+                 CHATON_2024_08_13, CHATON_GPT_4O),
+    chaton_model("gpt-4o-latest", "gpt-4o", 0,
+                 CHATON_2024_11_20, CHATON_GPT_4O),
+    chaton_model("gpt 4o", "gpt-4o", 0,
+                 CHATON_2024_05_13, CHATON_GPT_4O),
+    chaton_model("gpt-4o-mini-2024-07-18", "gpt-4o-mini", 0,
+                 CHATON_2024_07_18, CHATON_GPT_4O),
+    chaton_model("o3-mini-2025-01-31", "o3-mini", 0,
+                 CHATON_2025_01_31, CHATON_O_MINI),
+    chaton_model("o4-mini-2025-04-16", "o4-mini", 0,
+                 CHATON_2025_04_16, CHATON_O_MINI),
+
+    /* Anthropic's names */
+
+    chaton_model("claude-3-5-sonnet-20240620", "claude-3-5-sonnet", 0,
+                 CHATON_2024_06_20, CHATON_CLAUDE),
+    chaton_model("claude-3-5-sonnet-20241022", "claude-3-5-sonnet", 0,
+                 CHATON_2024_10_22, CHATON_CLAUDE),
+    chaton_model("claude-3-5-sonnet-latest", "claude-3-5-sonnet", 0,
+                 CHATON_2024_10_22, CHATON_CLAUDE),
+    chaton_model("claude-3-7-sonnet-20250219", "claude-3-7-sonnet", 0,
+                 CHATON_2025_02_19, CHATON_CLAUDE),
+    chaton_model("claude-3-7-sonnet-latest", "claude-3-7-sonnet", 0,
+                 CHATON_2025_02_19, CHATON_CLAUDE),
+    chaton_model("claude-3-haiku-20240307", "claude", 0,
+                 CHATON_2024_03_07, CHATON_CLAUDE),
+
+    /* DeepSeek's */
+
+    chaton_model("deepseek-reasoner", "deepseek-r1", 0,
+                 CHATON_2025_01_20, CHATON_DEEPSEEK_R1),
 };
 
 const size_t  chaton_models_nbuiltin =
@@ -60,6 +141,56 @@ chaton_model_find(const chaton_model_t *table, size_t n,
 }
 
 
+/*
+ * The operator's entries (chaton_model) mean a backend model: each takes
+ * the release and the context window of the built-in entry of that id;
+ * a backend model the table does not know has neither (0).
+ */
+
+void
+chaton_models_inherit(chaton_model_t *m, size_t n)
+{
+    size_t                 i;
+    const chaton_model_t  *b;
+
+    for (i = 0; i < n; i++) {
+        b = chaton_model_find(chaton_models_builtin, chaton_models_nbuiltin,
+                              (const unsigned char *) m[i].backend,
+                              m[i].backend_len);
+
+        m[i].created = b ? b->created : 0;
+        m[i].context = b ? b->context : 0;
+    }
+}
+
+
+/*
+ * A context window is the backend model's: every entry that means it (the
+ * id as ChatOn is sent it, exactly) gets the new one.  Returns how many
+ * did, 0 for a model no entry means.
+ */
+
+size_t
+chaton_models_window(chaton_model_t *table, size_t n,
+    const unsigned char *backend, size_t len, uint64_t context)
+{
+    size_t  i, changed;
+
+    changed = 0;
+
+    for (i = 0; i < n; i++) {
+        if (table[i].backend_len == len
+            && memcmp(backend, table[i].backend, len) == 0)
+        {
+            table[i].context = context;
+            changed++;
+        }
+    }
+
+    return changed;
+}
+
+
 int
 chaton_model_object(chaton_buf_t *b, const chaton_model_t *m)
 {
@@ -75,8 +206,10 @@ chaton_model_object(chaton_buf_t *b, const chaton_model_t *m)
         return rc;
     }
 
-    return chaton_buf_literal(b, ",\"object\":\"model\",\"created\":0,"
-                              "\"owned_by\":\"chaton\"}");
+    chaton_try(chaton_buf_literal(b, ",\"object\":\"model\",\"created\":"));
+    chaton_try(chaton_buf_append_uint(b, m->created));
+
+    return chaton_buf_literal(b, ",\"owned_by\":\"chaton\"}");
 }
 
 

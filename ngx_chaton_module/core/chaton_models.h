@@ -15,6 +15,9 @@ typedef struct {
     const char             *backend;   /* the ChatOn model id it means */
     size_t                  backend_len;
     unsigned                listed:1;  /* shown by /v1/models */
+    uint64_t                created;   /* its release, unix time */
+    uint64_t                context;   /* its context window in tokens;
+                                          0: unknown, nothing refused */
 } chaton_model_t;
 
 
@@ -24,6 +27,9 @@ extern const size_t          chaton_models_nbuiltin;
 
 const chaton_model_t *chaton_model_find(const chaton_model_t *table,
     size_t n, const unsigned char *name, size_t len);
+void chaton_models_inherit(chaton_model_t *m, size_t n);
+size_t chaton_models_window(chaton_model_t *table, size_t n,
+    const unsigned char *backend, size_t len, uint64_t context);
 int chaton_models_list(chaton_buf_t *b, const chaton_model_t *table,
     size_t n);
 int chaton_model_object(chaton_buf_t *b, const chaton_model_t *m);

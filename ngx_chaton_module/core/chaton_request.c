@@ -19,7 +19,8 @@
 #include "chaton_dataurl.h"
 
 
-#define CHATON_MAX_MESSAGES  10000
+#define CHATON_MAX_MESSAGES     10000
+#define CHATON_CONTEXT_MARGIN   2
 
 
 typedef struct {
@@ -34,6 +35,7 @@ typedef struct {
 
 static int chaton_chat_fields(chaton_parse_t *ps, cJSON *root);
 static int chaton_chat_messages(chaton_parse_t *ps, cJSON *messages);
+static int chaton_chat_fits(chaton_parse_t *ps);
 static int chaton_chat_message(chaton_parse_t *ps, cJSON *m, size_t i,
     chaton_message_t *msg);
 static int chaton_chat_parts(chaton_parse_t *ps, cJSON *parts, size_t i,
@@ -47,7 +49,6 @@ static int chaton_chat_tokens(chaton_parse_t *ps, cJSON *root,
     const char *name);
 static int chaton_chat_unsupported(chaton_parse_t *ps, cJSON *root,
     const char *name);
-static int chaton_chat_blank(const unsigned char *s, size_t len);
 static unsigned char *chaton_chat_copy(chaton_alloc_t *a, const char *s,
     size_t *len);
 
@@ -203,6 +204,7 @@ chaton_chat_fields(chaton_parse_t *ps, cJSON *root)
 {
     int                  rc;
     cJSON               *v, *o;
+    unsigned             web_search, image_gen, code_interpreter;
     chaton_chat_req_t   *req;
 
     req = ps->req;
@@ -227,6 +229,12 @@ chaton_chat_fields(chaton_parse_t *ps, cJSON *root)
 
     req->entry = chaton_model_find(ps->conf->models, ps->conf->nmodels,
                                    req->model, req->model_len);
+
+    /* an unknown model: served by the default model, if there is one */
+
+    if (req->entry == NULL) {
+        req->entry = ps->conf->fallback;
+    }
 
     if (req->entry == NULL) {
         return chaton_error_set(ps->err, 404, "model", "model_not_found",
@@ -353,25 +361,29 @@ chaton_chat_fields(chaton_parse_t *ps, cJSON *root)
                                 "'response_format' must be an object");
     }
 
-    /* ChatOn's own switches, passed through when the client sends them */
+    /*
+     * ChatOn's own switches: the location's defaults, unless the client
+     * says (true or false)
+     */
 
-    if (chaton_chat_bool(ps, root, "function_web_search", NULL) != CHATON_OK
-        || chaton_chat_bool(ps, root, "function_image_gen", NULL)
+    web_search = ps->conf->web_search;
+    image_gen = ps->conf->image_gen;
+    code_interpreter = ps->conf->code_interpreter;
+
+    if (chaton_chat_bool(ps, root, "function_web_search", &web_search)
+        != CHATON_OK
+        || chaton_chat_bool(ps, root, "function_image_gen", &image_gen)
            != CHATON_OK
-        || chaton_chat_bool(ps, root, "function_code_interpreter", NULL)
+        || chaton_chat_bool(ps, root, "function_code_interpreter",
+                            &code_interpreter)
            != CHATON_OK)
     {
         return CHATON_BAD;
     }
 
-    v = cJSON_GetObjectItemCaseSensitive(root, "function_web_search");
-    req->web_search = cJSON_IsTrue(v);
-
-    v = cJSON_GetObjectItemCaseSensitive(root, "function_image_gen");
-    req->image_gen = cJSON_IsTrue(v);
-
-    v = cJSON_GetObjectItemCaseSensitive(root, "function_code_interpreter");
-    req->code_interpreter = cJSON_IsTrue(v);
+    req->web_search = web_search;
+    req->image_gen = image_gen;
+    req->code_interpreter = code_interpreter;
 
     /* OpenAI's way to ask for a searched answer */
 
@@ -467,8 +479,7 @@ chaton_chat_messages(chaton_parse_t *ps, cJSON *messages)
 
         /* empty or blank messages without images are not sent */
 
-        if (msg.nimages == 0 && chaton_chat_blank(msg.content,
-                                                  msg.content_len))
+        if (msg.nimages == 0 && chaton_blank(msg.content, msg.content_len))
         {
             continue;
         }
@@ -485,7 +496,45 @@ chaton_chat_messages(chaton_parse_t *ps, cJSON *messages)
                                 "to answer.");
     }
 
-    return CHATON_OK;
+    return chaton_chat_fits(ps);
+}
+
+
+/*
+ * Messages far beyond the model's context window are refused here rather
+ * than sent.  The count is the usage estimate, which can be wrong either
+ * way: it takes 4 ASCII bytes or 1 other character for a token, and real
+ * tokenizers make 3 to 6 bytes of prose or code a token, and 0.5 to 1.5
+ * tokens of a CJK character.  So only an estimate over CHATON_CONTEXT_MARGIN
+ * times the window is refused: for that to refuse messages that fit, the
+ * estimate would have to be more than that many times too high, which
+ * takes text of runs a real tokenizer packs 8 or more ASCII bytes a token
+ * (long runs of one character), or CJK at under half a token a character.
+ */
+
+static int
+chaton_chat_fits(chaton_parse_t *ps)
+{
+    uint64_t                tokens, window;
+    const chaton_model_t   *m;
+
+    m = ps->req->entry;
+    window = m->context;
+    tokens = chaton_usage_tokens(&ps->req->prompt);
+
+    if (window == 0 || tokens <= window * CHATON_CONTEXT_MARGIN) {
+        return CHATON_OK;
+    }
+
+    return chaton_error_set(ps->err, 400, "messages",
+                            "context_length_exceeded",
+                            "This model's maximum context length is %llu "
+                            "tokens. However, your messages resulted in "
+                            "about %llu tokens (estimated), over twice as "
+                            "many. Please reduce the length of the "
+                            "messages.",
+                            (unsigned long long) window,
+                            (unsigned long long) tokens);
 }
 
 
@@ -880,21 +929,6 @@ chaton_chat_unsupported(chaton_parse_t *ps, cJSON *root, const char *name)
     return chaton_error_set(ps->err, 400, name, "unsupported_parameter",
                             "'%s' is not supported: the backend has no "
                             "function calling.", name);
-}
-
-
-static int
-chaton_chat_blank(const unsigned char *s, size_t len)
-{
-    size_t  i;
-
-    for (i = 0; i < len; i++) {
-        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n') {
-            return 0;
-        }
-    }
-
-    return 1;
 }
 
 

@@ -37,9 +37,16 @@ typedef struct {
 typedef struct {
     const chaton_model_t   *models;
     size_t                  nmodels;
+    const chaton_model_t   *fallback;       /* serves unknown models, or
+                                               NULL: they are a 404 */
     uint64_t                max_tokens;     /* when the client gives none */
     size_t                  max_image;      /* bytes of one decoded image */
     size_t                  max_images;     /* images in one request */
+
+    /* ChatOn's switches when the client does not say */
+    unsigned                web_search:1;
+    unsigned                image_gen:1;
+    unsigned                code_interpreter:1;
 } chaton_chat_conf_t;
 
 

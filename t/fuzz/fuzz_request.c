@@ -2,11 +2,16 @@
  * chaton_request: arbitrary bodies through chaton_chat_parse() and
  * chaton_chat_body(), as the module runs them.
  *
- * Input: the request body, as is.
+ * Input: the request body, as is.  A hash of it decides whether the
+ * location has a default model and which switches default on.
  *
  * Checks:
  *   - a refused body gives a 400 or 404 whose OpenAI error object (and its
- *     SSE form) is valid JSON, with "param" as the error says;
+ *     SSE form) is valid JSON, with "param" as the error says; no 404
+ *     where a default model serves unknown names;
+ *   - an accepted body means the table's entry for its model, or the
+ *     default one for a name the table does not know, and its messages
+ *     are estimated within twice that entry's context window;
  *   - an accepted body gives a ChatOn body that is one valid JSON object
  *     whose messages, images, model, max_tokens and switches are exactly
  *     what was parsed (the content decoded back byte for byte, with the
@@ -25,24 +30,33 @@
 
 
 static const chaton_model_t  custom[] = {
-    { "my-model", 8, "gpt-4o-mini", 11, 1 },
-    { "gpt-4o", 6, "claude", 6, 0 },      /* redefines a built-in id */
+    { "my-model", 8, "gpt-4o-mini", 11, 1, 0, 0 },
+    { "gpt-4o", 6, "claude", 6, 0, 0, 200000 },   /* redefines a built-in */
 };
 
 
+/* the location: a default model and the switches' defaults, or not */
+
 static void
-conf_init(chaton_chat_conf_t *conf, chaton_model_t *table, size_t *n)
+conf_init(chaton_chat_conf_t *conf, chaton_model_t *table, size_t *n,
+    uint64_t h)
 {
     memcpy(table, custom, sizeof(custom));
     memcpy(table + 2, chaton_models_builtin,
            chaton_models_nbuiltin * sizeof(chaton_model_t));
     *n = 2 + chaton_models_nbuiltin;
 
+    memset(conf, 0, sizeof(chaton_chat_conf_t));
+
     conf->models = table;
     conf->nmodels = *n;
+    conf->fallback = ((h >> 24) & 1) ? &table[1] : NULL;
     conf->max_tokens = 8000;
     conf->max_image = 300;
     conf->max_images = 6;
+    conf->web_search = (h >> 25) & 1;
+    conf->image_gen = (h >> 26) & 1;
+    conf->code_interpreter = (h >> 27) & 1;
 }
 
 
@@ -260,10 +274,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     chaton_chat_req_t    req, req2;
     chaton_chat_conf_t   conf;
 
-    conf_init(&conf, table, &nmodels);
-
     h = fz_hash(data, size);
     context = (h >> 7) & 1;
+
+    conf_init(&conf, table, &nmodels, h);
 
     /* as the module: the allocator frees (large pool blocks) */
 
@@ -275,12 +289,35 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (rc != CHATON_OK) {
         check_refusal(rc, &err, &pool);
+
+        /* with a default model, no model is unknown */
+
+        FZ_CHECK(conf.fallback == NULL || err.code == NULL
+                 || strcmp(err.code, "model_not_found") != 0,
+                 "a 404 with a default model");
         goto failing;
     }
 
     FZ_CHECK(req.entry != NULL && req.model && req.nmessages > 0
              && req.nmessages <= 10000 && req.nimages <= conf.max_images,
              "an accepted request that makes no sense");
+
+    /* the table's entry, or the default one for a name it does not know */
+
+    FZ_CHECK(req.entry == chaton_model_find(table, nmodels, req.model,
+                                            req.model_len)
+             || (req.entry == conf.fallback
+                 && chaton_model_find(table, nmodels, req.model,
+                                      req.model_len) == NULL),
+             "the model is not the table's nor the default");
+
+    /* what is sent fits in twice the window, by the estimate */
+
+    FZ_CHECK(req.entry->context == 0
+             || chaton_usage_tokens(&req.prompt) <= 2 * req.entry->context,
+             "%llu tokens sent for a window of %llu",
+             (unsigned long long) chaton_usage_tokens(&req.prompt),
+             (unsigned long long) req.entry->context);
 
     if (context) {
         req.context = (const unsigned char *) CONTEXT;

@@ -56,7 +56,9 @@ test_error_shape(void **state)
     o = render(&e);
     assert_string_equal(unit_jstr(o, "message"),
                         "The model 'x' does not exist");
-    assert_string_equal(unit_jstr(o, "type"), "not_found_error");
+
+    /* OpenAI's type for an unknown model (and any 404 of its) */
+    assert_string_equal(unit_jstr(o, "type"), "invalid_request_error");
     assert_string_equal(unit_jstr(o, "param"), "model");
     assert_string_equal(unit_jstr(o, "code"), "model_not_found");
 
@@ -117,7 +119,7 @@ test_error_types(void **state)
         { 400, "invalid_request_error" },
         { 401, "authentication_error" },
         { 403, "permission_error" },
-        { 404, "not_found_error" },
+        { 404, "invalid_request_error" },
         { 413, "invalid_request_error" },
         { 422, "invalid_request_error" },
         { 429, "rate_limit_error" },

@@ -361,18 +361,83 @@ test_images_n_and_format(void **state)
 }
 
 
+/* GPT image models answer base64 whatever response_format says */
+
+static void
+test_images_gpt_image_b64(void **state)
+{
+    size_t  i;
+
+    static const char  *b64[] = {
+        "{\"prompt\":\"p\",\"model\":\"gpt-image-1\"}",
+        "{\"prompt\":\"p\",\"model\":\"gpt-image-1\","
+        "\"response_format\":\"url\"}",
+        "{\"prompt\":\"p\",\"model\":\"GPT-Image-1\","
+        "\"response_format\":null}",
+        "{\"prompt\":\"p\",\"model\":\"gpt-image-1-mini\"}",
+        "{\"prompt\":\"p\",\"model\":\"chatgpt-image-latest\","
+        "\"response_format\":\"url\"}",
+        "{\"prompt\":\"p\",\"model\":\"gpt-image-1\","
+        "\"response_format\":\"b64_json\"}",
+    };
+
+    static const char  *url[] = {
+        "{\"prompt\":\"p\",\"model\":\"dall-e-3\"}",
+        "{\"prompt\":\"p\",\"model\":\"gpt-4o\"}",
+        "{\"prompt\":\"p\",\"model\":\"gpt-image-\"}",
+        "{\"prompt\":\"p\",\"model\":\"gpt-image\"}",
+        "{\"prompt\":\"p\",\"model\":\"my-gpt-image-1\"}",
+        "{\"prompt\":\"p\"}",
+    };
+
+    for (i = 0; i < sizeof(b64) / sizeof(b64[0]); i++) {
+        (void) body_ok(b64[i]);
+
+        if (!req.b64) {
+            print_error("not b64_json: %s\n", b64[i]);
+            fail();
+        }
+    }
+
+    for (i = 0; i < sizeof(url) / sizeof(url[0]); i++) {
+        (void) body_ok(url[i]);
+
+        if (req.b64) {
+            print_error("not url: %s\n", url[i]);
+            fail();
+        }
+    }
+
+    /* a bad response_format is still refused */
+    refused("{\"prompt\":\"p\",\"model\":\"gpt-image-1\","
+            "\"response_format\":\"png\"}", "response_format");
+}
+
+
 /* ---- the prompt ------------------------------------------------------------ */
 
 
 static void
 test_images_prompt(void **state)
 {
-    cJSON  *b, *m;
+    cJSON           *b, *m;
+    chaton_error_t   missing;
 
     refused("{}", "prompt");
     refused("{\"n\":1}", "prompt");
     refused("{\"prompt\":null}", "prompt");
     refused("{\"prompt\":\"\"}", "prompt");
+
+    /* white space only: the same refusal as a missing prompt */
+    refused("{}", "prompt");
+    missing = err;
+    refused("{\"prompt\":\"   \"}", "prompt");
+    assert_int_equal(err.status, missing.status);
+    assert_null(err.code);
+    assert_null(missing.code);
+    refused("{\"prompt\":\" \\t\\r\\n \"}", "prompt");
+    (void) body_ok("{\"prompt\":\"  a  \"}");
+
     refused("{\"prompt\":5}", "prompt");
     refused("{\"prompt\":true}", "prompt");
     refused("{\"prompt\":[\"a\"]}", "prompt");
@@ -505,6 +570,7 @@ main(void)
         utest(test_images_sizes),
         utest(test_images_style),
         utest(test_images_n_and_format),
+        utest(test_images_gpt_image_b64),
         utest(test_images_prompt),
         utest(test_images_not_json),
         utest(test_images_trailing_data),

@@ -9,8 +9,8 @@
 /* the backend's model ids, per the protocol notes */
 
 static const char  *backend_ids[] = {
-    "gpt-4o", "gpt-4o-mini", "claude-3-5-sonnet", "claude-3-7-sonnet",
-    "claude", "deepseek-r1", "sonar-reasoning-pro",
+    "gpt-4o", "gpt-4o-mini", "o3-mini", "o4-mini", "claude-3-5-sonnet",
+    "claude-3-7-sonnet", "claude", "deepseek-r1", "sonar-reasoning-pro",
 };
 
 #define NBACKEND  (sizeof(backend_ids) / sizeof(backend_ids[0]))
@@ -43,6 +43,24 @@ test_models_find(void **state)
         { "CLAUDE-3.5-SONNET", "claude-3-5-sonnet" },
         { "DeepSeek-R1", "deepseek-r1" },
         { "Sonar-Reasoning-Pro", "sonar-reasoning-pro" },
+
+        /* OpenAI's dated and -latest names of the same models */
+        { "gpt-4o-2024-05-13", "gpt-4o" },
+        { "gpt-4o-2024-08-06", "gpt-4o" },
+        { "gpt-4o-2024-11-20", "gpt-4o" },
+        { "chatgpt-4o-latest", "gpt-4o" },
+        { "gpt-4o-mini-2024-07-18", "gpt-4o-mini" },
+        { "o3-mini-2025-01-31", "o3-mini" },
+        { "o4-mini-2025-04-16", "o4-mini" },
+        { "O3-Mini", "o3-mini" },
+
+        /* Anthropic's */
+        { "claude-3-5-sonnet-20240620", "claude-3-5-sonnet" },
+        { "claude-3-5-sonnet-20241022", "claude-3-5-sonnet" },
+        { "claude-3-5-sonnet-latest", "claude-3-5-sonnet" },
+        { "claude-3-7-sonnet-20250219", "claude-3-7-sonnet" },
+        { "claude-3-7-sonnet-latest", "claude-3-7-sonnet" },
+        { "claude-3-haiku-20240307", "claude" },
     };
 
     /* the backend's own ids mean themselves */
@@ -77,6 +95,8 @@ test_models_unknown(void **state)
         "", "gpt", "gpt-4", "gpt-4o ", " gpt-4o", "gpt-4o-mini-x", "gpt4o",
         "gpt-4o\n", "claude-3", "claude-3-5", "claude-3.5", "claude 3.5 sonnet",
         "o1", "gpt-5", "dall-e-3", "tts-1", "gpt_4o", "gpt-4\xc3\xb8",
+        "o3", "o3-mini-2025", "gpt-4o-2024", "claude-3-5-sonnet-2024",
+        "gpt-4-turbo", "gpt-3.5-turbo",
     };
 
     for (i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
@@ -134,6 +154,46 @@ test_models_table(void **state)
 
         /* each id is found as itself (no earlier entry shadows it) */
         assert_ptr_equal(find(m->id), m);
+
+        /* a release after GPT-4o's announcement year began, a window */
+        assert_true(m->created >= 1704067200);      /* 2024-01-01 */
+        assert_true(m->created < 1767225600);       /* 2026-01-01 */
+        assert_true(m->context >= 100000);
+
+        /* the same window as the backend id's own entry */
+        assert_int_equal(m->context, find(m->backend)->context);
+    }
+}
+
+
+/* the releases and windows the names carry */
+
+static void
+test_models_dates(void **state)
+{
+    size_t  i;
+
+    static const struct {
+        const char  *id;
+        uint64_t     created;
+        uint64_t     context;
+    } v[] = {
+        { "gpt-4o", 1715558400, 128000 },                   /* 2024-05-13 */
+        { "gpt-4o-2024-08-06", 1722902400, 128000 },
+        { "gpt-4o-2024-11-20", 1732060800, 128000 },
+        { "gpt-4o-mini", 1721260800, 128000 },              /* 2024-07-18 */
+        { "o3-mini", 1738281600, 200000 },                  /* 2025-01-31 */
+        { "o4-mini-2025-04-16", 1744761600, 200000 },
+        { "claude-3-5-sonnet-20241022", 1729555200, 200000 },
+        { "claude-3-7-sonnet", 1739923200, 200000 },        /* 2025-02-19 */
+        { "claude", 1709769600, 200000 },                   /* 2024-03-07 */
+        { "deepseek-r1", 1737331200, 128000 },              /* 2025-01-20 */
+        { "sonar-reasoning-pro", 1741305600, 128000 },      /* 2025-03-07 */
+    };
+
+    for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        assert_int_equal(find(v[i].id)->created, v[i].created);
+        assert_int_equal(find(v[i].id)->context, v[i].context);
     }
 }
 
@@ -225,7 +285,7 @@ test_models_list(void **state)
 
 
 #define entry(id, backend, listed)                                           \
-    { id, sizeof(id) - 1, backend, sizeof(backend) - 1, listed }
+    { id, sizeof(id) - 1, backend, sizeof(backend) - 1, listed, 0, 0 }
 
 
 /* operator entries go in front of the built-in ones: the first match wins */
@@ -290,11 +350,83 @@ test_models_object(void **state)
     unit_jkeys_exactly(j, "id", "object", "created", "owned_by", NULL);
     assert_string_equal(unit_jstr(j, "id"), chaton_models_builtin[0].id);
     assert_string_equal(unit_jstr(j, "object"), "model");
+    assert_true(cJSON_GetObjectItemCaseSensitive(j, "created")->valuedouble
+                == (double) chaton_models_builtin[0].created);
+    assert_true(chaton_models_builtin[0].created > 0);
 
     chaton_buf_init(&b, &unit_alloc, 0);
     assert_int_equal(chaton_model_object(&b, &odd), CHATON_OK);
     j = unit_json(b.data, b.len);
     assert_string_equal(unit_jstr(j, "id"), "we\"ird\\id");
+}
+
+
+/* an operator's entry takes its backend model's release and window */
+
+static void
+test_models_inherit(void **state)
+{
+    chaton_model_t  m[3] = {
+        entry("gpt-3.5-turbo", "gpt-4o-mini", 1),
+        entry("mine", "o4-mini", 0),
+        entry("new", "a-model-we-do-not-know", 1),
+    };
+
+    chaton_models_inherit(m, 3);
+
+    assert_int_equal(m[0].created, find("gpt-4o-mini")->created);
+    assert_int_equal(m[0].context, 128000);
+    assert_int_equal(m[1].created, find("o4-mini")->created);
+    assert_int_equal(m[1].context, 200000);
+    assert_int_equal(m[2].created, 0);
+    assert_int_equal(m[2].context, 0);
+}
+
+
+/* a window set for a backend model is every name's that means it */
+
+static void
+test_models_window(void **state)
+{
+    size_t           i, n, k;
+    chaton_model_t  *t;
+
+    n = 1 + chaton_models_nbuiltin;
+    t = unit_mem(n * sizeof(chaton_model_t));
+    t[0] = (chaton_model_t) entry("gpt-3.5-turbo", "gpt-4o", 1);
+    memcpy(t + 1, chaton_models_builtin,
+           chaton_models_nbuiltin * sizeof(chaton_model_t));
+
+    k = chaton_models_window(t, n, (const unsigned char *) "gpt-4o", 6, 1000);
+
+    for (i = 0; i < n; i++) {
+        if (strcmp(t[i].backend, "gpt-4o") == 0) {
+            assert_int_equal(t[i].context, 1000);
+            k--;
+
+        } else {
+            assert_int_equal(t[i].context,
+                             chaton_models_builtin[i - 1].context);
+        }
+    }
+
+    assert_int_equal(k, 0);
+    assert_int_equal(chaton_model_find(t, n, (const unsigned char *)
+                                       "gpt-4o-2024-08-06", 17)->context,
+                     1000);
+
+    /* the ChatOn id exactly; none means it: nothing changes */
+    assert_int_equal(chaton_models_window(t, n, (const unsigned char *)
+                                          "GPT-4o", 6, 5), 0);
+    assert_int_equal(chaton_models_window(t, n, (const unsigned char *)
+                                          "gpt-4", 5, 5), 0);
+    assert_int_equal(t[1].context, 1000);
+
+    /* off */
+    assert_true(chaton_models_window(t, n, (const unsigned char *)
+                                     "claude", 6, 0) >= 3);
+    assert_int_equal(chaton_model_find(t, n, (const unsigned char *)
+                                       "claude-3-haiku", 14)->context, 0);
 }
 
 
@@ -305,6 +437,9 @@ main(void)
         utest(test_models_find),
         utest(test_models_unknown),
         utest(test_models_table),
+        utest(test_models_dates),
+        utest(test_models_inherit),
+        utest(test_models_window),
         utest(test_models_list),
         utest(test_models_operator_entries),
         utest(test_models_object),

@@ -21,6 +21,7 @@ setup(void **state)
 {
     unit_setup(state);
 
+    memset(&conf, 0, sizeof(conf));
     conf.models = chaton_models_builtin;
     conf.nmodels = chaton_models_nbuiltin;
     conf.max_tokens = 8000;
@@ -381,6 +382,32 @@ test_request_blank_messages_dropped(void **state)
     assert_string_equal(unit_jstr(msg(b, 1), "role"), "user");
     assert_string_equal(unit_jstr(msg(b, 1), "content"), "\n x\n");
     assert_int_equal(req.nmessages, 2);
+}
+
+
+/*
+ * Content is sent as the client gave it, not trimmed (README says why): a
+ * pasted block keeps the indentation of its first line, a prompt its
+ * trailing newline.
+ */
+
+static void
+test_request_content_untrimmed(void **state)
+{
+    cJSON  *b;
+
+    b = body_ok("{\"model\":\"gpt-4o\",\"messages\":["
+                "{\"role\":\"system\",\"content\":\"\\n  be brief \"},"
+                "{\"role\":\"user\",\"content\":[{\"type\":\"text\","
+                "\"text\":\"    def f():\\n        pass\\n\"}]},"
+                "{\"role\":\"assistant\",\"content\":\"\\tok\\t\"},"
+                "{\"role\":\"user\",\"content\":\"Answer:\\n\\n\"}]}");
+
+    assert_string_equal(unit_jstr(msg(b, 0), "content"), "\n  be brief ");
+    assert_string_equal(unit_jstr(msg(b, 1), "content"),
+                        "    def f():\n        pass\n");
+    assert_string_equal(unit_jstr(msg(b, 2), "content"), "\tok\t");
+    assert_string_equal(unit_jstr(msg(b, 3), "content"), "Answer:\n\n");
 }
 
 
@@ -812,9 +839,7 @@ expect_refusal_n(const char *body, size_t len, int status, const char *param,
     j = unit_json(b.data, b.len);
     o = cJSON_GetObjectItemCaseSensitive(j, "error");
     assert_true(strlen(unit_jstr(o, "message")) > 0);
-    assert_string_equal(unit_jstr(o, "type"),
-                        status == 404 ? "not_found_error"
-                                      : "invalid_request_error");
+    assert_string_equal(unit_jstr(o, "type"), "invalid_request_error");
     v = cJSON_GetObjectItemCaseSensitive(o, "param");
 
     if (param) {
@@ -933,6 +958,177 @@ test_request_refuse_model(void **state)
                    "model_not_found");
     expect_refusal("{\"model\":\"claude-3-5\"," M "}", 404, "model",
                    "model_not_found");
+}
+
+
+/* the location's defaults of the switches; the client's value wins */
+
+static void
+switches_are(cJSON *b, int web_search, int image_gen, int code_interpreter)
+{
+    assert_int_equal(jtrue(b, "function_web_search"), web_search);
+    assert_int_equal(jtrue(b, "function_image_gen"), image_gen);
+    assert_int_equal(jtrue(b, "function_code_interpreter"),
+                     code_interpreter);
+}
+
+
+static void
+test_request_switch_defaults(void **state)
+{
+    cJSON  *b;
+
+    conf.web_search = 1;
+    conf.image_gen = 1;
+    conf.code_interpreter = 1;
+
+    b = body_ok("{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\","
+                "\"content\":\"hi\"}]}");
+    switches_are(b, 1, 1, 1);
+
+    b = body_ok("{\"model\":\"gpt-4o\",\"function_web_search\":false,"
+                "\"function_image_gen\":null,"
+                "\"function_code_interpreter\":false,"
+                "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+    switches_are(b, 0, 1, 0);
+
+    conf.web_search = 0;
+    conf.image_gen = 0;
+    conf.code_interpreter = 1;
+
+    b = body_ok("{\"model\":\"gpt-4o\",\"function_image_gen\":true,"
+                "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+    switches_are(b, 0, 1, 1);
+
+    /* a page crawled for the turn still turns the search off */
+
+    conf.web_search = 1;
+    b = body_ok("{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\","
+                "\"content\":\"hi\"}]}");
+    assert_true(jtrue(b, "function_web_search"));
+    req.context = (const unsigned char *) "page";
+    req.context_len = 4;
+    assert_false(jtrue(body_json(), "function_web_search"));
+}
+
+
+/* an unknown model is served by the default model, if one is set */
+
+static void
+test_request_default_model(void **state)
+{
+    cJSON                 *b;
+    const chaton_model_t  *mini;
+
+    mini = chaton_model_find(conf.models, conf.nmodels,
+                             (const unsigned char *) "gpt-4o-mini", 11);
+    assert_non_null(mini);
+
+    conf.fallback = mini;
+
+    b = body_ok("{\"model\":\"gpt-4-turbo\",\"messages\":[{\"role\":"
+                "\"user\",\"content\":\"hi\"}]}");
+    assert_string_equal(unit_jstr(b, "model"), "gpt-4o-mini");
+    assert_ptr_equal(req.entry, mini);
+
+    /* the client's name is kept for the answer */
+    assert_int_equal(req.model_len, 11);
+    assert_memory_equal(req.model, "gpt-4-turbo", 11);
+
+    /* known models are still themselves */
+    b = body_ok("{\"model\":\"claude-3-5-sonnet-20241022\",\"messages\":[{"
+                "\"role\":\"user\",\"content\":\"hi\"}]}");
+    assert_string_equal(unit_jstr(b, "model"), "claude-3-5-sonnet");
+
+    /* a missing or ill-typed model is still the client's mistake */
+    expect_refusal("{\"model\":\"\"," M "}", 400, "model", ANY_CODE);
+    expect_refusal("{\"model\":42," M "}", 400, "model", ANY_CODE);
+    expect_refusal("{" M "}", 400, "model", ANY_CODE);
+
+    /* without one, the honest 404 */
+    conf.fallback = NULL;
+    expect_refusal("{\"model\":\"gpt-4-turbo\"," M "}", 404, "model",
+                   "model_not_found");
+}
+
+
+/* a one-message body: n copies of the UTF-8 character c for the model */
+
+static char *
+long_body(const char *model, const char *c, size_t n)
+{
+    size_t   i, k, clen;
+    char    *body;
+
+    clen = strlen(c);
+    body = unit_mem(strlen(model) + n * clen + 64);
+
+    i = (size_t) sprintf(body, "{\"model\":\"%s\",\"messages\":[{"
+                         "\"role\":\"user\",\"content\":\"", model);
+
+    for (k = 0; k < n; k++) {
+        memcpy(body + i, c, clen);
+        i += clen;
+    }
+
+    strcpy(body + i, "\"}]}");
+
+    return body;
+}
+
+
+/*
+ * Messages far over the model's context window are refused; the estimate
+ * is allowed twice the window before it is believed.
+ */
+
+static void
+test_request_context_window(void **state)
+{
+    chaton_model_t  table[2];
+
+    static const chaton_model_t  tiny =
+        { "tiny", 4, "gpt-4o", 6, 1, 0, 100 };
+    static const chaton_model_t  open =
+        { "open", 4, "gpt-4o", 6, 1, 0, 0 };
+
+    table[0] = tiny;
+    table[1] = open;
+    conf.models = table;
+    conf.nmodels = 2;
+
+    /*
+     * one message: (content + 12 bytes of framing) / 4 tokens, so 788
+     * bytes of content are 200 tokens, twice the window: accepted
+     */
+
+    assert_int_equal(parse(long_body("tiny", "a", 788)), CHATON_OK);
+    assert_int_equal(chaton_usage_tokens(&req.prompt), 200);
+
+    expect_refusal(long_body("tiny", "a", 789), 400, "messages",
+                   "context_length_exceeded");
+    assert_int_equal(parse(long_body("tiny", "a", 789)), CHATON_BAD);
+    assert_non_null(strstr(err.buf, "maximum context length is 100 "));
+    assert_non_null(strstr(err.buf, "about 201 tokens"));
+
+    /* no window known: nothing refused */
+    assert_int_equal(parse(long_body("open", "a", 100000)), CHATON_OK);
+
+    /* non-ASCII text counts a token a character: 97 + 3 of framing fit */
+    table[0].context = 50;
+    assert_int_equal(parse(long_body("tiny", "\xe4\xb8\xad", 97)),
+                     CHATON_OK);
+    expect_refusal(long_body("tiny", "\xe4\xb8\xad", 98), 400, "messages",
+                   "context_length_exceeded");
+
+    /* the built-in windows: an 8 MiB message is no gpt-4o message */
+    conf.models = chaton_models_builtin;
+    conf.nmodels = chaton_models_nbuiltin;
+    expect_refusal(long_body("gpt-4o-2024-08-06", "x", 8 << 20), 400,
+                   "messages", "context_length_exceeded");
+
+    /* a long conversation that fits goes through: 400 KiB, ~100k tokens */
+    assert_int_equal(parse(long_body("gpt-4o", "x", 400 << 10)), CHATON_OK);
 }
 
 
@@ -1381,6 +1577,10 @@ main(void)
         rtest(test_request_aliases),
         rtest(test_request_max_tokens),
         rtest(test_request_functions_and_search),
+        rtest(test_request_switch_defaults),
+        rtest(test_request_default_model),
+        rtest(test_request_context_window),
+        rtest(test_request_content_untrimmed),
         rtest(test_request_stream_flags),
         rtest(test_request_accepted_extras),
         rtest(test_request_context),

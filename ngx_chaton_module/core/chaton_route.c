@@ -1,0 +1,107 @@
+/*
+ * Routes.  The API root of a URI is what follows its first "/v1/" (any
+ * case); without one, what follows the location's prefix ("/openai/" in
+ * "location /openai/"), where the URI starts with it at a path segment's
+ * boundary; otherwise what follows the URI's first "/".  Under the root,
+ * a route's name, with one trailing slash tolerated; a model's id may
+ * hold slashes ("models/meta-llama/llama-3"), as other servers' ids do.
+ */
+
+#include "chaton_route.h"
+
+
+static const struct {
+    const char             *name;
+    size_t                  len;
+    int                     route;
+} chaton_routes[] = {
+    { "chat/completions", sizeof("chat/completions") - 1, CHATON_ROUTE_CHAT },
+    { "images/generations", sizeof("images/generations") - 1,
+      CHATON_ROUTE_IMAGES },
+    { "audio/speech", sizeof("audio/speech") - 1, CHATON_ROUTE_SPEECH },
+    { "models", sizeof("models") - 1, CHATON_ROUTE_MODELS },
+};
+
+
+static const unsigned char *
+chaton_route_root(const unsigned char *uri, size_t len,
+    const unsigned char *prefix, size_t prefix_len)
+{
+    size_t                i;
+    const unsigned char  *rest;
+
+    for (i = 0; i + 4 <= len; i++) {
+        if (uri[i] == '/' && chaton_strncaseeq(uri + i + 1, "v1/", 3)) {
+            return uri + i + 4;
+        }
+    }
+
+    if (prefix_len && prefix_len <= len
+        && memcmp(uri, prefix, prefix_len) == 0)
+    {
+        rest = uri + prefix_len;
+
+        if (prefix[prefix_len - 1] == '/') {
+            return rest;
+        }
+
+        /* "location /openai": "/openai/models", not "/openaimodels" */
+
+        if (rest == uri + len) {
+            return rest;
+        }
+
+        if (*rest == '/') {
+            return rest + 1;
+        }
+    }
+
+    return (len && uri[0] == '/') ? uri + 1 : uri;
+}
+
+
+void
+chaton_route_parse(chaton_route_t *rt, const unsigned char *uri, size_t len,
+    const unsigned char *prefix, size_t prefix_len)
+{
+    size_t                i, n;
+    const unsigned char  *p;
+
+    memset(rt, 0, sizeof(chaton_route_t));
+
+    p = chaton_route_root(uri, len, prefix, prefix_len);
+    n = uri + len - p;
+
+    /* tolerate a trailing slash: "/v1/models/" */
+
+    if (n && p[n - 1] == '/') {
+        n--;
+    }
+
+    rt->path = p;
+    rt->path_len = n;
+
+    for (i = 0; i < sizeof(chaton_routes) / sizeof(chaton_routes[0]); i++) {
+
+        if (n < chaton_routes[i].len
+            || memcmp(p, chaton_routes[i].name, chaton_routes[i].len) != 0)
+        {
+            continue;
+        }
+
+        if (n == chaton_routes[i].len) {
+            rt->route = chaton_routes[i].route;
+            return;
+        }
+
+        if (chaton_routes[i].route == CHATON_ROUTE_MODELS
+            && p[chaton_routes[i].len] == '/'
+            && n > chaton_routes[i].len + 1)
+        {
+            rt->route = CHATON_ROUTE_MODEL;
+            rt->id = p + chaton_routes[i].len + 1;
+            rt->id_len = n - chaton_routes[i].len - 1;
+            return;
+        }
+    }
+}
