@@ -1086,6 +1086,79 @@ test_tools_instructions_odd_schemas(void **state)
 }
 
 
+/*
+ * The instructions of t/fixtures/tools/: the mock's self-test (t/00-mock.t)
+ * sends them to the mock as the gateway would, so they must be what the
+ * core writes.  UNIT_UPDATE_FIXTURES=1 rewrites them.
+ */
+
+static void
+fixture(const char *name, const chaton_tools_t *t)
+{
+    char   path[256], *s, *want;
+    long   n;
+    FILE  *f;
+
+    s = instructions(t);
+    snprintf(path, sizeof(path), "t/fixtures/tools/%s.txt", name);
+
+    if (getenv("UNIT_UPDATE_FIXTURES")) {
+        f = fopen(path, "w");
+        assert_non_null(f);
+        assert_int_equal(fwrite(s, 1, strlen(s), f), strlen(s));
+        assert_int_equal(fclose(f), 0);
+    }
+
+    f = fopen(path, "r");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    n = ftell(f);
+    assert_true(n > 0);
+    rewind(f);
+
+    want = unit_mem(n + 1);
+    assert_int_equal(fread(want, 1, n, f), (size_t) n);
+    want[n] = '\0';
+    fclose(f);
+
+    if (strcmp(s, want) != 0) {
+        print_error("%s differs from what the core writes now; if that is "
+                    "meant, rerun with UNIT_UPDATE_FIXTURES=1\n", path);
+        fail();
+    }
+}
+
+
+static void
+test_tools_fixtures(void **state)
+{
+    chaton_tools_t  t;
+
+    /* two tools: get_weather, get_time */
+
+    t = offer(CHATON_TOOL_CHOICE_AUTO, 1);
+    t.ntools = 2;
+
+    fixture("auto", &t);
+
+    t.parallel = 0;
+    fixture("one", &t);
+
+    t = offer(CHATON_TOOL_CHOICE_REQUIRED, 1);
+    t.ntools = 2;
+    fixture("required", &t);
+
+    t = offer(CHATON_TOOL_CHOICE_FUNCTION, 1);
+    t.ntools = 2;
+    t.choice_name = (const unsigned char *) "get_time";
+    t.choice_name_len = 8;
+    fixture("function", &t);
+
+    t = offer(CHATON_TOOL_CHOICE_NONE, 1);
+    fixture("none", &t);
+}
+
+
 static void
 test_tools_history(void **state)
 {
@@ -1343,6 +1416,7 @@ main(void)
         utest(test_tools_instructions),
         utest(test_tools_instructions_choices),
         utest(test_tools_instructions_odd_schemas),
+        utest(test_tools_fixtures),
         utest(test_tools_history),
         utest(test_tools_nonce),
         utest(test_tools_response_format),
