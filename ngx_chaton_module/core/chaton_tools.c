@@ -32,7 +32,8 @@ static int chaton_tools_result_form(chaton_buf_t *b,
 static int chaton_tools_attr(chaton_buf_t *b, const char *attr,
     const unsigned char *v, size_t len);
 static int chaton_tools_blank(unsigned char c);
-static size_t chaton_tools_minified_max(const unsigned char *s, size_t len);
+static int chaton_tools_compact(chaton_buf_t *b, const unsigned char *s,
+    size_t len);
 
 
 static const char  chaton_tools_alphabet[] =
@@ -599,110 +600,76 @@ chaton_tools_unfence(const unsigned char *s, size_t len,
 }
 
 
-/* room for the minified text: a raw control character grows to six bytes */
-
-static size_t
-chaton_tools_minified_max(const unsigned char *s, size_t len)
-{
-    size_t  i, n;
-
-    if (len > SIZE_MAX / 6) {
-        return SIZE_MAX;
-    }
-
-    n = len;
-
-    for (i = 0; i < len; i++) {
-        if (s[i] < 0x20) {
-            n += 5;
-        }
-    }
-
-    return n;
-}
-
-
 /*
  * Appends JSON text without its insignificant white space, control
  * characters that models leave raw inside strings (a newline in code)
- * escaped.  CHATON_OK if the result is one valid JSON text; CHATON_BAD
- * (and b as it was) if it is not.
+ * escaped.  CHATON_OK if the result is one valid JSON text; CHATON_BAD if
+ * it is not (and any error) with b as it was.
  */
 
 int
 chaton_tools_minify(chaton_buf_t *b, const unsigned char *s, size_t len)
 {
-    int                   in_string;
-    size_t                mark;
-    unsigned char        *d, c;
-    const unsigned char  *p, *end;
-    static const char     hex[] = "0123456789abcdef";
+    int     rc;
+    size_t  mark;
 
     mark = b->len;
 
-    chaton_try(chaton_buf_reserve(b, chaton_tools_minified_max(s, len)));
+    rc = chaton_tools_compact(b, s, len);
 
-    d = b->data + b->len;
+    if (rc == CHATON_OK
+        && (b->len == mark
+            || !chaton_json_strict(b->data + mark, b->len - mark)))
+    {
+        rc = CHATON_BAD;
+    }
+
+    if (rc != CHATON_OK) {
+        b->len = mark;
+    }
+
+    return rc;
+}
+
+
+/* runs of bytes as they are, but blanks outside strings and raw controls */
+
+static int
+chaton_tools_compact(chaton_buf_t *b, const unsigned char *s, size_t len)
+{
+    int                   in_string;
+    const unsigned char  *p, *run, *end;
+
     in_string = 0;
     end = s + len;
+    run = s;
 
     for (p = s; p < end; p++) {
-        c = *p;
 
         if (!in_string) {
-            if (chaton_tools_blank(c)) {
-                continue;
+            if (chaton_tools_blank(*p)) {
+                chaton_try(chaton_buf_append(b, run, p - run));
+                run = p + 1;
+
+            } else if (*p == '"') {
+                in_string = 1;
             }
 
-            in_string = (c == '"');
-            *d++ = c;
             continue;
         }
 
-        if (c == '\\' && p + 1 < end) {
-            *d++ = c;
-            *d++ = *++p;
-            continue;
-        }
+        if (*p == '\\' && p + 1 < end) {
+            p++;
 
-        if (c == '"') {
+        } else if (*p == '"') {
             in_string = 0;
-            *d++ = c;
-            continue;
-        }
 
-        if (c >= 0x20) {
-            *d++ = c;
-            continue;
-        }
-
-        *d++ = '\\';
-
-        switch (c) {
-        case '\n':
-            *d++ = 'n';
-            break;
-        case '\r':
-            *d++ = 'r';
-            break;
-        case '\t':
-            *d++ = 't';
-            break;
-        default:
-            *d++ = 'u';
-            *d++ = '0';
-            *d++ = '0';
-            *d++ = hex[c >> 4];
-            *d++ = hex[c & 0xf];
+        } else if (*p < 0x20) {
+            chaton_try(chaton_buf_append(b, run, p - run));
+            chaton_try(chaton_json_escape(b, p, 1));
+            run = p + 1;
         }
     }
 
-    b->len = d - b->data;
-
-    if (!chaton_json_strict(b->data + mark, b->len - mark)) {
-        b->len = mark;
-        return CHATON_BAD;
-    }
-
-    return CHATON_OK;
+    return chaton_buf_append(b, run, end - run);
 }

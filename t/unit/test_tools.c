@@ -1160,6 +1160,23 @@ test_tools_fixtures(void **state)
 
 
 static void
+expect_history_call(const char *name, const char *args, const char *want)
+{
+    chaton_buf_t  b;
+
+    chaton_buf_init(&b, &unit_alloc, 0);
+
+    assert_int_equal(chaton_tools_history_call(&b,
+                         (const unsigned char *) NONCE,
+                         (const unsigned char *) name, strlen(name),
+                         (const unsigned char *) args,
+                         args ? strlen(args) : 0),
+                     CHATON_OK);
+    assert_string_equal(unit_bufstr(&b), want);
+}
+
+
+static void
 test_tools_history(void **state)
 {
     got_t           g;
@@ -1189,20 +1206,11 @@ test_tools_history(void **state)
 
     /* no arguments; arguments that are not JSON, as they came */
 
-    b.len = 0;
-    assert_int_equal(chaton_tools_history_call(&b, t.nonce,
-                         (unsigned char *) "ls", 2, NULL, 0),
-                     CHATON_OK);
-    assert_string_equal(unit_bufstr(&b),
+    expect_history_call("ls", NULL,
                         OPEN "{\"name\": \"ls\", \"arguments\": {}}" CLOSE);
-
-    b.len = 0;
-    assert_int_equal(chaton_tools_history_call(&b, t.nonce,
-                         (unsigned char *) "a\"b", 3,
-                         (unsigned char *) "{x", 2),
-                     CHATON_OK);
-    assert_string_equal(unit_bufstr(&b),
-                        OPEN "{\"name\": \"a\\\"b\", \"arguments\": {x}" CLOSE);
+    expect_history_call("a\"b", "{x",
+                        OPEN "{\"name\": \"a\\\"b\", \"arguments\": {x}"
+                        CLOSE);
 
     /* a result */
 
