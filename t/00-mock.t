@@ -354,6 +354,109 @@ subtest 'concurrency' => sub {
   is scalar(grep { $_->{t} < $first_end } @r), 20, 'they overlapped';
 };
 
+subtest 'a model that calls tools' => sub {
+  # The instructions as the core writes them (t/unit/test_tools.c keeps
+  # these files equal to its output), with a nonce of this test's own.
+  my $fixture = sub {
+    my ($name, $nonce) = @_;
+    open my $fh, '<:raw', "$ROOT/t/fixtures/tools/$name.txt" or die "$name: $!";
+    local $/;
+    (my $text = decode_utf8(<$fh>)) =~ s/abcd1234/$nonce/g;
+    return $text;
+  };
+  my $n = 'k3j9x0ab';
+  my ($open, $close) = ("<tool_call_$n>", "</tool_call_$n>");
+  my $ask = sub {
+    my ($system, @msgs) = @_;
+    my @m = ((defined $system ? {role => 'system', content => $system} : ()), map { {role => 'user', content => $_} } @msgs);
+    my $res = api($m, POST => '/chats/stream', chat_body(messages => \@m))->result;
+    is $res->code, 200, 'status 200';
+    my @p = sse_payloads($res->body);
+    return (deltas_text(content => @p), last_rec($m), $res->body, @p);
+  };
+  my $auto = $fixture->('auto', $n);
+  my $call = qq($open\{"name": "get_weather", "arguments": \{"city":"Paris"}}$close);
+
+  my ($text, $rec, $raw, @p) = $ask->($auto, 'Weather? [[tool get_weather {"city":"Paris"}]]');
+  is $text, $call, 'the call, in the answer format';
+  is $rec->{sent}{tools}{nonce}, $n, 'the nonce read from the system text';
+  is_deeply $rec->{sent}{tools}{offered}, ['get_weather', 'get_time'], 'the tools offered';
+  is $rec->{sent}{tools}{choice}, 'auto', 'choice auto';
+  ok $rec->{sent}{tools}{parallel}, 'several calls allowed';
+  is $rec->{sent}{tools}{answer}, 'calls', 'answered with calls';
+  is_deeply $rec->{sent}{tools}{calls}, [{name => 'get_weather', arguments => '{"city":"Paris"}', variant => ''}], 'the call recorded';
+  is $rec->{sent}{content}, $text, 'recorded content';
+  is_deeply $rec->{warnings}, [], 'no warnings';
+
+  # deltas cut inside the tags, '<' and '>' sometimes as \u escapes
+  my @d = map { decode_json($_)->{choices}[0]{delta}{content} // () } grep { /"choices"/ } @p;
+  ok !grep({ index($_, $open) >= 0 || index($_, $close) >= 0 } @d), 'no delta holds a whole tag';
+  ok grep({ /^<tool|^<\/tool|^<$|^<\/$/ } @d), 'a delta ends or starts inside a tag';
+  like $raw, qr/\\u003[ce]/i, 'an angle bracket sent as a \\u escape';
+
+  my %variant = (
+    prose        => "Let me look that up.\n\n$call",
+    fence        => "```json\n$call\n```",
+    noclose      => qq($open\{"name": "get_weather", "arguments": \{"city":"Paris"}}),
+    misspelled   => qq($open\{"name": "gt_weather", "arguments": \{"city":"Paris"}}$close),
+    string       => qq($open\{"name": "get_weather", "arguments": "\{\\"city\\":\\"Paris\\"}"}$close),
+    imagine      => "$call\nThe tool says it is sunny, 24 degrees.",
+    bare         => q({"name": "get_weather", "arguments": {"city":"Paris"}}),
+    example      => "Here is how a call looks:\n```\nexample()\n$call\n```",
+    'prose-only' => q(I would call get_weather with {"city":"Paris"}, but I will answer directly: I cannot look that up.),
+  );
+  for my $v (sort keys %variant) {
+    ($text, $rec) = $ask->($auto, qq([[tool-$v get_weather {"city":"Paris"}]]));
+    is $text, $variant{$v}, "variant $v";
+    is $rec->{sent}{tools}{calls}[0]{variant}, $v, "variant $v recorded";
+  }
+
+  ($text) = $ask->($auto, qq(Both: [[tool get_weather {"city":"Paris"}]] and [[tool get_time]]));
+  is $text, qq($call\n$open\{"name": "get_time", "arguments": {}}$close), 'two calls, in order; no arguments: {}';
+
+  ($text) = $ask->($auto, '[[tool get_weather {city: Paris}]]');
+  is $text, qq($open\{"name": "get_weather", "arguments": {city: Paris}}$close), 'arguments as written, even bad JSON';
+
+  # the results of earlier calls: prose that quotes them
+  ($text, $rec) = $ask->($auto, '[[tool get_weather {"city":"Paris"}]]',
+    qq(<tool_result_$n call_id="call_1" name="get_weather">\nSunny, 24\x{b0}C\n</tool_result_$n>\n\n)
+      . qq(<tool_result_$n call_id="call_\\"2" name="get_time">\n12:00\nnoon\n</tool_result_$n>));
+  is $text, "The tool said: Sunny, 24\x{b0}C\nThe tool said: 12:00\nnoon", 'tool results: prose quoting them';
+  is $rec->{sent}{tools}{answer}, 'results', 'answered the results';
+  is_deeply [map { $_->{call_id} } @{$rec->{sent}{tools}{results}}], ['call_1', 'call_\\"2'], 'the results recorded';
+
+  # choices
+  ($text, $rec) = $ask->($fixture->('required', $n), 'Anything.');
+  is $text, qq($open\{"name": "get_weather", "arguments": {}}$close), 'required: calls the first tool';
+  is $rec->{sent}{tools}{choice}, 'required', 'choice required';
+  ($text, $rec) = $ask->($fixture->('function', $n), 'Anything.');
+  is $text, qq($open\{"name": "get_time", "arguments": {}}$close), 'a named function: calls it';
+  is $rec->{sent}{tools}{function}, 'get_time', 'the function recorded';
+  ($text, $rec) = $ask->($fixture->('one', $n), '[[tool get_time]] [[tool get_time]]');
+  ok !$rec->{sent}{tools}{parallel}, 'one call at most, recorded';
+  is scalar(() = $text =~ /\Q$open\E/g), 2, 'yet two calls written (the gateway keeps one)';
+  ($text, $rec) = $ask->($fixture->('none', $n), 'Weather? [[tool get_weather {"city":"Paris"}]]');
+  is $text, 'No tool can be called now, so I answer in text.', 'none: no call';
+  is $rec->{sent}{tools}{choice}, 'none', 'choice none';
+  ($text) = $ask->($auto, 'Just chat.');
+  like $text, qr/^You said: Just chat\./, 'auto, no marker: the usual answer';
+
+  # no side channel: the nonce must be in the system text
+  ($text, $rec) = $ask->(undef, "$open [[tool get_weather {\"city\":\"Paris\"}]]");
+  like $text, qr/^You said: \Q$open\E \[\[tool get_weather/, 'no instructions, no call: the usual answer';
+  is $rec->{sent}{tools}, undef, 'nothing offered recorded';
+  ($text) = $ask->('Be brief.', '[[tool get_time]]');
+  like $text, qr/^You said: \[\[tool get_time\]\]\./, 'a system text without tags: the usual answer';
+
+  # the knob text with the request's nonce
+  knobs($m, {route => 'chats', text => 'Raw {NONCE} answer'});
+  ($text) = $ask->($auto, 'x');
+  is $text, "Raw $n answer", 'knob text: {NONCE} is the nonce';
+
+  ($text, $rec) = $ask->($auto, '[[tool-sideways get_time]]');
+  is_deeply $rec->{warnings}, ['unknown tool variant "sideways"'], 'an unknown variant warns';
+};
+
 subtest 'binary keys via base64:' => sub {
   my ($ka, $kb) = ("id\0\xff\x01A", "sec\0ret\xfe\x00\x80");
   my $m2 = start_mock(key_a => $ka, key_b => $kb,
