@@ -74,5 +74,7 @@ ngx_http_chaton_chat_writer(ngx_http_chaton_conv_t *ctx)
         return NULL;
     }
 
+    oc->unfence = (ctx->chat.format != CHATON_FORMAT_TEXT);
+
     return &oc->w;
 }

@@ -68,6 +68,10 @@ ngx_http_chaton_conversation(ngx_http_request_t *r, ngx_str_t *body,
     ctx->step = NGX_HTTP_CHATON_PREPARING;
     ngx_http_chaton_alloc_init(&ctx->alloc, r->pool);
 
+    /* conf.nonce stays NULL: the parser draws one for the request */
+
+    ngx_memzero(&conf, sizeof(chaton_chat_conf_t));
+
     conf.models = lcf->models;
     conf.nmodels = lcf->nmodels;
     conf.fallback = lcf->fallback;
@@ -159,6 +163,13 @@ ngx_http_chaton_conversation_call(ngx_http_chaton_conv_t *ctx)
     }
 
     ctx->t.prompt_tokens = chaton_usage_tokens(&ctx->chat.prompt);
+
+    if (ctx->chat.extract
+        && chaton_chat_tools(&ctx->t, &ctx->chat.tools, lcf->max_answer_size)
+           != CHATON_OK)
+    {
+        return NGX_ERROR;
+    }
 
     chaton_chat_sse_init(&ctx->sse, &ctx->alloc, lcf->max_event_size);
     chaton_buf_init(&ctx->tail, &ctx->alloc, 0);

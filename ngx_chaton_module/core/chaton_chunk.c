@@ -46,6 +46,11 @@ static int chaton_chat_feed_event(void *data, const unsigned char *ev,
     size_t len);
 static int chaton_chat_feed_framed(void *data, const unsigned char *in,
     size_t len, size_t *n);
+static int chaton_chat_extracted_text(void *data, const unsigned char *s,
+    size_t len);
+static int chaton_chat_extracted_call(void *data, size_t index,
+    const unsigned char *name, size_t name_len, const unsigned char *args,
+    size_t args_len);
 static int chaton_collect_text(chaton_writer_t *w, chaton_buf_t *out,
     const unsigned char *s, size_t len);
 static int chaton_collect_reasoning(chaton_writer_t *w, chaton_buf_t *out,
@@ -84,6 +89,32 @@ chaton_chat_init(chaton_chat_t *t, chaton_alloc_t *a, chaton_writer_t *writer,
     chaton_buf_init(&t->image_path, a, 0);
     chaton_buf_init(&t->md, a, 0);
     chaton_spc_init(&t->spc, a);
+
+    return CHATON_OK;
+}
+
+
+/*
+ * Tools were offered: the text goes through the tool-call extractor
+ * before the writer, and calls become the writer's tool calls.  A stage
+ * that a request does not need costs nothing: without tools, none of it.
+ */
+
+int
+chaton_chat_tools(chaton_chat_t *t, const chaton_tools_t *tools,
+    size_t max_call)
+{
+    t->extract = t->alloc->alloc(t->alloc->pool,
+                                 sizeof(chaton_tools_extract_t));
+    if (t->extract == NULL) {
+        return CHATON_ERROR;
+    }
+
+    chaton_tools_extract_init(t->extract, t->alloc, tools, max_call,
+                              chaton_chat_extracted_text,
+                              chaton_chat_extracted_call, t);
+
+    chaton_buf_init(&t->call_id, t->alloc, 0);
 
     return CHATON_OK;
 }
@@ -287,7 +318,8 @@ chaton_chat_plain(chaton_chat_t *t, const unsigned char *s, size_t len,
 static inline int
 chaton_chat_lane(chaton_chat_t *t)
 {
-    return t->writer->ready && !t->waiting && t->spc.held.len == 0;
+    return t->writer->ready && !t->waiting && t->spc.held.len == 0
+           && t->extract == NULL;
 }
 
 
@@ -793,7 +825,17 @@ chaton_chat_flush(chaton_chat_t *t, chaton_buf_t *out)
         return CHATON_OK;
     }
 
-    return chaton_spc_flush(&t->spc, chaton_chat_released, t);
+    chaton_try(chaton_spc_flush(&t->spc, chaton_chat_released, t));
+
+    /* all the text is known (unless a picture was found just now) */
+
+    if (t->extract == NULL || t->waiting || t->text_done) {
+        return CHATON_OK;
+    }
+
+    t->text_done = 1;
+
+    return chaton_tools_extract_finish(t->extract);
 }
 
 
@@ -816,10 +858,51 @@ chaton_chat_write(chaton_chat_t *t, const unsigned char *content,
 
     if (content_len) {
         t->content_seen = 1;
+
+        if (t->extract) {
+            return chaton_tools_extract(t->extract, content, content_len);
+        }
+
         chaton_try(w->ops->text(w, t->out, content, content_len));
     }
 
     return CHATON_OK;
+}
+
+
+/* the extractor's text: what cannot be the start of a call any more */
+
+static int
+chaton_chat_extracted_text(void *data, const unsigned char *s, size_t len)
+{
+    chaton_chat_t  *t = data;
+
+    return t->writer->ops->text(t->writer, t->out, s, len);
+}
+
+
+static int
+chaton_chat_extracted_call(void *data, size_t index,
+    const unsigned char *name, size_t name_len, const unsigned char *args,
+    size_t args_len)
+{
+    chaton_chat_t       *t = data;
+    chaton_tool_call_t   call;
+
+    t->call_id.len = 0;
+
+    chaton_try(chaton_tools_call_id(&t->call_id, t->extract->tools->nonce,
+                                    index));
+
+    call.index = index;
+    call.id = t->call_id.data;
+    call.id_len = t->call_id.len;
+    call.name = name;
+    call.name_len = name_len;
+    call.arguments = args;
+    call.arguments_len = args_len;
+
+    return t->writer->ops->tool_call(t->writer, t->out, &call);
 }
 
 
@@ -846,7 +929,13 @@ chaton_chat_end(chaton_chat_t *t, chaton_buf_t *out)
 {
     chaton_outcome_t  o;
 
-    o.finish = t->finish[0] ? t->finish : "stop";
+    if (t->extract && t->extract->ncalls) {
+        o.finish = "tool_calls";
+
+    } else {
+        o.finish = t->finish[0] ? t->finish : "stop";
+    }
+
     o.prompt_tokens = t->prompt_tokens;
     o.completion_tokens = chaton_usage_tokens(&t->completion);
     o.reasoning_tokens = 0;

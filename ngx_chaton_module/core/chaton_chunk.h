@@ -13,6 +13,7 @@
 #include "chaton_spc.h"
 #include "chaton_sse.h"
 #include "chaton_conv.h"
+#include "chaton_tools.h"
 
 
 /*
@@ -36,6 +37,10 @@ typedef struct {
     chaton_buf_t            md;
     uint64_t                pictures;
 
+    chaton_tools_extract_t *extract;        /* tools offered: the text's
+                                               calls are found; or NULL */
+    chaton_buf_t            call_id;
+
     uint64_t                prompt_tokens;
     chaton_usage_t          completion;
 
@@ -46,6 +51,7 @@ typedef struct {
 
     unsigned                content_seen:1;
     unsigned                backend_done:1; /* the backend said [DONE] */
+    unsigned                text_done:1;    /* the extractor has had all */
     unsigned                waiting:1;      /* for image_path's URL */
 } chaton_chat_t;
 
@@ -64,6 +70,8 @@ void chaton_collect_init(chaton_collect_t *c, chaton_alloc_t *a,
 
 int chaton_chat_init(chaton_chat_t *t, chaton_alloc_t *a,
     chaton_writer_t *writer, size_t max_answer);
+int chaton_chat_tools(chaton_chat_t *t, const chaton_tools_t *tools,
+    size_t max_call);
 int chaton_chat_feed(chaton_chat_t *t, chaton_sse_t *sse,
     const unsigned char *in, size_t len, chaton_buf_t *out);
 int chaton_chat_feed_end(chaton_chat_t *t, chaton_sse_t *sse,

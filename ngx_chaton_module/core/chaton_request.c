@@ -47,8 +47,22 @@ static int chaton_chat_number(chaton_parse_t *ps, cJSON *root,
     const char *name, double min, double max);
 static int chaton_chat_tokens(chaton_parse_t *ps, cJSON *root,
     const char *name);
-static int chaton_chat_unsupported(chaton_parse_t *ps, cJSON *root,
-    const char *name);
+static int chaton_chat_tools(chaton_parse_t *ps, cJSON *root);
+static int chaton_chat_tool(chaton_parse_t *ps, cJSON *fn, chaton_tool_t *t);
+static int chaton_chat_tool_choice(chaton_parse_t *ps, cJSON *v,
+    const char *param);
+static int chaton_chat_format(chaton_parse_t *ps, cJSON *root);
+static int chaton_chat_calls(chaton_parse_t *ps, cJSON *m, size_t i,
+    chaton_message_t *msg);
+static int chaton_chat_call(chaton_parse_t *ps, cJSON *fn, chaton_call_t *c);
+static int chaton_chat_result(chaton_parse_t *ps, cJSON *m, size_t i,
+    chaton_message_t *msg, const char *role);
+static const chaton_call_t *chaton_chat_find_call(chaton_chat_req_t *req,
+    const char *id, const char *name);
+static int chaton_chat_calls_text(chaton_parse_t *ps, chaton_message_t *msg);
+static int chaton_chat_instructions(chaton_parse_t *ps, int history);
+static unsigned char *chaton_chat_json_text(chaton_alloc_t *a, cJSON *v,
+    size_t *len);
 static unsigned char *chaton_chat_copy(chaton_alloc_t *a, const char *s,
     size_t *len);
 
@@ -308,12 +322,7 @@ chaton_chat_fields(chaton_parse_t *ps, cJSON *root)
         }
     }
 
-    rc = chaton_chat_unsupported(ps, root, "tools");
-    if (rc != CHATON_OK) {
-        return rc;
-    }
-
-    rc = chaton_chat_unsupported(ps, root, "functions");
+    rc = chaton_chat_tools(ps, root);
     if (rc != CHATON_OK) {
         return rc;
     }
@@ -354,11 +363,9 @@ chaton_chat_fields(chaton_parse_t *ps, cJSON *root)
                                 "'user' must be a string");
     }
 
-    v = cJSON_GetObjectItemCaseSensitive(root, "response_format");
-
-    if (v && !cJSON_IsNull(v) && !cJSON_IsObject(v)) {
-        return chaton_error_set(ps->err, 400, "response_format", NULL,
-                                "'response_format' must be an object");
+    rc = chaton_chat_format(ps, root);
+    if (rc != CHATON_OK) {
+        return rc;
     }
 
     /*
@@ -434,13 +441,14 @@ chaton_chat_fields(chaton_parse_t *ps, cJSON *root)
 static int
 chaton_chat_messages(chaton_parse_t *ps, cJSON *messages)
 {
-    int                  rc;
+    int                  rc, history;
     size_t               n, i;
     cJSON               *m;
     chaton_message_t     msg;
     chaton_chat_req_t   *req;
 
     req = ps->req;
+    history = 0;
 
     n = (size_t) cJSON_GetArraySize(messages);
 
@@ -455,8 +463,10 @@ chaton_chat_messages(chaton_parse_t *ps, cJSON *messages)
                                 CHATON_MAX_MESSAGES);
     }
 
+    /* one more: the instructions for tools or the answer's format */
+
     req->messages = ps->alloc->alloc(ps->alloc->pool,
-                                     n * sizeof(chaton_message_t));
+                                     (n + 1) * sizeof(chaton_message_t));
     if (req->messages == NULL) {
         return CHATON_ERROR;
     }
@@ -477,6 +487,17 @@ chaton_chat_messages(chaton_parse_t *ps, cJSON *messages)
 
         i++;
 
+        /* the tool calls of an assistant's turn go into its text */
+
+        if (msg.ncalls) {
+            history = 1;
+
+            rc = chaton_chat_calls_text(ps, &msg);
+            if (rc != CHATON_OK) {
+                return rc;
+            }
+        }
+
         /* empty or blank messages without images are not sent */
 
         if (msg.nimages == 0 && chaton_blank(msg.content, msg.content_len))
@@ -494,6 +515,11 @@ chaton_chat_messages(chaton_parse_t *ps, cJSON *messages)
         return chaton_error_set(ps->err, 400, "messages", NULL,
                                 "Every message is empty: there is nothing "
                                 "to answer.");
+    }
+
+    rc = chaton_chat_instructions(ps, history);
+    if (rc != CHATON_OK) {
+        return rc;
     }
 
     return chaton_chat_fits(ps);
@@ -567,9 +593,7 @@ chaton_chat_message(chaton_parse_t *ps, cJSON *m, size_t i,
     if (strcmp(v->valuestring, "tool") == 0
         || strcmp(v->valuestring, "function") == 0)
     {
-        return chaton_error_set(ps->err, 400, ps->param, "unsupported_value",
-                                "Function calling is not supported: "
-                                "'%s' is '%s'.", ps->param, v->valuestring);
+        return chaton_chat_result(ps, m, i, msg, v->valuestring);
     }
 
     msg->role = chaton_chat_role(v->valuestring);
@@ -580,13 +604,11 @@ chaton_chat_message(chaton_parse_t *ps, cJSON *m, size_t i,
                                 "user, assistant", ps->param);
     }
 
-    v = cJSON_GetObjectItemCaseSensitive(m, "tool_calls");
-
-    if (v && cJSON_IsArray(v) && cJSON_GetArraySize(v) > 0) {
-        (void) snprintf(ps->param, sizeof(ps->param),
-                        "messages[%zu].tool_calls", i);
-        return chaton_error_set(ps->err, 400, ps->param, "unsupported_value",
-                                "Function calling is not supported.");
+    if (msg->role[0] == 'a') {
+        rc = chaton_chat_calls(ps, m, i, msg);
+        if (rc != CHATON_OK) {
+            return rc;
+        }
     }
 
     (void) snprintf(ps->param, sizeof(ps->param), "messages[%zu].content", i);
@@ -911,24 +933,809 @@ chaton_chat_tokens(chaton_parse_t *ps, cJSON *root, const char *name)
 }
 
 
-/* tools and functions: accepted only when empty */
+/*
+ * tools (and the older functions): each a function with a name, a
+ * description and a JSON Schema of its parameters; tool_choice (or
+ * function_call) and parallel_tool_calls say how the model may use them.
+ * The backend knows none of it: chaton_chat_instructions() tells the
+ * model, and the answer is read back for calls (chaton_tools.c).
+ */
 
 static int
-chaton_chat_unsupported(chaton_parse_t *ps, cJSON *root, const char *name)
+chaton_chat_tools(chaton_parse_t *ps, cJSON *root)
 {
-    cJSON  *v;
+    int                  rc, legacy;
+    size_t               n, k;
+    cJSON               *list, *item, *fn, *v;
+    chaton_tool_t       *tools;
+    chaton_chat_req_t   *req;
 
-    v = cJSON_GetObjectItemCaseSensitive(root, name);
+    req = ps->req;
+    legacy = 0;
 
-    if (v == NULL || cJSON_IsNull(v)
-        || (cJSON_IsArray(v) && cJSON_GetArraySize(v) == 0))
-    {
+    list = cJSON_GetObjectItemCaseSensitive(root, "tools");
+
+    if (list == NULL || cJSON_IsNull(list)) {
+        list = cJSON_GetObjectItemCaseSensitive(root, "functions");
+        legacy = 1;
+    }
+
+    if (list && !cJSON_IsNull(list) && !cJSON_IsArray(list)) {
+        return chaton_error_set(ps->err, 400, legacy ? "functions" : "tools",
+                                NULL, "'%s' must be an array",
+                                legacy ? "functions" : "tools");
+    }
+
+    n = list ? (size_t) cJSON_GetArraySize(list) : 0;
+
+    if (n > 128) {
+        return chaton_error_set(ps->err, 400, legacy ? "functions" : "tools",
+                                NULL, "'%s' has more than 128 entries",
+                                legacy ? "functions" : "tools");
+    }
+
+    tools = n ? ps->alloc->alloc(ps->alloc->pool, n * sizeof(chaton_tool_t))
+              : NULL;
+    if (n && tools == NULL) {
+        return CHATON_ERROR;
+    }
+
+    k = 0;
+
+    cJSON_ArrayForEach(item, list) {
+
+        if (legacy) {
+            (void) snprintf(ps->param, sizeof(ps->param), "functions[%zu]",
+                            k);
+            fn = item;
+
+        } else {
+            (void) snprintf(ps->param, sizeof(ps->param), "tools[%zu]", k);
+
+            if (!cJSON_IsObject(item)) {
+                return chaton_error_set(ps->err, 400, ps->param, NULL,
+                                        "'%s' must be an object", ps->param);
+            }
+
+            v = cJSON_GetObjectItemCaseSensitive(item, "type");
+
+            if (!cJSON_IsString(v) || strcmp(v->valuestring, "function")) {
+                (void) snprintf(ps->param, sizeof(ps->param),
+                                "tools[%zu].type", k);
+                return chaton_error_set(ps->err, 400, ps->param,
+                                        "unsupported_value",
+                                        "'%s' must be 'function': the "
+                                        "gateway calls functions only",
+                                        ps->param);
+            }
+
+            (void) snprintf(ps->param, sizeof(ps->param),
+                            "tools[%zu].function", k);
+            fn = cJSON_GetObjectItemCaseSensitive(item, "function");
+        }
+
+        rc = chaton_chat_tool(ps, fn, &tools[k]);
+        if (rc != CHATON_OK) {
+            return rc;
+        }
+
+        k++;
+    }
+
+    req->tools.tools = tools;
+    req->tools.ntools = n;
+    req->tools.choice = CHATON_TOOL_CHOICE_AUTO;
+    req->tools.parallel = 1;
+
+    v = cJSON_GetObjectItemCaseSensitive(root, "tool_choice");
+
+    if (v && !cJSON_IsNull(v)) {
+        rc = chaton_chat_tool_choice(ps, v, "tool_choice");
+
+    } else {
+        v = cJSON_GetObjectItemCaseSensitive(root, "function_call");
+        rc = (v && !cJSON_IsNull(v))
+             ? chaton_chat_tool_choice(ps, v, "function_call") : CHATON_OK;
+    }
+
+    if (rc != CHATON_OK) {
+        return rc;
+    }
+
+    v = cJSON_GetObjectItemCaseSensitive(root, "parallel_tool_calls");
+
+    if (v && !cJSON_IsNull(v)) {
+        if (!cJSON_IsBool(v)) {
+            return chaton_error_set(ps->err, 400, "parallel_tool_calls", NULL,
+                                    "'parallel_tool_calls' must be a "
+                                    "boolean");
+        }
+
+        req->tools.parallel = cJSON_IsTrue(v);
+    }
+
+    if (ps->conf->nonce) {
+        memcpy(req->tools.nonce, ps->conf->nonce, CHATON_TOOLS_NONCE_LEN);
+
+    } else if (chaton_tools_nonce(req->tools.nonce) != CHATON_OK) {
+        return CHATON_ERROR;
+    }
+
+    req->extract = (n && req->tools.choice != CHATON_TOOL_CHOICE_NONE);
+
+    return CHATON_OK;
+}
+
+
+/* one function: {"name", "description", "parameters"}; ps->param names it */
+
+static int
+chaton_chat_tool(chaton_parse_t *ps, cJSON *fn, chaton_tool_t *t)
+{
+    size_t        plen;
+    cJSON        *v;
+    const char   *p;
+    char          param[80];
+
+    memset(t, 0, sizeof(chaton_tool_t));
+
+    if (!cJSON_IsObject(fn)) {
+        return chaton_error_set(ps->err, 400, ps->param, NULL,
+                                "'%s' must be an object", ps->param);
+    }
+
+    plen = strlen(ps->param);
+
+    (void) snprintf(param, sizeof(param), "%s.name", ps->param);
+
+    v = cJSON_GetObjectItemCaseSensitive(fn, "name");
+
+    if (!cJSON_IsString(v)) {
+        return chaton_error_set(ps->err, 400, param, NULL,
+                                "'%s' must be a string", param);
+    }
+
+    /* OpenAI's rule for names: the format's too, so they stay readable */
+
+    for (p = v->valuestring; *p; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+              || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
+        {
+            break;
+        }
+    }
+
+    if (*p || p == v->valuestring || p - v->valuestring > 64) {
+        return chaton_error_set(ps->err, 400, param, "invalid_value",
+                                "'%s' must be 1 to 64 characters of a-z, "
+                                "A-Z, 0-9, underscores and dashes", param);
+    }
+
+    t->name = chaton_chat_copy(ps->alloc, v->valuestring, &t->name_len);
+    if (t->name == NULL) {
+        return CHATON_ERROR;
+    }
+
+    v = cJSON_GetObjectItemCaseSensitive(fn, "description");
+
+    if (v && !cJSON_IsNull(v)) {
+        if (!cJSON_IsString(v)) {
+            (void) snprintf(param, sizeof(param), "%.*s.description",
+                            (int) plen, ps->param);
+            return chaton_error_set(ps->err, 400, param, NULL,
+                                    "'%s' must be a string", param);
+        }
+
+        t->description = chaton_chat_copy(ps->alloc, v->valuestring,
+                                          &t->description_len);
+        if (t->description == NULL) {
+            return CHATON_ERROR;
+        }
+    }
+
+    v = cJSON_GetObjectItemCaseSensitive(fn, "parameters");
+
+    if (v && !cJSON_IsNull(v)) {
+        if (!cJSON_IsObject(v)) {
+            (void) snprintf(param, sizeof(param), "%.*s.parameters",
+                            (int) plen, ps->param);
+            return chaton_error_set(ps->err, 400, param, NULL,
+                                    "'%s' must be a JSON Schema object",
+                                    param);
+        }
+
+        t->parameters = chaton_chat_json_text(ps->alloc, v,
+                                              &t->parameters_len);
+        if (t->parameters == NULL) {
+            return CHATON_ERROR;
+        }
+    }
+
+    return CHATON_OK;
+}
+
+
+/*
+ * "none", "auto", "required", or one function: {"type": "function",
+ * "function": {"name": ...}}; function_call's {"name": ...} is the same.
+ */
+
+static int
+chaton_chat_tool_choice(chaton_parse_t *ps, cJSON *v, const char *param)
+{
+    size_t              k;
+    cJSON              *fn, *name;
+    chaton_tools_t     *t;
+
+    t = &ps->req->tools;
+
+    if (cJSON_IsString(v)) {
+        if (strcmp(v->valuestring, "none") == 0) {
+            t->choice = CHATON_TOOL_CHOICE_NONE;
+            return CHATON_OK;
+        }
+
+        if (strcmp(v->valuestring, "auto") == 0) {
+            t->choice = CHATON_TOOL_CHOICE_AUTO;
+            return CHATON_OK;
+        }
+
+        if (strcmp(v->valuestring, "required") == 0 && param[0] == 't') {
+            if (t->ntools == 0) {
+                return chaton_error_set(ps->err, 400, param, NULL,
+                                        "'%s' is 'required' but no tools "
+                                        "are given", param);
+            }
+
+            t->choice = CHATON_TOOL_CHOICE_REQUIRED;
+            return CHATON_OK;
+        }
+
+        return chaton_error_set(ps->err, 400, param, "invalid_value",
+                                "'%s' must be 'none', 'auto'%s or name a "
+                                "function", param,
+                                param[0] == 't' ? ", 'required'" : "");
+    }
+
+    fn = v;
+
+    if (cJSON_IsObject(v) && param[0] == 't') {
+        name = cJSON_GetObjectItemCaseSensitive(v, "type");
+
+        if (!cJSON_IsString(name) || strcmp(name->valuestring, "function")) {
+            return chaton_error_set(ps->err, 400, param, "invalid_value",
+                                    "'%s.type' must be 'function'", param);
+        }
+
+        fn = cJSON_GetObjectItemCaseSensitive(v, "function");
+    }
+
+    name = cJSON_IsObject(fn) ? cJSON_GetObjectItemCaseSensitive(fn, "name")
+                              : NULL;
+
+    if (!cJSON_IsString(name)) {
+        return chaton_error_set(ps->err, 400, param, "invalid_value",
+                                "'%s' must be 'none', 'auto'%s or name a "
+                                "function", param,
+                                param[0] == 't' ? ", 'required'" : "");
+    }
+
+    for (k = 0; k < t->ntools; k++) {
+        if (t->tools[k].name_len == strlen(name->valuestring)
+            && memcmp(t->tools[k].name, name->valuestring,
+                      t->tools[k].name_len) == 0)
+        {
+            t->choice = CHATON_TOOL_CHOICE_FUNCTION;
+            t->choice_name = t->tools[k].name;
+            t->choice_name_len = t->tools[k].name_len;
+            return CHATON_OK;
+        }
+    }
+
+    return chaton_error_set(ps->err, 400, param, "invalid_value",
+                            "'%s' names the function '%.64s', which is not "
+                            "among the tools given", param,
+                            name->valuestring);
+}
+
+
+/* response_format: {"type": "text" | "json_object" | "json_schema"} */
+
+static int
+chaton_chat_format(chaton_parse_t *ps, cJSON *root)
+{
+    cJSON              *v, *type, *js, *o;
+    chaton_chat_req_t  *req;
+
+    req = ps->req;
+
+    v = cJSON_GetObjectItemCaseSensitive(root, "response_format");
+
+    if (v == NULL || cJSON_IsNull(v)) {
         return CHATON_OK;
     }
 
-    return chaton_error_set(ps->err, 400, name, "unsupported_parameter",
-                            "'%s' is not supported: the backend has no "
-                            "function calling.", name);
+    if (!cJSON_IsObject(v)) {
+        return chaton_error_set(ps->err, 400, "response_format", NULL,
+                                "'response_format' must be an object");
+    }
+
+    type = cJSON_GetObjectItemCaseSensitive(v, "type");
+
+    if (!cJSON_IsString(type)) {
+        return chaton_error_set(ps->err, 400, "response_format.type", NULL,
+                                "'response_format.type' must be a string");
+    }
+
+    if (strcmp(type->valuestring, "text") == 0) {
+        return CHATON_OK;
+    }
+
+    if (strcmp(type->valuestring, "json_object") == 0) {
+        req->format = CHATON_FORMAT_JSON_OBJECT;
+        return CHATON_OK;
+    }
+
+    if (strcmp(type->valuestring, "json_schema") != 0) {
+        return chaton_error_set(ps->err, 400, "response_format.type",
+                                "invalid_value",
+                                "'response_format.type' must be 'text', "
+                                "'json_object' or 'json_schema'");
+    }
+
+    js = cJSON_GetObjectItemCaseSensitive(v, "json_schema");
+
+    if (!cJSON_IsObject(js)) {
+        return chaton_error_set(ps->err, 400, "response_format.json_schema",
+                                NULL, "'response_format.json_schema' must "
+                                "be an object");
+    }
+
+    o = cJSON_GetObjectItemCaseSensitive(js, "name");
+
+    if (!cJSON_IsString(o) || o->valuestring[0] == '\0') {
+        return chaton_error_set(ps->err, 400,
+                                "response_format.json_schema.name", NULL,
+                                "'response_format.json_schema.name' must be "
+                                "a non-empty string");
+    }
+
+    req->schema_name = chaton_chat_copy(ps->alloc, o->valuestring,
+                                        &req->schema_name_len);
+    if (req->schema_name == NULL) {
+        return CHATON_ERROR;
+    }
+
+    o = cJSON_GetObjectItemCaseSensitive(js, "schema");
+
+    if (o && !cJSON_IsNull(o)) {
+        if (!cJSON_IsObject(o)) {
+            return chaton_error_set(ps->err, 400,
+                                    "response_format.json_schema.schema",
+                                    NULL, "'response_format.json_schema."
+                                    "schema' must be an object");
+        }
+
+        req->schema = chaton_chat_json_text(ps->alloc, o, &req->schema_len);
+        if (req->schema == NULL) {
+            return CHATON_ERROR;
+        }
+    }
+
+    req->format = CHATON_FORMAT_JSON_SCHEMA;
+
+    return CHATON_OK;
+}
+
+
+/* an assistant's tool_calls (or the older function_call) */
+
+static int
+chaton_chat_calls(chaton_parse_t *ps, cJSON *m, size_t i,
+    chaton_message_t *msg)
+{
+    int      rc;
+    size_t   n, k;
+    cJSON   *list, *item, *v;
+    char     param[80];
+
+    list = cJSON_GetObjectItemCaseSensitive(m, "tool_calls");
+
+    if (list == NULL || cJSON_IsNull(list)) {
+        v = cJSON_GetObjectItemCaseSensitive(m, "function_call");
+
+        if (v == NULL || cJSON_IsNull(v)) {
+            return CHATON_OK;
+        }
+
+        (void) snprintf(ps->param, sizeof(ps->param),
+                        "messages[%zu].function_call", i);
+
+        msg->calls = ps->alloc->alloc(ps->alloc->pool, sizeof(chaton_call_t));
+        if (msg->calls == NULL) {
+            return CHATON_ERROR;
+        }
+
+        rc = chaton_chat_call(ps, v, &msg->calls[0]);
+        if (rc != CHATON_OK) {
+            return rc;
+        }
+
+        /* the older form has no ids: a function's result names it */
+
+        msg->calls[0].id = msg->calls[0].name;
+        msg->calls[0].id_len = msg->calls[0].name_len;
+        msg->ncalls = 1;
+
+        return CHATON_OK;
+    }
+
+    (void) snprintf(param, sizeof(param), "messages[%zu].tool_calls", i);
+
+    if (!cJSON_IsArray(list)) {
+        return chaton_error_set(ps->err, 400, param, NULL,
+                                "'%s' must be an array", param);
+    }
+
+    n = (size_t) cJSON_GetArraySize(list);
+
+    if (n == 0) {
+        return CHATON_OK;
+    }
+
+    msg->calls = ps->alloc->alloc(ps->alloc->pool, n * sizeof(chaton_call_t));
+    if (msg->calls == NULL) {
+        return CHATON_ERROR;
+    }
+
+    k = 0;
+
+    cJSON_ArrayForEach(item, list) {
+        (void) snprintf(ps->param, sizeof(ps->param),
+                        "messages[%zu].tool_calls[%zu]", i, k);
+
+        if (!cJSON_IsObject(item)) {
+            return chaton_error_set(ps->err, 400, ps->param, NULL,
+                                    "'%s' must be an object", ps->param);
+        }
+
+        v = cJSON_GetObjectItemCaseSensitive(item, "id");
+
+        if (!cJSON_IsString(v) || v->valuestring[0] == '\0') {
+            (void) snprintf(param, sizeof(param), "%s.id", ps->param);
+            return chaton_error_set(ps->err, 400, param, NULL,
+                                    "'%s' must be a non-empty string",
+                                    param);
+        }
+
+        msg->calls[k].id = chaton_chat_copy(ps->alloc, v->valuestring,
+                                            &msg->calls[k].id_len);
+        if (msg->calls[k].id == NULL) {
+            return CHATON_ERROR;
+        }
+
+        v = cJSON_GetObjectItemCaseSensitive(item, "type");
+
+        if (v && !cJSON_IsNull(v)
+            && !(cJSON_IsString(v) && strcmp(v->valuestring, "function") == 0))
+        {
+            (void) snprintf(param, sizeof(param), "%s.type", ps->param);
+            return chaton_error_set(ps->err, 400, param, NULL,
+                                    "'%s' must be 'function'", param);
+        }
+
+        (void) snprintf(ps->param, sizeof(ps->param),
+                        "messages[%zu].tool_calls[%zu].function", i, k);
+
+        rc = chaton_chat_call(ps, cJSON_GetObjectItemCaseSensitive(item,
+                                                                "function"),
+                              &msg->calls[k]);
+        if (rc != CHATON_OK) {
+            return rc;
+        }
+
+        k++;
+    }
+
+    msg->ncalls = n;
+
+    return CHATON_OK;
+}
+
+
+/* {"name", "arguments"}: the arguments a JSON object's text; ps->param */
+
+static int
+chaton_chat_call(chaton_parse_t *ps, cJSON *fn, chaton_call_t *c)
+{
+    cJSON  *v, *args;
+    char    param[96];
+
+    if (!cJSON_IsObject(fn)) {
+        return chaton_error_set(ps->err, 400, ps->param, NULL,
+                                "'%s' must be an object", ps->param);
+    }
+
+    v = cJSON_GetObjectItemCaseSensitive(fn, "name");
+
+    if (!cJSON_IsString(v) || v->valuestring[0] == '\0') {
+        (void) snprintf(param, sizeof(param), "%s.name", ps->param);
+        return chaton_error_set(ps->err, 400, param, NULL,
+                                "'%s' must be a non-empty string", param);
+    }
+
+    c->name = chaton_chat_copy(ps->alloc, v->valuestring, &c->name_len);
+    if (c->name == NULL) {
+        return CHATON_ERROR;
+    }
+
+    (void) snprintf(param, sizeof(param), "%s.arguments", ps->param);
+
+    v = cJSON_GetObjectItemCaseSensitive(fn, "arguments");
+
+    if (!cJSON_IsString(v)) {
+        return chaton_error_set(ps->err, 400, param, NULL,
+                                "'%s' must be a string of JSON", param);
+    }
+
+    args = chaton_json_parse((const unsigned char *) v->valuestring,
+                             strlen(v->valuestring));
+
+    if (!cJSON_IsObject(args)) {
+        cJSON_Delete(args);
+        return chaton_error_set(ps->err, 400, param, "invalid_value",
+                                "'%s' is not a JSON object", param);
+    }
+
+    c->arguments = chaton_chat_json_text(ps->alloc, args, &c->arguments_len);
+
+    cJSON_Delete(args);
+
+    return c->arguments ? CHATON_OK : CHATON_ERROR;
+}
+
+
+/*
+ * A tool's result (role "tool", or the older "function"): it answers a
+ * call of an earlier assistant turn, and goes to the backend as a user's
+ * text in the tools' format.
+ */
+
+static int
+chaton_chat_result(chaton_parse_t *ps, cJSON *m, size_t i,
+    chaton_message_t *msg, const char *role)
+{
+    cJSON                *v, *part, *text;
+    chaton_buf_t          b, content;
+    const chaton_call_t  *call;
+
+    msg->role = "user";
+
+    if (role[0] == 't') {
+        (void) snprintf(ps->param, sizeof(ps->param),
+                        "messages[%zu].tool_call_id", i);
+
+        v = cJSON_GetObjectItemCaseSensitive(m, "tool_call_id");
+
+        if (!cJSON_IsString(v)) {
+            return chaton_error_set(ps->err, 400, ps->param, NULL,
+                                    "'%s' must be a string", ps->param);
+        }
+
+        call = chaton_chat_find_call(ps->req, v->valuestring, NULL);
+
+    } else {
+        (void) snprintf(ps->param, sizeof(ps->param), "messages[%zu].name",
+                        i);
+
+        v = cJSON_GetObjectItemCaseSensitive(m, "name");
+
+        if (!cJSON_IsString(v)) {
+            return chaton_error_set(ps->err, 400, ps->param, NULL,
+                                    "'%s' must be a string", ps->param);
+        }
+
+        call = chaton_chat_find_call(ps->req, NULL, v->valuestring);
+    }
+
+    if (call == NULL) {
+        return chaton_error_set(ps->err, 400, ps->param, "invalid_value",
+                                "'%s' answers no tool call of an earlier "
+                                "assistant message", ps->param);
+    }
+
+    (void) snprintf(ps->param, sizeof(ps->param), "messages[%zu].content", i);
+
+    chaton_buf_init(&content, ps->alloc, 0);
+
+    v = cJSON_GetObjectItemCaseSensitive(m, "content");
+
+    if (cJSON_IsString(v)) {
+        chaton_try(chaton_buf_append_str(&content, v->valuestring));
+
+    } else if (cJSON_IsArray(v)) {
+
+        cJSON_ArrayForEach(part, v) {
+            text = cJSON_GetObjectItemCaseSensitive(part, "text");
+
+            if (!cJSON_IsString(text)) {
+                return chaton_error_set(ps->err, 400, ps->param, NULL,
+                                        "'%s' must be a string or an array "
+                                        "of text parts", ps->param);
+            }
+
+            chaton_try(chaton_buf_append_str(&content, text->valuestring));
+        }
+
+    } else if (v && !cJSON_IsNull(v)) {
+        return chaton_error_set(ps->err, 400, ps->param, NULL,
+                                "'%s' must be a string or an array of text "
+                                "parts", ps->param);
+    }
+
+    chaton_buf_init(&b, ps->alloc, 0);
+
+    chaton_try(chaton_tools_history_result(&b, ps->req->tools.nonce,
+                                           call->id, call->id_len,
+                                           call->name, call->name_len,
+                                           content.data, content.len));
+
+    msg->content = b.data;
+    msg->content_len = b.len;
+
+    return CHATON_OK;
+}
+
+
+/* the call a result answers: by its id, or (the older form) its name */
+
+static const chaton_call_t *
+chaton_chat_find_call(chaton_chat_req_t *req, const char *id,
+    const char *name)
+{
+    size_t                 i, k, len;
+    const char            *s;
+    const chaton_call_t   *c;
+
+    s = id ? id : name;
+    len = strlen(s);
+
+    for (i = req->nmessages; i > 0; i--) {
+        for (k = 0; k < req->messages[i - 1].ncalls; k++) {
+            c = &req->messages[i - 1].calls[k];
+
+            if (id && c->id_len == len && memcmp(c->id, s, len) == 0) {
+                return c;
+            }
+
+            if (name && c->name_len == len && memcmp(c->name, s, len) == 0) {
+                return c;
+            }
+        }
+    }
+
+    return NULL;
+}
+
+
+/* an assistant's text, then its calls, each in the tools' format */
+
+static int
+chaton_chat_calls_text(chaton_parse_t *ps, chaton_message_t *msg)
+{
+    size_t         k;
+    chaton_buf_t   b;
+
+    chaton_buf_init(&b, ps->alloc, 0);
+
+    if (!chaton_blank(msg->content, msg->content_len)) {
+        chaton_try(chaton_buf_append(&b, msg->content, msg->content_len));
+        chaton_try(chaton_buf_literal(&b, "\n\n"));
+    }
+
+    for (k = 0; k < msg->ncalls; k++) {
+        if (k) {
+            chaton_try(chaton_buf_literal(&b, "\n"));
+        }
+
+        chaton_try(chaton_tools_history_call(&b, ps->req->tools.nonce,
+                                             msg->calls[k].name,
+                                             msg->calls[k].name_len,
+                                             msg->calls[k].arguments,
+                                             msg->calls[k].arguments_len));
+    }
+
+    msg->content = b.data;
+    msg->content_len = b.len;
+
+    return CHATON_OK;
+}
+
+
+/*
+ * What the model must be told, as a system message first: the tools and
+ * how to call them (or, with none to call, how the history's calls read),
+ * and the answer's format.  It joins a system message that comes first.
+ */
+
+static int
+chaton_chat_instructions(chaton_parse_t *ps, int history)
+{
+    size_t               mark;
+    chaton_buf_t         b;
+    chaton_message_t    *first;
+    chaton_chat_req_t   *req;
+
+    req = ps->req;
+
+    if (!req->extract && !history && req->format == CHATON_FORMAT_TEXT) {
+        return CHATON_OK;
+    }
+
+    chaton_buf_init(&b, ps->alloc, 0);
+
+    first = &req->messages[0];
+
+    if (first->role[0] == 's') {
+        chaton_try(chaton_buf_append(&b, first->content, first->content_len));
+        chaton_try(chaton_buf_literal(&b, "\n\n"));
+
+    } else {
+        memmove(&req->messages[1], &req->messages[0],
+                req->nmessages * sizeof(chaton_message_t));
+        req->nmessages++;
+
+        memset(first, 0, sizeof(chaton_message_t));
+        first->role = "system";
+        req->prompt.ascii += 12;
+    }
+
+    mark = b.len;
+
+    if (req->extract || history) {
+        if (!req->extract) {
+            req->tools.choice = CHATON_TOOL_CHOICE_NONE;
+        }
+
+        chaton_try(chaton_tools_instructions(&b, &req->tools));
+    }
+
+    if (req->format == CHATON_FORMAT_JSON_OBJECT) {
+        chaton_try(chaton_tools_json_object(&b));
+
+    } else if (req->format == CHATON_FORMAT_JSON_SCHEMA) {
+        chaton_try(chaton_tools_json_schema(&b, req->schema_name,
+                                            req->schema_name_len,
+                                            req->schema, req->schema_len));
+    }
+
+    chaton_usage_add(&req->prompt, b.data + mark, b.len - mark);
+
+    first->content = b.data;
+    first->content_len = b.len;
+
+    return CHATON_OK;
+}
+
+
+/* a JSON value's compact text, in the caller's memory */
+
+static unsigned char *
+chaton_chat_json_text(chaton_alloc_t *a, cJSON *v, size_t *len)
+{
+    char           *text;
+    unsigned char  *p;
+
+    text = cJSON_PrintUnformatted(v);
+    if (text == NULL) {
+        return NULL;
+    }
+
+    p = chaton_chat_copy(a, text, len);
+
+    cJSON_free(text);
+
+    return p;
 }
 
 

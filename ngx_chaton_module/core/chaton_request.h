@@ -12,6 +12,7 @@
 #include "chaton.h"
 #include "chaton_error.h"
 #include "chaton_models.h"
+#include "chaton_tools.h"
 
 
 typedef struct {
@@ -25,13 +26,39 @@ typedef struct {
 } chaton_image_t;
 
 
+/* a tool call an assistant made, in the history */
+
+typedef struct {
+    const unsigned char    *id;
+    size_t                  id_len;
+    const unsigned char    *name;
+    size_t                  name_len;
+    const unsigned char    *arguments;  /* a JSON object, compact */
+    size_t                  arguments_len;
+} chaton_call_t;
+
+
+/*
+ * A message as the backend gets it: a role it knows (system, user,
+ * assistant) and text.  An assistant's tool calls and a tool's result
+ * (role "tool" to the dialect) are written into that text in the tools'
+ * format (chaton_tools.h), as the backend has no such things.
+ */
+
 typedef struct {
     const char             *role;
     unsigned char          *content;
     size_t                  content_len;
     size_t                  image;      /* first image in req->images */
     size_t                  nimages;
+    chaton_call_t          *calls;      /* an assistant's tool calls */
+    size_t                  ncalls;
 } chaton_message_t;
+
+
+#define CHATON_FORMAT_TEXT         0
+#define CHATON_FORMAT_JSON_OBJECT  1
+#define CHATON_FORMAT_JSON_SCHEMA  2
 
 
 typedef struct {
@@ -42,6 +69,8 @@ typedef struct {
     uint64_t                max_tokens;     /* when the client gives none */
     size_t                  max_image;      /* bytes of one decoded image */
     size_t                  max_images;     /* images in one request */
+    const unsigned char    *nonce;          /* the tools' format's, of
+                                               CHATON_TOOLS_NONCE_LEN */
 
     /* ChatOn's switches when the client does not say */
     unsigned                web_search:1;
@@ -70,6 +99,17 @@ typedef struct {
     size_t                  web_search_engine_len;
 
     chaton_usage_t          prompt;
+
+    /* the tools offered, how the model may use them; the answer is read
+     * for calls (chaton_tools_extract) only when "extract" is set */
+    chaton_tools_t          tools;
+    unsigned                extract:1;
+
+    int                     format;         /* CHATON_FORMAT_* */
+    const unsigned char    *schema;         /* json_schema's, compact */
+    size_t                  schema_len;
+    const unsigned char    *schema_name;
+    size_t                  schema_name_len;
 
     unsigned                stream:1;
     unsigned                include_usage:1;

@@ -7,6 +7,7 @@
  */
 
 #include "dialect_openai_chat.h"
+#include "chaton_tools.h"
 
 
 static int chaton_openai_chat_text(chaton_writer_t *w, chaton_buf_t *out,
@@ -31,6 +32,7 @@ static int chaton_openai_chat_finish(chaton_openai_chat_t *oc,
     chaton_buf_t *b, const chaton_outcome_t *o);
 static int chaton_openai_chat_completion(chaton_openai_chat_t *oc,
     chaton_buf_t *b, const chaton_outcome_t *o);
+static int chaton_openai_chat_unfenced(chaton_openai_chat_t *oc);
 
 
 static const chaton_writer_ops_t  chaton_openai_chat_ops = {
@@ -66,6 +68,7 @@ chaton_openai_chat_init(chaton_openai_chat_t *oc, chaton_alloc_t *a,
     chaton_buf_init(&oc->content, a, max_answer);
     chaton_buf_init(&oc->reasoning, a, max_answer);
     chaton_buf_init(&oc->calls, a, max_answer);
+    chaton_buf_init(&oc->raw, a, max_answer);
 
     if (!stream) {
         return CHATON_OK;
@@ -106,10 +109,13 @@ chaton_openai_chat_text(chaton_writer_t *w, chaton_buf_t *out,
 {
     chaton_openai_chat_t  *oc = (chaton_openai_chat_t *) w;
 
-    oc->content_seen = 1;
+    if (!oc->content_seen && !chaton_blank(s, len)) {
+        oc->content_seen = 1;
+    }
 
     if (!w->stream) {
-        return chaton_json_escape(&oc->content, s, len);
+        return oc->unfence ? chaton_buf_append(&oc->raw, s, len)
+                           : chaton_json_escape(&oc->content, s, len);
     }
 
     chaton_try(chaton_openai_chat_head(oc, out));
@@ -212,7 +218,31 @@ chaton_openai_chat_end(chaton_writer_t *w, chaton_buf_t *out,
         return chaton_openai_chat_finish(oc, out, o);
     }
 
+    if (oc->unfence) {
+        chaton_try(chaton_openai_chat_unfenced(oc));
+    }
+
     return chaton_openai_chat_completion(oc, out, o);
+}
+
+
+/*
+ * A JSON answer asked for (response_format) that the model wrapped in a
+ * code fence anyway, as models do: the fence is taken off.
+ */
+
+static int
+chaton_openai_chat_unfenced(chaton_openai_chat_t *oc)
+{
+    size_t                n;
+    const unsigned char  *s;
+
+    if (!chaton_tools_unfence(oc->raw.data, oc->raw.len, &s, &n)) {
+        s = oc->raw.data;
+        n = oc->raw.len;
+    }
+
+    return chaton_json_escape(&oc->content, s, n);
 }
 
 

@@ -23,6 +23,7 @@ typedef struct {
     chaton_buf_t            content;        /* whole: JSON-escaped */
     chaton_buf_t            reasoning;      /* whole: JSON-escaped */
     chaton_buf_t            calls;          /* whole: tool_calls' members */
+    chaton_buf_t            raw;            /* whole, unfence: the text */
 
     const unsigned char    *id;
     size_t                  id_len;
@@ -32,7 +33,9 @@ typedef struct {
 
     unsigned                include_usage:1;
     unsigned                role_sent:1;
-    unsigned                content_seen:1;
+    unsigned                content_seen:1; /* text other than white space */
+    unsigned                unfence:1;      /* whole: a JSON answer in a
+                                               code fence is taken out */
 } chaton_openai_chat_t;
 
 

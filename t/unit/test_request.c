@@ -1172,18 +1172,42 @@ test_request_refuse_roles(void **state)
     expect_refusal(G "\"messages\":[{\"role\":\"User\",\"content\":"
                    "\"hi\"}]}", 400, "messages[0].role", ANY_CODE);
 
-    /* function calling has no backend counterpart */
+    /* a tool's result must answer a call made earlier */
     expect_refusal(G "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"},"
                    "{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":"
-                   "\"42\"}]}", 400, "messages[1].role", "unsupported_value");
+                   "\"42\"}]}", 400, "messages[1].tool_call_id",
+                   "invalid_value");
     expect_refusal(G "\"messages\":[{\"role\":\"function\",\"name\":\"f\","
-                   "\"content\":\"42\"}]}", 400, "messages[0].role",
-                   "unsupported_value");
+                   "\"content\":\"42\"}]}", 400, "messages[0].name",
+                   "invalid_value");
     expect_refusal(G "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"},"
                    "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":"
                    "[{\"id\":\"c1\",\"type\":\"function\",\"function\":{"
+                   "\"name\":\"f\",\"arguments\":\"{}\"}}]},"
+                   "{\"role\":\"tool\",\"tool_call_id\":\"c2\",\"content\":"
+                   "\"42\"}]}", 400, "messages[2].tool_call_id",
+                   "invalid_value");
+    expect_refusal(G "\"messages\":[{\"role\":\"tool\",\"content\":\"42\"}]}",
+                   400, "messages[0].tool_call_id", NULL);
+
+    /* an earlier call's arguments must be a JSON object's text */
+    expect_refusal(G "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"},"
+                   "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":"
+                   "[{\"id\":\"c1\",\"type\":\"function\",\"function\":{"
+                   "\"name\":\"f\",\"arguments\":\"{nope\"}}]}]}", 400,
+                   "messages[1].tool_calls[0].function.arguments",
+                   "invalid_value");
+    expect_refusal(G "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"},"
+                   "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":"
+                   "[{\"id\":\"c1\",\"type\":\"function\",\"function\":{"
+                   "\"name\":\"f\",\"arguments\":\"[1]\"}}]}]}", 400,
+                   "messages[1].tool_calls[0].function.arguments",
+                   "invalid_value");
+    expect_refusal(G "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"},"
+                   "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":"
+                   "[{\"type\":\"function\",\"function\":{"
                    "\"name\":\"f\",\"arguments\":\"{}\"}}]}]}", 400,
-                   "messages[1].tool_calls", "unsupported_value");
+                   "messages[1].tool_calls[0].id", NULL);
 }
 
 
@@ -1346,12 +1370,42 @@ static void
 test_request_refuse_fields(void **state)
 {
     /* tools and functions */
-    expect_refusal(G M ",\"tools\":[{\"type\":\"function\",\"function\":{"
-                   "\"name\":\"f\"}}]}", 400, "tools", ANY_CODE);
     expect_refusal(G M ",\"tools\":{}}", 400, "tools", ANY_CODE);
     expect_refusal(G M ",\"tools\":\"x\"}", 400, "tools", ANY_CODE);
-    expect_refusal(G M ",\"functions\":[{\"name\":\"f\"}]}", 400,
-                   "functions", ANY_CODE);
+    expect_refusal(G M ",\"tools\":[1]}", 400, "tools[0]", ANY_CODE);
+    expect_refusal(G M ",\"tools\":[{\"type\":\"retrieval\"}]}", 400,
+                   "tools[0].type", ANY_CODE);
+    expect_refusal(G M ",\"tools\":[{\"type\":\"function\"}]}", 400,
+                   "tools[0].function", ANY_CODE);
+    expect_refusal(G M ",\"tools\":[{\"type\":\"function\",\"function\":{"
+                   "\"name\":\"a b\"}}]}", 400, "tools[0].function.name",
+                   ANY_CODE);
+    expect_refusal(G M ",\"tools\":[{\"type\":\"function\",\"function\":{"
+                   "\"name\":\"f\",\"parameters\":[]}}]}", 400,
+                   "tools[0].function.parameters", ANY_CODE);
+    expect_refusal(G M ",\"functions\":[{\"description\":\"f\"}]}", 400,
+                   "functions[0].name", ANY_CODE);
+    expect_refusal(G M ",\"tools\":[{\"type\":\"function\",\"function\":{"
+                   "\"name\":\"f\"}}],\"tool_choice\":\"any\"}", 400,
+                   "tool_choice", ANY_CODE);
+    expect_refusal(G M ",\"tools\":[{\"type\":\"function\",\"function\":{"
+                   "\"name\":\"f\"}}],\"tool_choice\":{\"type\":\"function\","
+                   "\"function\":{\"name\":\"g\"}}}", 400, "tool_choice",
+                   ANY_CODE);
+    expect_refusal(G M ",\"tool_choice\":\"required\"}", 400, "tool_choice",
+                   ANY_CODE);
+    expect_refusal(G M ",\"tools\":[{\"type\":\"function\",\"function\":{"
+                   "\"name\":\"f\"}}],\"parallel_tool_calls\":1}", 400,
+                   "parallel_tool_calls", ANY_CODE);
+
+    /* response_format */
+    expect_refusal(G M ",\"response_format\":{\"type\":\"yaml\"}}", 400,
+                   "response_format.type", ANY_CODE);
+    expect_refusal(G M ",\"response_format\":{\"type\":\"json_schema\"}}",
+                   400, "response_format.json_schema", ANY_CODE);
+    expect_refusal(G M ",\"response_format\":{\"type\":\"json_schema\","
+                   "\"json_schema\":{\"schema\":{}}}}", 400,
+                   "response_format.json_schema.name", ANY_CODE);
 
     /* n */
     expect_refusal(G M ",\"n\":2}", 400, "n", ANY_CODE);
@@ -1563,6 +1617,159 @@ test_request_alloc_failures(void **state)
 }
 
 
+/* ---- tools: instructions, history in the tools' format --------------------- */
+
+
+#define NONCE  "n0nce123"
+
+#define TOOL_F                                                               \
+    "{\"type\":\"function\",\"function\":{\"name\":\"get_weather\","         \
+    "\"description\":\"Weather of a city\",\"parameters\":{\"type\":"        \
+    "\"object\",\"properties\":{\"city\":{\"type\":\"string\"}}}}}"
+
+
+static void
+test_request_tools(void **state)
+{
+    cJSON       *b, *m;
+    const char  *text;
+
+    conf.nonce = (const unsigned char *) NONCE;
+
+    /* offered: the instructions are a system message of their own, first */
+
+    b = body_ok("{\"model\":\"gpt-4o\",\"tools\":[" TOOL_F "],"
+                "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+    assert_true(req.extract);
+    assert_int_equal(req.tools.ntools, 1);
+    assert_int_equal(req.tools.choice, CHATON_TOOL_CHOICE_AUTO);
+    assert_true(req.tools.parallel);
+    assert_int_equal(cJSON_GetArraySize(msgs(b)), 2);
+    m = msg(b, 0);
+    assert_string_equal(unit_jstr(m, "role"), "system");
+    text = unit_jstr(m, "content");
+    assert_non_null(strstr(text, "<tool_call_" NONCE ">"));
+    assert_non_null(strstr(text, "get_weather"));
+    assert_non_null(strstr(text, "Weather of a city"));
+    assert_non_null(strstr(text, "\"city\""));
+    assert_string_equal(unit_jstr(msg(b, 1), "content"), "hi");
+
+    /* a system message first: the instructions join it, after its text */
+
+    b = body_ok("{\"model\":\"gpt-4o\",\"tools\":[" TOOL_F "],"
+                "\"parallel_tool_calls\":false,\"tool_choice\":\"required\","
+                "\"messages\":[{\"role\":\"system\",\"content\":\"Be brief.\"},"
+                "{\"role\":\"user\",\"content\":\"hi\"}]}");
+    assert_false(req.tools.parallel);
+    assert_int_equal(req.tools.choice, CHATON_TOOL_CHOICE_REQUIRED);
+    assert_int_equal(cJSON_GetArraySize(msgs(b)), 2);
+    text = unit_jstr(msg(b, 0), "content");
+    assert_memory_equal(text, "Be brief.\n\n", 11);
+    assert_non_null(strstr(text, "<tool_call_" NONCE ">"));
+
+    /* a tool loop: the call and its result in the format, roles it knows */
+
+    b = body_ok("{\"model\":\"gpt-4o\",\"tools\":[" TOOL_F "],"
+                "\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":"
+                "\"get_weather\"}},\"messages\":["
+                "{\"role\":\"user\",\"content\":\"weather in Paris?\"},"
+                "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{"
+                "\"id\":\"call_1\",\"type\":\"function\",\"function\":{"
+                "\"name\":\"get_weather\",\"arguments\":"
+                "\"{ \\\"city\\\" : \\\"Paris\\\" }\"}}]},"
+                "{\"role\":\"tool\",\"tool_call_id\":\"call_1\","
+                "\"content\":\"18C, sunny\"}]}");
+    assert_int_equal(req.tools.choice, CHATON_TOOL_CHOICE_FUNCTION);
+    assert_memory_equal(req.tools.choice_name, "get_weather", 11);
+    assert_int_equal(cJSON_GetArraySize(msgs(b)), 4);
+    assert_string_equal(unit_jstr(msg(b, 2), "role"), "assistant");
+    assert_string_equal(unit_jstr(msg(b, 2), "content"),
+                        "<tool_call_" NONCE ">{\"name\": \"get_weather\", "
+                        "\"arguments\": {\"city\":\"Paris\"}}</tool_call_"
+                        NONCE ">");
+    assert_string_equal(unit_jstr(msg(b, 3), "role"), "user");
+    assert_string_equal(unit_jstr(msg(b, 3), "content"),
+                        "<tool_result_" NONCE " call_id=\"call_1\" "
+                        "name=\"get_weather\">\n18C, sunny\n</tool_result_"
+                        NONCE ">");
+
+    /* tool_choice none: nothing to call, but the history is explained */
+
+    b = body_ok("{\"model\":\"gpt-4o\",\"tools\":[" TOOL_F "],"
+                "\"tool_choice\":\"none\",\"messages\":["
+                "{\"role\":\"user\",\"content\":\"weather in Paris?\"},"
+                "{\"role\":\"assistant\",\"content\":\"Let me look.\","
+                "\"tool_calls\":[{\"id\":\"call_1\",\"type\":\"function\","
+                "\"function\":{\"name\":\"get_weather\",\"arguments\":"
+                "\"{}\"}}]},{\"role\":\"tool\",\"tool_call_id\":\"call_1\","
+                "\"content\":\"18C\"}]}");
+    assert_false(req.extract);
+    text = unit_jstr(msg(b, 0), "content");
+    assert_string_equal(unit_jstr(msg(b, 0), "role"), "system");
+    assert_non_null(strstr(text, "<tool_call_" NONCE ">"));
+    assert_null(strstr(text, "get_weather"));
+    assert_string_equal(unit_jstr(msg(b, 2), "content"),
+                        "Let me look.\n\n<tool_call_" NONCE ">{\"name\": "
+                        "\"get_weather\", \"arguments\": {}}</tool_call_"
+                        NONCE ">");
+
+    /* the older functions and function_call */
+
+    b = body_ok("{\"model\":\"gpt-4o\",\"functions\":[{\"name\":\"f\"}],"
+                "\"function_call\":{\"name\":\"f\"},\"messages\":["
+                "{\"role\":\"user\",\"content\":\"go\"},"
+                "{\"role\":\"assistant\",\"content\":null,\"function_call\":"
+                "{\"name\":\"f\",\"arguments\":\"{\\\"a\\\":1}\"}},"
+                "{\"role\":\"function\",\"name\":\"f\",\"content\":\"ok\"}]}");
+    assert_true(req.extract);
+    assert_int_equal(req.tools.choice, CHATON_TOOL_CHOICE_FUNCTION);
+    assert_string_equal(unit_jstr(msg(b, 3), "content"),
+                        "<tool_result_" NONCE " call_id=\"f\" name=\"f\">\n"
+                        "ok\n</tool_result_" NONCE ">");
+
+    /* no tools, no history: nothing added, nothing read back */
+
+    b = body_ok("{\"model\":\"gpt-4o\",\"tools\":[],\"messages\":["
+                "{\"role\":\"user\",\"content\":\"hi\"}]}");
+    assert_false(req.extract);
+    assert_int_equal(cJSON_GetArraySize(msgs(b)), 1);
+
+    conf.nonce = NULL;
+}
+
+
+static void
+test_request_response_format(void **state)
+{
+    cJSON       *b;
+    const char  *text;
+
+    b = body_ok("{\"model\":\"gpt-4o\",\"response_format\":{\"type\":"
+                "\"json_object\"},\"messages\":[{\"role\":\"user\","
+                "\"content\":\"hi\"}]}");
+    assert_int_equal(req.format, CHATON_FORMAT_JSON_OBJECT);
+    assert_false(req.extract);
+    assert_string_equal(unit_jstr(msg(b, 0), "role"), "system");
+    assert_non_null(strstr(unit_jstr(msg(b, 0), "content"), "JSON object"));
+
+    b = body_ok("{\"model\":\"gpt-4o\",\"response_format\":{\"type\":"
+                "\"json_schema\",\"json_schema\":{\"name\":\"person\","
+                "\"schema\":{\"type\":\"object\",\"properties\":{\"age\":"
+                "{\"type\":\"integer\"}}}}},\"messages\":[{\"role\":\"user\","
+                "\"content\":\"hi\"}]}");
+    assert_int_equal(req.format, CHATON_FORMAT_JSON_SCHEMA);
+    text = unit_jstr(msg(b, 0), "content");
+    assert_non_null(strstr(text, "person"));
+    assert_non_null(strstr(text, "\"age\""));
+
+    b = body_ok("{\"model\":\"gpt-4o\",\"response_format\":{\"type\":"
+                "\"text\"},\"messages\":[{\"role\":\"user\","
+                "\"content\":\"hi\"}]}");
+    assert_int_equal(req.format, CHATON_FORMAT_TEXT);
+    assert_int_equal(cJSON_GetArraySize(msgs(b)), 1);
+}
+
+
 int
 main(void)
 {
@@ -1586,6 +1793,8 @@ main(void)
         rtest(test_request_context),
         rtest(test_request_prompt_usage),
         rtest(test_request_body_escaping),
+        rtest(test_request_tools),
+        rtest(test_request_response_format),
         rtest(test_request_refuse_body),
         rtest(test_request_refuse_model),
         rtest(test_request_refuse_messages),
