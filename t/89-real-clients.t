@@ -50,7 +50,7 @@ sub start {
     my $pid = open(my $fh, '-|') // die "fork: $!";
     if ($pid == 0) {
         open STDERR, '>&', \*STDOUT;
-        exec 'timeout', $TIMEOUT, 'node', $file;
+        { exec 'timeout', $TIMEOUT, 'node', $file }
         print "exec timeout: $!\n";
         POSIX::_exit(127);
     }
