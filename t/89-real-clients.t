@@ -6,8 +6,9 @@
 # line per check; each becomes one result here.  No node or no packages is
 # a failure, not a skip: t/clients/install (npm ci) is part of the test.
 #
-# CHATON_CLIENT_SCRIPTS="tools-openai ..." runs other scripts of t/clients
-# instead (the tool-calling ones wait for that feature).
+# The tool-calling scripts (tools-*) run each client's own tool loop:
+# openai's runTools(), the AI SDK's tools with steps, LangChain's
+# bindTools.  CHATON_CLIENT_SCRIPTS="openai ..." runs only those named.
 use strict;
 use warnings;
 
@@ -20,7 +21,8 @@ use ChatonTest;
 
 my $DIR = "$ChatonTest::ROOT/t/clients";
 my @SCRIPTS = split ' ', ($ENV{CHATON_CLIENT_SCRIPTS}
-                          // 'openai ai-sdk langchain');
+                          // 'openai ai-sdk langchain tools-openai '
+                             . 'tools-ai-sdk tools-langchain');
 my $TIMEOUT = 60;
 
 my $out = `"$DIR/install" 2>&1`;
