@@ -519,7 +519,6 @@ ngx_http_chaton_images_again(ngx_http_chaton_images_ctx_t *ctx,
 static ngx_int_t
 ngx_http_chaton_images_answer(ngx_http_chaton_images_ctx_t *ctx)
 {
-    u_char                  *p;
     ngx_uint_t               i, n;
     ngx_chain_t             *out, **ll;
     chaton_buf_t             b;
@@ -534,16 +533,9 @@ ngx_http_chaton_images_answer(ngx_http_chaton_images_ctx_t *ctx)
     ll = &out;
     n = 0;
 
-    p = ngx_pnalloc(r->pool, sizeof("{\"created\":,\"data\":[") - 1
-                             + NGX_TIME_T_LEN);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    b.data = p;
-    b.len = ngx_sprintf(p, "{\"created\":%T,\"data\":[", ngx_time()) - p;
-
-    if (ngx_http_chaton_chain_add(r, &ll, b.data, b.len) != NGX_OK) {
+    if (chaton_images_answer_head(&b, (uint64_t) ngx_time()) != CHATON_OK
+        || ngx_http_chaton_chain_add(r, &ll, b.data, b.len) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -557,29 +549,30 @@ ngx_http_chaton_images_answer(ngx_http_chaton_images_ctx_t *ctx)
         chaton_buf_init(&b, &ctx->alloc, 0);
 
         if (ctx->images.b64) {
-            if (chaton_buf_append_str(&b, n ? ",{\"b64_json\":\""
-                                            : "{\"b64_json\":\"")
-                != CHATON_OK
+            if (chaton_images_answer_b64_open(&b, n) != CHATON_OK
                 || ngx_http_chaton_chain_add(r, &ll, b.data, b.len) != NGX_OK
                 || ngx_http_chaton_chain_add(r, &ll, slot->b64.data,
                                              slot->b64.len)
-                   != NGX_OK
-                || ngx_http_chaton_chain_add(r, &ll, (u_char *) "\"}", 2)
                    != NGX_OK)
             {
                 return NGX_ERROR;
             }
 
-        } else {
-            if (chaton_buf_append_str(&b, n ? ",{\"url\":" : "{\"url\":")
-                != CHATON_OK
-                || chaton_json_string(&b, slot->url.data, slot->url.len)
-                   != CHATON_OK
-                || chaton_buf_literal(&b, "}") != CHATON_OK
+            chaton_buf_init(&b, &ctx->alloc, 0);
+
+            if (chaton_images_answer_b64_close(&b) != CHATON_OK
                 || ngx_http_chaton_chain_add(r, &ll, b.data, b.len) != NGX_OK)
             {
                 return NGX_ERROR;
             }
+
+        } else if (chaton_images_answer_url(&b, n, slot->url.data,
+                                            slot->url.len)
+                   != CHATON_OK
+                   || ngx_http_chaton_chain_add(r, &ll, b.data, b.len)
+                      != NGX_OK)
+        {
+            return NGX_ERROR;
         }
 
         n++;
@@ -594,7 +587,11 @@ ngx_http_chaton_images_answer(ngx_http_chaton_images_ctx_t *ctx)
                       "%ui of %ui images made", n, ctx->images.n);
     }
 
-    if (ngx_http_chaton_chain_add(r, &ll, (u_char *) "]}", 2) != NGX_OK) {
+    chaton_buf_init(&b, &ctx->alloc, 0);
+
+    if (chaton_images_answer_end(&b) != CHATON_OK
+        || ngx_http_chaton_chain_add(r, &ll, b.data, b.len) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 

@@ -264,3 +264,48 @@ chaton_images_body(chaton_buf_t *out, const chaton_images_req_t *req)
 
     return chaton_buf_literal(out, "}");
 }
+
+
+int
+chaton_images_answer_head(chaton_buf_t *b, uint64_t created)
+{
+    chaton_try(chaton_buf_literal(b, "{\"created\":"));
+    chaton_try(chaton_buf_append_uint(b, created));
+
+    return chaton_buf_literal(b, ",\"data\":[");
+}
+
+
+int
+chaton_images_answer_url(chaton_buf_t *b, size_t n, const unsigned char *url,
+    size_t len)
+{
+    chaton_try(chaton_buf_append_str(b, n ? ",{\"url\":" : "{\"url\":"));
+    chaton_try(chaton_json_string(b, url, len));
+
+    return chaton_buf_literal(b, "}");
+}
+
+
+/* base64 needs no escaping: the image's own bytes go between these two */
+
+int
+chaton_images_answer_b64_open(chaton_buf_t *b, size_t n)
+{
+    return chaton_buf_append_str(b, n ? ",{\"b64_json\":\""
+                                      : "{\"b64_json\":\"");
+}
+
+
+int
+chaton_images_answer_b64_close(chaton_buf_t *b)
+{
+    return chaton_buf_literal(b, "\"}");
+}
+
+
+int
+chaton_images_answer_end(chaton_buf_t *b)
+{
+    return chaton_buf_literal(b, "]}");
+}

@@ -33,4 +33,19 @@ int chaton_images_parse(chaton_images_req_t *req, chaton_alloc_t *a,
 int chaton_images_body(chaton_buf_t *out, const chaton_images_req_t *req);
 
 
+/*
+ * The answer, {"created": ..., "data": [{"url": ...} | {"b64_json": ...}]},
+ * in pieces, so that a b64_json image goes out from its own buffer,
+ * between the piece that opens it and the one that closes it; "n" is the
+ * number of images before this one.
+ */
+
+int chaton_images_answer_head(chaton_buf_t *b, uint64_t created);
+int chaton_images_answer_url(chaton_buf_t *b, size_t n,
+    const unsigned char *url, size_t len);
+int chaton_images_answer_b64_open(chaton_buf_t *b, size_t n);
+int chaton_images_answer_b64_close(chaton_buf_t *b);
+int chaton_images_answer_end(chaton_buf_t *b);
+
+
 #endif /* _CHATON_IMAGES_H_INCLUDED_ */

@@ -561,11 +561,62 @@ test_images_alloc_failures(void **state)
 }
 
 
+/* the answer, put together from its pieces as the route does */
+
+static void
+test_images_answer(void **state)
+{
+    cJSON         *j, *d;
+    chaton_buf_t   b;
+
+    chaton_buf_init(&b, &unit_alloc, 0);
+
+    assert_int_equal(chaton_images_answer_head(&b, 1700000000), CHATON_OK);
+    assert_int_equal(chaton_images_answer_url(&b, 0,
+                         (const unsigned char *) "https://x/a\"b.png", 17),
+                     CHATON_OK);
+    assert_int_equal(chaton_images_answer_url(&b, 1,
+                         (const unsigned char *) "https://x/c.png", 15),
+                     CHATON_OK);
+    assert_int_equal(chaton_images_answer_end(&b), CHATON_OK);
+
+    j = unit_json(b.data, b.len);
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(j, "created")
+                         ->valuedouble, 1700000000);
+    d = cJSON_GetObjectItemCaseSensitive(j, "data");
+    assert_int_equal(cJSON_GetArraySize(d), 2);
+    assert_string_equal(unit_jstr(cJSON_GetArrayItem(d, 0), "url"),
+                        "https://x/a\"b.png");
+    assert_string_equal(unit_jstr(cJSON_GetArrayItem(d, 1), "url"),
+                        "https://x/c.png");
+
+    b.len = 0;
+
+    assert_int_equal(chaton_images_answer_head(&b, 1), CHATON_OK);
+    assert_int_equal(chaton_images_answer_b64_open(&b, 0), CHATON_OK);
+    assert_int_equal(chaton_buf_literal(&b, "QUJD"), CHATON_OK);
+    assert_int_equal(chaton_images_answer_b64_close(&b), CHATON_OK);
+    assert_int_equal(chaton_images_answer_b64_open(&b, 1), CHATON_OK);
+    assert_int_equal(chaton_buf_literal(&b, "REVG"), CHATON_OK);
+    assert_int_equal(chaton_images_answer_b64_close(&b), CHATON_OK);
+    assert_int_equal(chaton_images_answer_end(&b), CHATON_OK);
+
+    j = unit_json(b.data, b.len);
+    d = cJSON_GetObjectItemCaseSensitive(j, "data");
+    assert_int_equal(cJSON_GetArraySize(d), 2);
+    assert_string_equal(unit_jstr(cJSON_GetArrayItem(d, 0), "b64_json"),
+                        "QUJD");
+    assert_string_equal(unit_jstr(cJSON_GetArrayItem(d, 1), "b64_json"),
+                        "REVG");
+}
+
+
 int
 main(void)
 {
     const struct CMUnitTest  tests[] = {
         utest(test_images_body),
+        utest(test_images_answer),
         utest(test_images_body_escaping),
         utest(test_images_sizes),
         utest(test_images_style),
