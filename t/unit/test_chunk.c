@@ -1132,11 +1132,177 @@ test_chunk_alloc_failures(void **state)
 }
 
 
+/* ---- tools offered: the extractor between the decoder and the writer ---- */
+
+
+#define TNONCE  "abcd1234"
+
+static const chaton_tool_t  tools_f[] = {
+    { (const unsigned char *) "get_weather", 11, NULL, 0, NULL, 0 }
+};
+
+
+/* a delta whose content is s, JSON-escaped with '<' and '>' as \u escapes */
+
+static void
+delta_escaped(char *ev, size_t size, const char *s, size_t len)
+{
+    size_t  i, n;
+
+    n = (size_t) snprintf(ev, size, "{\"choices\":[{\"index\":0,\"delta\":"
+                                    "{\"content\":\"");
+
+    for (i = 0; i < len; i++) {
+        if (s[i] == '<' || s[i] == '>') {
+            n += (size_t) snprintf(ev + n, size - n, "\\u%04x", s[i]);
+
+        } else if (s[i] == '"' || s[i] == '\\') {
+            n += (size_t) snprintf(ev + n, size - n, "\\%c", s[i]);
+
+        } else if (s[i] == '\n') {
+            n += (size_t) snprintf(ev + n, size - n, "\\n");
+
+        } else {
+            ev[n++] = s[i];
+        }
+    }
+
+    (void) snprintf(ev + n, size - n, "\"},\"finish_reason\":null}]}");
+}
+
+
+static void
+test_chunk_tool_calls_split(void **state)
+{
+    int             stream;
+    size_t          cut, len, i;
+    char            e[512];
+    cJSON          *j, *tc, *calls, *msg;
+    parsed_t        ps;
+    chaton_buf_t    out, whole;
+    chaton_chat_t   t;
+    chaton_tools_t  tools;
+    const char     *answer;
+
+    answer = "Sure.\n<tool_call_" TNONCE ">{\"name\": \"get_weather\", "
+             "\"arguments\": {\"city\": \"Paris\"}}</tool_call_" TNONCE ">";
+    len = strlen(answer);
+
+    memset(&tools, 0, sizeof(chaton_tools_t));
+    tools.tools = tools_f;
+    tools.ntools = 1;
+    tools.parallel = 1;
+    memcpy(tools.nonce, TNONCE, CHATON_TOOLS_NONCE_LEN);
+
+    /* the answer in two backend events, cut at every byte */
+
+    for (stream = 0; stream <= 1; stream++) {
+        for (cut = 1; cut < len; cut++) {
+            chat_new(&t, &out, stream, 0, 0);
+            assert_int_equal(chaton_chat_tools(&t, &tools, 4096), CHATON_OK);
+
+            delta_escaped(e, sizeof(e), answer, cut);
+            assert_int_equal(ev(&t, e), CHATON_OK);
+            delta_escaped(e, sizeof(e), answer + cut, len - cut);
+            assert_int_equal(ev(&t, e), CHATON_OK);
+            assert_int_equal(ev(&t, "[DONE]"), CHATON_DONE);
+
+            assert_int_equal(chaton_chat_flush(&t, &out), CHATON_OK);
+
+            if (!stream) {
+                chaton_buf_init(&whole, &unit_alloc, 0);
+                assert_int_equal(chaton_chat_end(&t, &whole), CHATON_OK);
+
+                j = unit_json(whole.data, whole.len);
+                msg = cJSON_GetObjectItemCaseSensitive(
+                          cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(
+                                                 j, "choices"), 0),
+                          "message");
+                assert_string_equal(unit_jstr(msg, "content"), "Sure.");
+                calls = cJSON_GetObjectItemCaseSensitive(msg, "tool_calls");
+                assert_int_equal(cJSON_GetArraySize(calls), 1);
+                tc = cJSON_GetArrayItem(calls, 0);
+                assert_string_equal(unit_jstr(tc, "id"),
+                                    "call_" TNONCE "_0");
+                assert_string_equal(unit_jstr(tc, "type"), "function");
+                tc = cJSON_GetObjectItemCaseSensitive(tc, "function");
+                assert_string_equal(unit_jstr(tc, "name"), "get_weather");
+                assert_string_equal(unit_jstr(tc, "arguments"),
+                                    "{\"city\":\"Paris\"}");
+                assert_string_equal(unit_jstr(cJSON_GetArrayItem(
+                    cJSON_GetObjectItemCaseSensitive(j, "choices"), 0),
+                    "finish_reason"), "tool_calls");
+                continue;
+            }
+
+            assert_int_equal(chaton_chat_end(&t, &out), CHATON_OK);
+            parse_stream(&out, 0, &ps);
+
+            assert_string_equal(unit_bufstr(&ps.content), "Sure.");
+            assert_string_equal(ps.finish, "tool_calls");
+            assert_null(strstr(unit_bufstr(&out), "tool_call_" TNONCE));
+
+            /* the call: one chunk with its index, id, name and arguments */
+
+            for (i = 0, calls = NULL; i < ps.n && calls == NULL; i++) {
+                calls = cJSON_GetObjectItemCaseSensitive(
+                            cJSON_GetObjectItemCaseSensitive(
+                                cJSON_GetArrayItem(
+                                    cJSON_GetObjectItemCaseSensitive(
+                                        ps.chunk[i], "choices"), 0),
+                                "delta"),
+                            "tool_calls");
+            }
+
+            assert_non_null(calls);
+            tc = cJSON_GetArrayItem(calls, 0);
+            assert_true(unit_jnum(tc, "index") == 0);
+            assert_string_equal(unit_jstr(tc, "id"), "call_" TNONCE "_0");
+            tc = cJSON_GetObjectItemCaseSensitive(tc, "function");
+            assert_string_equal(unit_jstr(tc, "name"), "get_weather");
+            assert_string_equal(unit_jstr(tc, "arguments"),
+                                "{\"city\":\"Paris\"}");
+        }
+    }
+}
+
+
+/* without tools offered the same answer is text, every byte of it */
+
+static void
+test_chunk_no_tools_no_extractor(void **state)
+{
+    char           e[512];
+    parsed_t       ps;
+    chaton_buf_t   out;
+    chaton_chat_t  t;
+    const char    *answer;
+
+    answer = "<tool_call_" TNONCE ">{\"name\": \"get_weather\"}"
+             "</tool_call_" TNONCE ">";
+
+    chat_new(&t, &out, 1, 0, 0);
+    assert_null(t.extract);
+
+    delta_escaped(e, sizeof(e), answer, strlen(answer));
+    assert_int_equal(ev(&t, e), CHATON_OK);
+    assert_int_equal(ev(&t, "[DONE]"), CHATON_DONE);
+    assert_int_equal(chaton_chat_flush(&t, &out), CHATON_OK);
+    assert_int_equal(chaton_chat_end(&t, &out), CHATON_OK);
+
+    parse_stream(&out, 0, &ps);
+    assert_string_equal(unit_bufstr(&ps.content), answer);
+    assert_string_equal(ps.finish, "stop");
+}
+
+
 int
 main(void)
 {
     const struct CMUnitTest  tests[] = {
         utest(test_chunk_stream_realistic),
+        utest(test_chunk_tool_calls_split),
+        utest(test_chunk_no_tools_no_extractor),
         utest(test_chunk_stream_include_usage),
         utest(test_chunk_stream_split_invariant),
         utest(test_chunk_notices_dropped),
