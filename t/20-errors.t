@@ -45,7 +45,12 @@ err($t->chat(messages => [{ role => 'robot', content => 'x' }]), 400,
     'bad role', param => 'messages[0].role');
 err($t->chat(messages => [{ role => 'user', content => 'a' },
                           { role => 'tool', content => 'x' }]), 400,
-    'tool role', param => 'messages[1].role');
+    'tool message without tool_call_id', param => 'messages[1].tool_call_id');
+err($t->chat(messages => [{ role => 'user', content => 'a' },
+                          { role => 'tool', tool_call_id => 'call_1',
+                            content => 'x' }]), 400,
+    'tool message answering no call', param => 'messages[1].tool_call_id',
+    code => 'invalid_value');
 err($t->chat(messages => [{ role => 'user', content => [] }]), 400,
     'empty content array', param => 'messages[0].content');
 err($t->chat(messages => [{ role => 'user', content => 5 }]), 400,
@@ -54,10 +59,13 @@ err($t->chat(messages => [{ role => 'user', content => [{ type => 'audio' }] }])
     400, 'unsupported part', param => 'messages[0].content[0]');
 err($t->chat(messages => [{ role => 'user', content => '   ' }]), 400,
     'only blank messages', param => 'messages');
-err($t->chat(tools => [{ type => 'function', function => { name => 'f' } }]),
-    400, 'tools', param => 'tools');
-err($t->chat(functions => [{ name => 'f' }]), 400, 'functions',
-    param => 'functions');
+err($t->chat(tools => [{ type => 'function', function => { name => 'f g' } }]),
+    400, 'tools: a bad name', param => 'tools[0].function.name');
+err($t->chat(functions => [{ description => 'f' }]), 400,
+    'functions: no name', param => 'functions[0].name');
+err($t->chat(tools => [{ type => 'function', function => { name => 'f' } }],
+             tool_choice => 'sometimes'), 400, 'tool_choice unknown',
+    param => 'tool_choice');
 is($t->chat(tools => [])->code, 200, 'empty tools are fine');
 err($t->chat(n => 2), 400, 'n > 1', param => 'n');
 is($t->chat(n => 1)->code, 200, 'n = 1 is fine');

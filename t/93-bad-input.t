@@ -289,12 +289,72 @@ for my $f (@chat_fields) {
     }
 }
 
-# tools and functions: anything but empty is refused
+# tools and functions: an array of functions, each well formed
 for my $field (qw(tools functions)) {
-    for my $v ('x', 42, true, {}, [{ type => 'function', function => { name => 'f' } }], [1]) {
+    for my $v ('x', 42, true, {}) {
         refused("chat: $field " . show($v), post($CHAT, chat_body($field => $v)), 400,
-                param => $field, code => 'unsupported_parameter');
+                param => $field);
     }
+}
+my $fn = { type => 'function', function => { name => 'f' } };
+for my $row (
+    [[1], 'tools[0]'],
+    [[{ type => 'retrieval' }], 'tools[0].type'],
+    [[{ type => 'function' }], 'tools[0].function'],
+    [[{ type => 'function', function => { name => '' } }], 'tools[0].function.name'],
+    [[{ type => 'function', function => { name => 'a b' } }], 'tools[0].function.name'],
+    [[{ type => 'function', function => { name => 'x' x 65 } }], 'tools[0].function.name'],
+    [[{ type => 'function', function => { name => 'f', description => 5 } }], 'tools[0].function.description'],
+    [[{ type => 'function', function => { name => 'f', parameters => 'x' } }], 'tools[0].function.parameters'],
+    [[$fn, { type => 'function', function => { name => 7 } }], 'tools[1].function.name'],
+) {
+    refused('chat: tools ' . show($row->[0]), post($CHAT, chat_body(tools => $row->[0])), 400,
+            param => $row->[1]);
+}
+refused('chat: functions [{}]', post($CHAT, chat_body(functions => [{}])), 400,
+        param => 'functions[0].name');
+
+# tool_choice, function_call, parallel_tool_calls
+for my $v ('sometimes', 42, true, [], { type => 'function' },
+           { type => 'function', function => { name => 'g' } }, { type => 'tool', function => { name => 'f' } }) {
+    refused('chat: tool_choice ' . show($v), post($CHAT, chat_body(tools => [$fn], tool_choice => $v)), 400,
+            param => 'tool_choice');
+}
+refused('chat: tool_choice required without tools', post($CHAT, chat_body(tool_choice => 'required')), 400,
+        param => 'tool_choice');
+for my $v ('sometimes', { name => 'g' }, 5) {
+    refused('chat: function_call ' . show($v),
+            post($CHAT, chat_body(functions => [{ name => 'f' }], function_call => $v)), 400,
+            param => 'function_call');
+}
+for my $v ('yes', 1, []) {
+    refused('chat: parallel_tool_calls ' . show($v),
+            post($CHAT, chat_body(tools => [$fn], parallel_tool_calls => $v)), 400,
+            param => 'parallel_tool_calls');
+}
+
+# the tool loop's messages: results answer calls; arguments are JSON objects
+my $call = sub { { role => 'assistant', content => undef, tool_calls => [
+    { id => 'call_1', type => 'function', function => { name => 'f', arguments => $_[0] } }] } };
+for my $row (
+    [[{ role => 'tool', content => '42' }], 'messages[0].tool_call_id'],
+    [[{ role => 'tool', tool_call_id => 5, content => '42' }], 'messages[0].tool_call_id'],
+    [[{ role => 'user', content => 'hi' }, { role => 'tool', tool_call_id => 'call_1', content => '42' }],
+     'messages[1].tool_call_id'],
+    [[{ role => 'user', content => 'hi' }, $call->('{}'), { role => 'tool', tool_call_id => 'call_2', content => '4' }],
+     'messages[2].tool_call_id'],
+    [[{ role => 'user', content => 'hi' }, $call->('{}'), { role => 'tool', tool_call_id => 'call_1', content => 4 }],
+     'messages[2].content'],
+    [[{ role => 'function', name => 'f', content => '42' }], 'messages[0].name'],
+    [[{ role => 'user', content => 'hi' }, $call->('{not json')], 'messages[1].tool_calls[0].function.arguments'],
+    [[{ role => 'user', content => 'hi' }, $call->('[1,2]')], 'messages[1].tool_calls[0].function.arguments'],
+    [[{ role => 'user', content => 'hi' }, $call->('"x"')], 'messages[1].tool_calls[0].function.arguments'],
+    [[{ role => 'user', content => 'hi' }, { role => 'assistant', tool_calls => 'x' }], 'messages[1].tool_calls'],
+    [[{ role => 'user', content => 'hi' }, { role => 'assistant', tool_calls => [{ type => 'function' }] }],
+     'messages[1].tool_calls[0].id'],
+) {
+    refused('chat: messages ' . show($row->[0]), post($CHAT, chat_body(messages => $row->[0])), 400,
+            param => $row->[1]);
 }
 
 # n: a valid integer other than 1
@@ -324,13 +384,11 @@ for my $v (42, true, [], {}, undef, 'robot', '', 'USER', $u) {
     refused("chat: messages[0].role $what", post($CHAT, msg_body(role => $v)), 400,
             param => 'messages[0].role');
 }
-for my $v ('tool', 'function') {
-    refused("chat: messages[0].role $v", post($CHAT, msg_body(role => $v)), 400,
-            param => 'messages[0].role', code => 'unsupported_value');
-}
-refused('chat: messages[0].tool_calls', post($CHAT, msg_body(role => 'assistant', content => 'x',
-        tool_calls => [{ id => 'c', type => 'function', function => { name => 'f', arguments => '{}' } }])),
-        400, param => 'messages[0].tool_calls', code => 'unsupported_value');
+# a tool's result names the call it answers (the loop's rows are below)
+refused('chat: messages[0].role tool', post($CHAT, msg_body(role => 'tool')), 400,
+        param => 'messages[0].tool_call_id');
+refused('chat: messages[0].role function', post($CHAT, msg_body(role => 'function')), 400,
+        param => 'messages[0].name');
 for my $v (42, true, {}, [], undef, $u) {
     my $what = ref $v eq 'SCALAR' ? 'missing' : show($v);
     refused("chat: messages[0].content $what", post($CHAT, msg_body(content => $v)), 400,
