@@ -333,6 +333,21 @@ for my $v ('yes', 1, []) {
             param => 'parallel_tool_calls');
 }
 
+# response_format: a type we know, json_schema with its name and schema
+for my $row (
+    [{}, 'response_format.type'],
+    [{ type => 'yaml' }, 'response_format.type'],
+    [{ type => 5 }, 'response_format.type'],
+    [{ type => 'json_schema' }, 'response_format.json_schema'],
+    [{ type => 'json_schema', json_schema => 'x' }, 'response_format.json_schema'],
+    [{ type => 'json_schema', json_schema => { schema => {} } }, 'response_format.json_schema.name'],
+    [{ type => 'json_schema', json_schema => { name => '' } }, 'response_format.json_schema.name'],
+    [{ type => 'json_schema', json_schema => { name => 'p', schema => [] } }, 'response_format.json_schema.schema'],
+) {
+    refused('chat: response_format ' . show($row->[0]), post($CHAT, chat_body(response_format => $row->[0])), 400,
+            param => $row->[1]);
+}
+
 # the tool loop's messages: results answer calls; arguments are JSON objects
 my $call = sub { { role => 'assistant', content => undef, tool_calls => [
     { id => 'call_1', type => 'function', function => { name => 'f', arguments => $_[0] } }] } };
