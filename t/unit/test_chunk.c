@@ -38,30 +38,7 @@ static void
 chat_new(chaton_chat_t *t, chaton_buf_t *out, int stream_mode,
     int include_usage, size_t max_answer)
 {
-    chaton_openai_chat_t  *oc;
-
-    /* the module's OpenAI chat writer, as the chat route makes it */
-
-    oc = unit_alloc.alloc(unit_alloc.pool, sizeof(chaton_openai_chat_t));
-    assert_non_null(oc);
-
-    assert_int_equal(chaton_openai_chat_init(oc, &unit_alloc,
-                                             (const unsigned char *) ID,
-                                             sizeof(ID) - 1,
-                                             (const unsigned char *) MODEL,
-                                             sizeof(MODEL) - 1, CREATED,
-                                             max_answer, stream_mode,
-                                             include_usage), CHATON_OK);
-
-    assert_int_equal(chaton_chat_init(t, &unit_alloc, &oc->w, max_answer),
-                     CHATON_OK);
-
-    t->prompt_tokens = 17;
-
-    if (out) {
-        chaton_buf_init(out, &unit_alloc, 0);
-        t->out = out;
-    }
+    unit_chat_new(t, out, ID, MODEL, CREATED, stream_mode, include_usage, max_answer, 17);
 }
 
 

@@ -28,6 +28,8 @@
 
 #include "chaton.h"
 #include "chaton_error.h"
+#include "chaton_chunk.h"
+#include "dialect_openai_chat.h"
 
 
 #define UNIT_UNUSED  __attribute__((unused))
@@ -568,6 +570,41 @@ unit_refusal_at(int rc, const chaton_error_t *err, int status,
         assert_string_equal(unit_jstr(e, "param"), param);
     } else {
         assert_true(cJSON_IsNull(p));
+    }
+}
+
+
+/*
+ * A chat's answer written by the module's OpenAI chat writer, as the chat
+ * route makes them; out, if given, is where stream chunks go.
+ */
+
+static UNIT_UNUSED void
+unit_chat_new(chaton_chat_t *t, chaton_buf_t *out, const char *id,
+    const char *model, uint64_t created, int stream, int include_usage,
+    size_t max_answer, uint64_t prompt_tokens)
+{
+    chaton_openai_chat_t  *oc;
+
+    oc = unit_alloc.alloc(unit_alloc.pool, sizeof(chaton_openai_chat_t));
+    assert_non_null(oc);
+
+    assert_int_equal(chaton_openai_chat_init(oc, &unit_alloc,
+                                             (const unsigned char *) id,
+                                             strlen(id),
+                                             (const unsigned char *) model,
+                                             strlen(model), created,
+                                             max_answer, stream,
+                                             include_usage), CHATON_OK);
+
+    assert_int_equal(chaton_chat_init(t, &unit_alloc, &oc->w, max_answer),
+                     CHATON_OK);
+
+    t->prompt_tokens = prompt_tokens;
+
+    if (out) {
+        chaton_buf_init(out, &unit_alloc, 0);
+        t->out = out;
     }
 }
 
