@@ -25,7 +25,7 @@
 #define CHATON_TOOLS_MARKER_LEN   (sizeof("<tool_call_>") - 1                \
                                    + CHATON_TOOLS_NONCE_LEN)
 
-/* what the extractor holds back of the text, at most: see chaton_tools.c */
+/* what the extractor holds back of the text, at most (54 bytes are used) */
 #define CHATON_TOOLS_HOLD_MAX     64
 
 
