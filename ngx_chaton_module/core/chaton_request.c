@@ -35,7 +35,6 @@ typedef struct {
 
 static int chaton_chat_fields(chaton_parse_t *ps, cJSON *root);
 static int chaton_chat_messages(chaton_parse_t *ps, cJSON *messages);
-static int chaton_chat_fits(chaton_parse_t *ps);
 static int chaton_chat_message(chaton_parse_t *ps, cJSON *m, size_t i,
     chaton_message_t *msg);
 static int chaton_chat_parts(chaton_parse_t *ps, cJSON *parts, size_t i,
@@ -57,10 +56,6 @@ static int chaton_chat_calls(chaton_parse_t *ps, cJSON *m, size_t i,
 static int chaton_chat_call(chaton_parse_t *ps, cJSON *fn, chaton_call_t *c);
 static int chaton_chat_result(chaton_parse_t *ps, cJSON *m, size_t i,
     chaton_message_t *msg, const char *role);
-static const chaton_call_t *chaton_chat_find_call(chaton_chat_req_t *req,
-    const char *id, const char *name);
-static int chaton_chat_calls_text(chaton_parse_t *ps, chaton_message_t *msg);
-static int chaton_chat_instructions(chaton_parse_t *ps, int history);
 static unsigned char *chaton_chat_json_text(chaton_alloc_t *a, cJSON *v,
     size_t *len);
 static unsigned char *chaton_chat_copy(chaton_alloc_t *a, const char *s,
@@ -492,7 +487,7 @@ chaton_chat_messages(chaton_parse_t *ps, cJSON *messages)
         if (msg.ncalls) {
             history = 1;
 
-            rc = chaton_chat_calls_text(ps, &msg);
+            rc = chaton_conv_calls_text(req, ps->alloc, &msg);
             if (rc != CHATON_OK) {
                 return rc;
             }
@@ -517,12 +512,12 @@ chaton_chat_messages(chaton_parse_t *ps, cJSON *messages)
                                 "to answer.");
     }
 
-    rc = chaton_chat_instructions(ps, history);
+    rc = chaton_conv_instructions(req, ps->alloc, history);
     if (rc != CHATON_OK) {
         return rc;
     }
 
-    return chaton_chat_fits(ps);
+    return chaton_conv_fits(req, ps->err);
 }
 
 
@@ -538,21 +533,21 @@ chaton_chat_messages(chaton_parse_t *ps, cJSON *messages)
  * (long runs of one character), or CJK at under half a token a character.
  */
 
-static int
-chaton_chat_fits(chaton_parse_t *ps)
+int
+chaton_conv_fits(chaton_chat_req_t *req, chaton_error_t *err)
 {
     uint64_t                tokens, window;
     const chaton_model_t   *m;
 
-    m = ps->req->entry;
+    m = req->entry;
     window = m->context;
-    tokens = chaton_usage_tokens(&ps->req->prompt);
+    tokens = chaton_usage_tokens(&req->prompt);
 
     if (window == 0 || tokens <= window * CHATON_CONTEXT_MARGIN) {
         return CHATON_OK;
     }
 
-    return chaton_error_set(ps->err, 400, "messages",
+    return chaton_error_set(err, 400, "messages",
                             "context_length_exceeded",
                             "This model's maximum context length is %llu "
                             "tokens. However, your messages resulted in "
@@ -1522,7 +1517,7 @@ chaton_chat_result(chaton_parse_t *ps, cJSON *m, size_t i,
                                     "'%s' must be a string", ps->param);
         }
 
-        call = chaton_chat_find_call(ps->req, v->valuestring, NULL);
+        call = chaton_conv_find_call(ps->req, v->valuestring, NULL);
 
     } else {
         (void) snprintf(ps->param, sizeof(ps->param), "messages[%zu].name",
@@ -1535,7 +1530,7 @@ chaton_chat_result(chaton_parse_t *ps, cJSON *m, size_t i,
                                     "'%s' must be a string", ps->param);
         }
 
-        call = chaton_chat_find_call(ps->req, NULL, v->valuestring);
+        call = chaton_conv_find_call(ps->req, NULL, v->valuestring);
     }
 
     if (call == NULL) {
@@ -1589,8 +1584,8 @@ chaton_chat_result(chaton_parse_t *ps, cJSON *m, size_t i,
 
 /* the call a result answers: by its id, or (the older form) its name */
 
-static const chaton_call_t *
-chaton_chat_find_call(chaton_chat_req_t *req, const char *id,
+const chaton_call_t *
+chaton_conv_find_call(chaton_chat_req_t *req, const char *id,
     const char *name)
 {
     size_t                 i, k, len;
@@ -1620,13 +1615,14 @@ chaton_chat_find_call(chaton_chat_req_t *req, const char *id,
 
 /* an assistant's text, then its calls, each in the tools' format */
 
-static int
-chaton_chat_calls_text(chaton_parse_t *ps, chaton_message_t *msg)
+int
+chaton_conv_calls_text(chaton_chat_req_t *req, chaton_alloc_t *a,
+    chaton_message_t *msg)
 {
     size_t         k;
     chaton_buf_t   b;
 
-    chaton_buf_init(&b, ps->alloc, 0);
+    chaton_buf_init(&b, a, 0);
 
     if (!chaton_blank(msg->content, msg->content_len)) {
         chaton_try(chaton_buf_append(&b, msg->content, msg->content_len));
@@ -1638,7 +1634,7 @@ chaton_chat_calls_text(chaton_parse_t *ps, chaton_message_t *msg)
             chaton_try(chaton_buf_literal(&b, "\n"));
         }
 
-        chaton_try(chaton_tools_history_call(&b, ps->req->tools.nonce,
+        chaton_try(chaton_tools_history_call(&b, req->tools.nonce,
                                              msg->calls[k].name,
                                              msg->calls[k].name_len,
                                              msg->calls[k].arguments,
@@ -1658,21 +1654,19 @@ chaton_chat_calls_text(chaton_parse_t *ps, chaton_message_t *msg)
  * and the answer's format.  It joins a system message that comes first.
  */
 
-static int
-chaton_chat_instructions(chaton_parse_t *ps, int history)
+int
+chaton_conv_instructions(chaton_chat_req_t *req, chaton_alloc_t *a,
+    int history)
 {
     size_t               mark;
     chaton_buf_t         b;
     chaton_message_t    *first;
-    chaton_chat_req_t   *req;
-
-    req = ps->req;
 
     if (!req->extract && !history && req->format == CHATON_FORMAT_TEXT) {
         return CHATON_OK;
     }
 
-    chaton_buf_init(&b, ps->alloc, 0);
+    chaton_buf_init(&b, a, 0);
 
     first = &req->messages[0];
 

@@ -123,6 +123,22 @@ int chaton_chat_parse(chaton_chat_req_t *req, chaton_alloc_t *a,
     const chaton_chat_conf_t *conf, const unsigned char *body, size_t len,
     chaton_error_t *err);
 int chaton_chat_body(chaton_buf_t *out, const chaton_chat_req_t *req);
+
+/*
+ * What every dialect's parser shares, once its messages are read: an
+ * assistant's calls written into its text, the call a tool's result
+ * answers, the instructions for tools and the answer's format as a first
+ * system message (the messages array must have room for one more), the
+ * context window's check.
+ */
+
+int chaton_conv_calls_text(chaton_chat_req_t *req, chaton_alloc_t *a,
+    chaton_message_t *msg);
+const chaton_call_t *chaton_conv_find_call(chaton_chat_req_t *req,
+    const char *id, const char *name);
+int chaton_conv_instructions(chaton_chat_req_t *req, chaton_alloc_t *a,
+    int history);
+int chaton_conv_fits(chaton_chat_req_t *req, chaton_error_t *err);
 int chaton_chat_last_user(const chaton_chat_req_t *req);
 
 int chaton_json_body_check(const unsigned char *body, size_t len,
