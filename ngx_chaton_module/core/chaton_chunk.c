@@ -294,8 +294,8 @@ chaton_chat_delta(chaton_chat_t *t, chaton_event_t *e)
 
 
 /*
- * Whether a piece of content is the common one in a stream, after its
- * first chunk: printable ASCII but '"', '\\' and '!', and other valid
+ * Whether a piece of content is the common one in a stream, once the
+ * writer is ready for text in JSON's form: printable ASCII but '"', '\\' and '!', and other valid
  * UTF-8 but U+2028 and U+2029, with nothing held back.  It then needs no
  * escape (chaton_json_escape() would copy it as it is), cannot start a
  * picture's placeholder (chaton_spc.c would pass it on as it is), and is
@@ -385,9 +385,9 @@ chaton_chat_run(const unsigned char *s, const unsigned char *end, int json,
  * An event straight from the backend's bytes, framing and all: "data: ",
  * the last delta's shape around plain text in JSON's form, a blank line.
  * Nothing in it ends a line early, the text ends at the shape's quote and
- * is escaped as the chunk wants it: it is the event the SSE parser would
- * hand out, read as chaton_event_read() would read it, and its chunk is
- * written at once from the event's bytes.  Anything else is left to the
+ * is escaped as the writer wants it: it is the event the SSE parser would
+ * hand out, read as chaton_event_read() would read it, and it goes to the
+ * writer at once, from the event's bytes.  Anything else is left to the
  * parser (*n = 0).
  */
 
