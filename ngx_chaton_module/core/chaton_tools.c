@@ -505,6 +505,13 @@ chaton_tools_json_schema(chaton_buf_t *b, const unsigned char *name,
     size_t  mark;
 
     chaton_try(chaton_tools_json_object(b));
+
+    /* a json_schema without its schema asks for no more than an object */
+
+    if (schema_len == 0) {
+        return CHATON_OK;
+    }
+
     chaton_try(chaton_buf_literal(b,
         "The object must match this JSON Schema"));
 

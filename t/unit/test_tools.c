@@ -1303,6 +1303,16 @@ test_tools_response_format(void **state)
                          (unsigned char *) "{\"type\":\"object\"}", 17),
                      CHATON_OK);
     unit_assert_contains(unit_bufstr(&b), "match this JSON Schema: {");
+
+    /* json_schema without its schema: an object, nothing more to match */
+
+    b.len = 0;
+    assert_int_equal(chaton_tools_json_schema(&b, (unsigned char *) "p", 1,
+                                              NULL, 0),
+                     CHATON_OK);
+    s = unit_bufstr(&b);
+    unit_assert_contains(s, "Answer with one JSON object and nothing else");
+    unit_assert_not_contains(s, "Schema");
 }
 
 
