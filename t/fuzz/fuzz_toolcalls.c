@@ -50,7 +50,7 @@
  */
 
 #include "fuzz.h"
-#include "chaton_chunk.h"
+#include "fuzz_chat.h"
 #include "dialect_openai_chat.h"
 
 
@@ -103,31 +103,6 @@ typedef struct {
     char                    finish[32];
     uint64_t                pictures;
 } result_t;
-
-
-/* a stream's state across the frames */
-
-typedef struct {
-    size_t                  chunks;
-    int                     finish_seen;
-    int                     usage_seen;
-    int                     done_seen;
-} sstate_t;
-
-
-static void
-append(unsigned char **p, size_t *len, const char *s)
-{
-    size_t  n;
-
-    n = strlen(s);
-
-    *p = realloc(*p, *len + n + 1);
-    FZ_CHECK(*p != NULL, "out of memory");
-
-    memcpy(*p + *len, s, n);
-    *len += n;
-}
 
 
 static char *
@@ -290,30 +265,11 @@ check_head(const cJSON *j, const char *object)
 }
 
 
-static void
-check_usage(const cJSON *u)
-{
-    cJSON  *p, *c, *t;
-
-    FZ_CHECK(cJSON_IsObject(u) && cJSON_GetArraySize(u) == 3,
-             "usage is not an object of 3");
-
-    p = cJSON_GetObjectItemCaseSensitive(u, "prompt_tokens");
-    c = cJSON_GetObjectItemCaseSensitive(u, "completion_tokens");
-    t = cJSON_GetObjectItemCaseSensitive(u, "total_tokens");
-
-    FZ_CHECK(cJSON_IsNumber(p) && cJSON_IsNumber(c) && cJSON_IsNumber(t)
-             && p->valuedouble == PROMPT
-             && t->valuedouble == p->valuedouble + c->valuedouble,
-             "usage numbers do not add up");
-}
-
-
 /* one chunk of a stream */
 
 static void
 check_chunk(const unsigned char *s, size_t len, const setup_t *su,
-    sstate_t *st, result_t *res)
+    fz_stream_t *st, result_t *res)
 {
     cJSON  *j, *choices, *c, *delta, *v, *finish, *calls;
 
@@ -330,7 +286,8 @@ check_chunk(const unsigned char *s, size_t len, const setup_t *su,
     if (cJSON_GetArraySize(choices) == 0) {
         FZ_CHECK(su->include_usage && st->finish_seen,
                  "a chunk without choices that is not the usage chunk");
-        check_usage(cJSON_GetObjectItemCaseSensitive(j, "usage"));
+        (void) fz_chat_usage(cJSON_GetObjectItemCaseSensitive(j, "usage"),
+                             PROMPT);
         st->usage_seen = 1;
         goto done;
     }
@@ -380,7 +337,7 @@ check_chunk(const unsigned char *s, size_t len, const setup_t *su,
     } else if (cJSON_IsString(v)) {
         FZ_CHECK(v->valuestring[0] == '\0' || res->ncalls == 0,
                  "text after a call: \"%s\"", v->valuestring);
-        append(&res->content, &res->content_len, v->valuestring);
+        fz_append(&res->content, &res->content_len, v->valuestring);
 
     } else {
         FZ_CHECK(cJSON_IsString(finish) && (v == NULL || cJSON_IsNull(v)),
@@ -397,11 +354,11 @@ done:
 /* what a stream wrote since the last look: "data: ...\n\n" frames */
 
 static void
-check_stream_out(const chaton_buf_t *out, const setup_t *su, sstate_t *st,
+check_stream_out(const chaton_buf_t *out, const setup_t *su, fz_stream_t *st,
     result_t *res)
 {
     size_t                n;
-    const unsigned char  *p, *end, *e;
+    const unsigned char  *p, *end, *f;
 
     if (out->len == 0) {
         return;
@@ -411,32 +368,11 @@ check_stream_out(const chaton_buf_t *out, const setup_t *su, sstate_t *st,
     end = out->data + out->len;
 
     while (p < end) {
-        FZ_CHECK(!st->done_seen, "output after [DONE]");
-        FZ_CHECK(end - p >= 8 && memcmp(p, "data: ", 6) == 0,
-                 "a frame does not start with \"data: \": %.*s",
-                 (int) (end - p > 200 ? 200 : end - p), p);
+        f = fz_chat_frame(&p, end, su->include_usage, st, &n);
 
-        p += 6;
-
-        for (e = p; e + 1 < end && !(e[0] == '\n' && e[1] == '\n'); e++) {
-            FZ_CHECK(*e != '\n' && *e != '\r', "a raw line end in a frame");
+        if (f) {
+            check_chunk(f, n, su, st, res);
         }
-
-        FZ_CHECK(e + 1 < end, "a frame without its blank line");
-
-        n = e - p;
-
-        if (n == 6 && memcmp(p, "[DONE]", 6) == 0) {
-            FZ_CHECK(st->finish_seen, "[DONE] before the finish_reason");
-            FZ_CHECK(!su->include_usage || st->usage_seen,
-                     "[DONE] without the usage chunk");
-            st->done_seen = 1;
-
-        } else {
-            check_chunk(p, n, su, st, res);
-        }
-
-        p = e + 2;
     }
 }
 
@@ -450,7 +386,7 @@ check_completion(const chaton_buf_t *b, result_t *res)
     j = fz_json(b->data, b->len, "the completion");
 
     check_head(j, "chat.completion");
-    check_usage(cJSON_GetObjectItemCaseSensitive(j, "usage"));
+    (void) fz_chat_usage(cJSON_GetObjectItemCaseSensitive(j, "usage"), PROMPT);
 
     choices = cJSON_GetObjectItemCaseSensitive(j, "choices");
     FZ_CHECK(cJSON_IsArray(choices) && cJSON_GetArraySize(choices) == 1,
@@ -470,7 +406,7 @@ check_completion(const chaton_buf_t *b, result_t *res)
              "content is neither a string nor null");
 
     if (cJSON_IsString(v)) {
-        append(&res->content, &res->content_len, v->valuestring);
+        fz_append(&res->content, &res->content_len, v->valuestring);
 
     } else {
         res->content_null = 1;
@@ -495,24 +431,6 @@ check_completion(const chaton_buf_t *b, result_t *res)
 /* ---- the pipeline ------------------------------------------------------- */
 
 
-/* bytes held by the pool now */
-
-static size_t
-live(fz_pool_t *p)
-{
-    size_t       n;
-    fz_block_t  *b;
-
-    n = 0;
-
-    for (b = p->head.next; b != &p->head; b = b->next) {
-        n += b->size;
-    }
-
-    return n;
-}
-
-
 static void
 check_bounded(const chaton_chat_t *t, const setup_t *su)
 {
@@ -525,42 +443,10 @@ check_bounded(const chaton_chat_t *t, const setup_t *su)
 }
 
 
-/* pictures waited for get their URL (or a note), as the module does */
-
-static void
-resolve(chaton_chat_t *t, const setup_t *su)
-{
-    int             n;
-    size_t          len;
-    unsigned char   url[600];
-
-    for (n = 0; t->waiting; n++) {
-        FZ_CHECK(n < 100000, "resolving pictures does not end");
-        FZ_CHECK(t->image_path.len > 0
-                 && t->image_path.len <= CHATON_SPC_PATH_MAX,
-                 "a picture path of %zu bytes", t->image_path.len);
-
-        if (su->with_url) {
-            memcpy(url, "https://cdn.example/p/", 22);
-            memcpy(url + 22, t->image_path.data, t->image_path.len);
-            len = 22 + t->image_path.len;
-            FZ_CHECK(chaton_chat_resolved(t, url, len, NULL, t->out)
-                     == CHATON_OK, "chat_resolved");
-
-        } else {
-            FZ_CHECK(chaton_chat_resolved(t, NULL, 0,
-                                          "the picture is unavailable",
-                                          t->out)
-                     == CHATON_OK, "chat_resolved");
-        }
-    }
-}
-
-
 /* what a stage wrote: checked (stream), then sent (the buffer reused) */
 
 static void
-written(chaton_buf_t *out, int stream, const setup_t *su, sstate_t *st,
+written(chaton_buf_t *out, int stream, const setup_t *su, fz_stream_t *st,
     result_t *res)
 {
     if (stream) {
@@ -580,7 +466,7 @@ run(int stream, const setup_t *su, const uint8_t *in, size_t len,
 {
     int                    n;
     size_t                 evlen, peak;
-    sstate_t               st;
+    fz_stream_t               st;
     fz_pool_t              pool;
     chaton_buf_t           out, whole;
     unsigned char         *ev;
@@ -590,7 +476,7 @@ run(int stream, const setup_t *su, const uint8_t *in, size_t len,
     const uint8_t         *p, *end, *sep;
 
     memset(res, 0, sizeof(result_t));
-    memset(&st, 0, sizeof(sstate_t));
+    memset(&st, 0, sizeof(fz_stream_t));
 
     res->content = malloc(1);
     FZ_CHECK(res->content != NULL, "out of memory");
@@ -641,7 +527,8 @@ run(int stream, const setup_t *su, const uint8_t *in, size_t len,
 
         FZ_CHECK(chaton_chat_event(&t, ev, evlen) == CHATON_OK,
                  "a delta event refused: %.*s", (int) evlen, ev);
-        resolve(&t, su);
+        FZ_CHECK(fz_chat_resolve(&t, su->with_url) == CHATON_OK,
+                 "resolving a picture");
         check_bounded(&t, su);
         written(&out, stream, su, &st, res);
 
@@ -653,11 +540,11 @@ run(int stream, const setup_t *su, const uint8_t *in, size_t len,
         peak = evlen > peak ? evlen : peak;
 
         if (stream) {
-            FZ_CHECK(live(&pool) <= 32 * (su->max_call + CHATON_TOOLS_HOLD_MAX
-                                          + CHATON_SPC_MAX + peak)
-                                    + 16384,
+            FZ_CHECK(fz_pool_live(&pool)
+                     <= 32 * (su->max_call + CHATON_TOOLS_HOLD_MAX
+                              + CHATON_SPC_MAX + peak) + 16384,
                      "%zu bytes live (call limit %zu, largest event %zu)",
-                     live(&pool), su->max_call, peak);
+                     fz_pool_live(&pool), su->max_call, peak);
         }
 
         if (sep == NULL) {
@@ -674,7 +561,8 @@ run(int stream, const setup_t *su, const uint8_t *in, size_t len,
 
     for (n = 0; ; n++) {
         FZ_CHECK(n < 100000, "completing does not end");
-        resolve(&t, su);
+        FZ_CHECK(fz_chat_resolve(&t, su->with_url) == CHATON_OK,
+                 "resolving a picture");
         FZ_CHECK(chaton_chat_flush(&t, &out) == CHATON_OK, "chat_flush");
 
         if (!t.waiting) {
