@@ -9,7 +9,8 @@
  *     reports what the core itself leaked outside its allocator (cJSON
  *     trees, strings);
  *   - fz_json(): strict JSON parsing of the core's output: the whole text
- *     must be one JSON value, or the target aborts;
+ *     must be one JSON value, or the target aborts; fz_frame(): the next
+ *     "data: ...\n\n" frame of a stream's output;
  *   - independent oracles: a UTF-8 validator and a JSON string decoder
  *     written from the RFCs, not from the core's code;
  *   - a small deterministic PRNG.
@@ -162,6 +163,24 @@ fz_pool_release(fz_pool_t *p)
 }
 
 
+/* bytes the pool holds now */
+
+static FZ_UNUSED size_t
+fz_pool_live(fz_pool_t *p)
+{
+    size_t       n;
+    fz_block_t  *b;
+
+    n = 0;
+
+    for (b = p->head.next; b != &p->head; b = b->next) {
+        n += b->size;
+    }
+
+    return n;
+}
+
+
 /* ---- JSON --------------------------------------------------------------- */
 
 
@@ -278,6 +297,39 @@ fz_check_error_json(const unsigned char *s, size_t len)
     (void) fz_jstr_or_null(e, "code");
 
     cJSON_Delete(j);
+}
+
+
+/*
+ * The next frame of a stream's output at *pp (before end): "data: ", a
+ * payload without a line end, a blank line.  Returns the payload (its
+ * length in *len) and moves *pp past the frame; aborts if the bytes there
+ * are not such a frame.
+ */
+
+static FZ_UNUSED const unsigned char *
+fz_frame(const unsigned char **pp, const unsigned char *end, size_t *len)
+{
+    const unsigned char  *p, *e;
+
+    p = *pp;
+
+    FZ_CHECK(end - p >= 8 && memcmp(p, "data: ", 6) == 0,
+             "an output event does not start with \"data: \": %.*s",
+             (int) (end - p > 200 ? 200 : end - p), p);
+
+    p += 6;
+
+    for (e = p; e + 1 < end && !(e[0] == '\n' && e[1] == '\n'); e++) {
+        FZ_CHECK(*e != '\n' && *e != '\r', "a raw line end in an event");
+    }
+
+    FZ_CHECK(e + 1 < end, "an output event without its blank line");
+
+    *len = e - p;
+    *pp = e + 2;
+
+    return p;
 }
 
 

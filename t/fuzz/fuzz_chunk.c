@@ -36,7 +36,7 @@
  */
 
 #include "fuzz.h"
-#include "chaton_chunk.h"
+#include "fuzz_chat.h"
 #include "dialect_openai_chat.h"
 
 
@@ -89,33 +89,6 @@ typedef struct {
 static const char  *mode_names[] = { "stream", "aggregate", "raw" };
 
 
-/* stream state across checks */
-
-typedef struct {
-    size_t                  chunks;
-    int                     role_seen;
-    int                     finish_seen;
-    int                     usage_seen;
-    int                     done_seen;
-    int                     error_seen;
-} sstate_t;
-
-
-static void
-append(unsigned char **p, size_t *len, const char *s)
-{
-    size_t  n;
-
-    n = strlen(s);
-
-    *p = realloc(*p, *len + n + 1);
-    FZ_CHECK(*p != NULL, "out of memory");
-
-    memcpy(*p + *len, s, n);
-    *len += n;
-}
-
-
 static void
 check_head(const cJSON *j, const setup_t *su, const char *object)
 {
@@ -147,21 +120,7 @@ check_head(const cJSON *j, const setup_t *su, const char *object)
 static void
 check_usage(const cJSON *u, result_t *res)
 {
-    cJSON  *p, *c, *t;
-
-    FZ_CHECK(cJSON_IsObject(u) && cJSON_GetArraySize(u) == 3,
-             "usage is not an object of 3");
-
-    p = cJSON_GetObjectItemCaseSensitive(u, "prompt_tokens");
-    c = cJSON_GetObjectItemCaseSensitive(u, "completion_tokens");
-    t = cJSON_GetObjectItemCaseSensitive(u, "total_tokens");
-
-    FZ_CHECK(cJSON_IsNumber(p) && cJSON_IsNumber(c) && cJSON_IsNumber(t)
-             && p->valuedouble == PROMPT
-             && t->valuedouble == p->valuedouble + c->valuedouble,
-             "usage numbers do not add up");
-
-    res->completion_tokens = c->valuedouble;
+    res->completion_tokens = fz_chat_usage(u, PROMPT);
     res->has_usage = 1;
 }
 
@@ -170,7 +129,7 @@ check_usage(const cJSON *u, result_t *res)
 
 static void
 check_chunk(const unsigned char *s, size_t len, const setup_t *su,
-    sstate_t *st, result_t *res)
+    fz_stream_t *st, result_t *res)
 {
     cJSON       *j, *choices, *c, *delta, *v, *finish, *usage;
     const char  *f;
@@ -254,7 +213,7 @@ check_chunk(const unsigned char *s, size_t len, const setup_t *su,
              "content is neither a string nor null");
 
     if (cJSON_IsString(v)) {
-        append(&res->content, &res->content_len, v->valuestring);
+        fz_append(&res->content, &res->content_len, v->valuestring);
     }
 
     v = cJSON_GetObjectItemCaseSensitive(delta, "reasoning_content");
@@ -262,7 +221,7 @@ check_chunk(const unsigned char *s, size_t len, const setup_t *su,
     if (v) {
         FZ_CHECK(cJSON_IsString(v) && v->valuestring[0],
                  "reasoning_content is not a non-empty string");
-        append(&res->reasoning, &res->reasoning_len, v->valuestring);
+        fz_append(&res->reasoning, &res->reasoning_len, v->valuestring);
     }
 
     if (cJSON_IsString(finish)) {
@@ -293,10 +252,10 @@ check_chunk(const unsigned char *s, size_t len, const setup_t *su,
 
 static void
 check_stream_out(const chaton_buf_t *out, size_t from, const setup_t *su,
-    sstate_t *st, result_t *res)
+    fz_stream_t *st, result_t *res)
 {
     size_t                n;
-    const unsigned char  *p, *end, *e;
+    const unsigned char  *p, *end, *f;
 
     if (out->len == from) {
         return;
@@ -306,34 +265,11 @@ check_stream_out(const chaton_buf_t *out, size_t from, const setup_t *su,
     end = out->data + out->len;
 
     while (p < end) {
-        FZ_CHECK(!st->done_seen && !st->error_seen,
-                 "output after [DONE] or an error");
+        f = fz_chat_frame(&p, end, su->include_usage, st, &n);
 
-        FZ_CHECK(end - p >= 8 && memcmp(p, "data: ", 6) == 0,
-                 "an output event does not start with \"data: \": %.*s",
-                 (int) (end - p > 200 ? 200 : end - p), p);
-
-        p += 6;
-
-        for (e = p; e + 1 < end && !(e[0] == '\n' && e[1] == '\n'); e++) {
-            FZ_CHECK(*e != '\n' && *e != '\r', "a raw line end in an event");
+        if (f) {
+            check_chunk(f, n, su, st, res);
         }
-
-        FZ_CHECK(e + 1 < end, "an output event without its blank line");
-
-        n = e - p;
-
-        if (n == 6 && memcmp(p, "[DONE]", 6) == 0) {
-            FZ_CHECK(st->finish_seen, "[DONE] before the finish_reason");
-            FZ_CHECK(!su->include_usage || st->usage_seen,
-                     "[DONE] without the usage chunk");
-            st->done_seen = 1;
-
-        } else {
-            check_chunk(p, n, su, st, res);
-        }
-
-        p = e + 2;
     }
 }
 
@@ -368,14 +304,14 @@ check_completion(const chaton_buf_t *b, const setup_t *su, result_t *res)
     FZ_CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(m, "refusal")),
              "refusal");
 
-    append(&res->content, &res->content_len, fz_jstr(m, "content"));
+    fz_append(&res->content, &res->content_len, fz_jstr(m, "content"));
 
     v = cJSON_GetObjectItemCaseSensitive(m, "reasoning_content");
 
     if (v) {
         FZ_CHECK(cJSON_IsString(v) && v->valuestring[0],
                  "reasoning_content is not a non-empty string");
-        append(&res->reasoning, &res->reasoning_len, v->valuestring);
+        fz_append(&res->reasoning, &res->reasoning_len, v->valuestring);
     }
 
     FZ_CHECK(cJSON_GetArraySize(m) == 3 + (v != NULL),
@@ -384,42 +320,6 @@ check_completion(const chaton_buf_t *b, const setup_t *su, result_t *res)
     check_usage(cJSON_GetObjectItemCaseSensitive(j, "usage"), res);
 
     cJSON_Delete(j);
-}
-
-
-/* pictures waited for get their URL (or a note), as the module does */
-
-static int
-resolve(chaton_chat_t *t, const setup_t *su)
-{
-    int             rc, n;
-    unsigned char   url[600];
-    size_t          len;
-
-    for (n = 0; t->waiting; n++) {
-        FZ_CHECK(n < 100000, "resolving pictures does not end");
-        FZ_CHECK(t->image_path.len > 0
-                 && t->image_path.len <= CHATON_SPC_PATH_MAX,
-                 "a picture path of %zu bytes", t->image_path.len);
-
-        if (su->with_url) {
-            memcpy(url, "https://cdn.example/p/", 22);
-            memcpy(url + 22, t->image_path.data, t->image_path.len);
-            len = 22 + t->image_path.len;
-            rc = chaton_chat_resolved(t, url, len, NULL, t->out);
-
-        } else {
-            rc = chaton_chat_resolved(t, NULL, 0,
-                                      "the picture could not be retrieved",
-                                      t->out);
-        }
-
-        if (rc != CHATON_OK) {
-            return rc;
-        }
-    }
-
-    return CHATON_OK;
 }
 
 
@@ -433,7 +333,7 @@ complete(chaton_chat_t *t, const setup_t *su)
     for (n = 0; ; n++) {
         FZ_CHECK(n < 100000, "completing does not end");
 
-        rc = resolve(t, su);
+        rc = fz_chat_resolve(t, su->with_url);
         if (rc != CHATON_OK) {
             return rc;
         }
@@ -456,7 +356,7 @@ run(int mode, const setup_t *su, const uint8_t *ev, size_t evlen,
 {
     int              rc, stream;
     size_t           from, n;
-    sstate_t         st;
+    fz_stream_t         st;
     fz_pool_t        pool;
     chaton_buf_t     out, b;
     chaton_chat_t          t;
@@ -465,7 +365,7 @@ run(int mode, const setup_t *su, const uint8_t *ev, size_t evlen,
     const uint8_t         *p, *end, *sep;
 
     memset(res, 0, sizeof(result_t));
-    memset(&st, 0, sizeof(sstate_t));
+    memset(&st, 0, sizeof(fz_stream_t));
 
     stream = (mode == MODE_STREAM);
 
@@ -500,7 +400,7 @@ run(int mode, const setup_t *su, const uint8_t *ev, size_t evlen,
         rc = chaton_chat_event(&t, p, n);
 
         if (rc == CHATON_OK && su->eager) {
-            rc = resolve(&t, su);
+            rc = fz_chat_resolve(&t, su->with_url);
         }
 
         if (res->nrc < MAXEV) {

@@ -147,24 +147,6 @@ on_call(void *ctx, size_t index, const unsigned char *name, size_t name_len,
 }
 
 
-/* bytes held by the pool now */
-
-static size_t
-live(fz_pool_t *p)
-{
-    size_t       n;
-    fz_block_t  *b;
-
-    n = 0;
-
-    for (b = p->head.next; b != &p->head; b = b->next) {
-        n += b->size;
-    }
-
-    return n;
-}
-
-
 /*
  * One run over the answer, in pieces ending at cuts[] (increasing); 0
  * pieces: whole.  Returns the last return code.
@@ -213,10 +195,10 @@ run(run_t *r, const uint8_t *answer, size_t len, int parallel,
                      "%zu bytes held after %zu", to - r->ntext, to);
         }
 
-        FZ_CHECK(live(&pool) <= 32 * (max_call + CHATON_TOOLS_HOLD_MAX)
-                                + 4 * piece + 4096,
-                 "%zu bytes live (call limit %zu, piece %zu)", live(&pool),
-                 max_call, piece);
+        FZ_CHECK(fz_pool_live(&pool)
+                 <= 32 * (max_call + CHATON_TOOLS_HOLD_MAX) + 4 * piece + 4096,
+                 "%zu bytes live (call limit %zu, piece %zu)",
+                 fz_pool_live(&pool), max_call, piece);
 
         from = to;
     }
