@@ -50,6 +50,7 @@ static int chaton_chat_tools(chaton_parse_t *ps, cJSON *root);
 static int chaton_chat_tool(chaton_parse_t *ps, cJSON *fn, chaton_tool_t *t);
 static int chaton_chat_tool_choice(chaton_parse_t *ps, cJSON *v,
     const char *param);
+static int chaton_chat_nonce(chaton_parse_t *ps);
 static int chaton_chat_format(chaton_parse_t *ps, cJSON *root);
 static int chaton_chat_calls(chaton_parse_t *ps, cJSON *m, size_t i,
     chaton_message_t *msg);
@@ -486,6 +487,10 @@ chaton_chat_messages(chaton_parse_t *ps, cJSON *messages)
 
         if (msg.ncalls) {
             history = 1;
+
+            if (chaton_chat_nonce(ps) != CHATON_OK) {
+                return CHATON_ERROR;
+            }
 
             rc = chaton_conv_calls_text(req, ps->alloc, &msg);
             if (rc != CHATON_OK) {
@@ -1049,6 +1054,32 @@ chaton_chat_tools(chaton_parse_t *ps, cJSON *root)
         req->tools.parallel = cJSON_IsTrue(v);
     }
 
+    if (n && chaton_chat_nonce(ps) != CHATON_OK) {
+        return CHATON_ERROR;
+    }
+
+    req->extract = (n && req->tools.choice != CHATON_TOOL_CHOICE_NONE);
+
+    return CHATON_OK;
+}
+
+
+/*
+ * The tools' format's nonce, drawn once, and only for a request that
+ * offers tools or has calls in its history: the others pay nothing.
+ */
+
+static int
+chaton_chat_nonce(chaton_parse_t *ps)
+{
+    chaton_chat_req_t  *req;
+
+    req = ps->req;
+
+    if (req->nonce_drawn) {
+        return CHATON_OK;
+    }
+
     if (ps->conf->nonce) {
         memcpy(req->tools.nonce, ps->conf->nonce, CHATON_TOOLS_NONCE_LEN);
 
@@ -1056,7 +1087,7 @@ chaton_chat_tools(chaton_parse_t *ps, cJSON *root)
         return CHATON_ERROR;
     }
 
-    req->extract = (n && req->tools.choice != CHATON_TOOL_CHOICE_NONE);
+    req->nonce_drawn = 1;
 
     return CHATON_OK;
 }
@@ -1567,6 +1598,8 @@ chaton_chat_result(chaton_parse_t *ps, cJSON *m, size_t i,
                                 "'%s' must be a string or an array of text "
                                 "parts", ps->param);
     }
+
+    chaton_try(chaton_chat_nonce(ps));
 
     chaton_buf_init(&b, ps->alloc, 0);
 

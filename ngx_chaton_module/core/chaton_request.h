@@ -104,6 +104,7 @@ typedef struct {
      * for calls (chaton_tools_extract) only when "extract" is set */
     chaton_tools_t          tools;
     unsigned                extract:1;
+    unsigned                nonce_drawn:1;
 
     int                     format;         /* CHATON_FORMAT_* */
     const unsigned char    *schema;         /* json_schema's, compact */
