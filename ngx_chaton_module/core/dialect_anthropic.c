@@ -61,6 +61,8 @@ static int chaton_an_number(chaton_an_parse_t *ps, cJSON *root,
     const char *name, double min, double max, int integer);
 static int chaton_an_string(chaton_an_parse_t *ps, cJSON *o,
     const char *key, const unsigned char **s, size_t *len);
+static int chaton_an_object(chaton_an_parse_t *ps, cJSON *root,
+    const char *name, cJSON **v);
 static int chaton_an_append(chaton_buf_t *b, const char *s);
 static size_t chaton_an_calls(cJSON *blocks);
 
@@ -214,14 +216,9 @@ chaton_an_options(chaton_an_parse_t *ps, cJSON *root)
     chaton_try(chaton_an_number(ps, root, "top_p", 0, 1, 0));
     chaton_try(chaton_an_number(ps, root, "top_k", 0, 1e9, 1));
 
-    v = cJSON_GetObjectItemCaseSensitive(root, "metadata");
+    chaton_try(chaton_an_object(ps, root, "metadata", &v));
 
-    if (v && !cJSON_IsNull(v)) {
-        if (!cJSON_IsObject(v)) {
-            return chaton_error_set(ps->err, 400, "metadata", NULL,
-                                    "metadata: must be an object");
-        }
-
+    if (v) {
         v = cJSON_GetObjectItemCaseSensitive(v, "user_id");
 
         if (v && !cJSON_IsNull(v) && !cJSON_IsString(v)) {
@@ -249,15 +246,10 @@ chaton_an_thinking(chaton_an_parse_t *ps, cJSON *root)
 {
     cJSON  *v, *type;
 
-    v = cJSON_GetObjectItemCaseSensitive(root, "thinking");
+    chaton_try(chaton_an_object(ps, root, "thinking", &v));
 
-    if (v == NULL || cJSON_IsNull(v)) {
+    if (v == NULL) {
         return CHATON_OK;
-    }
-
-    if (!cJSON_IsObject(v)) {
-        return chaton_error_set(ps->err, 400, "thinking", NULL,
-                                "thinking: must be an object");
     }
 
     type = cJSON_GetObjectItemCaseSensitive(v, "type");
@@ -481,15 +473,10 @@ chaton_an_tool_choice(chaton_an_parse_t *ps, cJSON *root)
 
     t = &ps->req->tools;
 
-    v = cJSON_GetObjectItemCaseSensitive(root, "tool_choice");
+    chaton_try(chaton_an_object(ps, root, "tool_choice", &v));
 
-    if (v == NULL || cJSON_IsNull(v)) {
+    if (v == NULL) {
         return CHATON_OK;
-    }
-
-    if (!cJSON_IsObject(v)) {
-        return chaton_error_set(ps->err, 400, "tool_choice", NULL,
-                                "tool_choice: must be an object");
     }
 
     name = cJSON_GetObjectItemCaseSensitive(v, "disable_parallel_tool_use");
@@ -1124,6 +1111,28 @@ chaton_an_string(chaton_an_parse_t *ps, cJSON *o, const char *key,
     *s = chaton_conv_copy(ps->alloc, v->valuestring, len);
 
     return *s ? CHATON_OK : CHATON_ERROR;
+}
+
+
+/* an optional object member: *v is NULL when it is absent or null */
+
+static int
+chaton_an_object(chaton_an_parse_t *ps, cJSON *root, const char *name,
+    cJSON **v)
+{
+    *v = cJSON_GetObjectItemCaseSensitive(root, name);
+
+    if (*v == NULL || cJSON_IsNull(*v)) {
+        *v = NULL;
+        return CHATON_OK;
+    }
+
+    if (!cJSON_IsObject(*v)) {
+        return chaton_error_set(ps->err, 400, name, NULL,
+                                "%s: must be an object", name);
+    }
+
+    return CHATON_OK;
 }
 
 
