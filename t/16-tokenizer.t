@@ -245,9 +245,9 @@ open($fh, '>', "$dir/bad") or die;
 print $fh "%%%% 0\n";
 close $fh;
 
-like(`$bin $dir/bad $ucd < /dev/null 2>&1`, qr/not base64/,
+like(`$bin $dir/bad $ucd < /dev/null 2>&1`, qr/the vocabulary has a token that is not base64/,
      'a bad ranks file is refused');
-like(`$bin $ranks $ranks < /dev/null 2>&1`, qr/not UnicodeData/,
+like(`$bin $ranks $ranks < /dev/null 2>&1`, qr/the Unicode data is not UnicodeData/,
      'a file that is not UnicodeData.txt is refused');
 
 done_testing();

@@ -146,7 +146,7 @@ chaton_bpe_load_ranks(chaton_bpe_t *b, chaton_alloc_t *a,
     }
 
     if (n == 0 || n > 0x1000000) {
-        *why = "holds no ranks";
+        *why = "the vocabulary holds no ranks";
         return CHATON_BAD;
     }
 
@@ -180,7 +180,8 @@ chaton_bpe_load_ranks(chaton_bpe_t *b, chaton_alloc_t *a,
         }
 
         if (sp == NULL || sp == p || sp + 1 == nl) {
-            *why = "has a line that is not \"<base64 token> <rank>\"";
+            *why = "the vocabulary has a line that is not "
+                   "\"<base64 token> <rank>\"";
             return CHATON_BAD;
         }
 
@@ -188,7 +189,7 @@ chaton_bpe_load_ranks(chaton_bpe_t *b, chaton_alloc_t *a,
 
         for (i = 1; sp + i < nl; i++) {
             if (sp[i] < '0' || sp[i] > '9' || rank > 0x0fffffff) {
-                *why = "has a rank that is not a number";
+                *why = "the vocabulary has a rank that is not a number";
                 return CHATON_BAD;
             }
 
@@ -202,7 +203,7 @@ chaton_bpe_load_ranks(chaton_bpe_t *b, chaton_alloc_t *a,
         if (chaton_base64_decode(&bytes, p, sp - p) != CHATON_OK
             || bytes.len == t->off || bytes.len > 0xffffffff)
         {
-            *why = "has a token that is not base64";
+            *why = "the vocabulary has a token that is not base64";
             return CHATON_BAD;
         }
 
@@ -211,7 +212,7 @@ chaton_bpe_load_ranks(chaton_bpe_t *b, chaton_alloc_t *a,
         if (chaton_bpe_rank(b, bytes.data + t->off, t->len)
             != CHATON_BPE_NONE)
         {
-            *why = "has a token twice";
+            *why = "the vocabulary has a token twice";
             return CHATON_BAD;
         }
 
@@ -234,7 +235,7 @@ chaton_bpe_load_ranks(chaton_bpe_t *b, chaton_alloc_t *a,
         c = (unsigned char) i;
 
         if (chaton_bpe_rank(b, &c, 1) == CHATON_BPE_NONE) {
-            *why = "lacks a token of one byte";
+            *why = "the vocabulary lacks a token of one byte";
             return CHATON_BAD;
         }
     }
@@ -307,7 +308,7 @@ chaton_bpe_load_classes(chaton_bpe_t *b, chaton_alloc_t *a,
                 continue;
             }
 
-            *why = "is not UnicodeData.txt";
+            *why = "the Unicode data is not UnicodeData.txt";
             return CHATON_BAD;
         }
 
@@ -317,7 +318,7 @@ chaton_bpe_load_classes(chaton_bpe_t *b, chaton_alloc_t *a,
             c = (*p >= 'A') ? (uint32_t) (*p - 'A' + 10) : (uint32_t) (*p - '0');
 
             if (c > 15 || code >= CHATON_BPE_CODES / 16) {
-                *why = "is not UnicodeData.txt";
+                *why = "the Unicode data is not UnicodeData.txt";
                 return CHATON_BAD;
             }
 
@@ -344,7 +345,7 @@ chaton_bpe_load_classes(chaton_bpe_t *b, chaton_alloc_t *a,
     }
 
     if (n < 0x8000 || b->classes['A'] != (CHATON_BPE_U | CHATON_BPE_L)) {
-        *why = "is not UnicodeData.txt";
+        *why = "the Unicode data is not UnicodeData.txt";
         return CHATON_BAD;
     }
 
