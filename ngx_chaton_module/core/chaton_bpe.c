@@ -315,7 +315,8 @@ chaton_bpe_load_classes(chaton_bpe_t *b, chaton_alloc_t *a,
         code = 0;
 
         for (p = f[0]; p < f[1]; p++) {
-            c = (*p >= 'A') ? (uint32_t) (*p - 'A' + 10) : (uint32_t) (*p - '0');
+            c = (*p >= 'A') ? (uint32_t) (*p - 'A' + 10)
+                            : (uint32_t) (*p - '0');
 
             if (c > 15 || code >= CHATON_BPE_CODES / 16) {
                 *why = "the Unicode data is not UnicodeData.txt";
