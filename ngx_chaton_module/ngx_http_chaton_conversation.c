@@ -138,6 +138,7 @@ ngx_http_chaton_conversation_call(ngx_http_chaton_conv_t *ctx)
     ngx_str_t                    body;
     chaton_buf_t                 b;
     chaton_writer_t             *writer;
+    const chaton_bpe_t          *tokenizer;
     ngx_http_request_t          *r;
     ngx_http_chaton_call_t      *call;
     ngx_http_chaton_loc_conf_t  *lcf;
@@ -162,7 +163,15 @@ ngx_http_chaton_conversation_call(ngx_http_chaton_conv_t *ctx)
         return NGX_ERROR;
     }
 
-    ctx->t.prompt_tokens = chaton_usage_tokens(&ctx->chat.prompt);
+    /* counted only where the usage is reported; estimated else */
+
+    tokenizer = ctx->chat.unreported ? NULL : lcf->tokenizer;
+
+    ctx->t.prompt_tokens = chaton_chat_prompt_tokens(&ctx->chat, tokenizer);
+
+    if (tokenizer && chaton_chat_count(&ctx->t, tokenizer) != CHATON_OK) {
+        return NGX_ERROR;
+    }
 
     if (ctx->chat.extract
         && chaton_chat_tools(&ctx->t, &ctx->chat.tools, lcf->max_answer_size)

@@ -25,6 +25,11 @@ static char *ngx_http_chaton_time_zone(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_http_chaton_cors_origins(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_chaton_init(ngx_conf_t *cf);
+static ngx_int_t ngx_http_chaton_init_module(ngx_cycle_t *cycle);
+static char *ngx_http_chaton_tokenizer(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_chaton_read_file(ngx_conf_t *cf, ngx_str_t *name,
+    ngx_str_t *text);
 static void *ngx_http_chaton_palloc(void *pool, size_t size);
 static void ngx_http_chaton_pfree(void *pool, void *p);
 
@@ -161,6 +166,13 @@ static ngx_command_t  ngx_http_chaton_commands[] = {
       offsetof(ngx_http_chaton_loc_conf_t, code_interpreter),
       NULL },
 
+    { ngx_string("chaton_tokenizer"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_chaton_tokenizer,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("chaton_max_tokens"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
@@ -243,7 +255,7 @@ ngx_module_t  ngx_http_chaton_module = {
     ngx_http_chaton_commands,              /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
-    NULL,                                  /* init module */
+    ngx_http_chaton_init_module,           /* init module */
     NULL,                                  /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
@@ -565,9 +577,16 @@ ngx_http_chaton_create_loc_conf(ngx_conf_t *cf)
     conf->web_search = NGX_CONF_UNSET;
     conf->image_gen = NGX_CONF_UNSET;
     conf->code_interpreter = NGX_CONF_UNSET;
+    conf->tokenizer = NGX_CONF_UNSET_PTR;
 
     return conf;
 }
+
+
+/* a configuration's first chat location without chaton_tokenizer */
+
+static ngx_cycle_t  *ngx_http_chaton_untokenized;
+static ngx_str_t     ngx_http_chaton_untokenized_name;
 
 
 static char *
@@ -615,9 +634,136 @@ ngx_http_chaton_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->web_search, prev->web_search, 0);
     ngx_conf_merge_value(conf->image_gen, prev->image_gen, 0);
     ngx_conf_merge_value(conf->code_interpreter, prev->code_interpreter, 0);
+    ngx_conf_merge_ptr_value(conf->tokenizer, prev->tokenizer, NULL);
+
+    /* the first chat location without it, said once the log is open */
+
+    if (clcf->handler == ngx_http_chaton_handler && conf->tokenizer == NULL
+        && ngx_http_chaton_untokenized != cf->cycle)
+    {
+        ngx_http_chaton_untokenized = cf->cycle;
+        ngx_http_chaton_untokenized_name = clcf->name;
+    }
 
     return ngx_http_chaton_models_merge(cf, prev, conf,
                                    clcf->handler == ngx_http_chaton_handler);
+}
+
+
+/* the configuration is in force, its error log open: what it lacks */
+
+static ngx_int_t
+ngx_http_chaton_init_module(ngx_cycle_t *cycle)
+{
+    if (ngx_http_chaton_untokenized == cycle) {
+        ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+                      "no \"chaton_tokenizer\" in location \"%V\": "
+                      "token usage is estimated, not counted",
+                      &ngx_http_chaton_untokenized_name);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * chaton_tokenizer <o200k_base.tiktoken> [<UnicodeData.txt>]: the
+ * vocabulary is read here, in the master, once; the workers share it.
+ */
+
+static char *
+ngx_http_chaton_tokenizer(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_chaton_loc_conf_t *lcf = conf;
+
+    ngx_str_t       *value, ucd, ranks, ucd_text;
+    const char      *why;
+    chaton_bpe_t    *bpe;
+    chaton_alloc_t   a;
+
+    if (lcf->tokenizer != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts == 3) {
+        ucd = value[2];
+
+    } else {
+        ngx_str_set(&ucd, "/usr/share/unicode/UnicodeData.txt");
+    }
+
+    if (ngx_http_chaton_read_file(cf, &value[1], &ranks) != NGX_OK
+        || ngx_http_chaton_read_file(cf, &ucd, &ucd_text) != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_http_chaton_alloc_init(&a, cf->pool);
+    why = "";
+
+    switch (chaton_bpe_load(&bpe, &a, ranks.data, ranks.len, ucd_text.data,
+                            ucd_text.len, &why))
+    {
+    case CHATON_OK:
+        lcf->tokenizer = bpe;
+        return NGX_CONF_OK;
+
+    case CHATON_BAD:
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "chaton_tokenizer \"%V\" \"%V\": %s",
+                           &value[1], &ucd, why);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_ERROR;
+}
+
+
+/* a file's whole text, in the configuration's temporary pool */
+
+static ngx_int_t
+ngx_http_chaton_read_file(ngx_conf_t *cf, ngx_str_t *name, ngx_str_t *text)
+{
+    ssize_t          n;
+    ngx_fd_t         fd;
+    ngx_str_t        path;
+    ngx_file_info_t  fi;
+
+    path = *name;
+
+    if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    fd = ngx_open_file(path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+
+    if (fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_open_file_n " \"%V\" failed", &path);
+        return NGX_ERROR;
+    }
+
+    n = -1;
+
+    if (ngx_fd_info(fd, &fi) != NGX_FILE_ERROR) {
+        text->len = ngx_file_size(&fi);
+        text->data = ngx_pnalloc(cf->temp_pool, text->len + 1);
+
+        if (text->data != NULL) {
+            n = ngx_read_fd(fd, text->data, text->len);
+        }
+    }
+
+    if (n != (ssize_t) text->len) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "reading \"%V\" failed", &path);
+    }
+
+    ngx_close_file(fd);
+
+    return (n == (ssize_t) text->len) ? NGX_OK : NGX_ERROR;
 }
 
 

@@ -20,6 +20,7 @@
 #include <ngx_http.h>
 
 #include "chaton.h"
+#include "chaton_bpe.h"
 #include "chaton_error.h"
 #include "chaton_models.h"
 #include "chaton_route.h"
@@ -69,6 +70,8 @@ typedef struct {
     ngx_flag_t                   crawl;
     ngx_uint_t                   crawl_max_urls;
     size_t                       crawl_max_size;
+
+    const chaton_bpe_t          *tokenizer;      /* or NULL: usage estimated */
 
     ngx_flag_t                   web_search;     /* the switches' defaults */
     ngx_flag_t                   image_gen;

@@ -445,8 +445,14 @@ static int
 chaton_chat_text(chaton_chat_t *t, const unsigned char *s, size_t len,
     size_t bytes, const chaton_usage_t *u)
 {
-    t->completion.ascii += u->ascii;
-    t->completion.other += u->other;
+    if (t->counted) {
+        chaton_bpe_feed(&t->counted[0], s, len, 1);
+
+    } else {
+        t->completion.ascii += u->ascii;
+        t->completion.other += u->other;
+    }
+
     t->content_bytes += bytes;
     t->content_seen = 1;
 
@@ -847,8 +853,14 @@ chaton_chat_write(chaton_chat_t *t, const unsigned char *content,
 
     w = t->writer;
 
-    chaton_usage_add(&t->completion, content, content_len);
-    chaton_usage_add(&t->completion, reasoning, reasoning_len);
+    if (t->counted) {
+        chaton_bpe_feed(&t->counted[0], content, content_len, 0);
+        chaton_bpe_feed(&t->counted[1], reasoning, reasoning_len, 0);
+
+    } else {
+        chaton_usage_add(&t->completion, content, content_len);
+        chaton_usage_add(&t->completion, reasoning, reasoning_len);
+    }
 
     t->content_bytes += content_len + reasoning_len;
 
@@ -906,6 +918,29 @@ chaton_chat_extracted_call(void *data, size_t index,
 }
 
 
+/*
+ * The answer's tokens are counted by the tokenizer, not estimated: its
+ * content and its reasoning, each a stream that holds back at most one
+ * piece.  Only when the usage is reported: it costs the answer's every
+ * delta a scan.
+ */
+
+int
+chaton_chat_count(chaton_chat_t *t, const chaton_bpe_t *bpe)
+{
+    t->counted = t->alloc->alloc(t->alloc->pool,
+                                 2 * sizeof(chaton_bpe_stream_t));
+    if (t->counted == NULL) {
+        return CHATON_ERROR;
+    }
+
+    chaton_bpe_stream_init(&t->counted[0], bpe);
+    chaton_bpe_stream_init(&t->counted[1], bpe);
+
+    return CHATON_OK;
+}
+
+
 #ifdef CHATON_TESTS
 
 /* for the tests: the answer's tokens as the usage reports them */
@@ -937,8 +972,16 @@ chaton_chat_end(chaton_chat_t *t, chaton_buf_t *out)
     }
 
     o.prompt_tokens = t->prompt_tokens;
-    o.completion_tokens = chaton_usage_tokens(&t->completion);
-    o.reasoning_tokens = 0;
+
+    if (t->counted) {
+        o.reasoning_tokens = chaton_bpe_stream_end(&t->counted[1]);
+        o.completion_tokens = chaton_bpe_stream_end(&t->counted[0])
+                              + o.reasoning_tokens;
+
+    } else {
+        o.completion_tokens = chaton_usage_tokens(&t->completion);
+        o.reasoning_tokens = 0;
+    }
 
     return t->writer->ops->end(t->writer, out, &o);
 }

@@ -8,6 +8,7 @@
 
 
 #include "chaton.h"
+#include "chaton_bpe.h"
 #include "chaton_error.h"
 #include "chaton_event.h"
 #include "chaton_spc.h"
@@ -42,7 +43,9 @@ typedef struct {
     chaton_buf_t            call_id;
 
     uint64_t                prompt_tokens;
-    chaton_usage_t          completion;
+    chaton_usage_t          completion;     /* estimated, or ... */
+    chaton_bpe_stream_t    *counted;        /* counted: content, reasoning
+                                               (chaton_chat_count) */
 
     uint64_t                events;         /* backend events seen */
     uint64_t                content_bytes;  /* content + reasoning bytes */
@@ -72,6 +75,7 @@ int chaton_chat_init(chaton_chat_t *t, chaton_alloc_t *a,
     chaton_writer_t *writer, size_t max_answer);
 int chaton_chat_tools(chaton_chat_t *t, const chaton_tools_t *tools,
     size_t max_call);
+int chaton_chat_count(chaton_chat_t *t, const chaton_bpe_t *bpe);
 int chaton_chat_feed(chaton_chat_t *t, chaton_sse_t *sse,
     const unsigned char *in, size_t len, chaton_buf_t *out);
 int chaton_chat_feed_end(chaton_chat_t *t, chaton_sse_t *sse,

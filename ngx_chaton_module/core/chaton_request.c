@@ -252,6 +252,10 @@ chaton_chat_fields(chaton_parse_t *ps, cJSON *root)
         }
     }
 
+    /* a stream reports usage only when asked to: nothing to count else */
+
+    req->unreported = req->stream && !req->include_usage;
+
     req->max_tokens = ps->conf->max_tokens;
 
     rc = chaton_chat_tokens(ps, root, "max_tokens");
@@ -1840,6 +1844,44 @@ chaton_chat_last_user(const chaton_chat_req_t *req)
     }
 
     return -1;
+}
+
+
+/*
+ * The prompt's tokens, over the text the backend is sent: every message as
+ * the gateway wrote it (the tools' instructions, calls and results in the
+ * text) and the crawled pages' text, with OpenAI's framing of chat
+ * messages (3 tokens a message and its role's, 3 for the reply's start).
+ * Counted by the tokenizer when there is one, else the parser's estimate.
+ */
+
+uint64_t
+chaton_chat_prompt_tokens(const chaton_chat_req_t *req,
+    const chaton_bpe_t *bpe)
+{
+    size_t                   i;
+    uint64_t                 n;
+    chaton_usage_t           u;
+    const chaton_message_t  *m;
+
+    if (bpe == NULL) {
+        u = req->prompt;
+        chaton_usage_add(&u, req->context, req->context_len);
+
+        return chaton_usage_tokens(&u);
+    }
+
+    n = 3 + chaton_bpe_count(bpe, req->context, req->context_len);
+
+    for (i = 0; i < req->nmessages; i++) {
+        m = &req->messages[i];
+
+        n += 3 + chaton_bpe_count(bpe, (const unsigned char *) m->role,
+                                  strlen(m->role))
+             + chaton_bpe_count(bpe, m->content, m->content_len);
+    }
+
+    return n;
 }
 
 

@@ -10,6 +10,7 @@
 
 
 #include "chaton.h"
+#include "chaton_bpe.h"
 #include "chaton_error.h"
 #include "chaton_models.h"
 #include "chaton_tools.h"
@@ -126,6 +127,8 @@ typedef struct {
 
     unsigned                stream:1;
     unsigned                include_usage:1;
+    unsigned                unreported:1;   /* the dialect reports no usage
+                                               of this answer: not counted */
     unsigned                web_search:1;
     unsigned                image_gen:1;
     unsigned                code_interpreter:1;
@@ -136,6 +139,8 @@ int chaton_chat_parse(chaton_chat_req_t *req, chaton_alloc_t *a,
     const chaton_chat_conf_t *conf, const unsigned char *body, size_t len,
     chaton_error_t *err);
 int chaton_chat_body(chaton_buf_t *out, const chaton_chat_req_t *req);
+uint64_t chaton_chat_prompt_tokens(const chaton_chat_req_t *req,
+    const chaton_bpe_t *bpe);
 
 /*
  * What every dialect's parser shares, once its messages are read: an

@@ -306,6 +306,15 @@ chaton_openai_chat_usage(chaton_buf_t *b, const chaton_outcome_t *o)
     chaton_try(chaton_buf_append_uint(b, o->prompt_tokens
                                          + o->completion_tokens));
 
+    /* of completion_tokens, as OpenAI's reasoning models report them */
+
+    if (o->reasoning_tokens) {
+        chaton_try(chaton_buf_literal(b, ",\"completion_tokens_details\":"
+                                         "{\"reasoning_tokens\":"));
+        chaton_try(chaton_buf_append_uint(b, o->reasoning_tokens));
+        chaton_try(chaton_buf_literal(b, "}"));
+    }
+
     return chaton_buf_literal(b, "}");
 }
 
