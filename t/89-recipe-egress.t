@@ -68,7 +68,8 @@ sub stop {
 sub listening {
     my ($port) = @_;
     for (1 .. 100) {
-        return 1 if IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port);
+        return 1 if IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                          PeerPort => $port);
         sleep 0.05;
     }
     die "nothing listens on $port\n";
@@ -84,9 +85,10 @@ sub slurp {
 # the backend: the mock over TLS, as mock.test
 
 my ($ca, $ca_key) = ChatonTLS::make_ca($aux, 'ca');
-my ($crt, $key) = ChatonTLS::make_cert($aux, 'mock', $ca, $ca_key, 'DNS:mock.test');
-my $mock = ChatonTest->new(no_start => 1,
-                           mock_args => ['--tls-cert', $crt, '--tls-key', $key]);
+my ($crt, $key) = ChatonTLS::make_cert($aux, 'mock', $ca, $ca_key,
+                                       'DNS:mock.test');
+my $mock = ChatonTest->new(
+    no_start => 1, mock_args => ['--tls-cert', $crt, '--tls-key', $key]);
 my ($mock_port) = $mock->mock_base =~ /:(\d+)$/;
 my $TARGET = "127.0.0.1:$mock_port";
 
@@ -131,14 +133,16 @@ sub forwarder {
     open my $fh, '>', "$aux/$name.env" or die $!;
     print $fh map { "$_=$env{$_}\n" } sort keys %env;
     close $fh;
-    my @argv = map { s/\$\{(\w+)\}/$env{$1} \/\/ die "no $1\n"/ger } split ' ', $EXEC;
+    my @argv = map { s/\$\{(\w+)\}/$env{$1} \/\/ die "no $1\n"/ger }
+               split ' ', $EXEC;
     $argv[0] =~ s{^/usr/local/bin/}{$ROOT/scripts/};
     spawn($name, \%env, @argv);
     listening($port);
     return "127.0.0.1:$port";
 }
 
-my $fwd_a = forwarder('forward-a', "http://127.0.0.1:$proxy_a", 'alice:s3cret-a');
+my $fwd_a = forwarder('forward-a', "http://127.0.0.1:$proxy_a",
+                      'alice:s3cret-a');
 my $fwd_b = forwarder('forward-b', "http://127.0.0.1:$proxy_b");
 my $fwd_s = forwarder('forward-s', "socks5://127.0.0.1:$socks", 'bob:s3cret-s');
 
@@ -149,7 +153,9 @@ my $root = "$aux/root";
 make_path("$root/usr/local/bin", "$root/etc/systemd/system");
 system('cp', "$ROOT/scripts/chaton-egress", "$root/usr/local/bin/") == 0 or die;
 system('cp', $UNIT, "$root/etc/systemd/system/") == 0 or die;
-my $verify = `systemd-analyze verify --root='$root' --man=no --recursive-errors=no chaton-egress\@a.service 2>&1`;
+my @verify = ('systemd-analyze', 'verify', "--root=$root", '--man=no',
+              '--recursive-errors=no', 'chaton-egress@a.service');
+my $verify = `@verify 2>&1`;
 is($? >> 8, 0, 'systemd-analyze verify: the unit is valid') or diag($verify);
 is($verify, '', 'systemd-analyze verify: no warning');
 
@@ -175,7 +181,8 @@ sub knobs {
     $mock->mock_knob((map { { route => 'chats', status => 429, from => $_,
                               times => 0 } } @paths_429),
                      { route => 'chats', times => 0, delay_ms => 1,
-                       text => "égress ✓ 你好, through the tunnel; " x 3 });
+                       text => "égress ✓ 你好, through the tunnel; "
+                               x 3 });
 }
 
 # One call, whole when $i is odd, else streamed, with a message naming
@@ -193,7 +200,8 @@ sub call {
         $text = eval { $res->json->{choices}[0]{message}{content} };
     } else {
         my $s = $gw->chat_stream(messages => \@messages);
-        ($status, $text) = ($s->{status}, ChatonTest::stream_text($s->{events}));
+        $status = $s->{status};
+        $text = ChatonTest::stream_text($s->{events});
         $done = @{ $s->{events} } && $s->{events}[-1]{data} eq '[DONE]';
     }
 
@@ -207,7 +215,8 @@ sub call {
     my $name = "$what, " . ($i % 2 ? 'whole' : 'streamed') . " call $i";
     is($status, 200, "$name: 200");
     ok($done, "$name: complete");
-    ok(@recs && !(grep { !$_->{sig_ok} } @recs), "$name: signed, every attempt");
+    ok(@recs && !(grep { !$_->{sig_ok} } @recs),
+       "$name: signed, every attempt");
     ChatonTest::is_sent_content($recs[-1] // { sent => {} }, $text // '',
         "$name: the content the backend sent on the last path, byte for byte");
     return [ map { [ $_->{remote}, $_->{status} ] } @recs ];
@@ -221,7 +230,8 @@ sub call {
 sub two_paths {
     my ($gw, $what, $one, $two, $i) = @_;
     knobs();
-    is_deeply(call($gw, $what, $i), [[$one, 200]], "$what: a call through $one");
+    is_deeply(call($gw, $what, $i), [[$one, 200]],
+              "$what: a call through $one");
     is_deeply(call($gw, $what, $i + 1), [[$two, 200]],
               "$what: the next through $two");
     knobs($one);
@@ -269,7 +279,8 @@ is_deeply(call($n, 'no credentials', 1), [['127.0.0.3', 200]],
           'proxy A without credentials: the call answered through B');
 like(slurp("$aux/forward-noauth.out"), qr/Proxy returned status code 407/,
      'proxy A without credentials: the forwarder says the proxy wants them');
-like($n->error_log, qr/peer closed connection in SSL handshake while SSL handshaking/,
+like($n->error_log,
+     qr/peer closed connection in SSL handshake while SSL handshaking/,
      'proxy A without credentials: nginx logs the failed tunnel');
 $n->finish;
 
@@ -308,7 +319,8 @@ my ($bind_1, $bind_2) = map { '127.0.0.1:' . ChatonTest::free_port() } 1 .. 2;
                   CHATON_EGRESS_BIND_1 => '127.0.0.5',
                   CHATON_EGRESS_BIND_2 => '127.0.0.6',
                   CHATON_EGRESS_TARGET => $TARGET);
-    my $conf = `'$ROOT/scripts/chaton-conf' '$ROOT/conf.d/egress-bind.conf.template'`;
+    my $template = "$ROOT/conf.d/egress-bind.conf.template";
+    my $conf = `'$ROOT/scripts/chaton-conf' '$template'`;
     die "chaton-conf failed\n" if $?;
     open my $fh, '>', "$aux/egress-bind.conf" or die $!;
     print $fh $conf;
