@@ -334,6 +334,17 @@ subtest 'knobs' => sub {
   is api($m, GET => '/storage/whatever')->result->code, 503, 'sticky knob on any route';
   is api($m, POST => '/chats/stream', $body)->result->code, 503, 'sticky knob again';
   reset_mock($m);
+
+  # "from": a knob for the requests from one address (one egress path);
+  # every record says which address its request came from
+  knobs($m, {route => 'chats', status => 429, from => '127.0.0.2', times => 0});
+  is api($m, POST => '/chats/stream', $body)->result->code, 200, 'from: another address is not concerned';
+  is last_rec($m)->{remote}, '127.0.0.1', 'from: the record has the source address';
+  my $ua2 = Mojo::UserAgent->new(socket_options => {LocalAddr => '127.0.0.2'});
+  $res = $ua2->post("$m->{base}/chats/stream" => signed($m, POST => '/chats/stream', $body) => $body)->result;
+  is $res->code, 429, 'from: the knob answers requests from its address';
+  is last_rec($m)->{remote}, '127.0.0.2', 'from: recorded as from that address';
+  reset_mock($m);
   is scalar(@{records($m)}), 0, 'reset clears recordings';
   is api($m, POST => '/chats/stream', $body)->result->code, 200, 'reset clears knobs';
   is $UA->post("$m->{base}/__mock/knobs" => json => {route => 'chats', stal_ms => 1})->result->code, 400, 'unknown knob -> 400';
