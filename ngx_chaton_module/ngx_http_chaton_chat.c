@@ -23,7 +23,8 @@ static chaton_writer_t *ngx_http_chaton_chat_writer(
 static const ngx_http_chaton_dialect_t  ngx_http_chaton_chat_dialect = {
     ngx_string("chat/completions"),
     chaton_chat_parse,
-    ngx_http_chaton_chat_writer
+    ngx_http_chaton_chat_writer,
+    NULL
 };
 
 
