@@ -29,8 +29,7 @@ int
 chaton_dataurl_decode(chaton_buf_t *out, const unsigned char *url,
     size_t len, size_t max, const chaton_dataurl_type_t **type)
 {
-    int                    rc;
-    size_t                 i, mlen, n;
+    size_t                 mlen;
     const unsigned char   *p, *comma, *semi;
 
     if (len < 5 || !chaton_strncaseeq(url, "data:", 5)) {
@@ -50,19 +49,7 @@ chaton_dataurl_decode(chaton_buf_t *out, const unsigned char *url,
     semi = memchr(p, ';', comma - p);
     mlen = (semi ? semi : comma) - p;
 
-    *type = NULL;
-
-    for (i = 0;
-         i < sizeof(chaton_dataurl_types) / sizeof(chaton_dataurl_types[0]);
-         i++)
-    {
-        if (chaton_dataurl_types[i].len == mlen
-            && chaton_strncaseeq(p, chaton_dataurl_types[i].name, mlen))
-        {
-            *type = &chaton_dataurl_types[i].type;
-            break;
-        }
-    }
+    *type = chaton_dataurl_type(p, mlen);
 
     if (*type == NULL) {
         return CHATON_DATAURL_BAD_TYPE;
@@ -74,7 +61,39 @@ chaton_dataurl_decode(chaton_buf_t *out, const unsigned char *url,
         return CHATON_DATAURL_NOT_BASE64;
     }
 
-    n = len - (comma + 1 - p);
+    return chaton_dataurl_base64(out, comma + 1, len - (comma + 1 - p), max);
+}
+
+
+/* an image's media type (image/png, ...), or NULL: not one uploaded */
+
+const chaton_dataurl_type_t *
+chaton_dataurl_type(const unsigned char *mime, size_t len)
+{
+    size_t  i;
+
+    for (i = 0;
+         i < sizeof(chaton_dataurl_types) / sizeof(chaton_dataurl_types[0]);
+         i++)
+    {
+        if (chaton_dataurl_types[i].len == len
+            && chaton_strncaseeq(mime, chaton_dataurl_types[i].name, len))
+        {
+            return &chaton_dataurl_types[i].type;
+        }
+    }
+
+    return NULL;
+}
+
+
+/* an image's base64 (a data: URL's, or Anthropic's base64 source) */
+
+int
+chaton_dataurl_base64(chaton_buf_t *out, const unsigned char *s, size_t n,
+    size_t max)
+{
+    int  rc;
 
     if (n == 0) {
         return CHATON_DATAURL_EMPTY;
@@ -84,7 +103,7 @@ chaton_dataurl_decode(chaton_buf_t *out, const unsigned char *url,
         return CHATON_DATAURL_TOO_BIG;
     }
 
-    rc = chaton_base64_decode(out, comma + 1, n);
+    rc = chaton_base64_decode(out, s, n);
 
     if (rc == CHATON_BAD) {
         return CHATON_DATAURL_NOT_BASE64;

@@ -24,6 +24,10 @@ typedef struct {
 
 int chaton_dataurl_decode(chaton_buf_t *out, const unsigned char *url,
     size_t len, size_t max, const chaton_dataurl_type_t **type);
+const chaton_dataurl_type_t *chaton_dataurl_type(const unsigned char *mime,
+    size_t len);
+int chaton_dataurl_base64(chaton_buf_t *out, const unsigned char *s,
+    size_t n, size_t max);
 
 
 #endif /* _CHATON_DATAURL_H_INCLUDED_ */

@@ -47,7 +47,6 @@ static int chaton_chat_number(chaton_parse_t *ps, cJSON *root,
 static int chaton_chat_tokens(chaton_parse_t *ps, cJSON *root,
     const char *name);
 static int chaton_chat_tools(chaton_parse_t *ps, cJSON *root);
-static int chaton_chat_tool(chaton_parse_t *ps, cJSON *fn, chaton_tool_t *t);
 static int chaton_chat_tool_choice(chaton_parse_t *ps, cJSON *v,
     const char *param);
 static int chaton_chat_format(chaton_parse_t *ps, cJSON *root);
@@ -56,10 +55,6 @@ static int chaton_chat_calls(chaton_parse_t *ps, cJSON *m, size_t i,
 static int chaton_chat_call(chaton_parse_t *ps, cJSON *fn, chaton_call_t *c);
 static int chaton_chat_result(chaton_parse_t *ps, cJSON *m, size_t i,
     chaton_message_t *msg, const char *role);
-static unsigned char *chaton_chat_json_text(chaton_alloc_t *a, cJSON *v,
-    size_t *len);
-static unsigned char *chaton_chat_copy(chaton_alloc_t *a, const char *s,
-    size_t *len);
 
 
 static const char *
@@ -230,7 +225,7 @@ chaton_chat_fields(chaton_parse_t *ps, cJSON *root)
                                 "'model' must be a non-empty string");
     }
 
-    req->model = chaton_chat_copy(ps->alloc, v->valuestring,
+    req->model = chaton_conv_copy(ps->alloc, v->valuestring,
                                   &req->model_len);
     if (req->model == NULL) {
         return CHATON_ERROR;
@@ -410,7 +405,7 @@ chaton_chat_fields(chaton_parse_t *ps, cJSON *root)
                                     "non-empty string");
         }
 
-        req->web_search_engine = chaton_chat_copy(ps->alloc, v->valuestring,
+        req->web_search_engine = chaton_conv_copy(ps->alloc, v->valuestring,
                                              &req->web_search_engine_len);
         if (req->web_search_engine == NULL) {
             return CHATON_ERROR;
@@ -622,7 +617,7 @@ chaton_chat_message(chaton_parse_t *ps, cJSON *m, size_t i,
     }
 
     if (cJSON_IsString(v)) {
-        msg->content = chaton_chat_copy(ps->alloc, v->valuestring,
+        msg->content = chaton_conv_copy(ps->alloc, v->valuestring,
                                         &msg->content_len);
         return msg->content ? CHATON_OK : CHATON_ERROR;
     }
@@ -742,7 +737,7 @@ chaton_chat_image(chaton_parse_t *ps, cJSON *part)
     cJSON                          *v;
     const char                     *url;
     chaton_buf_t                    data;
-    chaton_image_t                 *img, *images;
+    chaton_image_t                 *img;
     chaton_chat_req_t              *req;
     const chaton_dataurl_type_t    *type;
 
@@ -762,44 +757,17 @@ chaton_chat_image(chaton_parse_t *ps, cJSON *part)
                                 "string", ps->param);
     }
 
-    if (req->nimages >= ps->conf->max_images) {
-        return chaton_error_set(ps->err, 400, ps->param, NULL,
-                                "Too many images: at most %zu per request.",
-                                ps->conf->max_images);
+    rc = chaton_conv_image(req, ps->alloc, ps->conf, ps->param, ps->err,
+                           &img);
+    if (rc != CHATON_OK) {
+        return rc;
     }
-
-    /* the array only grows by doubling; images are few */
-
-    if ((req->nimages & (req->nimages - 1)) == 0) {
-        n = req->nimages ? req->nimages * 2 : 4;
-
-        images = ps->alloc->alloc(ps->alloc->pool,
-                                  n * sizeof(chaton_image_t));
-        if (images == NULL) {
-            return CHATON_ERROR;
-        }
-
-        if (req->nimages) {
-            memcpy(images, req->images,
-                   req->nimages * sizeof(chaton_image_t));
-        }
-
-        req->images = images;
-    }
-
-    img = &req->images[req->nimages];
-    memset(img, 0, sizeof(chaton_image_t));
-
-    (void) snprintf(img->param, sizeof(img->param), "%s", ps->param);
 
     url = v->valuestring;
     n = strlen(url);
 
-    if ((n > 7 && chaton_strncaseeq((const unsigned char *) url, "http://", 7))
-        || (n > 8
-            && chaton_strncaseeq((const unsigned char *) url, "https://", 8)))
-    {
-        img->url = chaton_chat_copy(ps->alloc, url, &img->url_len);
+    if (chaton_conv_http_url((const unsigned char *) url, n)) {
+        img->url = chaton_conv_copy(ps->alloc, url, &img->url_len);
         if (img->url == NULL) {
             return CHATON_ERROR;
         }
@@ -849,6 +817,63 @@ chaton_chat_image(chaton_parse_t *ps, cJSON *part)
     }
 
     return CHATON_ERROR;
+}
+
+
+/*
+ * A new image of the request, not yet counted (the caller counts it once
+ * it is filled in), named by param in later refusals (uploads'); more
+ * than the location allows is a refusal.
+ */
+
+int
+chaton_conv_image(chaton_chat_req_t *req, chaton_alloc_t *a,
+    const chaton_chat_conf_t *conf, const char *param, chaton_error_t *err,
+    chaton_image_t **image)
+{
+    size_t           n;
+    chaton_image_t  *images;
+
+    if (req->nimages >= conf->max_images) {
+        return chaton_error_set(err, 400, param, NULL,
+                                "Too many images: at most %zu per request.",
+                                conf->max_images);
+    }
+
+    /* the array only grows by doubling; images are few */
+
+    if ((req->nimages & (req->nimages - 1)) == 0) {
+        n = req->nimages ? req->nimages * 2 : 4;
+
+        images = a->alloc(a->pool, n * sizeof(chaton_image_t));
+        if (images == NULL) {
+            return CHATON_ERROR;
+        }
+
+        if (req->nimages) {
+            memcpy(images, req->images,
+                   req->nimages * sizeof(chaton_image_t));
+        }
+
+        req->images = images;
+    }
+
+    *image = &req->images[req->nimages];
+    memset(*image, 0, sizeof(chaton_image_t));
+
+    (void) snprintf((*image)->param, sizeof((*image)->param), "%s", param);
+
+    return CHATON_OK;
+}
+
+
+/* an image's address the backend fetches itself */
+
+int
+chaton_conv_http_url(const unsigned char *url, size_t n)
+{
+    return (n > 7 && chaton_strncaseeq(url, "http://", 7))
+           || (n > 8 && chaton_strncaseeq(url, "https://", 8));
 }
 
 
@@ -1009,7 +1034,8 @@ chaton_chat_tools(chaton_parse_t *ps, cJSON *root)
             fn = cJSON_GetObjectItemCaseSensitive(item, "function");
         }
 
-        rc = chaton_chat_tool(ps, fn, &tools[k]);
+        rc = chaton_conv_tool(ps->alloc, ps->err, ps->param, fn,
+                              "parameters", &tools[k]);
         if (rc != CHATON_OK) {
             return rc;
         }
@@ -1049,10 +1075,7 @@ chaton_chat_tools(chaton_parse_t *ps, cJSON *root)
         req->tools.parallel = cJSON_IsTrue(v);
     }
 
-    if (ps->conf->nonce) {
-        memcpy(req->tools.nonce, ps->conf->nonce, CHATON_TOOLS_NONCE_LEN);
-
-    } else if (chaton_tools_nonce(req->tools.nonce) != CHATON_OK) {
+    if (chaton_conv_nonce(req, ps->conf) != CHATON_OK) {
         return CHATON_ERROR;
     }
 
@@ -1062,32 +1085,34 @@ chaton_chat_tools(chaton_parse_t *ps, cJSON *root)
 }
 
 
-/* one function: {"name", "description", "parameters"}; ps->param names it */
+/*
+ * One tool: {"name", "description", and its JSON Schema under "schema"
+ * ("parameters" for OpenAI, "input_schema" for Anthropic)}; param names
+ * the object in a refusal.
+ */
 
-static int
-chaton_chat_tool(chaton_parse_t *ps, cJSON *fn, chaton_tool_t *t)
+int
+chaton_conv_tool(chaton_alloc_t *a, chaton_error_t *err, const char *param,
+    cJSON *fn, const char *schema, chaton_tool_t *t)
 {
-    size_t        plen;
     cJSON        *v;
     const char   *p;
-    char          param[80];
+    char          name[96];
 
     memset(t, 0, sizeof(chaton_tool_t));
 
     if (!cJSON_IsObject(fn)) {
-        return chaton_error_set(ps->err, 400, ps->param, NULL,
-                                "'%s' must be an object", ps->param);
+        return chaton_error_set(err, 400, param, NULL,
+                                "'%s' must be an object", param);
     }
 
-    plen = strlen(ps->param);
-
-    (void) snprintf(param, sizeof(param), "%s.name", ps->param);
+    (void) snprintf(name, sizeof(name), "%s.name", param);
 
     v = cJSON_GetObjectItemCaseSensitive(fn, "name");
 
     if (!cJSON_IsString(v)) {
-        return chaton_error_set(ps->err, 400, param, NULL,
-                                "'%s' must be a string", param);
+        return chaton_error_set(err, 400, name, NULL,
+                                "'%s' must be a string", name);
     }
 
     /* OpenAI's rule for names: the format's too, so they stay readable */
@@ -1101,12 +1126,12 @@ chaton_chat_tool(chaton_parse_t *ps, cJSON *fn, chaton_tool_t *t)
     }
 
     if (*p || p == v->valuestring || p - v->valuestring > 64) {
-        return chaton_error_set(ps->err, 400, param, "invalid_value",
+        return chaton_error_set(err, 400, name, "invalid_value",
                                 "'%s' must be 1 to 64 characters of a-z, "
-                                "A-Z, 0-9, underscores and dashes", param);
+                                "A-Z, 0-9, underscores and dashes", name);
     }
 
-    t->name = chaton_chat_copy(ps->alloc, v->valuestring, &t->name_len);
+    t->name = chaton_conv_copy(a, v->valuestring, &t->name_len);
     if (t->name == NULL) {
         return CHATON_ERROR;
     }
@@ -1115,38 +1140,49 @@ chaton_chat_tool(chaton_parse_t *ps, cJSON *fn, chaton_tool_t *t)
 
     if (v && !cJSON_IsNull(v)) {
         if (!cJSON_IsString(v)) {
-            (void) snprintf(param, sizeof(param), "%.*s.description",
-                            (int) plen, ps->param);
-            return chaton_error_set(ps->err, 400, param, NULL,
-                                    "'%s' must be a string", param);
+            (void) snprintf(name, sizeof(name), "%s.description", param);
+            return chaton_error_set(err, 400, name, NULL,
+                                    "'%s' must be a string", name);
         }
 
-        t->description = chaton_chat_copy(ps->alloc, v->valuestring,
+        t->description = chaton_conv_copy(a, v->valuestring,
                                           &t->description_len);
         if (t->description == NULL) {
             return CHATON_ERROR;
         }
     }
 
-    v = cJSON_GetObjectItemCaseSensitive(fn, "parameters");
+    v = cJSON_GetObjectItemCaseSensitive(fn, schema);
 
     if (v && !cJSON_IsNull(v)) {
         if (!cJSON_IsObject(v)) {
-            (void) snprintf(param, sizeof(param), "%.*s.parameters",
-                            (int) plen, ps->param);
-            return chaton_error_set(ps->err, 400, param, NULL,
+            (void) snprintf(name, sizeof(name), "%s.%s", param, schema);
+            return chaton_error_set(err, 400, name, NULL,
                                     "'%s' must be a JSON Schema object",
-                                    param);
+                                    name);
         }
 
-        t->parameters = chaton_chat_json_text(ps->alloc, v,
-                                              &t->parameters_len);
+        t->parameters = chaton_conv_json_text(a, v, &t->parameters_len);
         if (t->parameters == NULL) {
             return CHATON_ERROR;
         }
     }
 
     return CHATON_OK;
+}
+
+
+/* the tools' format's nonce: the location's (tests), or a new one */
+
+int
+chaton_conv_nonce(chaton_chat_req_t *req, const chaton_chat_conf_t *conf)
+{
+    if (conf->nonce) {
+        memcpy(req->tools.nonce, conf->nonce, CHATON_TOOLS_NONCE_LEN);
+        return CHATON_OK;
+    }
+
+    return chaton_tools_nonce(req->tools.nonce);
 }
 
 
@@ -1295,7 +1331,7 @@ chaton_chat_format(chaton_parse_t *ps, cJSON *root)
                                 "a non-empty string");
     }
 
-    req->schema_name = chaton_chat_copy(ps->alloc, o->valuestring,
+    req->schema_name = chaton_conv_copy(ps->alloc, o->valuestring,
                                         &req->schema_name_len);
     if (req->schema_name == NULL) {
         return CHATON_ERROR;
@@ -1311,7 +1347,7 @@ chaton_chat_format(chaton_parse_t *ps, cJSON *root)
                                     "schema' must be an object");
         }
 
-        req->schema = chaton_chat_json_text(ps->alloc, o, &req->schema_len);
+        req->schema = chaton_conv_json_text(ps->alloc, o, &req->schema_len);
         if (req->schema == NULL) {
             return CHATON_ERROR;
         }
@@ -1403,7 +1439,7 @@ chaton_chat_calls(chaton_parse_t *ps, cJSON *m, size_t i,
                                     param);
         }
 
-        msg->calls[k].id = chaton_chat_copy(ps->alloc, v->valuestring,
+        msg->calls[k].id = chaton_conv_copy(ps->alloc, v->valuestring,
                                             &msg->calls[k].id_len);
         if (msg->calls[k].id == NULL) {
             return CHATON_ERROR;
@@ -1459,7 +1495,7 @@ chaton_chat_call(chaton_parse_t *ps, cJSON *fn, chaton_call_t *c)
                                 "'%s' must be a non-empty string", param);
     }
 
-    c->name = chaton_chat_copy(ps->alloc, v->valuestring, &c->name_len);
+    c->name = chaton_conv_copy(ps->alloc, v->valuestring, &c->name_len);
     if (c->name == NULL) {
         return CHATON_ERROR;
     }
@@ -1482,7 +1518,7 @@ chaton_chat_call(chaton_parse_t *ps, cJSON *fn, chaton_call_t *c)
                                 "'%s' is not a JSON object", param);
     }
 
-    c->arguments = chaton_chat_json_text(ps->alloc, args, &c->arguments_len);
+    c->arguments = chaton_conv_json_text(ps->alloc, args, &c->arguments_len);
 
     cJSON_Delete(args);
 
@@ -1714,8 +1750,8 @@ chaton_conv_instructions(chaton_chat_req_t *req, chaton_alloc_t *a,
 
 /* a JSON value's compact text, in the caller's memory */
 
-static unsigned char *
-chaton_chat_json_text(chaton_alloc_t *a, cJSON *v, size_t *len)
+unsigned char *
+chaton_conv_json_text(chaton_alloc_t *a, cJSON *v, size_t *len)
 {
     char           *text;
     unsigned char  *p;
@@ -1725,7 +1761,7 @@ chaton_chat_json_text(chaton_alloc_t *a, cJSON *v, size_t *len)
         return NULL;
     }
 
-    p = chaton_chat_copy(a, text, len);
+    p = chaton_conv_copy(a, text, len);
 
     cJSON_free(text);
 
@@ -1733,8 +1769,8 @@ chaton_chat_json_text(chaton_alloc_t *a, cJSON *v, size_t *len)
 }
 
 
-static unsigned char *
-chaton_chat_copy(chaton_alloc_t *a, const char *s, size_t *len)
+unsigned char *
+chaton_conv_copy(chaton_alloc_t *a, const char *s, size_t *len)
 {
     size_t          n;
     unsigned char  *p;

@@ -79,6 +79,14 @@ typedef struct {
 } chaton_chat_conf_t;
 
 
+/* a stop sequence (Anthropic's stop_sequences): the answer ends there */
+
+typedef struct {
+    const unsigned char    *data;
+    size_t                  len;
+} chaton_stop_t;
+
+
 typedef struct {
     unsigned char          *model;          /* as the client asked */
     size_t                  model_len;
@@ -111,6 +119,10 @@ typedef struct {
     const unsigned char    *schema_name;
     size_t                  schema_name_len;
 
+    /* the writer ends the text at the first of these (chaton_anthropic) */
+    chaton_stop_t          *stop;
+    size_t                  nstop;
+
     unsigned                stream:1;
     unsigned                include_usage:1;
     unsigned                web_search:1;
@@ -140,6 +152,22 @@ int chaton_conv_instructions(chaton_chat_req_t *req, chaton_alloc_t *a,
     int history);
 int chaton_conv_fits(chaton_chat_req_t *req, chaton_error_t *err);
 int chaton_chat_last_user(const chaton_chat_req_t *req);
+
+/* the parts of parsing every dialect's parser has in common */
+
+unsigned char *chaton_conv_copy(chaton_alloc_t *a, const char *s,
+    size_t *len);
+unsigned char *chaton_conv_json_text(chaton_alloc_t *a, struct cJSON *v,
+    size_t *len);
+int chaton_conv_tool(chaton_alloc_t *a, chaton_error_t *err,
+    const char *param, struct cJSON *fn, const char *schema,
+    chaton_tool_t *t);
+int chaton_conv_nonce(chaton_chat_req_t *req,
+    const chaton_chat_conf_t *conf);
+int chaton_conv_image(chaton_chat_req_t *req, chaton_alloc_t *a,
+    const chaton_chat_conf_t *conf, const char *param, chaton_error_t *err,
+    chaton_image_t **image);
+int chaton_conv_http_url(const unsigned char *url, size_t n);
 
 int chaton_json_body_check(const unsigned char *body, size_t len,
     chaton_error_t *err);
