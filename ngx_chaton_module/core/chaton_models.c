@@ -12,6 +12,7 @@
  */
 
 #include <stdlib.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 
@@ -213,13 +214,21 @@ chaton_model_object(chaton_buf_t *b, const chaton_model_t *m)
 }
 
 
+typedef int (*chaton_model_object_pt)(chaton_buf_t *b,
+    const chaton_model_t *m);
+
+
+/* the listed entries, each once, in a list's shape; *first, *last: ids */
+
 static int
-chaton_models_items(chaton_buf_t *b, const chaton_model_t *table, size_t n)
+chaton_models_items(chaton_buf_t *b, const chaton_model_t *table, size_t n,
+    chaton_model_object_pt object, const chaton_model_t **first,
+    const chaton_model_t **last)
 {
     size_t   i;
-    int      first;
 
-    first = 1;
+    *first = NULL;
+    *last = NULL;
 
     for (i = 0; i < n; i++) {
         if (!table[i].listed) {
@@ -234,13 +243,16 @@ chaton_models_items(chaton_buf_t *b, const chaton_model_t *table, size_t n)
             continue;
         }
 
-        if (!first) {
+        if (*first) {
             chaton_try(chaton_buf_literal(b, ","));
+
+        } else {
+            *first = &table[i];
         }
 
-        first = 0;
+        *last = &table[i];
 
-        chaton_try(chaton_model_object(b, &table[i]));
+        chaton_try(object(b, &table[i]));
     }
 
     return CHATON_OK;
@@ -250,10 +262,75 @@ chaton_models_items(chaton_buf_t *b, const chaton_model_t *table, size_t n)
 int
 chaton_models_list(chaton_buf_t *b, const chaton_model_t *table, size_t n)
 {
+    const chaton_model_t  *first, *last;
+
     chaton_try(chaton_buf_literal(b, "{\"object\":\"list\",\"data\":["));
-    chaton_try(chaton_models_items(b, table, n));
+    chaton_try(chaton_models_items(b, table, n, chaton_model_object, &first,
+                                   &last));
 
     return chaton_buf_literal(b, "]}");
+}
+
+
+/*
+ * Anthropic's model object: {"type": "model", "id", "display_name",
+ * "created_at"}; the table has no display names, so the id is one, and
+ * its release is an RFC 3339 time.
+ */
+
+static int
+chaton_model_anthropic(chaton_buf_t *b, const chaton_model_t *m)
+{
+    char        date[32];
+    time_t      t;
+    struct tm   tm;
+
+    t = (time_t) m->created;
+
+    if (gmtime_r(&t, &tm) == NULL
+        || strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+    {
+        (void) strcpy(date, "1970-01-01T00:00:00Z");
+    }
+
+    chaton_try(chaton_buf_literal(b, "{\"type\":\"model\",\"id\":"));
+    chaton_try(chaton_json_string(b, (const unsigned char *) m->id,
+                                  m->id_len));
+    chaton_try(chaton_buf_literal(b, ",\"display_name\":"));
+    chaton_try(chaton_json_string(b, (const unsigned char *) m->id,
+                                  m->id_len));
+    chaton_try(chaton_buf_literal(b, ",\"created_at\":"));
+    chaton_try(chaton_json_cstring(b, date));
+
+    return chaton_buf_literal(b, "}");
+}
+
+
+/* the list in Anthropic's shape: one page, the first and last ids */
+
+int
+chaton_models_list_anthropic(chaton_buf_t *b, const chaton_model_t *table,
+    size_t n)
+{
+    const chaton_model_t  *first, *last;
+
+    chaton_try(chaton_buf_literal(b, "{\"data\":["));
+    chaton_try(chaton_models_items(b, table, n, chaton_model_anthropic,
+                                   &first, &last));
+    chaton_try(chaton_buf_literal(b, "],\"has_more\":false,\"first_id\":"));
+
+    if (first) {
+        chaton_try(chaton_json_string(b, (const unsigned char *) first->id,
+                                      first->id_len));
+        chaton_try(chaton_buf_literal(b, ",\"last_id\":"));
+        chaton_try(chaton_json_string(b, (const unsigned char *) last->id,
+                                      last->id_len));
+
+    } else {
+        chaton_try(chaton_buf_literal(b, "null,\"last_id\":null"));
+    }
+
+    return chaton_buf_literal(b, "}");
 }
 
 
@@ -267,18 +344,20 @@ int
 chaton_models_union(chaton_buf_t *b, const chaton_model_t *table, size_t n,
     const unsigned char *other, size_t len)
 {
-    int     rc, empty;
-    char   *s;
-    cJSON  *root, *data, *m, *id;
+    int                    rc, empty;
+    char                  *s;
+    cJSON                 *root, *data, *m, *id;
+    const chaton_model_t  *first, *last;
 
     chaton_try(chaton_buf_literal(b, "{\"object\":\"list\",\"data\":["));
 
-    rc = chaton_models_items(b, table, n);
+    rc = chaton_models_items(b, table, n, chaton_model_object, &first,
+                             &last);
     if (rc != CHATON_OK) {
         return rc;
     }
 
-    empty = (b->data[b->len - 1] == '[');
+    empty = (first == NULL);
 
     root = chaton_json_parse(other, len);
     data = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "data")

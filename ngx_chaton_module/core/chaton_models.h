@@ -32,6 +32,8 @@ size_t chaton_models_window(chaton_model_t *table, size_t n,
     const unsigned char *backend, size_t len, uint64_t context);
 int chaton_models_list(chaton_buf_t *b, const chaton_model_t *table,
     size_t n);
+int chaton_models_list_anthropic(chaton_buf_t *b,
+    const chaton_model_t *table, size_t n);
 int chaton_model_object(chaton_buf_t *b, const chaton_model_t *m);
 int chaton_models_union(chaton_buf_t *b, const chaton_model_t *table,
     size_t n, const unsigned char *other, size_t len);
