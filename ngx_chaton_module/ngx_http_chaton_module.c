@@ -283,6 +283,12 @@ ngx_http_chaton_handler(ngx_http_request_t *r)
     case CHATON_ROUTE_CHAT:
         return ngx_http_chaton_chat_handler(r);
 
+    case CHATON_ROUTE_MESSAGES:
+        return ngx_http_chaton_messages_handler(r);
+
+    case CHATON_ROUTE_COUNT_TOKENS:
+        return ngx_http_chaton_count_tokens_handler(r);
+
     case CHATON_ROUTE_IMAGES:
         return ngx_http_chaton_images_handler(r);
 

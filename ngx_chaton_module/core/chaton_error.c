@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "chaton_error.h"
+#include "dialect_anthropic.h"
 
 
 static size_t chaton_error_cut(const unsigned char *s, size_t len,
@@ -153,34 +154,6 @@ chaton_error_json(chaton_buf_t *b, const chaton_error_t *e)
 }
 
 
-/* Anthropic's types, by status (its SDKs read them) */
-
-static const char *
-chaton_error_anthropic_type(int status)
-{
-    switch (status) {
-    case 400:
-        return "invalid_request_error";
-    case 401:
-        return "authentication_error";
-    case 403:
-        return "permission_error";
-    case 404:
-        return "not_found_error";
-    case 413:
-        return "request_too_large";
-    case 429:
-        return "rate_limit_error";
-    case 504:
-        return "timeout_error";
-    case 529:
-        return "overloaded_error";
-    }
-
-    return status < 500 ? "invalid_request_error" : "api_error";
-}
-
-
 /*
  * Anthropic's shape: {"type":"error","error":{"type":...,"message":...}}.
  * It has no param: the field a refusal names leads its message
@@ -199,7 +172,7 @@ chaton_error_anthropic_json(chaton_buf_t *b, const chaton_error_t *e)
     }
 
     rc = chaton_json_cstring(b,
-             chaton_error_anthropic_type(chaton_error_anthropic_status(e)));
+             chaton_anthropic_error_type(chaton_error_anthropic_status(e)));
     if (rc != CHATON_OK) {
         return rc;
     }
