@@ -213,38 +213,9 @@ chaton_chat_fields(chaton_parse_t *ps, cJSON *root)
 
     req = ps->req;
 
-    v = cJSON_GetObjectItemCaseSensitive(root, "model");
-
-    if (v == NULL || cJSON_IsNull(v)) {
-        return chaton_error_set(ps->err, 400, "model", NULL,
-                                "you must provide a model parameter");
-    }
-
-    if (!cJSON_IsString(v) || v->valuestring[0] == '\0') {
-        return chaton_error_set(ps->err, 400, "model", NULL,
-                                "'model' must be a non-empty string");
-    }
-
-    req->model = chaton_conv_copy(ps->alloc, v->valuestring,
-                                  &req->model_len);
-    if (req->model == NULL) {
-        return CHATON_ERROR;
-    }
-
-    req->entry = chaton_model_find(ps->conf->models, ps->conf->nmodels,
-                                   req->model, req->model_len);
-
-    /* an unknown model: served by the default model, if there is one */
-
-    if (req->entry == NULL) {
-        req->entry = ps->conf->fallback;
-    }
-
-    if (req->entry == NULL) {
-        return chaton_error_set(ps->err, 404, "model", "model_not_found",
-                                "The model '%.100s' does not exist; "
-                                "GET /v1/models lists the models served "
-                                "here.", v->valuestring);
+    rc = chaton_conv_model(req, ps->alloc, ps->conf, root, ps->err);
+    if (rc != CHATON_OK) {
+        return rc;
     }
 
     rc = chaton_chat_bool(ps, root, "stream", NULL);
@@ -862,6 +833,54 @@ chaton_conv_image(chaton_chat_req_t *req, chaton_alloc_t *a,
     memset(*image, 0, sizeof(chaton_image_t));
 
     (void) snprintf((*image)->param, sizeof((*image)->param), "%s", param);
+
+    return CHATON_OK;
+}
+
+
+/*
+ * "model", through the alias table; an unknown one is served by the
+ * location's default model, if there is one, or is a 404.
+ */
+
+int
+chaton_conv_model(chaton_chat_req_t *req, chaton_alloc_t *a,
+    const chaton_chat_conf_t *conf, cJSON *root, chaton_error_t *err)
+{
+    cJSON  *v;
+
+    v = cJSON_GetObjectItemCaseSensitive(root, "model");
+
+    if (v == NULL || cJSON_IsNull(v)) {
+        return chaton_error_set(err, 400, "model", NULL,
+                                "you must provide a model parameter");
+    }
+
+    if (!cJSON_IsString(v) || v->valuestring[0] == '\0') {
+        return chaton_error_set(err, 400, "model", NULL,
+                                "'model' must be a non-empty string");
+    }
+
+    req->model = chaton_conv_copy(a, v->valuestring, &req->model_len);
+    if (req->model == NULL) {
+        return CHATON_ERROR;
+    }
+
+    req->entry = chaton_model_find(conf->models, conf->nmodels,
+                                   req->model, req->model_len);
+
+    /* an unknown model: served by the default model, if there is one */
+
+    if (req->entry == NULL) {
+        req->entry = conf->fallback;
+    }
+
+    if (req->entry == NULL) {
+        return chaton_error_set(err, 404, "model", "model_not_found",
+                                "The model '%.100s' does not exist; "
+                                "GET /v1/models lists the models served "
+                                "here.", v->valuestring);
+    }
 
     return CHATON_OK;
 }

@@ -159,6 +159,8 @@ unsigned char *chaton_conv_copy(chaton_alloc_t *a, const char *s,
     size_t *len);
 unsigned char *chaton_conv_json_text(chaton_alloc_t *a, struct cJSON *v,
     size_t *len);
+int chaton_conv_model(chaton_chat_req_t *req, chaton_alloc_t *a,
+    const chaton_chat_conf_t *conf, struct cJSON *root, chaton_error_t *err);
 int chaton_conv_tool(chaton_alloc_t *a, chaton_error_t *err,
     const char *param, struct cJSON *fn, const char *schema,
     chaton_tool_t *t);

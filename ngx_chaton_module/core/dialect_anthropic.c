@@ -38,7 +38,6 @@ static int chaton_an_request(chaton_chat_req_t *req, chaton_alloc_t *a,
     const chaton_chat_conf_t *conf, const unsigned char *body, size_t len,
     chaton_error_t *err, int count);
 static int chaton_an_fields(chaton_an_parse_t *ps, cJSON *root);
-static int chaton_an_model(chaton_an_parse_t *ps, cJSON *root);
 static int chaton_an_options(chaton_an_parse_t *ps, cJSON *root);
 static int chaton_an_thinking(chaton_an_parse_t *ps, cJSON *root);
 static int chaton_an_stops(chaton_an_parse_t *ps, cJSON *root);
@@ -60,6 +59,10 @@ static int chaton_an_text(chaton_an_parse_t *ps, cJSON *blocks,
     chaton_message_t *msg, chaton_buf_t *text, int images);
 static int chaton_an_number(chaton_an_parse_t *ps, cJSON *root,
     const char *name, double min, double max, int integer);
+static int chaton_an_string(chaton_an_parse_t *ps, cJSON *o,
+    const char *key, const unsigned char **s, size_t *len);
+static int chaton_an_object(chaton_an_parse_t *ps, cJSON *root,
+    const char *name, cJSON **v);
 static int chaton_an_append(chaton_buf_t *b, const char *s);
 static size_t chaton_an_calls(cJSON *blocks);
 
@@ -127,7 +130,8 @@ chaton_an_fields(chaton_an_parse_t *ps, cJSON *root)
 {
     cJSON  *v;
 
-    chaton_try(chaton_an_model(ps, root));
+    chaton_try(chaton_conv_model(ps->req, ps->alloc, ps->conf, root,
+                                 ps->err));
     chaton_try(chaton_an_options(ps, root));
     chaton_try(chaton_an_stops(ps, root));
     chaton_try(chaton_an_tools(ps, root));
@@ -175,51 +179,6 @@ chaton_an_fields(chaton_an_parse_t *ps, cJSON *root)
 }
 
 
-/* the model through the alias table, as the OpenAI parser reads it */
-
-static int
-chaton_an_model(chaton_an_parse_t *ps, cJSON *root)
-{
-    cJSON              *v;
-    chaton_chat_req_t  *req;
-
-    req = ps->req;
-
-    v = cJSON_GetObjectItemCaseSensitive(root, "model");
-
-    if (v == NULL || cJSON_IsNull(v)) {
-        return chaton_error_set(ps->err, 400, "model", NULL,
-                                "model: Field required");
-    }
-
-    if (!cJSON_IsString(v) || v->valuestring[0] == '\0') {
-        return chaton_error_set(ps->err, 400, "model", NULL,
-                                "model: must be a non-empty string");
-    }
-
-    req->model = chaton_conv_copy(ps->alloc, v->valuestring,
-                                  &req->model_len);
-    if (req->model == NULL) {
-        return CHATON_ERROR;
-    }
-
-    req->entry = chaton_model_find(ps->conf->models, ps->conf->nmodels,
-                                   req->model, req->model_len);
-
-    if (req->entry == NULL) {
-        req->entry = ps->conf->fallback;
-    }
-
-    if (req->entry == NULL) {
-        return chaton_error_set(ps->err, 404, "model", "model_not_found",
-                                "model: %.100s; GET /v1/models lists the "
-                                "models served here.", v->valuestring);
-    }
-
-    return CHATON_OK;
-}
-
-
 /* max_tokens, stream, the sampling parameters, metadata, thinking */
 
 static int
@@ -257,14 +216,9 @@ chaton_an_options(chaton_an_parse_t *ps, cJSON *root)
     chaton_try(chaton_an_number(ps, root, "top_p", 0, 1, 0));
     chaton_try(chaton_an_number(ps, root, "top_k", 0, 1e9, 1));
 
-    v = cJSON_GetObjectItemCaseSensitive(root, "metadata");
+    chaton_try(chaton_an_object(ps, root, "metadata", &v));
 
-    if (v && !cJSON_IsNull(v)) {
-        if (!cJSON_IsObject(v)) {
-            return chaton_error_set(ps->err, 400, "metadata", NULL,
-                                    "metadata: must be an object");
-        }
-
+    if (v) {
         v = cJSON_GetObjectItemCaseSensitive(v, "user_id");
 
         if (v && !cJSON_IsNull(v) && !cJSON_IsString(v)) {
@@ -292,15 +246,10 @@ chaton_an_thinking(chaton_an_parse_t *ps, cJSON *root)
 {
     cJSON  *v, *type;
 
-    v = cJSON_GetObjectItemCaseSensitive(root, "thinking");
+    chaton_try(chaton_an_object(ps, root, "thinking", &v));
 
-    if (v == NULL || cJSON_IsNull(v)) {
+    if (v == NULL) {
         return CHATON_OK;
-    }
-
-    if (!cJSON_IsObject(v)) {
-        return chaton_error_set(ps->err, 400, "thinking", NULL,
-                                "thinking: must be an object");
     }
 
     type = cJSON_GetObjectItemCaseSensitive(v, "type");
@@ -524,15 +473,10 @@ chaton_an_tool_choice(chaton_an_parse_t *ps, cJSON *root)
 
     t = &ps->req->tools;
 
-    v = cJSON_GetObjectItemCaseSensitive(root, "tool_choice");
+    chaton_try(chaton_an_object(ps, root, "tool_choice", &v));
 
-    if (v == NULL || cJSON_IsNull(v)) {
+    if (v == NULL) {
         return CHATON_OK;
-    }
-
-    if (!cJSON_IsObject(v)) {
-        return chaton_error_set(ps->err, 400, "tool_choice", NULL,
-                                "tool_choice: must be an object");
     }
 
     name = cJSON_GetObjectItemCaseSensitive(v, "disable_parallel_tool_use");
@@ -1042,31 +986,8 @@ chaton_an_tool_use(chaton_an_parse_t *ps, cJSON *block,
 
     c = &msg->calls[n];
 
-    v = cJSON_GetObjectItemCaseSensitive(block, "id");
-
-    if (!cJSON_IsString(v) || v->valuestring[0] == '\0') {
-        (void) snprintf(param, sizeof(param), "%s.id", ps->param);
-        return chaton_error_set(ps->err, 400, param, NULL,
-                                "%s: must be a non-empty string", param);
-    }
-
-    c->id = chaton_conv_copy(ps->alloc, v->valuestring, &c->id_len);
-    if (c->id == NULL) {
-        return CHATON_ERROR;
-    }
-
-    v = cJSON_GetObjectItemCaseSensitive(block, "name");
-
-    if (!cJSON_IsString(v) || v->valuestring[0] == '\0') {
-        (void) snprintf(param, sizeof(param), "%s.name", ps->param);
-        return chaton_error_set(ps->err, 400, param, NULL,
-                                "%s: must be a non-empty string", param);
-    }
-
-    c->name = chaton_conv_copy(ps->alloc, v->valuestring, &c->name_len);
-    if (c->name == NULL) {
-        return CHATON_ERROR;
-    }
+    chaton_try(chaton_an_string(ps, block, "id", &c->id, &c->id_len));
+    chaton_try(chaton_an_string(ps, block, "name", &c->name, &c->name_len));
 
     v = cJSON_GetObjectItemCaseSensitive(block, "input");
 
@@ -1167,6 +1088,51 @@ chaton_an_tool_result(chaton_an_parse_t *ps, cJSON *block,
                                        call->id, call->id_len, call->name,
                                        call->name_len, content.data,
                                        content.len);
+}
+
+
+/* a member that must be a non-empty string, copied; ps->param names o */
+
+static int
+chaton_an_string(chaton_an_parse_t *ps, cJSON *o, const char *key,
+    const unsigned char **s, size_t *len)
+{
+    cJSON  *v;
+    char    param[128];
+
+    v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+    if (!cJSON_IsString(v) || v->valuestring[0] == '\0') {
+        (void) snprintf(param, sizeof(param), "%s.%s", ps->param, key);
+        return chaton_error_set(ps->err, 400, param, NULL,
+                                "%s: must be a non-empty string", param);
+    }
+
+    *s = chaton_conv_copy(ps->alloc, v->valuestring, len);
+
+    return *s ? CHATON_OK : CHATON_ERROR;
+}
+
+
+/* an optional object member: *v is NULL when it is absent or null */
+
+static int
+chaton_an_object(chaton_an_parse_t *ps, cJSON *root, const char *name,
+    cJSON **v)
+{
+    *v = cJSON_GetObjectItemCaseSensitive(root, name);
+
+    if (*v == NULL || cJSON_IsNull(*v)) {
+        *v = NULL;
+        return CHATON_OK;
+    }
+
+    if (!cJSON_IsObject(*v)) {
+        return chaton_error_set(ps->err, 400, name, NULL,
+                                "%s: must be an object", name);
+    }
+
+    return CHATON_OK;
 }
 
 
