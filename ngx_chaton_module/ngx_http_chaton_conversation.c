@@ -76,10 +76,7 @@ ngx_http_chaton_conversation(ngx_http_request_t *r, ngx_str_t *body,
         return NGX_ERROR;
     }
 
-    if (ctx->chat.model) {
-        ctx->req.model.data = ctx->chat.model;
-        ctx->req.model.len = ctx->chat.model_len;
-    }
+    ngx_http_chaton_conversation_model(ctx);
 
     if (rc != CHATON_OK) {
         if (lcf->passthrough.len && err.code
@@ -140,6 +137,44 @@ ngx_http_chaton_conversation_conf(ngx_http_request_t *r,
     conf->web_search = lcf->web_search;
     conf->image_gen = lcf->image_gen;
     conf->code_interpreter = lcf->code_interpreter;
+}
+
+
+/* the model as the client asked, for the log, once a parser read it */
+
+void
+ngx_http_chaton_conversation_model(ngx_http_chaton_conv_t *ctx)
+{
+    if (ctx->chat.model) {
+        ctx->req.model.data = ctx->chat.model;
+        ctx->req.model.len = ctx->chat.model_len;
+    }
+}
+
+
+/* an answer's id: the dialect's prefix, then 24 random hex digits */
+
+ngx_int_t
+ngx_http_chaton_conversation_id(ngx_http_chaton_conv_t *ctx,
+    const char *prefix, ngx_str_t *id)
+{
+    size_t   n;
+    u_char  *p;
+
+    n = ngx_strlen(prefix);
+
+    id->data = ngx_pnalloc(ctx->request->pool, n + 24);
+    if (id->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_sprintf(id->data, "%s%08xD%08xD%08xD", prefix,
+                    (uint32_t) ngx_random(), (uint32_t) ngx_random(),
+                    (uint32_t) ngx_random());
+
+    id->len = p - id->data;
+
+    return NGX_OK;
 }
 
 

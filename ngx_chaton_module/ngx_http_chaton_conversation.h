@@ -107,6 +107,9 @@ ngx_int_t ngx_http_chaton_conversation(ngx_http_request_t *r,
     ngx_str_t *body, const ngx_http_chaton_dialect_t *dialect);
 void ngx_http_chaton_conversation_conf(ngx_http_request_t *r,
     chaton_chat_conf_t *conf);
+void ngx_http_chaton_conversation_model(ngx_http_chaton_conv_t *ctx);
+ngx_int_t ngx_http_chaton_conversation_id(ngx_http_chaton_conv_t *ctx,
+    const char *prefix, ngx_str_t *id);
 ngx_int_t ngx_http_chaton_conversation_call(ngx_http_chaton_conv_t *ctx);
 void ngx_http_chaton_conversation_resume(ngx_http_request_t *r);
 ngx_int_t ngx_http_chaton_conversation_complete(ngx_http_chaton_conv_t *ctx,

@@ -53,26 +53,23 @@ ngx_http_chaton_messages_start(ngx_http_request_t *r, ngx_str_t *body)
 static chaton_writer_t *
 ngx_http_chaton_messages_writer(ngx_http_chaton_conv_t *ctx)
 {
-    u_char                      *id, *p;
+    ngx_str_t                    id;
     chaton_anthropic_t          *an;
     ngx_http_chaton_loc_conf_t  *lcf;
 
     lcf = ngx_http_get_module_loc_conf(ctx->request, ngx_http_chaton_module);
 
     an = ngx_palloc(ctx->request->pool, sizeof(chaton_anthropic_t));
-    id = ngx_pnalloc(ctx->request->pool, sizeof("msg_") - 1 + 24);
-    if (an == NULL || id == NULL) {
+    if (an == NULL) {
         return NULL;
     }
 
-    p = ngx_sprintf(id, "msg_%08xD%08xD%08xD",
-                    (uint32_t) ngx_random(), (uint32_t) ngx_random(),
-                    (uint32_t) ngx_random());
-
-    if (chaton_anthropic_init(an, &ctx->alloc, id, p - id, ctx->chat.model,
-                              ctx->chat.model_len, lcf->max_answer_size,
-                              ctx->chat.stream, &ctx->chat)
-        != CHATON_OK)
+    if (ngx_http_chaton_conversation_id(ctx, "msg_", &id) != NGX_OK
+        || chaton_anthropic_init(an, &ctx->alloc, id.data, id.len,
+                                 ctx->chat.model, ctx->chat.model_len,
+                                 lcf->max_answer_size, ctx->chat.stream,
+                                 &ctx->chat)
+           != CHATON_OK)
     {
         return NULL;
     }
@@ -112,10 +109,7 @@ ngx_http_chaton_count_tokens_start(ngx_http_request_t *r, ngx_str_t *body)
         return NGX_ERROR;
     }
 
-    if (ctx->chat.model) {
-        ctx->req.model.data = ctx->chat.model;
-        ctx->req.model.len = ctx->chat.model_len;
-    }
+    ngx_http_chaton_conversation_model(ctx);
 
     if (rc != CHATON_OK) {
         return ngx_http_chaton_send_error(r, &err);
