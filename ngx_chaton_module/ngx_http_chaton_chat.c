@@ -23,7 +23,8 @@ static chaton_writer_t *ngx_http_chaton_chat_writer(
 static const ngx_http_chaton_dialect_t  ngx_http_chaton_chat_dialect = {
     ngx_string("chat/completions"),
     chaton_chat_parse,
-    ngx_http_chaton_chat_writer
+    ngx_http_chaton_chat_writer,
+    NULL
 };
 
 
@@ -46,30 +47,26 @@ ngx_http_chaton_chat_start(ngx_http_request_t *r, ngx_str_t *body)
 static chaton_writer_t *
 ngx_http_chaton_chat_writer(ngx_http_chaton_conv_t *ctx)
 {
-    u_char                      *id, *p;
+    ngx_str_t                    id;
     chaton_openai_chat_t        *oc;
     ngx_http_chaton_loc_conf_t  *lcf;
 
     lcf = ngx_http_get_module_loc_conf(ctx->request, ngx_http_chaton_module);
 
     oc = ngx_palloc(ctx->request->pool, sizeof(chaton_openai_chat_t));
-    id = ngx_pnalloc(ctx->request->pool, sizeof("chatcmpl-") - 1 + 24);
-    if (oc == NULL || id == NULL) {
+    if (oc == NULL) {
         return NULL;
     }
 
     /* one id for the whole answer, as OpenAI gives */
 
-    p = ngx_sprintf(id, "chatcmpl-%08xD%08xD%08xD",
-                    (uint32_t) ngx_random(), (uint32_t) ngx_random(),
-                    (uint32_t) ngx_random());
-
-    if (chaton_openai_chat_init(oc, &ctx->alloc, id, p - id,
-                                ctx->chat.model, ctx->chat.model_len,
-                                (uint64_t) ngx_time(),
-                                lcf->max_answer_size, ctx->chat.stream,
-                                ctx->chat.include_usage)
-        != CHATON_OK)
+    if (ngx_http_chaton_conversation_id(ctx, "chatcmpl-", &id) != NGX_OK
+        || chaton_openai_chat_init(oc, &ctx->alloc, id.data, id.len,
+                                   ctx->chat.model, ctx->chat.model_len,
+                                   (uint64_t) ngx_time(),
+                                   lcf->max_answer_size, ctx->chat.stream,
+                                   ctx->chat.include_usage)
+           != CHATON_OK)
     {
         return NULL;
     }

@@ -14,7 +14,7 @@
  * line leaves only once the backend's status is known, so a backend error
  * is a proper HTTP error; except that a stream waiting long for the
  * backend (reasoning models think for minutes) is answered 200 after
- * chaton_stream_wait, with heartbeat comments, and a later error then
+ * chaton_stream_wait, with heartbeats, and a later error then
  * arrives as an error event of the stream.
  */
 
@@ -35,10 +35,9 @@ static ngx_int_t ngx_http_chaton_conversation_whole(ngx_http_request_t *r,
 static void ngx_http_chaton_conversation_truncated(
     ngx_http_chaton_conv_t *ctx);
 static void ngx_http_chaton_conversation_beat(ngx_event_t *ev);
+static ngx_int_t ngx_http_chaton_conversation_beat_text(
+    ngx_http_chaton_conv_t *ctx);
 static void ngx_http_chaton_conversation_cleanup(void *data);
-
-
-static u_char  ngx_http_chaton_beat_text[] = ": keep-alive\n\n";
 
 
 /*
@@ -68,19 +67,7 @@ ngx_http_chaton_conversation(ngx_http_request_t *r, ngx_str_t *body,
     ctx->step = NGX_HTTP_CHATON_PREPARING;
     ngx_http_chaton_alloc_init(&ctx->alloc, r->pool);
 
-    /* conf.nonce stays NULL: the parser draws one for the request */
-
-    ngx_memzero(&conf, sizeof(chaton_chat_conf_t));
-
-    conf.models = lcf->models;
-    conf.nmodels = lcf->nmodels;
-    conf.fallback = lcf->fallback;
-    conf.max_tokens = lcf->max_tokens;
-    conf.max_image = lcf->max_image_size;
-    conf.max_images = lcf->max_images;
-    conf.web_search = lcf->web_search;
-    conf.image_gen = lcf->image_gen;
-    conf.code_interpreter = lcf->code_interpreter;
+    ngx_http_chaton_conversation_conf(r, &conf);
 
     rc = dialect->parse(&ctx->chat, &ctx->alloc, &conf, body->data,
                         body->len, &err);
@@ -89,10 +76,7 @@ ngx_http_chaton_conversation(ngx_http_request_t *r, ngx_str_t *body,
         return NGX_ERROR;
     }
 
-    if (ctx->chat.model) {
-        ctx->req.model.data = ctx->chat.model;
-        ctx->req.model.len = ctx->chat.model_len;
-    }
+    ngx_http_chaton_conversation_model(ctx);
 
     if (rc != CHATON_OK) {
         if (lcf->passthrough.len && err.code
@@ -127,6 +111,70 @@ ngx_http_chaton_conversation(ngx_http_request_t *r, ngx_str_t *body,
     }
 
     return rc;
+}
+
+
+/* what a dialect's parser is told of the location */
+
+void
+ngx_http_chaton_conversation_conf(ngx_http_request_t *r,
+    chaton_chat_conf_t *conf)
+{
+    ngx_http_chaton_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_chaton_module);
+
+    /* conf->nonce stays NULL: the parser draws one for the request */
+
+    ngx_memzero(conf, sizeof(chaton_chat_conf_t));
+
+    conf->models = lcf->models;
+    conf->nmodels = lcf->nmodels;
+    conf->fallback = lcf->fallback;
+    conf->max_tokens = lcf->max_tokens;
+    conf->max_image = lcf->max_image_size;
+    conf->max_images = lcf->max_images;
+    conf->web_search = lcf->web_search;
+    conf->image_gen = lcf->image_gen;
+    conf->code_interpreter = lcf->code_interpreter;
+}
+
+
+/* the model as the client asked, for the log, once a parser read it */
+
+void
+ngx_http_chaton_conversation_model(ngx_http_chaton_conv_t *ctx)
+{
+    if (ctx->chat.model) {
+        ctx->req.model.data = ctx->chat.model;
+        ctx->req.model.len = ctx->chat.model_len;
+    }
+}
+
+
+/* an answer's id: the dialect's prefix, then 24 random hex digits */
+
+ngx_int_t
+ngx_http_chaton_conversation_id(ngx_http_chaton_conv_t *ctx,
+    const char *prefix, ngx_str_t *id)
+{
+    size_t   n;
+    u_char  *p;
+
+    n = ngx_strlen(prefix);
+
+    id->data = ngx_pnalloc(ctx->request->pool, n + 24);
+    if (id->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_sprintf(id->data, "%s%08xD%08xD%08xD", prefix,
+                    (uint32_t) ngx_random(), (uint32_t) ngx_random(),
+                    (uint32_t) ngx_random());
+
+    id->len = p - id->data;
+
+    return NGX_OK;
 }
 
 
@@ -200,6 +248,10 @@ ngx_http_chaton_conversation_call(ngx_http_chaton_conv_t *ctx)
     r->write_event_handler = ngx_http_chaton_conversation_resume;
 
     if (ctx->chat.stream && (lcf->stream_wait || lcf->heartbeat)) {
+        if (ngx_http_chaton_conversation_beat_text(ctx) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
         ctx->beat.handler = ngx_http_chaton_conversation_beat;
         ctx->beat.data = ctx;
         ctx->beat.log = r->connection->log;
@@ -623,7 +675,8 @@ ngx_http_chaton_conversation_truncated(ngx_http_chaton_conv_t *ctx)
 /*
  * The stream's timer: after chaton_stream_wait without a backend status
  * the client gets its 200 (so that proxies in front do not give up), then
- * a comment line every chaton_heartbeat of silence.
+ * the dialect's heartbeat (a comment line, Anthropic's "ping") every
+ * chaton_heartbeat of silence.
  */
 
 static void
@@ -671,9 +724,8 @@ ngx_http_chaton_conversation_beat(ngx_event_t *ev)
     /* the previous beat still waiting for the client: no need for more */
 
     if (ctx->beat_buf.pos == ctx->beat_buf.last) {
-        ctx->beat_buf.pos = ngx_http_chaton_beat_text;
-        ctx->beat_buf.last = ngx_http_chaton_beat_text
-                             + sizeof(ngx_http_chaton_beat_text) - 1;
+        ctx->beat_buf.pos = ctx->beat_text.data;
+        ctx->beat_buf.last = ctx->beat_text.data + ctx->beat_text.len;
         ctx->beat_buf.memory = 1;
         ctx->beat_buf.flush = 1;
 
@@ -694,6 +746,31 @@ ngx_http_chaton_conversation_beat(ngx_event_t *ev)
     }
 
     ngx_http_run_posted_requests(c);
+}
+
+
+/* the dialect's heartbeat, written once for all the beats of a stream */
+
+static ngx_int_t
+ngx_http_chaton_conversation_beat_text(ngx_http_chaton_conv_t *ctx)
+{
+    chaton_buf_t  b;
+
+    if (ctx->dialect->ping == NULL) {
+        ngx_str_set(&ctx->beat_text, ": keep-alive\n\n");
+        return NGX_OK;
+    }
+
+    chaton_buf_init(&b, &ctx->alloc, 0);
+
+    if (ctx->dialect->ping(&b) != CHATON_OK) {
+        return NGX_ERROR;
+    }
+
+    ctx->beat_text.data = b.data;
+    ctx->beat_text.len = b.len;
+
+    return NGX_OK;
 }
 
 

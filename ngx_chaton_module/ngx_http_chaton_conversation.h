@@ -2,7 +2,7 @@
 /*
  * ngx_chaton: the conversation runner that every API dialect shares.
  *
- * A dialect's route (chat completions today) reads the client's body,
+ * A dialect's route (chat completions, messages) reads the client's body,
  * has its dialect's parser turn it into the neutral conversation, and
  * hands it to the runner, which does the rest the same way for every
  * dialect: the pre-steps (ngx_http_chaton_prepare.c), the signed chat
@@ -68,6 +68,9 @@ typedef struct {
 
     /* the dialect's writer for this conversation's answer */
     chaton_writer_t           *(*writer)(ngx_http_chaton_conv_t *ctx);
+
+    /* a stream's heartbeat event; NULL: an SSE comment line */
+    int                        (*ping)(chaton_buf_t *b);
 } ngx_http_chaton_dialect_t;
 
 
@@ -89,6 +92,7 @@ struct ngx_http_chaton_conv_s {
     ngx_uint_t                   npreps;
 
     ngx_event_t                  beat;       /* stream wait, heartbeat */
+    ngx_str_t                    beat_text;
     ngx_buf_t                    beat_buf;
     ngx_chain_t                  beat_out;
 
@@ -101,6 +105,11 @@ struct ngx_http_chaton_conv_s {
 
 ngx_int_t ngx_http_chaton_conversation(ngx_http_request_t *r,
     ngx_str_t *body, const ngx_http_chaton_dialect_t *dialect);
+void ngx_http_chaton_conversation_conf(ngx_http_request_t *r,
+    chaton_chat_conf_t *conf);
+void ngx_http_chaton_conversation_model(ngx_http_chaton_conv_t *ctx);
+ngx_int_t ngx_http_chaton_conversation_id(ngx_http_chaton_conv_t *ctx,
+    const char *prefix, ngx_str_t *id);
 ngx_int_t ngx_http_chaton_conversation_call(ngx_http_chaton_conv_t *ctx);
 void ngx_http_chaton_conversation_resume(ngx_http_request_t *r);
 ngx_int_t ngx_http_chaton_conversation_complete(ngx_http_chaton_conv_t *ctx,

@@ -249,7 +249,8 @@ ngx_http_chaton_cred_cleanup(void *data)
  * chaton_client_keys <file>;
  *
  * One client a line: "<name> <key>" ("#" starts a comment).  Requests must
- * then carry "Authorization: Bearer <key>"; the client's name is
+ * then carry "Authorization: Bearer <key>" or "x-api-key: <key>" (as
+ * Anthropic's clients send it); the client's name is
  * $chaton_client, for logs and limit_req/limit_conn keys.
  */
 
@@ -370,7 +371,7 @@ ngx_http_chaton_client(ngx_http_request_t *r)
 {
     long                         i;
     u_char                       digest[CHATON_KEY_DIGEST_LEN];
-    ngx_str_t                   *names;
+    ngx_str_t                   *names, key;
     ngx_table_elt_t             *h;
     ngx_http_chaton_loc_conf_t  *lcf;
 
@@ -382,15 +383,26 @@ ngx_http_chaton_client(ngx_http_request_t *r)
 
     h = r->headers_in.authorization;
 
-    if (h == NULL || h->value.len <= 7
-        || ngx_strncasecmp(h->value.data, (u_char *) "Bearer ", 7) != 0)
+    if (h && h->value.len > 7
+        && ngx_strncasecmp(h->value.data, (u_char *) "Bearer ", 7) == 0)
     {
-        return NULL;
+        key.data = h->value.data + 7;
+        key.len = h->value.len - 7;
+
+    } else {
+
+        /* Anthropic's clients send their key so */
+
+        h = ngx_http_chaton_find_header(&r->headers_in.headers, "x-api-key",
+                                        9);
+        if (h == NULL || h->value.len == 0) {
+            return NULL;
+        }
+
+        key = h->value;
     }
 
-    if (chaton_key_digest(h->value.data + 7, h->value.len - 7, digest)
-        != CHATON_OK)
-    {
+    if (chaton_key_digest(key.data, key.len, digest) != CHATON_OK) {
         return NULL;
     }
 

@@ -2,8 +2,10 @@
 /*
  * ngx_chaton: the model table of a location (the operator's entries, the
  * context windows, the default model), GET /v1/models and
- * GET /v1/models/{id} from it; with "chaton_passthrough", the other
- * server's models are listed too, and a model of its is answered by it.
+ * GET /v1/models/{id} from it, in Anthropic's shape for a request with
+ * "anthropic-version"; with "chaton_passthrough", the other server's
+ * models are listed too (to OpenAI's clients), and a model of its is
+ * answered by it.
  */
 
 
@@ -21,6 +23,10 @@ static ngx_int_t ngx_http_chaton_models_table(ngx_conf_t *cf,
 static char *ngx_http_chaton_models_fallback(ngx_conf_t *cf,
     ngx_http_chaton_loc_conf_t *conf, ngx_uint_t served);
 static void ngx_http_chaton_models_resume(ngx_http_request_t *r);
+static ngx_int_t ngx_http_chaton_models_anthropic(ngx_http_request_t *r,
+    chaton_route_t *rt, chaton_buf_t *b);
+static ngx_int_t ngx_http_chaton_model_not_found(ngx_http_request_t *r,
+    chaton_route_t *rt);
 
 
 static ngx_str_t  ngx_http_chaton_models_route = ngx_string("models");
@@ -33,7 +39,6 @@ ngx_http_chaton_models_handler(ngx_http_request_t *r, chaton_route_t *rt)
     ngx_str_t                     route;
     chaton_buf_t                  b;
     chaton_alloc_t                a;
-    chaton_error_t                err;
     ngx_http_chaton_req_t        *req;
     const chaton_model_t         *m;
     ngx_http_chaton_loc_conf_t   *lcf;
@@ -60,6 +65,14 @@ ngx_http_chaton_models_handler(ngx_http_request_t *r, chaton_route_t *rt)
     }
 
     ngx_http_set_ctx(r, req, ngx_http_chaton_module);
+
+    /* Anthropic's clients say so: its shape, and the table's models only */
+
+    if (ngx_http_chaton_find_header(&r->headers_in.headers,
+                                    "anthropic-version", 17))
+    {
+        return ngx_http_chaton_models_anthropic(r, rt, &b);
+    }
 
     if (rt->route == CHATON_ROUTE_MODELS) {
         if (lcf->passthrough.len == 0) {
@@ -117,7 +130,47 @@ ngx_http_chaton_models_handler(ngx_http_request_t *r, chaton_route_t *rt)
         return rc;
     }
 
-    /* a look-up, not a request to serve: the default model answers none */
+    return ngx_http_chaton_model_not_found(r, rt);
+}
+
+
+static ngx_int_t
+ngx_http_chaton_models_anthropic(ngx_http_request_t *r, chaton_route_t *rt,
+    chaton_buf_t *b)
+{
+    int                          rc;
+    const chaton_model_t        *m;
+    ngx_http_chaton_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_chaton_module);
+
+    if (rt->route == CHATON_ROUTE_MODELS) {
+        rc = chaton_models_list_anthropic(b, lcf->models, lcf->nmodels);
+
+    } else {
+        m = chaton_model_find(lcf->models, lcf->nmodels, rt->id, rt->id_len);
+
+        if (m == NULL) {
+            return ngx_http_chaton_model_not_found(r, rt);
+        }
+
+        rc = chaton_model_object_anthropic(b, m);
+    }
+
+    if (rc != CHATON_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_chaton_send_json(r, NGX_HTTP_OK, b->data, b->len);
+}
+
+
+/* a look-up, not a request to serve: the default model answers none */
+
+static ngx_int_t
+ngx_http_chaton_model_not_found(ngx_http_request_t *r, chaton_route_t *rt)
+{
+    chaton_error_t  err;
 
     (void) chaton_error_set(&err, NGX_HTTP_NOT_FOUND, "model",
                             "model_not_found",

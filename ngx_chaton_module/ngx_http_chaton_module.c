@@ -273,27 +273,12 @@ ngx_module_t  ngx_http_chaton_module = {
 static ngx_int_t
 ngx_http_chaton_handler(ngx_http_request_t *r)
 {
-    ngx_str_t                    prefix;
     chaton_route_t               rt;
-    ngx_http_core_loc_conf_t    *clcf;
     ngx_http_chaton_loc_conf_t  *lcf;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_chaton_module);
-    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
 
-    prefix = clcf->name;
-
-    if (clcf->exact_match || clcf->named
-#if (NGX_PCRE)
-        || clcf->regex
-#endif
-       )
-    {
-        ngx_str_null(&prefix);
-    }
-
-    chaton_route_parse(&rt, r->uri.data, r->uri.len, prefix.data,
-                       prefix.len);
+    ngx_http_chaton_route(r, &r->uri, &rt);
 
     /* browsers send preflights without the key */
 
@@ -310,6 +295,12 @@ ngx_http_chaton_handler(ngx_http_request_t *r)
     case CHATON_ROUTE_CHAT:
         return ngx_http_chaton_chat_handler(r);
 
+    case CHATON_ROUTE_MESSAGES:
+        return ngx_http_chaton_messages_handler(r);
+
+    case CHATON_ROUTE_COUNT_TOKENS:
+        return ngx_http_chaton_count_tokens_handler(r);
+
     case CHATON_ROUTE_IMAGES:
         return ngx_http_chaton_images_handler(r);
 
@@ -325,10 +316,40 @@ ngx_http_chaton_handler(ngx_http_request_t *r)
 }
 
 
+/*
+ * The route of a URI (the request's, or the one an error_page came from)
+ * as the router reads it in the current location.
+ */
+
+void
+ngx_http_chaton_route(ngx_http_request_t *r, ngx_str_t *uri,
+    chaton_route_t *rt)
+{
+    ngx_str_t                  prefix;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    prefix = clcf->name;
+
+    if (clcf->exact_match || clcf->named
+#if (NGX_PCRE)
+        || clcf->regex
+#endif
+       )
+    {
+        ngx_str_null(&prefix);
+    }
+
+    chaton_route_parse(rt, uri->data, uri->len, prefix.data, prefix.len);
+}
+
+
 static ngx_int_t
 ngx_http_chaton_unauthorized(ngx_http_request_t *r)
 {
-    ngx_int_t  rc;
+    ngx_int_t    rc;
+    const char  *msg;
 
     rc = ngx_http_discard_request_body(r);
 
@@ -338,11 +359,18 @@ ngx_http_chaton_unauthorized(ngx_http_request_t *r)
 
     /* never a word of the key that was sent */
 
+    if (r->headers_in.authorization
+        || ngx_http_chaton_find_header(&r->headers_in.headers, "x-api-key", 9))
+    {
+        msg = "Incorrect API key provided.";
+
+    } else {
+        msg = "You didn't provide an API key: send it as \"Authorization: "
+              "Bearer <key>\" or \"x-api-key: <key>\".";
+    }
+
     return ngx_http_chaton_fail(r, NGX_HTTP_UNAUTHORIZED, "invalid_api_key",
-                                r->headers_in.authorization
-                                ? "Incorrect API key provided."
-                                : "You didn't provide an API key: send it "
-                                  "as \"Authorization: Bearer <key>\".");
+                                msg);
 }
 
 

@@ -209,6 +209,8 @@ extern ngx_module_t  ngx_http_chaton_module;
 
 /* ngx_http_chaton_module.c */
 ngx_str_t *ngx_http_chaton_request_id(ngx_http_request_t *r);
+void ngx_http_chaton_route(ngx_http_request_t *r, ngx_str_t *uri,
+    chaton_route_t *rt);
 void ngx_http_chaton_alloc_init(chaton_alloc_t *a, ngx_pool_t *pool);
 ngx_int_t ngx_http_chaton_read_request(ngx_http_request_t *r, size_t size,
     ngx_http_chaton_start_pt start);
@@ -281,6 +283,8 @@ ngx_int_t ngx_http_chaton_pass(ngx_http_request_t *r, const char *method,
 
 /* the routes */
 ngx_int_t ngx_http_chaton_chat_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_chaton_messages_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_chaton_count_tokens_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_chaton_models_handler(ngx_http_request_t *r,
     chaton_route_t *rt);
 ngx_int_t ngx_http_chaton_images_handler(ngx_http_request_t *r);

@@ -10,7 +10,9 @@
 
 
 static ngx_int_t ngx_http_chaton_write_error(ngx_http_request_t *r,
-    chaton_error_t *err);
+    chaton_error_t *err, ngx_str_t *uri);
+static ngx_uint_t ngx_http_chaton_anthropic_errors(ngx_http_request_t *r,
+    ngx_str_t *uri);
 static ngx_int_t ngx_http_chaton_header_out(ngx_http_request_t *r,
     const char *name, ngx_str_t *value);
 
@@ -148,18 +150,39 @@ ngx_http_chaton_send_error(ngx_http_request_t *r, chaton_error_t *err)
                   err->status, err->code ? err->code : "error",
                   (size_t) err->text_len, err->text);
 
-    return ngx_http_chaton_write_error(r, err);
+    return ngx_http_chaton_write_error(r, err, &r->uri);
 }
 
 
+/* the error in the shape of the API that "uri" (the client's) belongs to */
+
 static ngx_int_t
-ngx_http_chaton_write_error(ngx_http_request_t *r, chaton_error_t *err)
+ngx_http_chaton_write_error(ngx_http_request_t *r, chaton_error_t *err,
+    ngx_str_t *uri)
 {
+    int                     rc;
+    ngx_uint_t              status;
     chaton_buf_t            b;
     chaton_alloc_t          a;
     ngx_http_chaton_req_t  *req;
 
     req = ngx_http_get_module_ctx(r, ngx_http_chaton_module);
+
+    ngx_http_chaton_alloc_init(&a, r->pool);
+    chaton_buf_init(&b, &a, 0);
+
+    if (ngx_http_chaton_anthropic_errors(r, uri)) {
+        status = chaton_error_anthropic_status(err);
+        rc = chaton_error_anthropic_json(&b, err);
+
+    } else {
+        status = err->status;
+        rc = chaton_error_json(&b, err);
+    }
+
+    if (rc != CHATON_OK) {
+        return NGX_ERROR;
+    }
 
     if (req && req->retry_after.len
         && err->status == NGX_HTTP_TOO_MANY_REQUESTS
@@ -169,14 +192,38 @@ ngx_http_chaton_write_error(ngx_http_request_t *r, chaton_error_t *err)
         return NGX_ERROR;
     }
 
-    ngx_http_chaton_alloc_init(&a, r->pool);
-    chaton_buf_init(&b, &a, 0);
+    return ngx_http_chaton_send_json(r, status, b.data, b.len);
+}
 
-    if (chaton_error_json(&b, err) != CHATON_OK) {
-        return NGX_ERROR;
+
+/*
+ * Anthropic's shape on its routes; and on the routes both APIs have
+ * (models, an unknown URL) when the client speaks Anthropic's API, as it
+ * says by "anthropic-version" (its SDKs and Claude Code always send it).
+ */
+
+static ngx_uint_t
+ngx_http_chaton_anthropic_errors(ngx_http_request_t *r, ngx_str_t *uri)
+{
+    chaton_route_t  rt;
+
+    ngx_http_chaton_route(r, uri, &rt);
+
+    switch (rt.route) {
+
+    case CHATON_ROUTE_MESSAGES:
+    case CHATON_ROUTE_COUNT_TOKENS:
+        return 1;
+
+    case CHATON_ROUTE_CHAT:
+    case CHATON_ROUTE_IMAGES:
+    case CHATON_ROUTE_SPEECH:
+        return 0;
     }
 
-    return ngx_http_chaton_send_json(r, err->status, b.data, b.len);
+    return ngx_http_chaton_find_header(&r->headers_in.headers,
+                                       "anthropic-version", 17)
+           != NULL;
 }
 
 
@@ -383,7 +430,11 @@ ngx_http_chaton_preflight(ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
-    /* SDKs send their own headers (X-Stainless-*, OpenAI-Organization) */
+    /*
+     * SDKs send their own headers (X-Stainless-*, OpenAI-Organization,
+     * anthropic-dangerous-direct-browser-access): those asked for are
+     * allowed, or else the keys' and Anthropic's
+     */
 
     h = ngx_http_chaton_find_header(&r->headers_in.headers,
                                     "Access-Control-Request-Headers", 30);
@@ -392,7 +443,9 @@ ngx_http_chaton_preflight(ngx_http_request_t *r)
         value = h->value;
 
     } else {
-        ngx_str_set(&value, "Authorization, Content-Type");
+        ngx_str_set(&value, "Authorization, Content-Type, x-api-key, "
+                            "anthropic-version, anthropic-beta, "
+                            "anthropic-dangerous-direct-browser-access");
     }
 
     if (ngx_http_chaton_header_out(r, "Access-Control-Allow-Headers", &value)
@@ -432,7 +485,7 @@ ngx_int_t
 ngx_http_chaton_error_handler(ngx_http_request_t *r)
 {
     u_char                      *p;
-    ngx_str_t                    retry;
+    ngx_str_t                    retry, uri;
     ngx_uint_t                   status;
     chaton_error_t               err;
     ngx_http_chaton_loc_conf_t  *lcf;
@@ -463,9 +516,19 @@ ngx_http_chaton_error_handler(ngx_http_request_t *r)
         }
     }
 
-    /* nginx has logged its own reason already */
+    /*
+     * nginx has logged its own reason already.  The URI is now error_page's:
+     * the route is the client's URI's, as in the request line
+     */
 
-    return ngx_http_chaton_write_error(r, &err);
+    uri = r->unparsed_uri;
+
+    p = ngx_strlchr(uri.data, uri.data + uri.len, '?');
+    if (p) {
+        uri.len = p - uri.data;
+    }
+
+    return ngx_http_chaton_write_error(r, &err, &uri);
 }
 
 

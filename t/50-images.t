@@ -139,7 +139,7 @@ is($res->code, 200, 'retry after a failed download: 200');
 ($c0) = count('chats');
 $t->mock_knob({ route => 'chats', status => 503, times => 0 });
 $res = images({ prompt => 'never', n => 2 });
-err($res, 502, 'all attempts failed: 502', code => 'backend_error');
+err($res, 502, 'all attempts failed: 502', code => 'backend_overloaded');
 is(scalar @{ since('chats', $c0) }, 4, 'all attempts failed: 2n attempts');
 $t->mock_reset;
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env perl
 # Real clients are the judges of compatibility: the official openai npm
-# SDK, the Vercel AI SDK and LangChain.js, pinned in t/clients/package-lock.json,
+# SDK, the Vercel AI SDK and LangChain.js, Anthropic's @anthropic-ai/sdk
+# and the AI SDK's @ai-sdk/anthropic (on /v1/messages), pinned in t/clients/package-lock.json,
 # run their own requests against the gateway and the mock (the
 # configuration `make run` uses).  Each script in t/clients prints a TAP
 # line per check; each becomes one result here.  No node or no packages is
@@ -22,7 +23,8 @@ use ChatonTest;
 my $DIR = "$ChatonTest::ROOT/t/clients";
 my @SCRIPTS = split ' ', ($ENV{CHATON_CLIENT_SCRIPTS}
                           // 'openai ai-sdk langchain tools-openai '
-                             . 'tools-ai-sdk tools-langchain');
+                             . 'tools-ai-sdk tools-langchain anthropic '
+                             . 'ai-sdk-anthropic');
 my $TIMEOUT = 60;
 
 my $out = `"$DIR/install" 2>&1`;

@@ -742,6 +742,79 @@ my $n408 = () = $t->access_log =~ m{"POST /v1/chat/completions HTTP/1\.1" 408 }g
 ok($n408 >= 26, "slow clients: the access log has their 408s ($n408)");
 
 # ---------------------------------------------------------------------------
+# POST /v1/messages: Anthropic's shape, {"type":"error","error":{"type",
+# "message"}}, the field leading the message (its errors have no param)
+
+my $MESSAGES = '/v1/messages';
+
+sub refused_anthropic {
+    my ($name, $res, $param) = @_;
+    my $j = eval { decode_json($res->body) } // {};
+    my $e = ref $j->{error} eq 'HASH' ? $j->{error} : {};
+    ok($res->code == 400 && ($j->{type} // '') eq 'error'
+       && ($e->{type} // '') eq 'invalid_request_error'
+       && index($e->{message} // '', "$param: ") == 0,
+       "messages: $name: 400, Anthropic's shape, names $param")
+        or diag($res->code . ' ' . substr($res->body // '', 0, 300));
+    is(scalar @{ since() }, 0, "messages: $name: nothing sent to the backend");
+}
+
+sub messages_body {
+    my (%over) = @_;
+    my %b = (model => 'claude-3-5-sonnet', max_tokens => 16,
+             messages => [{ role => 'user', content => 'hello' }]);
+    for my $k (keys %over) {
+        if (ref $over{$k} eq 'SCALAR' && !defined ${ $over{$k} }) { delete $b{$k} }
+        else { $b{$k} = $over{$k} }
+    }
+    return \%b;
+}
+
+sub user_blocks { messages => [{ role => 'user', content => [@_] }] }
+
+refused_anthropic('no max_tokens', post($MESSAGES, messages_body(max_tokens => \undef)),
+                  'max_tokens');
+for my $row (
+    [model => 42], [model => ''],
+    [max_tokens => '10'], [max_tokens => 0], [max_tokens => -1], [max_tokens => 1.5],
+    [messages => 'x'], [messages => []], [system => 5],
+    [stream => 'yes'], [temperature => 'hot'], [top_k => '1'],
+    [stop_sequences => 'x'], [metadata => 5], [tools => 'x'], [thinking => 'on'],
+) {
+    refused_anthropic("$row->[0] " . show($row->[1]),
+                      post($MESSAGES, messages_body(@$row)), $row->[0]);
+}
+for my $row (
+    [[{ type => 'image' }], 'system[0]', 'system'],
+    [[{ role => 'bot', content => 'x' }], 'messages[0].role'],
+    [[{ role => 'user', content => 5 }], 'messages[0].content'],
+    [[{ role => 'user', content => [{ type => 'text' }] }], 'messages[0].content[0].text'],
+    [[{ role => 'user', content => [{ type => 'audio' }] }], 'messages[0].content[0].type'],
+) {
+    refused_anthropic("$row->[1] " . show($row->[0]),
+                      post($MESSAGES, messages_body(($row->[2] // 'messages') => $row->[0])),
+                      $row->[1]);
+}
+refused_anthropic('an orphan tool_result', post($MESSAGES, messages_body(user_blocks(
+    { type => 'tool_result', tool_use_id => 'toolu_nowhere', content => 'r' }))),
+    'messages[0].content[0].tool_use_id');
+refused_anthropic('an image/bmp image', post($MESSAGES, messages_body(user_blocks(
+    { type => 'image', source => { type => 'base64', media_type => 'image/bmp',
+                                   data => 'AAAA' } }))),
+    'messages[0].content[0].source.media_type');
+refused_anthropic('an image that is not base64', post($MESSAGES, messages_body(user_blocks(
+    { type => 'image', source => { type => 'base64', media_type => 'image/png',
+                                   data => '!!' } }))),
+    'messages[0].content[0].source.data');
+refused_anthropic('tool_choice {"type":"maybe"}',
+                  post($MESSAGES, messages_body(tool_choice => { type => 'maybe' })),
+                  'tool_choice.type');
+refused_anthropic('a server tool not served (bash)',
+                  post($MESSAGES, messages_body(tools => [{ type => 'bash_20250124',
+                                                            name => 'bash' }])),
+                  'tools[0].type');
+
+# ---------------------------------------------------------------------------
 
 is(worker_pid(), $worker, 'the same worker throughout (no crash)');
 is($t->chat->code, 200, 'and it still answers');

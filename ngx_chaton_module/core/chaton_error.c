@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "chaton_error.h"
+#include "dialect_anthropic.h"
 
 
 static size_t chaton_error_cut(const unsigned char *s, size_t len,
@@ -153,6 +154,84 @@ chaton_error_json(chaton_buf_t *b, const chaton_error_t *e)
 }
 
 
+/*
+ * Anthropic's shape: {"type":"error","error":{"type":...,"message":...}}.
+ * It has no param: the field a refusal names leads its message
+ * ("max_tokens: Field required"), as in Anthropic's own messages.
+ */
+
+int
+chaton_error_anthropic_json(chaton_buf_t *b, const chaton_error_t *e)
+{
+    int     rc;
+    size_t  n;
+
+    rc = chaton_buf_literal(b, "{\"type\":\"error\",\"error\":{\"type\":");
+    if (rc != CHATON_OK) {
+        return rc;
+    }
+
+    rc = chaton_json_cstring(b,
+             chaton_anthropic_error_type(chaton_error_anthropic_status(e)));
+    if (rc != CHATON_OK) {
+        return rc;
+    }
+
+    rc = chaton_buf_literal(b, ",\"message\":");
+    if (rc != CHATON_OK) {
+        return rc;
+    }
+
+    rc = chaton_buf_literal(b, "\"");
+    if (rc != CHATON_OK) {
+        return rc;
+    }
+
+    n = e->param ? strlen(e->param) : 0;
+
+    /* a message that names its field already is left as it is */
+
+    if (n && !(e->text_len > n && memcmp(e->text, e->param, n) == 0
+               && e->text[n] == ':'))
+    {
+        rc = chaton_json_escape(b, (const unsigned char *) e->param, n);
+        if (rc != CHATON_OK) {
+            return rc;
+        }
+
+        rc = chaton_buf_literal(b, ": ");
+        if (rc != CHATON_OK) {
+            return rc;
+        }
+    }
+
+    rc = chaton_json_escape(b, e->text, e->text_len);
+    if (rc != CHATON_OK) {
+        return rc;
+    }
+
+    return chaton_buf_literal(b, "\"}}");
+}
+
+
+/*
+ * The status Anthropic's clients get: the same but for an overloaded
+ * backend or server, which Anthropic answers 529 (its SDKs retry it).
+ */
+
+int
+chaton_error_anthropic_status(const chaton_error_t *e)
+{
+    if (e->status == 503
+        || (e->code && strcmp(e->code, "backend_overloaded") == 0))
+    {
+        return 529;
+    }
+
+    return e->status;
+}
+
+
 /* once a stream has begun, an error is one more event */
 
 int
@@ -183,6 +262,7 @@ chaton_error_event(chaton_buf_t *b, const chaton_error_t *e)
  *   401, 403               502: the backend rejected the gateway
  *   413                    413
  *   429                    429 (the caller keeps Retry-After)
+ *   503, 529               502, "backend_overloaded" (Anthropic's 529)
  *   5xx and the rest       502
  */
 
@@ -221,6 +301,15 @@ chaton_error_backend(chaton_error_t *e, int status, int timed_out,
         (void) chaton_error_set(e, 413, NULL, "request_too_large",
                                 "The backend refused the request as too "
                                 "large.");
+        return;
+    }
+
+    /* still 502 for OpenAI; Anthropic's clients are told 529 */
+
+    if (status == 503 || status == 529) {
+        (void) chaton_error_set(e, 502, NULL, "backend_overloaded",
+                                "The backend is overloaded (HTTP %d); "
+                                "retry later.", status);
         return;
     }
 

@@ -1,6 +1,7 @@
 /*
  * The one writer of client-visible errors, in OpenAI's shape:
- * {"error":{"message":...,"type":...,"param":...,"code":...}}
+ * {"error":{"message":...,"type":...,"param":...,"code":...}}, or in
+ * Anthropic's: {"type":"error","error":{"type":...,"message":...}}.
  */
 
 #ifndef _CHATON_ERROR_H_INCLUDED_
@@ -32,6 +33,8 @@ void chaton_error_text(chaton_error_t *e, int status, const char *code,
     const unsigned char *text, size_t len);
 const char *chaton_error_type(int status);
 int chaton_error_json(chaton_buf_t *b, const chaton_error_t *e);
+int chaton_error_anthropic_json(chaton_buf_t *b, const chaton_error_t *e);
+int chaton_error_anthropic_status(const chaton_error_t *e);
 void chaton_error_backend(chaton_error_t *e, int status, int timed_out,
     const unsigned char *body, size_t len);
 int chaton_error_event(chaton_buf_t *b, const chaton_error_t *e);

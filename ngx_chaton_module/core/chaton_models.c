@@ -278,8 +278,8 @@ chaton_models_list(chaton_buf_t *b, const chaton_model_t *table, size_t n)
  * its release is an RFC 3339 time.
  */
 
-static int
-chaton_model_anthropic(chaton_buf_t *b, const chaton_model_t *m)
+int
+chaton_model_object_anthropic(chaton_buf_t *b, const chaton_model_t *m)
 {
     char        date[32];
     time_t      t;
@@ -315,7 +315,7 @@ chaton_models_list_anthropic(chaton_buf_t *b, const chaton_model_t *table,
     const chaton_model_t  *first, *last;
 
     chaton_try(chaton_buf_literal(b, "{\"data\":["));
-    chaton_try(chaton_models_items(b, table, n, chaton_model_anthropic,
+    chaton_try(chaton_models_items(b, table, n, chaton_model_object_anthropic,
                                    &first, &last));
     chaton_try(chaton_buf_literal(b, "],\"has_more\":false,\"first_id\":"));
 

@@ -35,6 +35,7 @@ int chaton_models_list(chaton_buf_t *b, const chaton_model_t *table,
 int chaton_models_list_anthropic(chaton_buf_t *b,
     const chaton_model_t *table, size_t n);
 int chaton_model_object(chaton_buf_t *b, const chaton_model_t *m);
+int chaton_model_object_anthropic(chaton_buf_t *b, const chaton_model_t *m);
 int chaton_models_union(chaton_buf_t *b, const chaton_model_t *table,
     size_t n, const unsigned char *other, size_t len);
 

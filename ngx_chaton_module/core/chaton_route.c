@@ -20,6 +20,9 @@ static const struct {
       CHATON_ROUTE_IMAGES },
     { "audio/speech", sizeof("audio/speech") - 1, CHATON_ROUTE_SPEECH },
     { "models", sizeof("models") - 1, CHATON_ROUTE_MODELS },
+    { "messages", sizeof("messages") - 1, CHATON_ROUTE_MESSAGES },
+    { "messages/count_tokens", sizeof("messages/count_tokens") - 1,
+      CHATON_ROUTE_COUNT_TOKENS },
 };
 
 

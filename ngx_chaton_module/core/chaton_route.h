@@ -17,6 +17,8 @@
 #define CHATON_ROUTE_SPEECH    3       /* audio/speech */
 #define CHATON_ROUTE_MODELS    4       /* models */
 #define CHATON_ROUTE_MODEL     5       /* models/<id> */
+#define CHATON_ROUTE_MESSAGES  6       /* messages (Anthropic) */
+#define CHATON_ROUTE_COUNT_TOKENS  7   /* messages/count_tokens */
 
 
 typedef struct {

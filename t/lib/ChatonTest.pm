@@ -363,21 +363,24 @@ sub chat_stream {
     return $self->stream('/v1/chat/completions', \%body, %o);
 }
 
-# SSE text -> list of { data => "...", json => {...} } or { comment => "..." }
+# SSE text -> list of { data => "...", json => {...}, event => name } or
+# { comment => "..." } (event only where an "event:" line named it)
 sub parse_sse {
     my ($text) = @_;
     my @events;
     for my $block (split /\r?\n\r?\n/, $text) {
-        my (@data, @comments);
+        my (@data, @comments, $name);
         for my $line (split /\r?\n/, $block) {
             if ($line =~ /^data: ?(.*)\z/s) { push @data, $1 }
+            elsif ($line =~ /^event: ?(.*)\z/s) { $name = $1 }
             elsif ($line =~ /^:(.*)/) { push @comments, $1 }
         }
         push @events, { comment => $_ } for @comments;
         next unless @data;
         my $d = join "\n", @data;
         my $json = ($d ne '[DONE]') ? eval { decode_json($d) } : undef;
-        push @events, { data => $d, json => $json };
+        push @events, { data => $d, json => $json,
+                        defined $name ? (event => $name) : () };
     }
     return @events;
 }

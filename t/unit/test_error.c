@@ -423,7 +423,8 @@ test_error_backend_other(void **state)
     cJSON           *o;
     chaton_error_t   e;
 
-    static const int  to502[] = { 500, 501, 502, 503, 504, 599, 302, 204 };
+    static const int  to502[] = { 500, 501, 502, 503, 504, 529, 599, 302,
+                                  204 };
 
     for (i = 0; i < sizeof(to502) / sizeof(to502[0]); i++) {
         o = backend(to502[i], 0, "{\"error\":\"internal details\"}", &e);
@@ -435,6 +436,103 @@ test_error_backend_other(void **state)
     o = backend(413, 0, "too big", &e);
     assert_int_equal(e.status, 413);
     assert_true(strlen(unit_jstr(o, "message")) > 0);
+}
+
+
+/* ---- Anthropic's shape ---------------------------------------------------- */
+
+
+static cJSON *
+render_anthropic(const chaton_error_t *e)
+{
+    chaton_buf_t  b;
+    cJSON        *j, *o;
+
+    chaton_buf_init(&b, &unit_alloc, 0);
+    assert_int_equal(chaton_error_anthropic_json(&b, e), CHATON_OK);
+    assert_true(unit_utf8_valid(b.data, b.len));
+
+    j = unit_json(b.data, b.len);
+    unit_jkeys_exactly(j, "type", "error", NULL);
+    assert_string_equal(unit_jstr(j, "type"), "error");
+
+    o = cJSON_GetObjectItemCaseSensitive(j, "error");
+    unit_jkeys_exactly(o, "type", "message", NULL);
+
+    return o;
+}
+
+
+static void
+test_error_anthropic_types(void **state)
+{
+    size_t          i;
+    cJSON          *o;
+    chaton_error_t  e;
+
+    static const struct {
+        int          status;
+        int          sent;
+        const char  *type;
+    } v[] = {
+        { 400, 400, "invalid_request_error" },
+        { 401, 401, "authentication_error" },
+        { 403, 403, "permission_error" },
+        { 404, 404, "not_found_error" },
+        { 405, 405, "invalid_request_error" },
+        { 413, 413, "request_too_large" },
+        { 429, 429, "rate_limit_error" },
+        { 500, 500, "api_error" },
+        { 502, 502, "api_error" },
+        { 503, 529, "overloaded_error" },
+        { 504, 504, "api_error" },
+    };
+
+    for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        chaton_error_set(&e, v[i].status, NULL, "c", "x");
+        assert_int_equal(chaton_error_anthropic_status(&e), v[i].sent);
+        o = render_anthropic(&e);
+        assert_string_equal(unit_jstr(o, "type"), v[i].type);
+        assert_string_equal(unit_jstr(o, "message"), "x");
+    }
+
+    /* an overloaded backend: 502 for OpenAI's clients, 529 for these */
+    chaton_error_backend(&e, 529, 0, NULL, 0);
+    assert_int_equal(e.status, 502);
+    assert_int_equal(chaton_error_anthropic_status(&e), 529);
+    o = render_anthropic(&e);
+    assert_string_equal(unit_jstr(o, "type"), "overloaded_error");
+
+    chaton_error_backend(&e, 500, 0, NULL, 0);
+    assert_int_equal(chaton_error_anthropic_status(&e), 502);
+}
+
+
+/* no param in Anthropic's shape: the field leads the message */
+
+static void
+test_error_anthropic_param(void **state)
+{
+    cJSON          *o;
+    chaton_error_t  e;
+
+    chaton_error_set(&e, 400, "max_tokens", "missing", "Field required");
+    o = render_anthropic(&e);
+    assert_string_equal(unit_jstr(o, "message"),
+                        "max_tokens: Field required");
+
+    /* not twice */
+    chaton_error_set(&e, 400, "max_tokens", NULL, "max_tokens: Field "
+                     "required");
+    o = render_anthropic(&e);
+    assert_string_equal(unit_jstr(o, "message"),
+                        "max_tokens: Field required");
+
+    /* escaped, both */
+    chaton_error_set(&e, 400, "messages[0].\"x", NULL, "a \"b\"\n");
+    o = render_anthropic(&e);
+    assert_string_equal(unit_jstr(o, "message"),
+                        "messages[0].\"x: a \"b\"\n");
 }
 
 
@@ -455,6 +553,8 @@ main(void)
         utest(test_error_backend_400_without_words),
         utest(test_error_backend_400_long),
         utest(test_error_backend_other),
+        utest(test_error_anthropic_types),
+        utest(test_error_anthropic_param),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -77,6 +77,12 @@ test_route_after_v1(void **state)
           "meta-llama/llama-3" },
         { "/V1/models", "/", CHATON_ROUTE_MODELS, NULL },
         { "/v1/chat/completions/", "/v1/", CHATON_ROUTE_CHAT, NULL },
+        { "/v1/messages", "/v1/", CHATON_ROUTE_MESSAGES, NULL },
+        { "/v1/messages/", "/v1/", CHATON_ROUTE_MESSAGES, NULL },
+        { "/v1/messages/count_tokens", "/v1/", CHATON_ROUTE_COUNT_TOKENS,
+          NULL },
+        { "/anthropic/v1/messages", "/anthropic/", CHATON_ROUTE_MESSAGES,
+          NULL },
 
         /* another location's prefix before "/v1/" */
         { "/openai/v1/chat/completions", "/openai/v1/", CHATON_ROUTE_CHAT,
@@ -104,6 +110,9 @@ test_route_after_v1(void **state)
         { "/v1/models//", "/v1/", CHATON_ROUTE_NONE, NULL },
         { "/v1/v1/models", "/v1/", CHATON_ROUTE_NONE, NULL },
         { "/v1/embeddings", "/v1/", CHATON_ROUTE_NONE, NULL },
+        { "/v1/messages/batches", "/v1/", CHATON_ROUTE_NONE, NULL },
+        { "/v1/messages/count_tokensx", "/v1/", CHATON_ROUTE_NONE, NULL },
+        { "/v1/Messages", "/v1/", CHATON_ROUTE_NONE, NULL },
     };
 
     check_all(v, sizeof(v) / sizeof(v[0]));
@@ -119,6 +128,9 @@ test_route_after_prefix(void **state)
           "gpt-4o" },
         { "/openai/chat/completions", "/openai/", CHATON_ROUTE_CHAT, NULL },
         { "/openai/audio/speech", "/openai/", CHATON_ROUTE_SPEECH, NULL },
+        { "/claude/messages", "/claude/", CHATON_ROUTE_MESSAGES, NULL },
+        { "/claude/messages/count_tokens", "/claude/",
+          CHATON_ROUTE_COUNT_TOKENS, NULL },
         { "/api/ai/images/generations", "/api/ai/", CHATON_ROUTE_IMAGES,
           NULL },
 
