@@ -1297,6 +1297,8 @@ chaton_anthropic_error_type(int status)
         return "request_too_large";
     case 429:
         return "rate_limit_error";
+    case 504:
+        return "timeout_error";
     case 529:
         return "overloaded_error";
     }
@@ -1760,15 +1762,12 @@ chaton_an_error(chaton_writer_t *w, chaton_buf_t *out,
 {
     chaton_anthropic_t  *an = (chaton_anthropic_t *) w;
 
-    chaton_try(chaton_an_event(an, out, "error"));
-    chaton_try(chaton_buf_literal(out, "{\"type\":\"error\","
-                                       "\"error\":{\"type\":"));
-    chaton_try(chaton_json_cstring(out,
-                                   chaton_anthropic_error_type(e->status)));
-    chaton_try(chaton_buf_literal(out, ",\"message\":"));
-    chaton_try(chaton_json_string(out, e->text, e->text_len));
+    /* the one writer of Anthropic's errors, as an event of the stream */
 
-    return chaton_buf_literal(out, "}}\n\n");
+    chaton_try(chaton_an_event(an, out, "error"));
+    chaton_try(chaton_error_anthropic_json(out, e));
+
+    return chaton_buf_literal(out, "\n\n");
 }
 
 

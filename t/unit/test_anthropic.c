@@ -1390,7 +1390,7 @@ test_write_error_event(void **state)
         { 529, "overloaded_error" },
         { 500, "api_error" },
         { 502, "api_error" },
-        { 504, "api_error" },
+        { 504, "timeout_error" },
         { 422, "invalid_request_error" },
     };
 

@@ -485,7 +485,7 @@ test_error_anthropic_types(void **state)
         { 500, 500, "api_error" },
         { 502, 502, "api_error" },
         { 503, 529, "overloaded_error" },
-        { 504, 504, "api_error" },
+        { 504, 504, "timeout_error" },
     };
 
     for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
