@@ -1,9 +1,10 @@
 #!/usr/bin/env perl
 # Real clients are the judges of compatibility: the official openai npm
 # SDK, the Vercel AI SDK and LangChain.js, Anthropic's @anthropic-ai/sdk
-# and the AI SDK's @ai-sdk/anthropic (on /v1/messages), pinned in t/clients/package-lock.json,
-# run their own requests against the gateway and the mock (the
-# configuration `make run` uses).  Each script in t/clients prints a TAP
+# and the AI SDK's @ai-sdk/anthropic (on /v1/messages), Claude Code
+# (`claude -p`), pinned in t/clients/package-lock.json, run their own
+# requests against the gateway and the mock (the configuration `make run`
+# uses).  Each script in t/clients prints a TAP
 # line per check; each becomes one result here.  No node or no packages is
 # a failure, not a skip: t/clients/install (npm ci) is part of the test.
 #
@@ -24,7 +25,7 @@ my $DIR = "$ChatonTest::ROOT/t/clients";
 my @SCRIPTS = split ' ', ($ENV{CHATON_CLIENT_SCRIPTS}
                           // 'openai ai-sdk langchain tools-openai '
                              . 'tools-ai-sdk tools-langchain anthropic '
-                             . 'ai-sdk-anthropic');
+                             . 'ai-sdk-anthropic claude-code');
 my $TIMEOUT = 60;
 
 my $out = `"$DIR/install" 2>&1`;
