@@ -35,6 +35,8 @@ static ngx_int_t ngx_http_chaton_conversation_whole(ngx_http_request_t *r,
 static void ngx_http_chaton_conversation_truncated(
     ngx_http_chaton_conv_t *ctx);
 static void ngx_http_chaton_conversation_beat(ngx_event_t *ev);
+static ngx_int_t ngx_http_chaton_conversation_start(
+    ngx_http_chaton_conv_t *ctx);
 static ngx_int_t ngx_http_chaton_conversation_beat_text(
     ngx_http_chaton_conv_t *ctx);
 static void ngx_http_chaton_conversation_cleanup(void *data);
@@ -714,7 +716,9 @@ ngx_http_chaton_conversation_beat(ngx_event_t *ev)
 
         rc = ngx_http_chaton_send_stream_header(r);
 
-        if (rc == NGX_ERROR || rc > NGX_OK) {
+        if (rc == NGX_ERROR || rc > NGX_OK
+            || ngx_http_chaton_conversation_start(ctx) != NGX_OK)
+        {
             ngx_http_finalize_request(r, NGX_ERROR);
             ngx_http_run_posted_requests(c);
             return;
@@ -746,6 +750,33 @@ ngx_http_chaton_conversation_beat(ngx_event_t *ev)
     }
 
     ngx_http_run_posted_requests(c);
+}
+
+
+/*
+ * A stream the heartbeat begins: what the writer begins every stream with
+ * (Anthropic's message_start) goes first, so that no beat precedes it.
+ */
+
+static ngx_int_t
+ngx_http_chaton_conversation_start(ngx_http_chaton_conv_t *ctx)
+{
+    chaton_buf_t      b;
+    chaton_writer_t  *w;
+
+    w = ctx->t.writer;
+
+    if (w->ops->start == NULL) {
+        return NGX_OK;
+    }
+
+    chaton_buf_init(&b, &ctx->alloc, 0);
+
+    if (w->ops->start(w, &b) != CHATON_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_chaton_conversation_send(ctx, &b);
 }
 
 

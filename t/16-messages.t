@@ -86,6 +86,7 @@ sub assemble {
 
         if ($name eq 'ping') {
             return fail_diag('ping inside a block') if defined $open;
+            return fail_diag('ping before message_start') if $state eq 'start';
             next;
         }
         if ($name eq 'message_start') {
@@ -366,6 +367,9 @@ $s = messages_stream();
 my @pings = grep { ($_->{event} // '') eq 'ping' } @{ $s->{events} };
 ok(@pings >= 2, scalar(@pings) . ' ping events while waiting');
 is_deeply($pings[0]{json}, { type => 'ping' }, 'ping: {"type":"ping"}');
+my @named = grep { defined $_->{event} } @{ $s->{events} };
+is($named[0]{event}, 'message_start',
+   'the stream begins with message_start, before the first ping');
 ok(!(grep { exists $_->{comment} } @{ $s->{events} }), 'no comment lines');
 $a = assemble($s->{events});
 is($a && $a->{content}[0]{text}, 'late but fine', 'after the pings: the text');

@@ -1003,7 +1003,8 @@ static const chaton_writer_ops_t  chaton_collect_ops = {
     chaton_collect_reasoning,
     NULL,                       /* no tools are offered to drawings */
     chaton_collect_end,
-    chaton_collect_error
+    chaton_collect_error,
+    NULL
 };
 
 

@@ -71,6 +71,12 @@ typedef struct {
     /* stream mode: an error after the stream began, the stream's last */
     int   (*error)(chaton_writer_t *w, chaton_buf_t *out,
                    const chaton_error_t *e);
+
+    /*
+     * stream mode: what the stream begins with, written before anything
+     * else goes out (a heartbeat may be first), once; NULL: nothing
+     */
+    int   (*start)(chaton_writer_t *w, chaton_buf_t *out);
 } chaton_writer_ops_t;
 
 

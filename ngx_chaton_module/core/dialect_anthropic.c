@@ -1201,6 +1201,7 @@ static int chaton_an_end(chaton_writer_t *w, chaton_buf_t *out,
     const chaton_outcome_t *o);
 static int chaton_an_error(chaton_writer_t *w, chaton_buf_t *out,
     const chaton_error_t *e);
+static int chaton_an_start_op(chaton_writer_t *w, chaton_buf_t *out);
 static int chaton_an_emit(chaton_anthropic_t *an, chaton_buf_t *out,
     const unsigned char *s, size_t len);
 static int chaton_an_stop_text(chaton_anthropic_t *an, chaton_buf_t *out,
@@ -1235,7 +1236,8 @@ static const chaton_writer_ops_t  chaton_anthropic_ops = {
     chaton_an_reasoning,
     chaton_an_tool_call,
     chaton_an_end,
-    chaton_an_error
+    chaton_an_error,
+    chaton_an_start_op
 };
 
 
@@ -1791,6 +1793,15 @@ chaton_an_start(chaton_anthropic_t *an, chaton_buf_t *out)
     chaton_try(chaton_an_usage(out, an->input_tokens, 0));
 
     return chaton_buf_literal(out, "}}\n\n");
+}
+
+
+/* message_start before a heartbeat that comes first: no event precedes it */
+
+static int
+chaton_an_start_op(chaton_writer_t *w, chaton_buf_t *out)
+{
+    return chaton_an_start((chaton_anthropic_t *) w, out);
 }
 
 

@@ -41,7 +41,8 @@ static const chaton_writer_ops_t  chaton_openai_chat_ops = {
     chaton_openai_chat_reasoning,
     chaton_openai_chat_tool_call,
     chaton_openai_chat_end,
-    chaton_openai_chat_error
+    chaton_openai_chat_error,
+    NULL                        /* the role goes in the first chunk */
 };
 
 
