@@ -140,6 +140,12 @@ chaton_an_fields(chaton_an_parse_t *ps, cJSON *root)
     ps->req->extract = (ps->req->tools.ntools
                         && ps->req->tools.choice != CHATON_TOOL_CHOICE_NONE);
 
+    /* the tools' nonce, only where tools are offered (history draws too) */
+
+    if (ps->req->tools.ntools) {
+        chaton_try(chaton_conv_nonce(ps->req, ps->conf));
+    }
+
     v = cJSON_GetObjectItemCaseSensitive(root, "messages");
 
     if (v == NULL || cJSON_IsNull(v)) {
@@ -371,10 +377,6 @@ chaton_an_tools(chaton_an_parse_t *ps, cJSON *root)
 
     req->tools.choice = CHATON_TOOL_CHOICE_AUTO;
     req->tools.parallel = 1;
-
-    if (chaton_conv_nonce(req, ps->conf) != CHATON_OK) {
-        return CHATON_ERROR;
-    }
 
     list = cJSON_GetObjectItemCaseSensitive(root, "tools");
 
@@ -620,6 +622,7 @@ chaton_an_messages(chaton_an_parse_t *ps, cJSON *list)
 
         if (msg.ncalls) {
             history = 1;
+            chaton_try(chaton_conv_nonce(req, ps->conf));
             chaton_try(chaton_conv_calls_text(req, ps->alloc, &msg));
         }
 
@@ -1083,6 +1086,8 @@ chaton_an_tool_result(chaton_an_parse_t *ps, cJSON *block,
     if (text->len) {
         chaton_try(chaton_buf_literal(text, "\n\n"));
     }
+
+    chaton_try(chaton_conv_nonce(ps->req, ps->conf));
 
     return chaton_tools_history_result(text, ps->req->tools.nonce,
                                        call->id, call->id_len, call->name,
