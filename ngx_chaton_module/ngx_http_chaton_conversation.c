@@ -35,6 +35,7 @@ static ngx_int_t ngx_http_chaton_conversation_whole(ngx_http_request_t *r,
 static void ngx_http_chaton_conversation_truncated(
     ngx_http_chaton_conv_t *ctx);
 static void ngx_http_chaton_conversation_beat(ngx_event_t *ev);
+static void ngx_http_chaton_conversation_usage(ngx_http_chaton_conv_t *ctx);
 static ngx_int_t ngx_http_chaton_conversation_start(
     ngx_http_chaton_conv_t *ctx);
 static ngx_int_t ngx_http_chaton_conversation_beat_text(
@@ -213,9 +214,10 @@ ngx_http_chaton_conversation_call(ngx_http_chaton_conv_t *ctx)
         return NGX_ERROR;
     }
 
-    /* counted only where the usage is reported; estimated else */
+    /* counted only where the usage is reported or metrics count it */
 
-    tokenizer = ctx->chat.unreported ? NULL : lcf->tokenizer;
+    tokenizer = (ctx->chat.unreported && !ngx_http_chaton_metrics_on(r))
+                ? NULL : lcf->tokenizer;
 
     ctx->t.prompt_tokens = chaton_chat_prompt_tokens(&ctx->chat, tokenizer);
 
@@ -407,6 +409,8 @@ ngx_http_chaton_conversation_complete(ngx_http_chaton_conv_t *ctx,
     if (chaton_chat_end(&ctx->t, out) != CHATON_OK) {
         return NGX_ERROR;
     }
+
+    ngx_http_chaton_conversation_usage(ctx);
 
     ctx->req.chunks = ctx->t.writer->chunks;
 
@@ -635,7 +639,24 @@ ngx_http_chaton_conversation_whole(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
+    ngx_http_chaton_conversation_usage(ctx);
+
     return ngx_http_chaton_send_json(r, NGX_HTTP_OK, b.data, b.len);
+}
+
+
+/* the answer's end: what the usage gave, for the metrics */
+
+static void
+ngx_http_chaton_conversation_usage(ngx_http_chaton_conv_t *ctx)
+{
+    ctx->req.prompt_tokens = ctx->t.prompt_tokens;
+    ctx->req.completion_tokens = ctx->t.completion_tokens;
+
+    if (ctx->t.extract) {
+        ctx->req.tool_calls = ctx->t.extract->ncalls;
+        ctx->req.tool_call_failures = ctx->t.extract->failures;
+    }
 }
 
 

@@ -270,6 +270,12 @@ ngx_http_chaton_model(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     chaton_models_inherit(m, 1);
 
+    if (ngx_http_chaton_metrics_model(cf, value[2].data, value[2].len)
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
     return NGX_CONF_OK;
 }
 

@@ -230,6 +230,20 @@ static ngx_command_t  ngx_http_chaton_commands[] = {
       0,
       NULL },
 
+    { ngx_string("chaton_metrics_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_http_chaton_metrics_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("chaton_metrics"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_chaton_metrics_location,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
@@ -238,7 +252,7 @@ static ngx_http_module_t  ngx_http_chaton_module_ctx = {
     ngx_http_chaton_add_variables,         /* preconfiguration */
     ngx_http_chaton_init,                  /* postconfiguration */
 
-    NULL,                                  /* create main configuration */
+    ngx_http_chaton_metrics_create_conf,   /* create main configuration */
     NULL,                                  /* init main configuration */
 
     NULL,                                  /* create server configuration */
@@ -313,6 +327,19 @@ ngx_http_chaton_handler(ngx_http_request_t *r)
     }
 
     return ngx_http_chaton_not_found(r);
+}
+
+
+/* whether the request's location answers with the module's router */
+
+ngx_uint_t
+ngx_http_chaton_served(ngx_http_request_t *r)
+{
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    return clcf->handler == ngx_http_chaton_handler;
 }
 
 
@@ -948,6 +975,10 @@ ngx_http_chaton_init(ngx_conf_t *cf)
     }
 
     if (ngx_http_chaton_backend_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_chaton_metrics_init(cf) != NGX_OK) {
         return NGX_ERROR;
     }
 

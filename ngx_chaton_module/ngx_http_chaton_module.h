@@ -79,6 +79,19 @@ typedef struct {
 } ngx_http_chaton_loc_conf_t;
 
 
+/* the http block's: the metrics zone and its labels */
+
+typedef struct ngx_http_chaton_metrics_s  ngx_http_chaton_metrics_t;
+
+typedef struct {
+    ngx_shm_zone_t              *metrics_zone;
+    ngx_http_chaton_metrics_t   *metrics;        /* in the zone */
+    ngx_array_t                  models;         /* ngx_str_t: backend
+                                                    models, distinct */
+    uint32_t                     layout;         /* their crc32 */
+} ngx_http_chaton_main_conf_t;
+
+
 #define NGX_HTTP_CHATON_CALL_API     0       /* ChatOn, signed */
 #define NGX_HTTP_CHATON_CALL_FETCH   1       /* any URL, nothing of ours */
 #define NGX_HTTP_CHATON_CALL_PASS    2       /* another OpenAI server */
@@ -191,7 +204,13 @@ typedef struct {
     uint64_t                     content_bytes;
     ngx_uint_t                   uploads;
     ngx_http_chaton_call_t      *relay;          /* a passthrough call */
+    uint64_t                     prompt_tokens;  /* as reported, or */
+    uint64_t                     completion_tokens;  /* counted for the
+                                                        metrics */
+    ngx_uint_t                   tool_calls;
+    ngx_uint_t                   tool_call_failures;
     unsigned                     stream:1;
+    unsigned                     stream_open:1;  /* in streams_open */
     unsigned                     token_seen:1;
     unsigned                     ended:1;        /* finalized */
 } ngx_http_chaton_req_t;
@@ -209,6 +228,7 @@ extern ngx_module_t  ngx_http_chaton_module;
 
 /* ngx_http_chaton_module.c */
 ngx_str_t *ngx_http_chaton_request_id(ngx_http_request_t *r);
+ngx_uint_t ngx_http_chaton_served(ngx_http_request_t *r);
 void ngx_http_chaton_route(ngx_http_request_t *r, ngx_str_t *uri,
     chaton_route_t *rt);
 void ngx_http_chaton_alloc_init(chaton_alloc_t *a, ngx_pool_t *pool);
@@ -263,6 +283,18 @@ ngx_int_t ngx_http_chaton_backend_init(ngx_conf_t *cf);
 
 /* ngx_http_chaton_variables.c */
 ngx_int_t ngx_http_chaton_add_log_variables(ngx_conf_t *cf);
+
+/* ngx_http_chaton_metrics.c */
+void *ngx_http_chaton_metrics_create_conf(ngx_conf_t *cf);
+char *ngx_http_chaton_metrics_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_chaton_metrics_location(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_chaton_metrics_model(ngx_conf_t *cf, u_char *name,
+    size_t len);
+ngx_int_t ngx_http_chaton_metrics_init(ngx_conf_t *cf);
+ngx_uint_t ngx_http_chaton_metrics_on(ngx_http_request_t *r);
+void ngx_http_chaton_metrics_stream(ngx_http_request_t *r);
 
 /* ngx_http_chaton_filter.c */
 ngx_int_t ngx_http_chaton_filter_init(ngx_conf_t *cf);

@@ -304,6 +304,8 @@ ngx_http_chaton_send_stream_header(ngx_http_request_t *r)
 {
     ngx_str_t  value;
 
+    ngx_http_chaton_metrics_stream(r);
+
     r->headers_out.status = NGX_HTTP_OK;
     ngx_str_set(&r->headers_out.content_type, "text/event-stream");
     r->headers_out.content_type_len = r->headers_out.content_type.len;

@@ -983,6 +983,8 @@ chaton_chat_end(chaton_chat_t *t, chaton_buf_t *out)
         o.reasoning_tokens = 0;
     }
 
+    t->completion_tokens = o.completion_tokens;
+
     return t->writer->ops->end(t->writer, out, &o);
 }
 

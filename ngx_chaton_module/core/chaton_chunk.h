@@ -43,6 +43,7 @@ typedef struct {
     chaton_buf_t            call_id;
 
     uint64_t                prompt_tokens;
+    uint64_t                completion_tokens;  /* as the end gave them */
     chaton_usage_t          completion;     /* estimated, or ... */
     chaton_bpe_stream_t    *counted;        /* counted: content, reasoning
                                                (chaton_chat_count) */
