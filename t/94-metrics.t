@@ -3,7 +3,8 @@
 # requests (a whole answer, a stream, an unknown model, a backend 429, the
 # models list) the exposition at /metrics has the exact counts, the tokens
 # the usage reported, the histograms' counts, no stream left open; and
-# promtool accepts it.  Then a reload keeps the counters.
+# promtool accepts it; a real Prometheus server scraping it gives the
+# count through PromQL.  Then a reload keeps the counters.
 use strict;
 use warnings;
 
@@ -12,6 +13,8 @@ use lib "$FindBin::Bin/lib";
 use Test::More;
 use Mojo::JSON qw(true);
 use File::Temp qw(tempfile);
+use Mojo::UserAgent;
+use Time::HiRes qw(sleep);
 
 use ChatonTest;
 
@@ -98,6 +101,58 @@ unlike($body, qr/key_a|key_b|\Q$t->{key_b}\E/, 'no secret in the metrics');
     close $fh;
     my $out = `timeout 10 promtool check metrics < "$file" 2>&1`;
     is($?, 0, 'promtool check metrics accepts it') or diag($out);
+}
+
+# a real Prometheus server scrapes the gateway; PromQL gives the counts
+
+{
+    my $port = ChatonTest::free_port();
+    my $dir = $t->dir . '/prometheus';
+    mkdir $dir;
+    open my $fh, '>', "$dir/prometheus.yml" or die $!;
+    printf $fh <<'YML', $t->port;
+global:
+  scrape_interval: 1s
+scrape_configs:
+  - job_name: chaton
+    static_configs:
+      - targets: ['127.0.0.1:%d']
+YML
+    close $fh;
+
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        open STDOUT, '>', "$dir/log";
+        open STDERR, '>&', \*STDOUT;
+        exec 'timeout', '30', 'prometheus',
+            "--config.file=$dir/prometheus.yml",
+            "--storage.tsdb.path=$dir/data",
+            "--web.listen-address=127.0.0.1:$port"
+            or die "exec prometheus: $!";
+    }
+
+    my $ua = Mojo::UserAgent->new(request_timeout => 2, connect_timeout => 1);
+    my $q = 'sum(chaton_requests_total{route="chat"})';
+    my ($got, $up);
+    for (1 .. 40) {
+        my $r = eval {
+            $ua->get("http://127.0.0.1:$port/api/v1/query"
+                     => form => { query => $q })->result
+        };
+        if ($r && $r->is_success) {
+            $up = 1;
+            my $v = $r->json->{data}{result}[0]{value}[1];
+            if (defined $v) { $got = $v; last }
+        }
+        sleep 0.25;
+    }
+
+    ok($up, 'prometheus: its API answered');
+    is($got, 4, "prometheus: $q is 4")
+        or diag($t->slurp('prometheus/log'));
+
+    kill 'TERM', $pid;
+    waitpid $pid, 0;
 }
 
 # the counters survive a reload (same zone, same models)
