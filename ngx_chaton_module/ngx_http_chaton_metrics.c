@@ -60,6 +60,11 @@ static ngx_uint_t ngx_http_chaton_metrics_model_index(
 static void ngx_http_chaton_metrics_observe(ngx_http_chaton_histogram_t *h,
     ngx_msec_int_t ms);
 static ngx_int_t ngx_http_chaton_metrics_handler(ngx_http_request_t *r);
+static u_char *ngx_http_chaton_metrics_tokens(u_char *p, const char *name,
+    const char *help, ngx_http_chaton_main_conf_t *mcf, size_t offset);
+static u_char *ngx_http_chaton_metrics_histograms(u_char *p,
+    const char *name, const char *help, ngx_http_chaton_main_conf_t *mcf,
+    size_t offset);
 static u_char *ngx_http_chaton_metrics_histogram(u_char *p,
     const char *name, ngx_str_t *model, ngx_http_chaton_histogram_t *h);
 
@@ -568,54 +573,23 @@ ngx_http_chaton_metrics_handler(ngx_http_request_t *r)
         }
     }
 
-    p = ngx_sprintf(p, "# HELP chaton_prompt_tokens_total Prompt tokens, "
-                       "by backend model.\n"
-                       "# TYPE chaton_prompt_tokens_total counter\n");
+    p = ngx_http_chaton_metrics_tokens(p, "chaton_prompt_tokens_total",
+            "Prompt tokens", mcf,
+            offsetof(ngx_http_chaton_model_counters_t, prompt_tokens));
 
-    for (i = 0; i < n; i++) {
-        if (sh->model[i].prompt_tokens) {
-            p = ngx_sprintf(p, "chaton_prompt_tokens_total{model=\"%V\"} "
-                               "%uA\n",
-                            i < n - 1 ? &m[i] : &ngx_http_chaton_metrics_other,
-                            sh->model[i].prompt_tokens);
-        }
-    }
+    p = ngx_http_chaton_metrics_tokens(p, "chaton_completion_tokens_total",
+            "Completion tokens", mcf,
+            offsetof(ngx_http_chaton_model_counters_t, completion_tokens));
 
-    p = ngx_sprintf(p, "# HELP chaton_completion_tokens_total Completion "
-                       "tokens, by backend model.\n"
-                       "# TYPE chaton_completion_tokens_total counter\n");
+    p = ngx_http_chaton_metrics_histograms(p,
+            "chaton_time_to_first_token_seconds",
+            "Time from the request to the answer's first token", mcf,
+            offsetof(ngx_http_chaton_model_counters_t, ttft));
 
-    for (i = 0; i < n; i++) {
-        if (sh->model[i].completion_tokens) {
-            p = ngx_sprintf(p, "chaton_completion_tokens_total{model=\"%V\"} "
-                               "%uA\n",
-                            i < n - 1 ? &m[i] : &ngx_http_chaton_metrics_other,
-                            sh->model[i].completion_tokens);
-        }
-    }
-
-    p = ngx_sprintf(p, "# HELP chaton_time_to_first_token_seconds Time from "
-                       "the request to the answer's first token.\n"
-                       "# TYPE chaton_time_to_first_token_seconds "
-                       "histogram\n");
-
-    for (i = 0; i < n; i++) {
-        p = ngx_http_chaton_metrics_histogram(p,
-                "chaton_time_to_first_token_seconds",
-                i < n - 1 ? &m[i] : &ngx_http_chaton_metrics_other,
-                &sh->model[i].ttft);
-    }
-
-    p = ngx_sprintf(p, "# HELP chaton_request_duration_seconds Time from "
-                       "the request to its end.\n"
-                       "# TYPE chaton_request_duration_seconds histogram\n");
-
-    for (i = 0; i < n; i++) {
-        p = ngx_http_chaton_metrics_histogram(p,
-                "chaton_request_duration_seconds",
-                i < n - 1 ? &m[i] : &ngx_http_chaton_metrics_other,
-                &sh->model[i].duration);
-    }
+    p = ngx_http_chaton_metrics_histograms(p,
+            "chaton_request_duration_seconds",
+            "Time from the request to its end", mcf,
+            offsetof(ngx_http_chaton_model_counters_t, duration));
 
     p = ngx_sprintf(p, "# HELP chaton_streams_open Streams being answered "
                        "now.\n"
@@ -653,6 +627,62 @@ ngx_http_chaton_metrics_handler(ngx_http_request_t *r)
     out.next = NULL;
 
     return ngx_http_output_filter(r, &out);
+}
+
+
+/* a counter by backend model: the models it counted for */
+
+static u_char *
+ngx_http_chaton_metrics_tokens(u_char *p, const char *name, const char *help,
+    ngx_http_chaton_main_conf_t *mcf, size_t offset)
+{
+    ngx_str_t          *m;
+    ngx_uint_t          i, n;
+    ngx_atomic_uint_t   v;
+
+    m = mcf->models.elts;
+    n = mcf->models.nelts + 1;
+
+    p = ngx_sprintf(p, "# HELP %s %s, by backend model.\n"
+                       "# TYPE %s counter\n", name, help, name);
+
+    for (i = 0; i < n; i++) {
+        v = *(ngx_atomic_t *) ((u_char *) &mcf->metrics->model[i] + offset);
+
+        if (v) {
+            p = ngx_sprintf(p, "%s{model=\"%V\"} %uA\n", name,
+                            i < n - 1 ? &m[i] : &ngx_http_chaton_metrics_other,
+                            v);
+        }
+    }
+
+    return p;
+}
+
+
+/* a histogram by backend model */
+
+static u_char *
+ngx_http_chaton_metrics_histograms(u_char *p, const char *name,
+    const char *help, ngx_http_chaton_main_conf_t *mcf, size_t offset)
+{
+    ngx_str_t   *m;
+    ngx_uint_t   i, n;
+
+    m = mcf->models.elts;
+    n = mcf->models.nelts + 1;
+
+    p = ngx_sprintf(p, "# HELP %s %s, by backend model.\n"
+                       "# TYPE %s histogram\n", name, help, name);
+
+    for (i = 0; i < n; i++) {
+        p = ngx_http_chaton_metrics_histogram(p, name,
+                i < n - 1 ? &m[i] : &ngx_http_chaton_metrics_other,
+                (ngx_http_chaton_histogram_t *)
+                    ((u_char *) &mcf->metrics->model[i] + offset));
+    }
+
+    return p;
 }
 
 
