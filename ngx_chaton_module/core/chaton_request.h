@@ -125,6 +125,10 @@ typedef struct {
     chaton_stop_t          *stop;
     size_t                  nstop;
 
+    /* Responses' previous_response_id: kept for the store, unresolved */
+    const unsigned char    *previous_response_id;
+    size_t                  previous_response_id_len;
+
     unsigned                stream:1;
     unsigned                include_usage:1;
     unsigned                unreported:1;   /* the dialect reports no usage
