@@ -840,11 +840,16 @@ chaton_rs_image(chaton_rs_parse_t *ps, cJSON *part, chaton_message_t *msg)
         return chaton_error_set(ps->err, 400, ps->param, "image_too_large",
                                 "'%s' is larger than %zu bytes", ps->param,
                                 ps->conf->max_image);
+
+    case CHATON_DATAURL_NOT_DATA:
+    case CHATON_DATAURL_NOT_BASE64:
+    case CHATON_DATAURL_EMPTY:
+        return chaton_error_set(ps->err, 400, ps->param, "invalid_image_url",
+                                "'%s' must be an http(s) URL or a base64 "
+                                "data: URL of an image", ps->param);
     }
 
-    return chaton_error_set(ps->err, 400, ps->param, "invalid_image_url",
-                            "'%s' must be an http(s) URL or a base64 "
-                            "data: URL of an image", ps->param);
+    return CHATON_ERROR;
 }
 
 
