@@ -711,14 +711,8 @@ chaton_chat_parts(chaton_parse_t *ps, cJSON *parts, size_t i,
 static int
 chaton_chat_image(chaton_parse_t *ps, cJSON *part)
 {
-    int                             rc;
-    size_t                          n;
-    cJSON                          *v;
-    const char                     *url;
-    chaton_buf_t                    data;
-    chaton_image_t                 *img;
-    chaton_chat_req_t              *req;
-    const chaton_dataurl_type_t    *type;
+    cJSON              *v;
+    chaton_chat_req_t  *req;
 
     req = ps->req;
 
@@ -736,17 +730,37 @@ chaton_chat_image(chaton_parse_t *ps, cJSON *part)
                                 "string", ps->param);
     }
 
-    rc = chaton_conv_image(req, ps->alloc, ps->conf, ps->param, ps->err,
-                           &img);
+    return chaton_conv_image_url(req, ps->alloc, ps->conf, ps->param,
+                                 ps->err, v->valuestring);
+}
+
+
+/*
+ * An image given as a URL: an http(s) one the backend fetches, or a data
+ * URL decoded for its upload; counted in req (the caller counts it in
+ * its message).
+ */
+
+int
+chaton_conv_image_url(chaton_chat_req_t *req, chaton_alloc_t *a,
+    const chaton_chat_conf_t *conf, const char *param, chaton_error_t *err,
+    const char *url)
+{
+    int                             rc;
+    size_t                          n;
+    chaton_buf_t                    data;
+    chaton_image_t                 *img;
+    const chaton_dataurl_type_t    *type;
+
+    rc = chaton_conv_image(req, a, conf, param, err, &img);
     if (rc != CHATON_OK) {
         return rc;
     }
 
-    url = v->valuestring;
     n = strlen(url);
 
     if (chaton_conv_http_url((const unsigned char *) url, n)) {
-        img->url = chaton_conv_copy(ps->alloc, url, &img->url_len);
+        img->url = chaton_conv_copy(a, url, &img->url_len);
         if (img->url == NULL) {
             return CHATON_ERROR;
         }
@@ -755,10 +769,10 @@ chaton_chat_image(chaton_parse_t *ps, cJSON *part)
         return CHATON_OK;
     }
 
-    chaton_buf_init(&data, ps->alloc, 0);
+    chaton_buf_init(&data, a, 0);
 
     rc = chaton_dataurl_decode(&data, (const unsigned char *) url, n,
-                               ps->conf->max_image, &type);
+                               conf->max_image, &type);
 
     switch (rc) {
 
@@ -771,28 +785,27 @@ chaton_chat_image(chaton_parse_t *ps, cJSON *part)
         return CHATON_OK;
 
     case CHATON_DATAURL_NOT_DATA:
-        return chaton_error_set(ps->err, 400, ps->param, "invalid_image_url",
-                                "'%s.image_url.url' must be an http(s) URL "
-                                "or a data: URL", ps->param);
+        return chaton_error_set(err, 400, param, "invalid_image_url",
+                                "'%s' must be an http(s) URL or a data: URL",
+                                param);
 
     case CHATON_DATAURL_BAD_TYPE:
-        return chaton_error_set(ps->err, 400, ps->param,
-                                "invalid_image_format",
+        return chaton_error_set(err, 400, param, "invalid_image_format",
                                 "'%s' is not a supported image type: "
-                                "png, jpeg, gif and webp are", ps->param);
+                                "png, jpeg, gif and webp are", param);
 
     case CHATON_DATAURL_NOT_BASE64:
-        return chaton_error_set(ps->err, 400, ps->param, "invalid_image_url",
-                                "'%s' is not a base64 data URL", ps->param);
+        return chaton_error_set(err, 400, param, "invalid_image_url",
+                                "'%s' is not a base64 data URL", param);
 
     case CHATON_DATAURL_EMPTY:
-        return chaton_error_set(ps->err, 400, ps->param, "invalid_image_url",
-                                "'%s' is an empty image", ps->param);
+        return chaton_error_set(err, 400, param, "invalid_image_url",
+                                "'%s' is an empty image", param);
 
     case CHATON_DATAURL_TOO_BIG:
-        return chaton_error_set(ps->err, 400, ps->param, "image_too_large",
-                                "'%s' is larger than %zu bytes", ps->param,
-                                ps->conf->max_image);
+        return chaton_error_set(err, 400, param, "image_too_large",
+                                "'%s' is larger than %zu bytes", param,
+                                conf->max_image);
     }
 
     return CHATON_ERROR;
@@ -1233,7 +1246,6 @@ chaton_conv_nonce(chaton_chat_req_t *req, const chaton_chat_conf_t *conf)
 static int
 chaton_chat_tool_choice(chaton_parse_t *ps, cJSON *v, const char *param)
 {
-    size_t              k;
     cJSON              *fn, *name;
     chaton_tools_t     *t;
 
@@ -1290,10 +1302,32 @@ chaton_chat_tool_choice(chaton_parse_t *ps, cJSON *v, const char *param)
                                 param[0] == 't' ? ", 'required'" : "");
     }
 
+    if (chaton_conv_choose(t, name->valuestring) == CHATON_OK) {
+        return CHATON_OK;
+    }
+
+    return chaton_error_set(ps->err, 400, param, "invalid_value",
+                            "'%s' names the function '%.64s', which is not "
+                            "among the tools given", param,
+                            name->valuestring);
+}
+
+
+/*
+ * tool_choice naming a function: the one tool of that name, CHATON_BAD
+ * if there is none
+ */
+
+int
+chaton_conv_choose(chaton_tools_t *t, const char *name)
+{
+    size_t  k, len;
+
+    len = strlen(name);
+
     for (k = 0; k < t->ntools; k++) {
-        if (t->tools[k].name_len == strlen(name->valuestring)
-            && memcmp(t->tools[k].name, name->valuestring,
-                      t->tools[k].name_len) == 0)
+        if (t->tools[k].name_len == len
+            && memcmp(t->tools[k].name, name, len) == 0)
         {
             t->choice = CHATON_TOOL_CHOICE_FUNCTION;
             t->choice_name = t->tools[k].name;
@@ -1302,10 +1336,7 @@ chaton_chat_tool_choice(chaton_parse_t *ps, cJSON *v, const char *param)
         }
     }
 
-    return chaton_error_set(ps->err, 400, param, "invalid_value",
-                            "'%s' names the function '%.64s', which is not "
-                            "among the tools given", param,
-                            name->valuestring);
+    return CHATON_BAD;
 }
 
 

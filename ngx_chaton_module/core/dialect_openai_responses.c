@@ -16,7 +16,6 @@
 #include <cjson/cJSON.h>
 
 #include "dialect_openai_responses.h"
-#include "chaton_dataurl.h"
 
 
 #define CHATON_RESPONSES_MAX_ITEMS  10000
@@ -468,7 +467,6 @@ chaton_rs_tools(chaton_rs_parse_t *ps, cJSON *root)
 static int
 chaton_rs_tool_choice(chaton_rs_parse_t *ps, cJSON *root)
 {
-    size_t           k;
     cJSON           *v, *name;
     const char      *s;
     chaton_tools_t  *t;
@@ -512,16 +510,10 @@ chaton_rs_tool_choice(chaton_rs_parse_t *ps, cJSON *root)
 
     name = cJSON_GetObjectItemCaseSensitive(v, "name");
 
-    for (k = 0; cJSON_IsString(name) && k < t->ntools; k++) {
-        if (t->tools[k].name_len == strlen(name->valuestring)
-            && memcmp(t->tools[k].name, name->valuestring,
-                      t->tools[k].name_len) == 0)
-        {
-            t->choice = CHATON_TOOL_CHOICE_FUNCTION;
-            t->choice_name = t->tools[k].name;
-            t->choice_name_len = t->tools[k].name_len;
-            return CHATON_OK;
-        }
+    if (cJSON_IsString(name)
+        && chaton_conv_choose(t, name->valuestring) == CHATON_OK)
+    {
+        return CHATON_OK;
     }
 
     return chaton_error_set(ps->err, 400, "tool_choice.name",
@@ -780,12 +772,7 @@ chaton_rs_part(chaton_rs_parse_t *ps, cJSON *part, chaton_message_t *msg,
 static int
 chaton_rs_image(chaton_rs_parse_t *ps, cJSON *part, chaton_message_t *msg)
 {
-    int                             rc;
-    size_t                          n;
-    cJSON                          *v;
-    chaton_buf_t                    data;
-    chaton_image_t                 *img;
-    const chaton_dataurl_type_t    *type;
+    cJSON  *v;
 
     (void) strcat(ps->param, ".image_url");
 
@@ -797,59 +784,12 @@ chaton_rs_image(chaton_rs_parse_t *ps, cJSON *part, chaton_message_t *msg)
                                 "images are not served)", ps->param);
     }
 
-    chaton_try(chaton_conv_image(ps->req, ps->alloc, ps->conf, ps->param,
-                                 ps->err, &img));
+    chaton_try(chaton_conv_image_url(ps->req, ps->alloc, ps->conf,
+                                     ps->param, ps->err, v->valuestring));
 
-    n = strlen(v->valuestring);
+    msg->nimages++;
 
-    if (chaton_conv_http_url((const unsigned char *) v->valuestring, n)) {
-        img->url = chaton_conv_copy(ps->alloc, v->valuestring,
-                                    &img->url_len);
-        if (img->url == NULL) {
-            return CHATON_ERROR;
-        }
-
-        ps->req->nimages++;
-        msg->nimages++;
-        return CHATON_OK;
-    }
-
-    chaton_buf_init(&data, ps->alloc, 0);
-
-    rc = chaton_dataurl_decode(&data, (const unsigned char *) v->valuestring,
-                               n, ps->conf->max_image, &type);
-
-    switch (rc) {
-
-    case CHATON_OK:
-        img->mime = type->mime;
-        img->ext = type->ext;
-        img->data = data.data;
-        img->data_len = data.len;
-        ps->req->nimages++;
-        msg->nimages++;
-        return CHATON_OK;
-
-    case CHATON_DATAURL_BAD_TYPE:
-        return chaton_error_set(ps->err, 400, ps->param,
-                                "invalid_image_format",
-                                "'%s' is not a supported image type: "
-                                "png, jpeg, gif and webp are", ps->param);
-
-    case CHATON_DATAURL_TOO_BIG:
-        return chaton_error_set(ps->err, 400, ps->param, "image_too_large",
-                                "'%s' is larger than %zu bytes", ps->param,
-                                ps->conf->max_image);
-
-    case CHATON_DATAURL_NOT_DATA:
-    case CHATON_DATAURL_NOT_BASE64:
-    case CHATON_DATAURL_EMPTY:
-        return chaton_error_set(ps->err, 400, ps->param, "invalid_image_url",
-                                "'%s' must be an http(s) URL or a base64 "
-                                "data: URL of an image", ps->param);
-    }
-
-    return CHATON_ERROR;
+    return CHATON_OK;
 }
 
 
@@ -1133,6 +1073,7 @@ static int chaton_rs_event(chaton_responses_t *rs, chaton_buf_t *out,
     const char *type);
 static int chaton_rs_where(chaton_responses_t *rs, chaton_buf_t *out,
     const char *part);
+static int chaton_rs_output_index(chaton_responses_t *rs, chaton_buf_t *out);
 static int chaton_rs_item_id(chaton_responses_t *rs, chaton_buf_t *b,
     const char *prefix);
 static int chaton_rs_item_json(chaton_responses_t *rs, chaton_buf_t *b,
@@ -1291,7 +1232,7 @@ chaton_rs_tool_call(chaton_writer_t *w, chaton_buf_t *out,
     chaton_try(chaton_rs_start(rs, out));
 
     chaton_try(chaton_rs_event(rs, out, "response.output_item.added"));
-    chaton_try(chaton_rs_where(rs, out, NULL));
+    chaton_try(chaton_rs_output_index(rs, out));
     chaton_try(chaton_buf_literal(out, ",\"item\":"));
     chaton_try(chaton_rs_call_json(rs, out, call, "in_progress", 0));
     chaton_try(chaton_buf_literal(out, "}\n\n"));
@@ -1313,7 +1254,7 @@ chaton_rs_tool_call(chaton_writer_t *w, chaton_buf_t *out,
     chaton_try(chaton_buf_literal(out, "}\n\n"));
 
     chaton_try(chaton_rs_event(rs, out, "response.output_item.done"));
-    chaton_try(chaton_rs_where(rs, out, NULL));
+    chaton_try(chaton_rs_output_index(rs, out));
     chaton_try(chaton_buf_literal(out, ",\"item\":"));
     chaton_try(chaton_rs_call_json(rs, out, call, "completed", 1));
 
@@ -1446,7 +1387,7 @@ chaton_rs_open(chaton_responses_t *rs, chaton_buf_t *out, int item)
     chaton_try(chaton_rs_start(rs, out));
 
     chaton_try(chaton_rs_event(rs, out, "response.output_item.added"));
-    chaton_try(chaton_rs_where(rs, out, NULL));
+    chaton_try(chaton_rs_output_index(rs, out));
     chaton_try(chaton_buf_literal(out, ",\"item\":"));
     chaton_try(chaton_rs_item_json(rs, out, item, "in_progress"));
     chaton_try(chaton_buf_literal(out, "}\n\n"));
@@ -1518,7 +1459,7 @@ chaton_rs_close(chaton_responses_t *rs, chaton_buf_t *out)
         chaton_try(chaton_buf_literal(out, "}\n\n"));
 
         chaton_try(chaton_rs_event(rs, out, "response.output_item.done"));
-        chaton_try(chaton_rs_where(rs, out, NULL));
+        chaton_try(chaton_rs_output_index(rs, out));
         chaton_try(chaton_buf_literal(out, ",\"item\":"));
         chaton_try(chaton_rs_item_json(rs, out, item, "completed"));
         chaton_try(chaton_buf_literal(out, "}\n\n"));
@@ -1645,8 +1586,7 @@ chaton_rs_where(chaton_responses_t *rs, chaton_buf_t *out, const char *part)
                                  rs->item == CHATON_RS_MESSAGE ? "msg_"
                                  : rs->item == CHATON_RS_REASONING ? "rs_"
                                  : "fc_"));
-    chaton_try(chaton_buf_literal(out, ",\"output_index\":"));
-    chaton_try(chaton_buf_append_uint(out, rs->index));
+    chaton_try(chaton_rs_output_index(rs, out));
 
     if (part == NULL) {
         return CHATON_OK;
@@ -1656,6 +1596,17 @@ chaton_rs_where(chaton_responses_t *rs, chaton_buf_t *out, const char *part)
     chaton_try(chaton_buf_append_str(out, part));
 
     return chaton_buf_literal(out, "\":0");
+}
+
+
+/* ,"output_index": the output_item events have only this of the item */
+
+static int
+chaton_rs_output_index(chaton_responses_t *rs, chaton_buf_t *out)
+{
+    chaton_try(chaton_buf_literal(out, ",\"output_index\":"));
+
+    return chaton_buf_append_uint(out, rs->index);
 }
 
 

@@ -513,12 +513,11 @@ stream_item(const char **name, cJSON **data, size_t n, size_t *i,
     e = data[j];
     assert_string_equal(name[j], "response.output_item.added");
     unit_jkeys_exactly(e, "type", "sequence_number", "output_index", "item",
-                       "item_id", NULL);
+                       NULL);
     assert_true(unit_jnum(e, "output_index") == (double) index);
     it = cJSON_GetObjectItemCaseSensitive(e, "item");
     type = unit_jstr(it, "type");
     id = unit_jstr(it, "id");
-    assert_string_equal(unit_jstr(e, "item_id"), id);
 
     assert_true(s->n < MAX_ITEMS);
     k = s->n++;
@@ -557,6 +556,8 @@ stream_item(const char **name, cJSON **data, size_t n, size_t *i,
     if (part_add) {
         assert_true(j < n);
         assert_string_equal(name[j], part_add);
+        unit_jkeys_exactly(data[j], "type", "sequence_number", "item_id",
+                           "output_index", idx, "part", NULL);
         assert_string_equal(unit_jstr(data[j], "item_id"), id);
         assert_true(unit_jnum(data[j], idx) == 0);
         assert_string_equal(unit_jstr(cJSON_GetObjectItemCaseSensitive(
@@ -571,6 +572,20 @@ stream_item(const char **name, cJSON **data, size_t n, size_t *i,
             break;
         }
 
+        if (idx == NULL) {
+            unit_jkeys_exactly(data[j], "type", "sequence_number", "item_id",
+                               "output_index", "delta", NULL);
+
+        } else if (part_add[9] == 'c') {
+            unit_jkeys_exactly(data[j], "type", "sequence_number", "item_id",
+                               "output_index", "content_index", "delta",
+                               "logprobs", NULL);
+        } else {
+            unit_jkeys_exactly(data[j], "type", "sequence_number", "item_id",
+                               "output_index", "summary_index", "delta",
+                               NULL);
+        }
+
         assert_string_equal(unit_jstr(data[j], "item_id"), id);
         assert_true(unit_jnum(data[j], "output_index") == (double) index);
         assert_true(unit_jstr(data[j], "delta")[0] != '\0');
@@ -582,6 +597,21 @@ stream_item(const char **name, cJSON **data, size_t n, size_t *i,
     s->text[k] = unit_bufstr(&acc);
 
     assert_string_equal(name[j], done_ev);
+
+    if (idx == NULL) {
+        unit_jkeys_exactly(data[j], "type", "sequence_number", "item_id",
+                           "output_index", "name", "arguments", NULL);
+        assert_string_equal(unit_jstr(data[j], "name"), s->name[k]);
+
+    } else if (part_add[9] == 'c') {
+        unit_jkeys_exactly(data[j], "type", "sequence_number", "item_id",
+                           "output_index", "content_index", "text",
+                           "logprobs", NULL);
+    } else {
+        unit_jkeys_exactly(data[j], "type", "sequence_number", "item_id",
+                           "output_index", "summary_index", "text", NULL);
+    }
+
     assert_string_equal(unit_jstr(data[j], "item_id"), id);
     assert_string_equal(unit_jstr(data[j], idx ? "text" : "arguments"),
                         s->text[k]);
@@ -590,6 +620,8 @@ stream_item(const char **name, cJSON **data, size_t n, size_t *i,
     if (part_done) {
         assert_true(j < n);
         assert_string_equal(name[j], part_done);
+        unit_jkeys_exactly(data[j], "type", "sequence_number", "item_id",
+                           "output_index", idx, "part", NULL);
         assert_string_equal(unit_jstr(cJSON_GetObjectItemCaseSensitive(
                                           data[j], "part"), "text"),
                             s->text[k]);
@@ -598,7 +630,12 @@ stream_item(const char **name, cJSON **data, size_t n, size_t *i,
 
     assert_true(j < n);
     assert_string_equal(name[j], "response.output_item.done");
+    unit_jkeys_exactly(data[j], "type", "sequence_number", "output_index",
+                       "item", NULL);
     assert_true(unit_jnum(data[j], "output_index") == (double) index);
+    assert_string_equal(unit_jstr(cJSON_GetObjectItemCaseSensitive(data[j],
+                                                                 "item"),
+                                  "id"), id);
 
     /* the item done is the item the final response has */
     {
@@ -835,8 +872,7 @@ static void
 test_write_failed(void **state)
 {
     size_t          n;
-    cJSON          *r, *x, *data[4];
-    const char     *name[4];
+    cJSON          *r, *x;
     chaton_buf_t    out;
     chaton_chat_t   t;
     chaton_error_t  e;
@@ -851,14 +887,16 @@ test_write_failed(void **state)
     chaton_buf_init(&out, &unit_alloc, 0);
     assert_int_equal(chaton_chat_error_event(&t, &out, &e), CHATON_OK);
 
-    /* one event; its sequence_number goes on from the stream's */
-    assert_true(out.len > 7 && memcmp(out.data, "event: response.failed\n",
-                                      23) == 0);
+    /* one event; its sequence_number goes on from the stream's (created,
+     * in_progress, the item and its part added, the delta: 0 to 4) */
+    assert_true(out.len > 31
+                && memcmp(out.data, "event: response.failed\ndata: ", 29)
+                   == 0
+                && memcmp(out.data + out.len - 2, "\n\n", 2) == 0);
     r = unit_json(out.data + 29, out.len - 31);
-    (void) name;
-    (void) data;
+    assert_string_equal(unit_jstr(r, "type"), "response.failed");
     n = (size_t) unit_jnum(r, "sequence_number");
-    assert_true(n >= 4);
+    assert_int_equal(n, 5);
     x = cJSON_GetObjectItemCaseSensitive(r, "response");
     assert_string_equal(unit_jstr(x, "status"), "failed");
     x = cJSON_GetObjectItemCaseSensitive(x, "error");
