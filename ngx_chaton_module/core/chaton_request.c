@@ -1345,10 +1345,7 @@ chaton_conv_choose(chaton_tools_t *t, const char *name)
 static int
 chaton_chat_format(chaton_parse_t *ps, cJSON *root)
 {
-    cJSON              *v, *type, *js, *o;
-    chaton_chat_req_t  *req;
-
-    req = ps->req;
+    cJSON  *v;
 
     v = cJSON_GetObjectItemCaseSensitive(root, "response_format");
 
@@ -1356,16 +1353,36 @@ chaton_chat_format(chaton_parse_t *ps, cJSON *root)
         return CHATON_OK;
     }
 
+    return chaton_conv_format(ps->req, ps->alloc, ps->err, v,
+                              "response_format", 1);
+}
+
+
+/*
+ * An answer's format, {"type": "text" | "json_object" | "json_schema"}
+ * named param: a json_schema's "name" and "schema" are in its
+ * "json_schema" member (nested: chat's response_format) or in it (the
+ * Responses API's text.format).
+ */
+
+int
+chaton_conv_format(chaton_chat_req_t *req, chaton_alloc_t *a,
+    chaton_error_t *err, cJSON *v, const char *param, int nested)
+{
+    cJSON  *type, *js, *o;
+    char    p[96];
+
     if (!cJSON_IsObject(v)) {
-        return chaton_error_set(ps->err, 400, "response_format", NULL,
-                                "'response_format' must be an object");
+        return chaton_error_set(err, 400, param, NULL,
+                                "'%s' must be an object", param);
     }
 
     type = cJSON_GetObjectItemCaseSensitive(v, "type");
+    (void) snprintf(p, sizeof(p), "%s.type", param);
 
     if (!cJSON_IsString(type)) {
-        return chaton_error_set(ps->err, 400, "response_format.type", NULL,
-                                "'response_format.type' must be a string");
+        return chaton_error_set(err, 400, p, NULL, "'%s' must be a string",
+                                p);
     }
 
     if (strcmp(type->valuestring, "text") == 0) {
@@ -1378,30 +1395,33 @@ chaton_chat_format(chaton_parse_t *ps, cJSON *root)
     }
 
     if (strcmp(type->valuestring, "json_schema") != 0) {
-        return chaton_error_set(ps->err, 400, "response_format.type",
-                                "invalid_value",
-                                "'response_format.type' must be 'text', "
-                                "'json_object' or 'json_schema'");
+        return chaton_error_set(err, 400, p, "invalid_value",
+                                "'%s' must be 'text', 'json_object' or "
+                                "'json_schema'", p);
     }
 
-    js = cJSON_GetObjectItemCaseSensitive(v, "json_schema");
+    js = v;
+    (void) snprintf(p, sizeof(p), "%s", param);
 
-    if (!cJSON_IsObject(js)) {
-        return chaton_error_set(ps->err, 400, "response_format.json_schema",
-                                NULL, "'response_format.json_schema' must "
-                                "be an object");
+    if (nested) {
+        js = cJSON_GetObjectItemCaseSensitive(v, "json_schema");
+        (void) snprintf(p, sizeof(p), "%s.json_schema", param);
+
+        if (!cJSON_IsObject(js)) {
+            return chaton_error_set(err, 400, p, NULL,
+                                    "'%s' must be an object", p);
+        }
     }
 
     o = cJSON_GetObjectItemCaseSensitive(js, "name");
+    (void) strcat(p, ".name");
 
     if (!cJSON_IsString(o) || o->valuestring[0] == '\0') {
-        return chaton_error_set(ps->err, 400,
-                                "response_format.json_schema.name", NULL,
-                                "'response_format.json_schema.name' must be "
-                                "a non-empty string");
+        return chaton_error_set(err, 400, p, NULL,
+                                "'%s' must be a non-empty string", p);
     }
 
-    req->schema_name = chaton_conv_copy(ps->alloc, o->valuestring,
+    req->schema_name = chaton_conv_copy(a, o->valuestring,
                                         &req->schema_name_len);
     if (req->schema_name == NULL) {
         return CHATON_ERROR;
@@ -1411,13 +1431,13 @@ chaton_chat_format(chaton_parse_t *ps, cJSON *root)
 
     if (o && !cJSON_IsNull(o)) {
         if (!cJSON_IsObject(o)) {
-            return chaton_error_set(ps->err, 400,
-                                    "response_format.json_schema.schema",
-                                    NULL, "'response_format.json_schema."
-                                    "schema' must be an object");
+            p[strlen(p) - 5] = '\0';
+            (void) strcat(p, ".schema");
+            return chaton_error_set(err, 400, p, NULL,
+                                    "'%s' must be an object", p);
         }
 
-        req->schema = chaton_conv_json_text(ps->alloc, o, &req->schema_len);
+        req->schema = chaton_conv_json_text(a, o, &req->schema_len);
         if (req->schema == NULL) {
             return CHATON_ERROR;
         }

@@ -175,6 +175,8 @@ int chaton_conv_tool(chaton_alloc_t *a, chaton_error_t *err,
     const char *param, struct cJSON *fn, const char *schema,
     chaton_tool_t *t);
 int chaton_conv_choose(chaton_tools_t *t, const char *name);
+int chaton_conv_format(chaton_chat_req_t *req, chaton_alloc_t *a,
+    chaton_error_t *err, struct cJSON *v, const char *param, int nested);
 int chaton_conv_nonce(chaton_chat_req_t *req,
     const chaton_chat_conf_t *conf);
 int chaton_conv_image(chaton_chat_req_t *req, chaton_alloc_t *a,

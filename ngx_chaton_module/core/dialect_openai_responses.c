@@ -297,10 +297,7 @@ chaton_rs_include(chaton_rs_parse_t *ps, cJSON *root)
 static int
 chaton_rs_format(chaton_rs_parse_t *ps, cJSON *root)
 {
-    cJSON              *text, *v, *type, *o;
-    chaton_chat_req_t  *req;
-
-    req = ps->req;
+    cJSON  *text, *v;
 
     text = cJSON_GetObjectItemCaseSensitive(root, "text");
 
@@ -319,59 +316,8 @@ chaton_rs_format(chaton_rs_parse_t *ps, cJSON *root)
         return CHATON_OK;
     }
 
-    type = cJSON_GetObjectItemCaseSensitive(v, "type");
-
-    if (!cJSON_IsObject(v) || !cJSON_IsString(type)) {
-        return chaton_error_set(ps->err, 400, "text.format.type", NULL,
-                                "'text.format' must be an object with a "
-                                "string 'type'");
-    }
-
-    if (strcmp(type->valuestring, "text") == 0) {
-        return CHATON_OK;
-    }
-
-    if (strcmp(type->valuestring, "json_object") == 0) {
-        req->format = CHATON_FORMAT_JSON_OBJECT;
-        return CHATON_OK;
-    }
-
-    if (strcmp(type->valuestring, "json_schema") != 0) {
-        return chaton_error_set(ps->err, 400, "text.format.type",
-                                "invalid_value",
-                                "'text.format.type' must be 'text', "
-                                "'json_object' or 'json_schema'");
-    }
-
-    o = cJSON_GetObjectItemCaseSensitive(v, "name");
-
-    if (!cJSON_IsString(o) || o->valuestring[0] == '\0') {
-        return chaton_error_set(ps->err, 400, "text.format.name", NULL,
-                                "'text.format.name' must be a non-empty "
-                                "string");
-    }
-
-    req->schema_name = chaton_conv_copy(ps->alloc, o->valuestring,
-                                        &req->schema_name_len);
-    if (req->schema_name == NULL) {
-        return CHATON_ERROR;
-    }
-
-    o = cJSON_GetObjectItemCaseSensitive(v, "schema");
-
-    if (!cJSON_IsObject(o)) {
-        return chaton_error_set(ps->err, 400, "text.format.schema", NULL,
-                                "'text.format.schema' must be an object");
-    }
-
-    req->schema = chaton_conv_json_text(ps->alloc, o, &req->schema_len);
-    if (req->schema == NULL) {
-        return CHATON_ERROR;
-    }
-
-    req->format = CHATON_FORMAT_JSON_SCHEMA;
-
-    return CHATON_OK;
+    return chaton_conv_format(ps->req, ps->alloc, ps->err, v, "text.format",
+                              0);
 }
 
 

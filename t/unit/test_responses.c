@@ -303,7 +303,10 @@ test_parse_refusals(void **state)
     refused(HEAD "\"input\":\"x\",\"text\":{\"format\":{\"type\":"
             "\"json_schema\",\"schema\":{}}}}", "text.format.name");
     refused(HEAD "\"input\":\"x\",\"text\":{\"format\":{\"type\":"
-            "\"json_schema\",\"name\":\"n\"}}}", "text.format.schema");
+            "\"json_schema\",\"name\":\"n\",\"schema\":1}}}",
+            "text.format.schema");
+    refused(HEAD "\"input\":\"x\",\"text\":{\"format\":1}}",
+            "text.format");
     refused(HEAD "\"input\":\"x\",\"tools\":{}}", "tools");
     refused(HEAD "\"input\":\"x\",\"tools\":[{\"type\":\"file_search\"}]}",
             "tools[0].type");
