@@ -40,10 +40,6 @@ static int chaton_chat_message(chaton_parse_t *ps, cJSON *m, size_t i,
 static int chaton_chat_parts(chaton_parse_t *ps, cJSON *parts, size_t i,
     chaton_message_t *msg, chaton_buf_t *text);
 static int chaton_chat_image(chaton_parse_t *ps, cJSON *part);
-static int chaton_chat_bool(chaton_parse_t *ps, cJSON *root,
-    const char *name, unsigned *value);
-static int chaton_chat_number(chaton_parse_t *ps, cJSON *root,
-    const char *name, double min, double max);
 static int chaton_chat_tokens(chaton_parse_t *ps, cJSON *root,
     const char *name);
 static int chaton_chat_tools(chaton_parse_t *ps, cJSON *root);
@@ -218,7 +214,7 @@ chaton_chat_fields(chaton_parse_t *ps, cJSON *root)
         return rc;
     }
 
-    rc = chaton_chat_bool(ps, root, "stream", NULL);
+    rc = chaton_conv_bool(ps->err, root, "stream", NULL);
     if (rc != CHATON_OK) {
         return rc;
     }
@@ -294,13 +290,14 @@ chaton_chat_fields(chaton_parse_t *ps, cJSON *root)
 
     /* sampling parameters: checked like OpenAI does, then not used */
 
-    if (chaton_chat_number(ps, root, "temperature", 0, 2) != CHATON_OK
-        || chaton_chat_number(ps, root, "top_p", 0, 1) != CHATON_OK
-        || chaton_chat_number(ps, root, "presence_penalty", -2, 2)
+    if (chaton_conv_number(ps->err, root, "temperature", 0, 2) != CHATON_OK
+        || chaton_conv_number(ps->err, root, "top_p", 0, 1) != CHATON_OK
+        || chaton_conv_number(ps->err, root, "presence_penalty", -2, 2)
            != CHATON_OK
-        || chaton_chat_number(ps, root, "frequency_penalty", -2, 2)
+        || chaton_conv_number(ps->err, root, "frequency_penalty", -2, 2)
            != CHATON_OK
-        || chaton_chat_number(ps, root, "seed", -9.2e18, 9.2e18) != CHATON_OK)
+        || chaton_conv_number(ps->err, root, "seed", -9.2e18, 9.2e18)
+           != CHATON_OK)
     {
         return CHATON_BAD;
     }
@@ -342,11 +339,11 @@ chaton_chat_fields(chaton_parse_t *ps, cJSON *root)
     image_gen = ps->conf->image_gen;
     code_interpreter = ps->conf->code_interpreter;
 
-    if (chaton_chat_bool(ps, root, "function_web_search", &web_search)
+    if (chaton_conv_bool(ps->err, root, "function_web_search", &web_search)
         != CHATON_OK
-        || chaton_chat_bool(ps, root, "function_image_gen", &image_gen)
+        || chaton_conv_bool(ps->err, root, "function_image_gen", &image_gen)
            != CHATON_OK
-        || chaton_chat_bool(ps, root, "function_code_interpreter",
+        || chaton_conv_bool(ps->err, root, "function_code_interpreter",
                             &code_interpreter)
            != CHATON_OK)
     {
@@ -919,8 +916,8 @@ chaton_conv_http_url(const unsigned char *url, size_t n)
 
 /* an optional boolean: absent, null, true or false */
 
-static int
-chaton_chat_bool(chaton_parse_t *ps, cJSON *root, const char *name,
+int
+chaton_conv_bool(chaton_error_t *err, cJSON *root, const char *name,
     unsigned *value)
 {
     cJSON  *v;
@@ -932,7 +929,7 @@ chaton_chat_bool(chaton_parse_t *ps, cJSON *root, const char *name,
     }
 
     if (!cJSON_IsBool(v)) {
-        return chaton_error_set(ps->err, 400, name, NULL,
+        return chaton_error_set(err, 400, name, NULL,
                                 "'%s' must be a boolean", name);
     }
 
@@ -944,8 +941,10 @@ chaton_chat_bool(chaton_parse_t *ps, cJSON *root, const char *name,
 }
 
 
-static int
-chaton_chat_number(chaton_parse_t *ps, cJSON *root, const char *name,
+/* an optional number in [min, max] */
+
+int
+chaton_conv_number(chaton_error_t *err, cJSON *root, const char *name,
     double min, double max)
 {
     cJSON  *v;
@@ -959,7 +958,7 @@ chaton_chat_number(chaton_parse_t *ps, cJSON *root, const char *name,
     if (!cJSON_IsNumber(v) || isnan(v->valuedouble)
         || v->valuedouble < min || v->valuedouble > max)
     {
-        return chaton_error_set(ps->err, 400, name, NULL,
+        return chaton_error_set(err, 400, name, NULL,
                                 "'%s' must be a number from %g to %g",
                                 name, min, max);
     }

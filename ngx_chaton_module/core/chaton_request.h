@@ -174,6 +174,10 @@ int chaton_conv_model(chaton_chat_req_t *req, chaton_alloc_t *a,
 int chaton_conv_tool(chaton_alloc_t *a, chaton_error_t *err,
     const char *param, struct cJSON *fn, const char *schema,
     chaton_tool_t *t);
+int chaton_conv_bool(chaton_error_t *err, struct cJSON *root,
+    const char *name, unsigned *value);
+int chaton_conv_number(chaton_error_t *err, struct cJSON *root,
+    const char *name, double min, double max);
 int chaton_conv_choose(chaton_tools_t *t, const char *name);
 int chaton_conv_format(chaton_chat_req_t *req, chaton_alloc_t *a,
     chaton_error_t *err, struct cJSON *v, const char *param, int nested);

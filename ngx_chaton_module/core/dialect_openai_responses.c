@@ -53,10 +53,6 @@ static int chaton_rs_output(chaton_rs_parse_t *ps, cJSON *item, size_t i);
 static int chaton_rs_push(chaton_rs_parse_t *ps, chaton_message_t *msg);
 static int chaton_rs_string(chaton_rs_parse_t *ps, cJSON *o,
     const char *key, const unsigned char **s, size_t *len);
-static int chaton_rs_number(chaton_rs_parse_t *ps, cJSON *root,
-    const char *name, double min, double max);
-static int chaton_rs_bool(chaton_rs_parse_t *ps, cJSON *root,
-    const char *name, int *value);
 static int chaton_rs_type(cJSON *o, const char *type);
 
 
@@ -170,29 +166,30 @@ chaton_rs_fields(chaton_rs_parse_t *ps, cJSON *root)
 static int
 chaton_rs_options(chaton_rs_parse_t *ps, cJSON *root)
 {
-    int                 b;
+    unsigned            b;
     cJSON              *v;
     chaton_chat_req_t  *req;
 
     req = ps->req;
 
-    chaton_try(chaton_rs_number(ps, root, "max_output_tokens", 1, 1e9));
+    chaton_try(chaton_conv_number(ps->err, root, "max_output_tokens", 1,
+                                  1e9));
 
     v = cJSON_GetObjectItemCaseSensitive(root, "max_output_tokens");
     req->max_tokens = cJSON_IsNumber(v) ? (uint64_t) v->valuedouble
                                         : ps->conf->max_tokens;
 
     b = 0;
-    chaton_try(chaton_rs_bool(ps, root, "stream", &b));
+    chaton_try(chaton_conv_bool(ps->err, root, "stream", &b));
     req->stream = b ? 1 : 0;
 
     b = 1;
-    chaton_try(chaton_rs_bool(ps, root, "parallel_tool_calls", &b));
+    chaton_try(chaton_conv_bool(ps->err, root, "parallel_tool_calls", &b));
     req->tools.parallel = b ? 1 : 0;
 
-    chaton_try(chaton_rs_bool(ps, root, "store", &b));
-    chaton_try(chaton_rs_number(ps, root, "temperature", 0, 2));
-    chaton_try(chaton_rs_number(ps, root, "top_p", 0, 1));
+    chaton_try(chaton_conv_bool(ps->err, root, "store", &b));
+    chaton_try(chaton_conv_number(ps->err, root, "temperature", 0, 2));
+    chaton_try(chaton_conv_number(ps->err, root, "top_p", 0, 1));
 
     v = cJSON_GetObjectItemCaseSensitive(root, "truncation");
 
@@ -923,57 +920,6 @@ chaton_rs_string(chaton_rs_parse_t *ps, cJSON *o, const char *key,
     *s = chaton_conv_copy(ps->alloc, v->valuestring, len);
 
     return *s ? CHATON_OK : CHATON_ERROR;
-}
-
-
-/* an optional number in [min, max] */
-
-static int
-chaton_rs_number(chaton_rs_parse_t *ps, cJSON *root, const char *name,
-    double min, double max)
-{
-    cJSON  *v;
-
-    v = cJSON_GetObjectItemCaseSensitive(root, name);
-
-    if (v == NULL || cJSON_IsNull(v)) {
-        return CHATON_OK;
-    }
-
-    if (!cJSON_IsNumber(v) || isnan(v->valuedouble)
-        || v->valuedouble < min || v->valuedouble > max)
-    {
-        return chaton_error_set(ps->err, 400, name, "invalid_value",
-                                "'%s' must be a number from %g to %g", name,
-                                min, max);
-    }
-
-    return CHATON_OK;
-}
-
-
-/* an optional boolean: *value is left as it is when absent */
-
-static int
-chaton_rs_bool(chaton_rs_parse_t *ps, cJSON *root, const char *name,
-    int *value)
-{
-    cJSON  *v;
-
-    v = cJSON_GetObjectItemCaseSensitive(root, name);
-
-    if (v == NULL || cJSON_IsNull(v)) {
-        return CHATON_OK;
-    }
-
-    if (!cJSON_IsBool(v)) {
-        return chaton_error_set(ps->err, 400, name, NULL,
-                                "'%s' must be a boolean", name);
-    }
-
-    *value = cJSON_IsTrue(v);
-
-    return CHATON_OK;
 }
 
 
