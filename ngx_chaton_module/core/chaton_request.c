@@ -40,10 +40,6 @@ static int chaton_chat_message(chaton_parse_t *ps, cJSON *m, size_t i,
 static int chaton_chat_parts(chaton_parse_t *ps, cJSON *parts, size_t i,
     chaton_message_t *msg, chaton_buf_t *text);
 static int chaton_chat_image(chaton_parse_t *ps, cJSON *part);
-static int chaton_chat_bool(chaton_parse_t *ps, cJSON *root,
-    const char *name, unsigned *value);
-static int chaton_chat_number(chaton_parse_t *ps, cJSON *root,
-    const char *name, double min, double max);
 static int chaton_chat_tokens(chaton_parse_t *ps, cJSON *root,
     const char *name);
 static int chaton_chat_tools(chaton_parse_t *ps, cJSON *root);
@@ -218,7 +214,7 @@ chaton_chat_fields(chaton_parse_t *ps, cJSON *root)
         return rc;
     }
 
-    rc = chaton_chat_bool(ps, root, "stream", NULL);
+    rc = chaton_conv_bool(ps->err, root, "stream", NULL);
     if (rc != CHATON_OK) {
         return rc;
     }
@@ -294,13 +290,14 @@ chaton_chat_fields(chaton_parse_t *ps, cJSON *root)
 
     /* sampling parameters: checked like OpenAI does, then not used */
 
-    if (chaton_chat_number(ps, root, "temperature", 0, 2) != CHATON_OK
-        || chaton_chat_number(ps, root, "top_p", 0, 1) != CHATON_OK
-        || chaton_chat_number(ps, root, "presence_penalty", -2, 2)
+    if (chaton_conv_number(ps->err, root, "temperature", 0, 2) != CHATON_OK
+        || chaton_conv_number(ps->err, root, "top_p", 0, 1) != CHATON_OK
+        || chaton_conv_number(ps->err, root, "presence_penalty", -2, 2)
            != CHATON_OK
-        || chaton_chat_number(ps, root, "frequency_penalty", -2, 2)
+        || chaton_conv_number(ps->err, root, "frequency_penalty", -2, 2)
            != CHATON_OK
-        || chaton_chat_number(ps, root, "seed", -9.2e18, 9.2e18) != CHATON_OK)
+        || chaton_conv_number(ps->err, root, "seed", -9.2e18, 9.2e18)
+           != CHATON_OK)
     {
         return CHATON_BAD;
     }
@@ -342,11 +339,11 @@ chaton_chat_fields(chaton_parse_t *ps, cJSON *root)
     image_gen = ps->conf->image_gen;
     code_interpreter = ps->conf->code_interpreter;
 
-    if (chaton_chat_bool(ps, root, "function_web_search", &web_search)
+    if (chaton_conv_bool(ps->err, root, "function_web_search", &web_search)
         != CHATON_OK
-        || chaton_chat_bool(ps, root, "function_image_gen", &image_gen)
+        || chaton_conv_bool(ps->err, root, "function_image_gen", &image_gen)
            != CHATON_OK
-        || chaton_chat_bool(ps, root, "function_code_interpreter",
+        || chaton_conv_bool(ps->err, root, "function_code_interpreter",
                             &code_interpreter)
            != CHATON_OK)
     {
@@ -711,14 +708,8 @@ chaton_chat_parts(chaton_parse_t *ps, cJSON *parts, size_t i,
 static int
 chaton_chat_image(chaton_parse_t *ps, cJSON *part)
 {
-    int                             rc;
-    size_t                          n;
-    cJSON                          *v;
-    const char                     *url;
-    chaton_buf_t                    data;
-    chaton_image_t                 *img;
-    chaton_chat_req_t              *req;
-    const chaton_dataurl_type_t    *type;
+    cJSON              *v;
+    chaton_chat_req_t  *req;
 
     req = ps->req;
 
@@ -736,17 +727,37 @@ chaton_chat_image(chaton_parse_t *ps, cJSON *part)
                                 "string", ps->param);
     }
 
-    rc = chaton_conv_image(req, ps->alloc, ps->conf, ps->param, ps->err,
-                           &img);
+    return chaton_conv_image_url(req, ps->alloc, ps->conf, ps->param,
+                                 ps->err, v->valuestring);
+}
+
+
+/*
+ * An image given as a URL: an http(s) one the backend fetches, or a data
+ * URL decoded for its upload; counted in req (the caller counts it in
+ * its message).
+ */
+
+int
+chaton_conv_image_url(chaton_chat_req_t *req, chaton_alloc_t *a,
+    const chaton_chat_conf_t *conf, const char *param, chaton_error_t *err,
+    const char *url)
+{
+    int                             rc;
+    size_t                          n;
+    chaton_buf_t                    data;
+    chaton_image_t                 *img;
+    const chaton_dataurl_type_t    *type;
+
+    rc = chaton_conv_image(req, a, conf, param, err, &img);
     if (rc != CHATON_OK) {
         return rc;
     }
 
-    url = v->valuestring;
     n = strlen(url);
 
     if (chaton_conv_http_url((const unsigned char *) url, n)) {
-        img->url = chaton_conv_copy(ps->alloc, url, &img->url_len);
+        img->url = chaton_conv_copy(a, url, &img->url_len);
         if (img->url == NULL) {
             return CHATON_ERROR;
         }
@@ -755,10 +766,10 @@ chaton_chat_image(chaton_parse_t *ps, cJSON *part)
         return CHATON_OK;
     }
 
-    chaton_buf_init(&data, ps->alloc, 0);
+    chaton_buf_init(&data, a, 0);
 
     rc = chaton_dataurl_decode(&data, (const unsigned char *) url, n,
-                               ps->conf->max_image, &type);
+                               conf->max_image, &type);
 
     switch (rc) {
 
@@ -771,28 +782,27 @@ chaton_chat_image(chaton_parse_t *ps, cJSON *part)
         return CHATON_OK;
 
     case CHATON_DATAURL_NOT_DATA:
-        return chaton_error_set(ps->err, 400, ps->param, "invalid_image_url",
-                                "'%s.image_url.url' must be an http(s) URL "
-                                "or a data: URL", ps->param);
+        return chaton_error_set(err, 400, param, "invalid_image_url",
+                                "'%s' must be an http(s) URL or a data: URL",
+                                param);
 
     case CHATON_DATAURL_BAD_TYPE:
-        return chaton_error_set(ps->err, 400, ps->param,
-                                "invalid_image_format",
+        return chaton_error_set(err, 400, param, "invalid_image_format",
                                 "'%s' is not a supported image type: "
-                                "png, jpeg, gif and webp are", ps->param);
+                                "png, jpeg, gif and webp are", param);
 
     case CHATON_DATAURL_NOT_BASE64:
-        return chaton_error_set(ps->err, 400, ps->param, "invalid_image_url",
-                                "'%s' is not a base64 data URL", ps->param);
+        return chaton_error_set(err, 400, param, "invalid_image_url",
+                                "'%s' is not a base64 data URL", param);
 
     case CHATON_DATAURL_EMPTY:
-        return chaton_error_set(ps->err, 400, ps->param, "invalid_image_url",
-                                "'%s' is an empty image", ps->param);
+        return chaton_error_set(err, 400, param, "invalid_image_url",
+                                "'%s' is an empty image", param);
 
     case CHATON_DATAURL_TOO_BIG:
-        return chaton_error_set(ps->err, 400, ps->param, "image_too_large",
-                                "'%s' is larger than %zu bytes", ps->param,
-                                ps->conf->max_image);
+        return chaton_error_set(err, 400, param, "image_too_large",
+                                "'%s' is larger than %zu bytes", param,
+                                conf->max_image);
     }
 
     return CHATON_ERROR;
@@ -906,8 +916,8 @@ chaton_conv_http_url(const unsigned char *url, size_t n)
 
 /* an optional boolean: absent, null, true or false */
 
-static int
-chaton_chat_bool(chaton_parse_t *ps, cJSON *root, const char *name,
+int
+chaton_conv_bool(chaton_error_t *err, cJSON *root, const char *name,
     unsigned *value)
 {
     cJSON  *v;
@@ -919,7 +929,7 @@ chaton_chat_bool(chaton_parse_t *ps, cJSON *root, const char *name,
     }
 
     if (!cJSON_IsBool(v)) {
-        return chaton_error_set(ps->err, 400, name, NULL,
+        return chaton_error_set(err, 400, name, NULL,
                                 "'%s' must be a boolean", name);
     }
 
@@ -931,8 +941,10 @@ chaton_chat_bool(chaton_parse_t *ps, cJSON *root, const char *name,
 }
 
 
-static int
-chaton_chat_number(chaton_parse_t *ps, cJSON *root, const char *name,
+/* an optional number in [min, max] */
+
+int
+chaton_conv_number(chaton_error_t *err, cJSON *root, const char *name,
     double min, double max)
 {
     cJSON  *v;
@@ -946,7 +958,7 @@ chaton_chat_number(chaton_parse_t *ps, cJSON *root, const char *name,
     if (!cJSON_IsNumber(v) || isnan(v->valuedouble)
         || v->valuedouble < min || v->valuedouble > max)
     {
-        return chaton_error_set(ps->err, 400, name, NULL,
+        return chaton_error_set(err, 400, name, NULL,
                                 "'%s' must be a number from %g to %g",
                                 name, min, max);
     }
@@ -1233,7 +1245,6 @@ chaton_conv_nonce(chaton_chat_req_t *req, const chaton_chat_conf_t *conf)
 static int
 chaton_chat_tool_choice(chaton_parse_t *ps, cJSON *v, const char *param)
 {
-    size_t              k;
     cJSON              *fn, *name;
     chaton_tools_t     *t;
 
@@ -1290,16 +1301,8 @@ chaton_chat_tool_choice(chaton_parse_t *ps, cJSON *v, const char *param)
                                 param[0] == 't' ? ", 'required'" : "");
     }
 
-    for (k = 0; k < t->ntools; k++) {
-        if (t->tools[k].name_len == strlen(name->valuestring)
-            && memcmp(t->tools[k].name, name->valuestring,
-                      t->tools[k].name_len) == 0)
-        {
-            t->choice = CHATON_TOOL_CHOICE_FUNCTION;
-            t->choice_name = t->tools[k].name;
-            t->choice_name_len = t->tools[k].name_len;
-            return CHATON_OK;
-        }
+    if (chaton_conv_choose(t, name->valuestring) == CHATON_OK) {
+        return CHATON_OK;
     }
 
     return chaton_error_set(ps->err, 400, param, "invalid_value",
@@ -1309,15 +1312,39 @@ chaton_chat_tool_choice(chaton_parse_t *ps, cJSON *v, const char *param)
 }
 
 
+/*
+ * tool_choice naming a function: the one tool of that name, CHATON_BAD
+ * if there is none
+ */
+
+int
+chaton_conv_choose(chaton_tools_t *t, const char *name)
+{
+    size_t  k, len;
+
+    len = strlen(name);
+
+    for (k = 0; k < t->ntools; k++) {
+        if (t->tools[k].name_len == len
+            && memcmp(t->tools[k].name, name, len) == 0)
+        {
+            t->choice = CHATON_TOOL_CHOICE_FUNCTION;
+            t->choice_name = t->tools[k].name;
+            t->choice_name_len = t->tools[k].name_len;
+            return CHATON_OK;
+        }
+    }
+
+    return CHATON_BAD;
+}
+
+
 /* response_format: {"type": "text" | "json_object" | "json_schema"} */
 
 static int
 chaton_chat_format(chaton_parse_t *ps, cJSON *root)
 {
-    cJSON              *v, *type, *js, *o;
-    chaton_chat_req_t  *req;
-
-    req = ps->req;
+    cJSON  *v;
 
     v = cJSON_GetObjectItemCaseSensitive(root, "response_format");
 
@@ -1325,16 +1352,36 @@ chaton_chat_format(chaton_parse_t *ps, cJSON *root)
         return CHATON_OK;
     }
 
+    return chaton_conv_format(ps->req, ps->alloc, ps->err, v,
+                              "response_format", 1);
+}
+
+
+/*
+ * An answer's format, {"type": "text" | "json_object" | "json_schema"}
+ * named param: a json_schema's "name" and "schema" are in its
+ * "json_schema" member (nested: chat's response_format) or in it (the
+ * Responses API's text.format).
+ */
+
+int
+chaton_conv_format(chaton_chat_req_t *req, chaton_alloc_t *a,
+    chaton_error_t *err, cJSON *v, const char *param, int nested)
+{
+    cJSON  *type, *js, *o;
+    char    p[96];
+
     if (!cJSON_IsObject(v)) {
-        return chaton_error_set(ps->err, 400, "response_format", NULL,
-                                "'response_format' must be an object");
+        return chaton_error_set(err, 400, param, NULL,
+                                "'%s' must be an object", param);
     }
 
     type = cJSON_GetObjectItemCaseSensitive(v, "type");
+    (void) snprintf(p, sizeof(p), "%s.type", param);
 
     if (!cJSON_IsString(type)) {
-        return chaton_error_set(ps->err, 400, "response_format.type", NULL,
-                                "'response_format.type' must be a string");
+        return chaton_error_set(err, 400, p, NULL, "'%s' must be a string",
+                                p);
     }
 
     if (strcmp(type->valuestring, "text") == 0) {
@@ -1347,30 +1394,33 @@ chaton_chat_format(chaton_parse_t *ps, cJSON *root)
     }
 
     if (strcmp(type->valuestring, "json_schema") != 0) {
-        return chaton_error_set(ps->err, 400, "response_format.type",
-                                "invalid_value",
-                                "'response_format.type' must be 'text', "
-                                "'json_object' or 'json_schema'");
+        return chaton_error_set(err, 400, p, "invalid_value",
+                                "'%s' must be 'text', 'json_object' or "
+                                "'json_schema'", p);
     }
 
-    js = cJSON_GetObjectItemCaseSensitive(v, "json_schema");
+    js = v;
+    (void) snprintf(p, sizeof(p), "%s", param);
 
-    if (!cJSON_IsObject(js)) {
-        return chaton_error_set(ps->err, 400, "response_format.json_schema",
-                                NULL, "'response_format.json_schema' must "
-                                "be an object");
+    if (nested) {
+        js = cJSON_GetObjectItemCaseSensitive(v, "json_schema");
+        (void) snprintf(p, sizeof(p), "%s.json_schema", param);
+
+        if (!cJSON_IsObject(js)) {
+            return chaton_error_set(err, 400, p, NULL,
+                                    "'%s' must be an object", p);
+        }
     }
 
     o = cJSON_GetObjectItemCaseSensitive(js, "name");
+    (void) strcat(p, ".name");
 
     if (!cJSON_IsString(o) || o->valuestring[0] == '\0') {
-        return chaton_error_set(ps->err, 400,
-                                "response_format.json_schema.name", NULL,
-                                "'response_format.json_schema.name' must be "
-                                "a non-empty string");
+        return chaton_error_set(err, 400, p, NULL,
+                                "'%s' must be a non-empty string", p);
     }
 
-    req->schema_name = chaton_conv_copy(ps->alloc, o->valuestring,
+    req->schema_name = chaton_conv_copy(a, o->valuestring,
                                         &req->schema_name_len);
     if (req->schema_name == NULL) {
         return CHATON_ERROR;
@@ -1380,13 +1430,13 @@ chaton_chat_format(chaton_parse_t *ps, cJSON *root)
 
     if (o && !cJSON_IsNull(o)) {
         if (!cJSON_IsObject(o)) {
-            return chaton_error_set(ps->err, 400,
-                                    "response_format.json_schema.schema",
-                                    NULL, "'response_format.json_schema."
-                                    "schema' must be an object");
+            p[strlen(p) - 5] = '\0';
+            (void) strcat(p, ".schema");
+            return chaton_error_set(err, 400, p, NULL,
+                                    "'%s' must be an object", p);
         }
 
-        req->schema = chaton_conv_json_text(ps->alloc, o, &req->schema_len);
+        req->schema = chaton_conv_json_text(a, o, &req->schema_len);
         if (req->schema == NULL) {
             return CHATON_ERROR;
         }

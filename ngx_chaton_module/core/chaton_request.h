@@ -125,6 +125,10 @@ typedef struct {
     chaton_stop_t          *stop;
     size_t                  nstop;
 
+    /* Responses' previous_response_id: kept for the store, unresolved */
+    const unsigned char    *previous_response_id;
+    size_t                  previous_response_id_len;
+
     unsigned                stream:1;
     unsigned                include_usage:1;
     unsigned                unreported:1;   /* the dialect reports no usage
@@ -170,11 +174,21 @@ int chaton_conv_model(chaton_chat_req_t *req, chaton_alloc_t *a,
 int chaton_conv_tool(chaton_alloc_t *a, chaton_error_t *err,
     const char *param, struct cJSON *fn, const char *schema,
     chaton_tool_t *t);
+int chaton_conv_bool(chaton_error_t *err, struct cJSON *root,
+    const char *name, unsigned *value);
+int chaton_conv_number(chaton_error_t *err, struct cJSON *root,
+    const char *name, double min, double max);
+int chaton_conv_choose(chaton_tools_t *t, const char *name);
+int chaton_conv_format(chaton_chat_req_t *req, chaton_alloc_t *a,
+    chaton_error_t *err, struct cJSON *v, const char *param, int nested);
 int chaton_conv_nonce(chaton_chat_req_t *req,
     const chaton_chat_conf_t *conf);
 int chaton_conv_image(chaton_chat_req_t *req, chaton_alloc_t *a,
     const chaton_chat_conf_t *conf, const char *param, chaton_error_t *err,
     chaton_image_t **image);
+int chaton_conv_image_url(chaton_chat_req_t *req, chaton_alloc_t *a,
+    const chaton_chat_conf_t *conf, const char *param, chaton_error_t *err,
+    const char *url);
 int chaton_conv_http_url(const unsigned char *url, size_t n);
 
 int chaton_json_body_check(const unsigned char *body, size_t len,

@@ -469,7 +469,6 @@ chaton_an_tools(chaton_an_parse_t *ps, cJSON *root)
 static int
 chaton_an_tool_choice(chaton_an_parse_t *ps, cJSON *root)
 {
-    size_t           k;
     cJSON           *v, *type, *name;
     chaton_tools_t  *t;
 
@@ -531,16 +530,10 @@ chaton_an_tool_choice(chaton_an_parse_t *ps, cJSON *root)
 
     name = cJSON_GetObjectItemCaseSensitive(v, "name");
 
-    for (k = 0; cJSON_IsString(name) && k < t->ntools; k++) {
-        if (t->tools[k].name_len == strlen(name->valuestring)
-            && memcmp(t->tools[k].name, name->valuestring,
-                      t->tools[k].name_len) == 0)
-        {
-            t->choice = CHATON_TOOL_CHOICE_FUNCTION;
-            t->choice_name = t->tools[k].name;
-            t->choice_name_len = t->tools[k].name_len;
-            return CHATON_OK;
-        }
+    if (cJSON_IsString(name)
+        && chaton_conv_choose(t, name->valuestring) == CHATON_OK)
+    {
+        return CHATON_OK;
     }
 
     return chaton_error_set(ps->err, 400, "tool_choice.name", NULL,

@@ -1,0 +1,1596 @@
+/*
+ * OpenAI's Responses API: the parser (body -> the neutral conversation)
+ * and the writer (neutral output events -> typed SSE events or one
+ * response object).  See dialect_openai_responses.h for the choices made.
+ *
+ * The parser reads the body once with cJSON and builds the conversation
+ * the other dialects build: instructions as the system message, input
+ * items as messages, function_call items as an assistant's calls and
+ * function_call_output items as their results, in the tools' format
+ * (chaton_tools.h); reasoning items are not sent back to the model.
+ */
+
+#include <math.h>
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+#include "dialect_openai_responses.h"
+
+
+#define CHATON_RESPONSES_MAX_ITEMS  10000
+#define CHATON_RESPONSES_MAX_TOOLS  1024
+
+
+typedef struct {
+    chaton_chat_req_t          *req;
+    chaton_alloc_t             *alloc;
+    const chaton_chat_conf_t   *conf;
+    chaton_error_t             *err;
+    int                         history;    /* calls in the input */
+    char                        param[96];
+} chaton_rs_parse_t;
+
+
+static int chaton_rs_fields(chaton_rs_parse_t *ps, cJSON *root);
+static int chaton_rs_options(chaton_rs_parse_t *ps, cJSON *root);
+static int chaton_rs_include(chaton_rs_parse_t *ps, cJSON *root);
+static int chaton_rs_format(chaton_rs_parse_t *ps, cJSON *root);
+static int chaton_rs_tools(chaton_rs_parse_t *ps, cJSON *root);
+static int chaton_rs_tool_choice(chaton_rs_parse_t *ps, cJSON *root);
+static int chaton_rs_instructions(chaton_rs_parse_t *ps, cJSON *root);
+static int chaton_rs_input(chaton_rs_parse_t *ps, cJSON *input);
+static int chaton_rs_item(chaton_rs_parse_t *ps, cJSON *item, size_t i,
+    cJSON **next);
+static int chaton_rs_message(chaton_rs_parse_t *ps, cJSON *item, size_t i);
+static int chaton_rs_part(chaton_rs_parse_t *ps, cJSON *part,
+    chaton_message_t *msg, chaton_buf_t *text);
+static int chaton_rs_image(chaton_rs_parse_t *ps, cJSON *part,
+    chaton_message_t *msg);
+static int chaton_rs_calls(chaton_rs_parse_t *ps, cJSON *item, size_t i,
+    cJSON **next);
+static int chaton_rs_output(chaton_rs_parse_t *ps, cJSON *item, size_t i);
+static int chaton_rs_push(chaton_rs_parse_t *ps, chaton_message_t *msg);
+static int chaton_rs_string(chaton_rs_parse_t *ps, cJSON *o,
+    const char *key, const unsigned char **s, size_t *len);
+static int chaton_rs_type(cJSON *o, const char *type);
+
+
+/* what OpenAI's include takes; other values it refuses */
+
+static const char  *chaton_rs_includes[] = {
+    "code_interpreter_call.outputs",
+    "computer_call_output.output.image_url",
+    "file_search_call.results",
+    "message.input_image.image_url",
+    "message.output_text.logprobs",
+    "reasoning.encrypted_content",
+    "web_search_call.action.sources",
+    "web_search_call.results",
+    NULL
+};
+
+
+int
+chaton_responses_parse(chaton_chat_req_t *req, chaton_alloc_t *a,
+    const chaton_chat_conf_t *conf, const unsigned char *body, size_t len,
+    chaton_error_t *err)
+{
+    int                 rc;
+    cJSON              *root;
+    chaton_rs_parse_t   ps;
+
+    memset(req, 0, sizeof(chaton_chat_req_t));
+
+    root = chaton_json_body(body, len, err);
+    if (root == NULL) {
+        return CHATON_BAD;
+    }
+
+    memset(&ps, 0, sizeof(chaton_rs_parse_t));
+    ps.req = req;
+    ps.alloc = a;
+    ps.conf = conf;
+    ps.err = err;
+
+    rc = chaton_rs_fields(&ps, root);
+
+    cJSON_Delete(root);
+
+    return rc;
+}
+
+
+static int
+chaton_rs_fields(chaton_rs_parse_t *ps, cJSON *root)
+{
+    size_t   n;
+    cJSON   *v;
+
+    chaton_try(chaton_conv_model(ps->req, ps->alloc, ps->conf, root,
+                                 ps->err));
+    chaton_try(chaton_rs_options(ps, root));
+    chaton_try(chaton_rs_include(ps, root));
+    chaton_try(chaton_rs_format(ps, root));
+    chaton_try(chaton_rs_tools(ps, root));
+    chaton_try(chaton_rs_tool_choice(ps, root));
+
+    ps->req->extract = (ps->req->tools.ntools
+                        && ps->req->tools.choice != CHATON_TOOL_CHOICE_NONE);
+
+    if (ps->req->tools.ntools) {
+        chaton_try(chaton_conv_nonce(ps->req, ps->conf));
+    }
+
+    v = cJSON_GetObjectItemCaseSensitive(root, "input");
+
+    if (v == NULL || cJSON_IsNull(v)) {
+        return chaton_error_set(ps->err, 400, "input", NULL,
+                                "Missing required parameter: 'input'.");
+    }
+
+    if (!cJSON_IsString(v) && !cJSON_IsArray(v)) {
+        return chaton_error_set(ps->err, 400, "input", NULL,
+                                "'input' must be a string or an array of "
+                                "items");
+    }
+
+    n = cJSON_IsArray(v) ? (size_t) cJSON_GetArraySize(v) : 1;
+
+    if (n > CHATON_RESPONSES_MAX_ITEMS) {
+        return chaton_error_set(ps->err, 400, "input", NULL,
+                                "'input' has more than %d items",
+                                CHATON_RESPONSES_MAX_ITEMS);
+    }
+
+    /* the instructions first, one more for the tools' instructions */
+
+    ps->req->messages = ps->alloc->alloc(ps->alloc->pool,
+                                         (n + 2) * sizeof(chaton_message_t));
+    if (ps->req->messages == NULL) {
+        return CHATON_ERROR;
+    }
+
+    chaton_try(chaton_rs_instructions(ps, root));
+
+    return chaton_rs_input(ps, v);
+}
+
+
+/*
+ * max_output_tokens, stream, parallel_tool_calls, previous_response_id;
+ * checked and not used: temperature, top_p, truncation, store, user,
+ * metadata, reasoning (a reasoning model reasons anyway)
+ */
+
+static int
+chaton_rs_options(chaton_rs_parse_t *ps, cJSON *root)
+{
+    unsigned            b;
+    cJSON              *v;
+    chaton_chat_req_t  *req;
+
+    req = ps->req;
+
+    chaton_try(chaton_conv_number(ps->err, root, "max_output_tokens", 1,
+                                  1e9));
+
+    v = cJSON_GetObjectItemCaseSensitive(root, "max_output_tokens");
+    req->max_tokens = cJSON_IsNumber(v) ? (uint64_t) v->valuedouble
+                                        : ps->conf->max_tokens;
+
+    b = 0;
+    chaton_try(chaton_conv_bool(ps->err, root, "stream", &b));
+    req->stream = b ? 1 : 0;
+
+    b = 1;
+    chaton_try(chaton_conv_bool(ps->err, root, "parallel_tool_calls", &b));
+    req->tools.parallel = b ? 1 : 0;
+
+    chaton_try(chaton_conv_bool(ps->err, root, "store", &b));
+    chaton_try(chaton_conv_number(ps->err, root, "temperature", 0, 2));
+    chaton_try(chaton_conv_number(ps->err, root, "top_p", 0, 1));
+
+    v = cJSON_GetObjectItemCaseSensitive(root, "truncation");
+
+    if (v && !cJSON_IsNull(v)
+        && !(cJSON_IsString(v) && (strcmp(v->valuestring, "auto") == 0
+                                   || strcmp(v->valuestring, "disabled")
+                                      == 0)))
+    {
+        return chaton_error_set(ps->err, 400, "truncation", "invalid_value",
+                                "'truncation' must be 'auto' or "
+                                "'disabled'");
+    }
+
+    v = cJSON_GetObjectItemCaseSensitive(root, "user");
+
+    if (v && !cJSON_IsNull(v) && !cJSON_IsString(v)) {
+        return chaton_error_set(ps->err, 400, "user", NULL,
+                                "'user' must be a string");
+    }
+
+    v = cJSON_GetObjectItemCaseSensitive(root, "metadata");
+
+    if (v && !cJSON_IsNull(v) && !cJSON_IsObject(v)) {
+        return chaton_error_set(ps->err, 400, "metadata", NULL,
+                                "'metadata' must be an object");
+    }
+
+    v = cJSON_GetObjectItemCaseSensitive(root, "reasoning");
+
+    if (v && !cJSON_IsNull(v) && !cJSON_IsObject(v)) {
+        return chaton_error_set(ps->err, 400, "reasoning", NULL,
+                                "'reasoning' must be an object");
+    }
+
+    v = cJSON_GetObjectItemCaseSensitive(root, "previous_response_id");
+
+    if (cJSON_IsString(v) && v->valuestring[0] != '\0') {
+        req->previous_response_id =
+            chaton_conv_copy(ps->alloc, v->valuestring,
+                             &req->previous_response_id_len);
+        if (req->previous_response_id == NULL) {
+            return CHATON_ERROR;
+        }
+
+    } else if (v && !cJSON_IsNull(v)) {
+        return chaton_error_set(ps->err, 400, "previous_response_id", NULL,
+                                "'previous_response_id' must be a "
+                                "non-empty string");
+    }
+
+    req->web_search = ps->conf->web_search;
+    req->image_gen = ps->conf->image_gen;
+    req->code_interpreter = ps->conf->code_interpreter;
+
+    return CHATON_OK;
+}
+
+
+/* include: known values accepted (nothing more to give), others a 400 */
+
+static int
+chaton_rs_include(chaton_rs_parse_t *ps, cJSON *root)
+{
+    size_t   i, k;
+    cJSON   *list, *v;
+
+    list = cJSON_GetObjectItemCaseSensitive(root, "include");
+
+    if (list == NULL || cJSON_IsNull(list)) {
+        return CHATON_OK;
+    }
+
+    if (!cJSON_IsArray(list)) {
+        return chaton_error_set(ps->err, 400, "include", NULL,
+                                "'include' must be an array of strings");
+    }
+
+    i = 0;
+
+    cJSON_ArrayForEach(v, list) {
+        (void) snprintf(ps->param, sizeof(ps->param), "include[%zu]", i++);
+
+        for (k = 0; cJSON_IsString(v) && chaton_rs_includes[k]; k++) {
+            if (strcmp(v->valuestring, chaton_rs_includes[k]) == 0) {
+                break;
+            }
+        }
+
+        if (!cJSON_IsString(v) || chaton_rs_includes[k] == NULL) {
+            return chaton_error_set(ps->err, 400, ps->param, "invalid_value",
+                                    "'%s' is not a value 'include' "
+                                    "supports", ps->param);
+        }
+    }
+
+    return CHATON_OK;
+}
+
+
+/* text.format: {"type": "text" | "json_object" | "json_schema", ...} */
+
+static int
+chaton_rs_format(chaton_rs_parse_t *ps, cJSON *root)
+{
+    cJSON  *text, *v;
+
+    text = cJSON_GetObjectItemCaseSensitive(root, "text");
+
+    if (text == NULL || cJSON_IsNull(text)) {
+        return CHATON_OK;
+    }
+
+    if (!cJSON_IsObject(text)) {
+        return chaton_error_set(ps->err, 400, "text", NULL,
+                                "'text' must be an object");
+    }
+
+    v = cJSON_GetObjectItemCaseSensitive(text, "format");
+
+    if (v == NULL || cJSON_IsNull(v)) {
+        return CHATON_OK;
+    }
+
+    return chaton_conv_format(ps->req, ps->alloc, ps->err, v, "text.format",
+                              0);
+}
+
+
+/*
+ * tools: {"type": "function", "name", "description", "parameters"} go
+ * through the tool-calling emulation; web_search(_preview) is ChatOn's
+ * web search; other hosted tools cannot be served.
+ */
+
+static int
+chaton_rs_tools(chaton_rs_parse_t *ps, cJSON *root)
+{
+    size_t              n, k;
+    cJSON              *list, *item, *type;
+    chaton_tool_t      *tools;
+    chaton_chat_req_t  *req;
+
+    req = ps->req;
+    req->tools.choice = CHATON_TOOL_CHOICE_AUTO;
+
+    list = cJSON_GetObjectItemCaseSensitive(root, "tools");
+
+    if (list == NULL || cJSON_IsNull(list)) {
+        return CHATON_OK;
+    }
+
+    if (!cJSON_IsArray(list)) {
+        return chaton_error_set(ps->err, 400, "tools", NULL,
+                                "'tools' must be an array");
+    }
+
+    n = (size_t) cJSON_GetArraySize(list);
+
+    if (n > CHATON_RESPONSES_MAX_TOOLS) {
+        return chaton_error_set(ps->err, 400, "tools", NULL,
+                                "'tools' has more than %d tools",
+                                CHATON_RESPONSES_MAX_TOOLS);
+    }
+
+    if (n == 0) {
+        return CHATON_OK;
+    }
+
+    tools = ps->alloc->alloc(ps->alloc->pool, n * sizeof(chaton_tool_t));
+    if (tools == NULL) {
+        return CHATON_ERROR;
+    }
+
+    req->tools.tools = tools;
+
+    k = 0;
+
+    cJSON_ArrayForEach(item, list) {
+        (void) snprintf(ps->param, sizeof(ps->param), "tools[%zu].type",
+                        k++);
+
+        type = cJSON_GetObjectItemCaseSensitive(item, "type");
+
+        if (!cJSON_IsObject(item) || !cJSON_IsString(type)) {
+            return chaton_error_set(ps->err, 400, ps->param, NULL,
+                                    "'%s' must be a string", ps->param);
+        }
+
+        if (strcmp(type->valuestring, "web_search") == 0
+            || strcmp(type->valuestring, "web_search_preview") == 0)
+        {
+            req->web_search = 1;
+            continue;
+        }
+
+        if (strcmp(type->valuestring, "function") != 0) {
+            return chaton_error_set(ps->err, 400, ps->param,
+                                    "unsupported_value",
+                                    "'%s': '%.40s' tools are not served "
+                                    "here; function and web_search tools "
+                                    "are", ps->param, type->valuestring);
+        }
+
+        ps->param[strlen(ps->param) - 5] = '\0';
+
+        chaton_try(chaton_conv_tool(ps->alloc, ps->err, ps->param, item,
+                                    "parameters",
+                                    &tools[req->tools.ntools]));
+        req->tools.ntools++;
+    }
+
+    return CHATON_OK;
+}
+
+
+/* "none" | "auto" | "required" | {"type": "function", "name"} */
+
+static int
+chaton_rs_tool_choice(chaton_rs_parse_t *ps, cJSON *root)
+{
+    cJSON           *v, *name;
+    const char      *s;
+    chaton_tools_t  *t;
+
+    t = &ps->req->tools;
+
+    v = cJSON_GetObjectItemCaseSensitive(root, "tool_choice");
+
+    if (v == NULL || cJSON_IsNull(v)) {
+        return CHATON_OK;
+    }
+
+    if (cJSON_IsString(v)) {
+        s = v->valuestring;
+
+        if (strcmp(s, "auto") == 0) {
+            return CHATON_OK;
+        }
+
+        if (strcmp(s, "none") == 0) {
+            t->choice = CHATON_TOOL_CHOICE_NONE;
+            return CHATON_OK;
+        }
+
+        if (strcmp(s, "required") == 0 && t->ntools) {
+            t->choice = CHATON_TOOL_CHOICE_REQUIRED;
+            return CHATON_OK;
+        }
+
+        return chaton_error_set(ps->err, 400, "tool_choice", "invalid_value",
+                                "'tool_choice' must be 'none', 'auto' or "
+                                "'required' (with function tools given)");
+    }
+
+    if (!chaton_rs_type(v, "function")) {
+        return chaton_error_set(ps->err, 400, "tool_choice.type",
+                                "invalid_value",
+                                "'tool_choice' must be a string or "
+                                "{\"type\": \"function\", \"name\"}");
+    }
+
+    name = cJSON_GetObjectItemCaseSensitive(v, "name");
+
+    if (cJSON_IsString(name)
+        && chaton_conv_choose(t, name->valuestring) == CHATON_OK)
+    {
+        return CHATON_OK;
+    }
+
+    return chaton_error_set(ps->err, 400, "tool_choice.name",
+                            "invalid_value", "'tool_choice.name' must name "
+                            "one of the function tools given");
+}
+
+
+/* instructions: the first message ChatOn gets, as system */
+
+static int
+chaton_rs_instructions(chaton_rs_parse_t *ps, cJSON *root)
+{
+    cJSON             *v;
+    chaton_message_t   msg;
+
+    v = cJSON_GetObjectItemCaseSensitive(root, "instructions");
+
+    if (v == NULL || cJSON_IsNull(v)) {
+        return CHATON_OK;
+    }
+
+    if (!cJSON_IsString(v)) {
+        return chaton_error_set(ps->err, 400, "instructions", NULL,
+                                "'instructions' must be a string");
+    }
+
+    memset(&msg, 0, sizeof(chaton_message_t));
+    msg.role = "system";
+    msg.content = chaton_conv_copy(ps->alloc, v->valuestring,
+                                   &msg.content_len);
+    if (msg.content == NULL) {
+        return CHATON_ERROR;
+    }
+
+    return chaton_rs_push(ps, &msg);
+}
+
+
+static int
+chaton_rs_input(chaton_rs_parse_t *ps, cJSON *input)
+{
+    size_t              i;
+    cJSON              *item, *next, *it;
+    chaton_message_t    msg;
+    chaton_chat_req_t  *req;
+
+    req = ps->req;
+
+    if (cJSON_IsString(input)) {
+        memset(&msg, 0, sizeof(chaton_message_t));
+        msg.role = "user";
+        msg.content = chaton_conv_copy(ps->alloc, input->valuestring,
+                                       &msg.content_len);
+        if (msg.content == NULL) {
+            return CHATON_ERROR;
+        }
+
+        chaton_try(chaton_rs_push(ps, &msg));
+
+    } else {
+        i = 0;
+
+        for (item = input->child; item; item = next) {
+            next = item->next;
+            chaton_try(chaton_rs_item(ps, item, i, &next));
+
+            for (it = item; it != next; it = it->next) {
+                i++;
+            }
+        }
+    }
+
+    if (req->nmessages == 0) {
+        return chaton_error_set(ps->err, 400, "input", NULL,
+                                "'input' is empty; there is nothing to "
+                                "answer");
+    }
+
+    chaton_try(chaton_conv_instructions(req, ps->alloc, ps->history));
+
+    return chaton_conv_fits(req, ps->err);
+}
+
+
+/*
+ * One input item: a message (with or without "type"), a run of
+ * function_call items (one assistant message; *next is the item after
+ * them), a function_call_output, a reasoning item (not sent).
+ */
+
+static int
+chaton_rs_item(chaton_rs_parse_t *ps, cJSON *item, size_t i, cJSON **next)
+{
+    cJSON       *type;
+    const char  *t;
+
+    (void) snprintf(ps->param, sizeof(ps->param), "input[%zu]", i);
+
+    if (!cJSON_IsObject(item)) {
+        return chaton_error_set(ps->err, 400, ps->param, NULL,
+                                "'%s' must be an object", ps->param);
+    }
+
+    type = cJSON_GetObjectItemCaseSensitive(item, "type");
+
+    if (type == NULL || cJSON_IsNull(type)) {
+        return chaton_rs_message(ps, item, i);
+    }
+
+    t = cJSON_IsString(type) ? type->valuestring : "";
+
+    if (strcmp(t, "message") == 0) {
+        return chaton_rs_message(ps, item, i);
+    }
+
+    if (strcmp(t, "function_call") == 0) {
+        return chaton_rs_calls(ps, item, i, next);
+    }
+
+    if (strcmp(t, "function_call_output") == 0) {
+        return chaton_rs_output(ps, item, i);
+    }
+
+    if (strcmp(t, "reasoning") == 0) {
+        return CHATON_OK;
+    }
+
+    (void) strcat(ps->param, ".type");
+
+    return chaton_error_set(ps->err, 400, ps->param, "unsupported_value",
+                            "'%s': '%.40s' items are not served here",
+                            ps->param, t);
+}
+
+
+/* {"role", "content": a string or parts} */
+
+static int
+chaton_rs_message(chaton_rs_parse_t *ps, cJSON *item, size_t i)
+{
+    size_t             j;
+    cJSON             *v, *part;
+    const char        *r;
+    chaton_buf_t       text;
+    chaton_message_t   msg;
+
+    memset(&msg, 0, sizeof(chaton_message_t));
+
+    (void) snprintf(ps->param, sizeof(ps->param), "input[%zu].role", i);
+
+    v = cJSON_GetObjectItemCaseSensitive(item, "role");
+    r = cJSON_IsString(v) ? v->valuestring : "";
+
+    if (strcmp(r, "user") == 0 || strcmp(r, "assistant") == 0
+        || strcmp(r, "system") == 0)
+    {
+        msg.role = r[0] == 'u' ? "user" : r[0] == 'a' ? "assistant"
+                                                      : "system";
+
+    } else if (strcmp(r, "developer") == 0) {
+        msg.role = "system";
+
+    } else {
+        return chaton_error_set(ps->err, 400, ps->param, "invalid_value",
+                                "'%s' must be 'user', 'assistant', "
+                                "'system' or 'developer'", ps->param);
+    }
+
+    (void) snprintf(ps->param, sizeof(ps->param), "input[%zu].content", i);
+
+    v = cJSON_GetObjectItemCaseSensitive(item, "content");
+
+    if (cJSON_IsString(v)) {
+        msg.content = chaton_conv_copy(ps->alloc, v->valuestring,
+                                       &msg.content_len);
+        if (msg.content == NULL) {
+            return CHATON_ERROR;
+        }
+
+        return chaton_rs_push(ps, &msg);
+    }
+
+    if (!cJSON_IsArray(v)) {
+        return chaton_error_set(ps->err, 400, ps->param, NULL,
+                                "'%s' must be a string or an array of "
+                                "parts", ps->param);
+    }
+
+    chaton_buf_init(&text, ps->alloc, 0);
+    msg.image = ps->req->nimages;
+    j = 0;
+
+    cJSON_ArrayForEach(part, v) {
+        (void) snprintf(ps->param, sizeof(ps->param),
+                        "input[%zu].content[%zu]", i, j++);
+        chaton_try(chaton_rs_part(ps, part, &msg, &text));
+    }
+
+    msg.content = text.data ? text.data : (unsigned char *) "";
+    msg.content_len = text.len;
+
+    return chaton_rs_push(ps, &msg);
+}
+
+
+/* input_text, output_text (joined as paragraphs), input_image (user's) */
+
+static int
+chaton_rs_part(chaton_rs_parse_t *ps, cJSON *part, chaton_message_t *msg,
+    chaton_buf_t *text)
+{
+    cJSON  *v;
+
+    if (chaton_rs_type(part, "input_image") && msg->role[0] == 'u') {
+        return chaton_rs_image(ps, part, msg);
+    }
+
+    if (!chaton_rs_type(part, "input_text")
+        && !chaton_rs_type(part, "output_text")
+        && !chaton_rs_type(part, "refusal"))
+    {
+        (void) strcat(ps->param, ".type");
+        return chaton_error_set(ps->err, 400, ps->param, "invalid_value",
+                                "'%s' must be 'input_text', 'output_text' "
+                                "or (in user messages) 'input_image'",
+                                ps->param);
+    }
+
+    v = cJSON_GetObjectItemCaseSensitive(part, "text");
+
+    if (chaton_rs_type(part, "refusal")) {
+        v = cJSON_GetObjectItemCaseSensitive(part, "refusal");
+    }
+
+    if (!cJSON_IsString(v)) {
+        (void) strcat(ps->param, ".text");
+        return chaton_error_set(ps->err, 400, ps->param, NULL,
+                                "'%s' must be a string", ps->param);
+    }
+
+    if (v->valuestring[0] == '\0') {
+        return CHATON_OK;
+    }
+
+    if (text->len) {
+        chaton_try(chaton_buf_literal(text, "\n\n"));
+    }
+
+    return chaton_buf_append_str(text, v->valuestring);
+}
+
+
+/* {"type": "input_image", "image_url": a data URL or an http(s) URL} */
+
+static int
+chaton_rs_image(chaton_rs_parse_t *ps, cJSON *part, chaton_message_t *msg)
+{
+    cJSON  *v;
+
+    (void) strcat(ps->param, ".image_url");
+
+    v = cJSON_GetObjectItemCaseSensitive(part, "image_url");
+
+    if (!cJSON_IsString(v) || v->valuestring[0] == '\0') {
+        return chaton_error_set(ps->err, 400, ps->param, NULL,
+                                "'%s' must be a non-empty string (file_id "
+                                "images are not served)", ps->param);
+    }
+
+    chaton_try(chaton_conv_image_url(ps->req, ps->alloc, ps->conf,
+                                     ps->param, ps->err, v->valuestring));
+
+    msg->nimages++;
+
+    return CHATON_OK;
+}
+
+
+/*
+ * function_call items in a row: one assistant message with their calls,
+ * {"call_id", "name", "arguments": a JSON object's text}
+ */
+
+static int
+chaton_rs_calls(chaton_rs_parse_t *ps, cJSON *item, size_t i, cJSON **next)
+{
+    size_t             n, k;
+    cJSON             *it, *v, *args;
+    chaton_call_t     *c;
+    chaton_message_t   msg;
+
+    n = 0;
+
+    for (it = item; it && chaton_rs_type(it, "function_call"); it = it->next)
+    {
+        n++;
+    }
+
+    memset(&msg, 0, sizeof(chaton_message_t));
+    msg.role = "assistant";
+    msg.content = (unsigned char *) "";
+    msg.calls = ps->alloc->alloc(ps->alloc->pool, n * sizeof(chaton_call_t));
+    if (msg.calls == NULL) {
+        return CHATON_ERROR;
+    }
+
+    for (it = item, k = 0; k < n; it = it->next, k++) {
+        (void) snprintf(ps->param, sizeof(ps->param), "input[%zu]", i + k);
+
+        c = &msg.calls[k];
+
+        chaton_try(chaton_rs_string(ps, it, "call_id", &c->id, &c->id_len));
+        chaton_try(chaton_rs_string(ps, it, "name", &c->name,
+                                    &c->name_len));
+
+        (void) strcat(ps->param, ".arguments");
+
+        v = cJSON_GetObjectItemCaseSensitive(it, "arguments");
+        args = cJSON_IsString(v) ? cJSON_Parse(v->valuestring) : NULL;
+
+        if (!cJSON_IsObject(args)) {
+            cJSON_Delete(args);
+            return chaton_error_set(ps->err, 400, ps->param, NULL,
+                                    "'%s' must be a string of a JSON "
+                                    "object", ps->param);
+        }
+
+        c->arguments = chaton_conv_json_text(ps->alloc, args,
+                                             &c->arguments_len);
+        cJSON_Delete(args);
+
+        if (c->arguments == NULL) {
+            return CHATON_ERROR;
+        }
+
+        msg.ncalls++;
+    }
+
+    *next = it;
+
+    ps->history = 1;
+    chaton_try(chaton_conv_nonce(ps->req, ps->conf));
+    chaton_try(chaton_conv_calls_text(ps->req, ps->alloc, &msg));
+
+    return chaton_rs_push(ps, &msg);
+}
+
+
+/* {"call_id", "output": a string (or text parts)}: a call's result */
+
+static int
+chaton_rs_output(chaton_rs_parse_t *ps, cJSON *item, size_t i)
+{
+    cJSON                *v, *part;
+    chaton_buf_t          b, content;
+    chaton_message_t      msg;
+    const chaton_call_t  *call;
+
+    (void) snprintf(ps->param, sizeof(ps->param), "input[%zu].call_id", i);
+
+    v = cJSON_GetObjectItemCaseSensitive(item, "call_id");
+
+    if (!cJSON_IsString(v)) {
+        return chaton_error_set(ps->err, 400, ps->param, NULL,
+                                "'%s' must be a string", ps->param);
+    }
+
+    call = chaton_conv_find_call(ps->req, v->valuestring, NULL);
+
+    if (call == NULL) {
+        return chaton_error_set(ps->err, 400, ps->param, NULL,
+                                "No tool call found for function call "
+                                "output with call_id %.64s.",
+                                v->valuestring);
+    }
+
+    (void) snprintf(ps->param, sizeof(ps->param), "input[%zu].output", i);
+
+    v = cJSON_GetObjectItemCaseSensitive(item, "output");
+    chaton_buf_init(&content, ps->alloc, 0);
+
+    if (cJSON_IsString(v)) {
+        chaton_try(chaton_buf_append_str(&content, v->valuestring));
+
+    } else if (cJSON_IsArray(v)) {
+        cJSON_ArrayForEach(part, v) {
+            v = cJSON_GetObjectItemCaseSensitive(part, "text");
+
+            if (!chaton_rs_type(part, "input_text") || !cJSON_IsString(v)) {
+                return chaton_error_set(ps->err, 400, ps->param, NULL,
+                                        "'%s' must be a string or "
+                                        "input_text parts", ps->param);
+            }
+
+            chaton_try(chaton_buf_append_str(&content, v->valuestring));
+        }
+
+    } else {
+        return chaton_error_set(ps->err, 400, ps->param, NULL,
+                                "'%s' must be a string", ps->param);
+    }
+
+    chaton_buf_init(&b, ps->alloc, 0);
+
+    chaton_try(chaton_tools_history_result(&b, ps->req->tools.nonce,
+                                           call->id, call->id_len,
+                                           call->name, call->name_len,
+                                           content.data, content.len));
+
+    memset(&msg, 0, sizeof(chaton_message_t));
+    msg.role = "user";
+    msg.content = b.data;
+    msg.content_len = b.len;
+
+    return chaton_rs_push(ps, &msg);
+}
+
+
+/* a message into the conversation, counted; empty ones are left out */
+
+static int
+chaton_rs_push(chaton_rs_parse_t *ps, chaton_message_t *msg)
+{
+    chaton_chat_req_t  *req;
+
+    req = ps->req;
+
+    if (msg->nimages == 0 && msg->ncalls == 0
+        && chaton_blank(msg->content, msg->content_len))
+    {
+        return CHATON_OK;
+    }
+
+    chaton_usage_add(&req->prompt, msg->content, msg->content_len);
+    req->prompt.ascii += 12;
+
+    req->messages[req->nmessages++] = *msg;
+
+    return CHATON_OK;
+}
+
+
+/* a member that must be a non-empty string, copied; ps->param names o */
+
+static int
+chaton_rs_string(chaton_rs_parse_t *ps, cJSON *o, const char *key,
+    const unsigned char **s, size_t *len)
+{
+    cJSON  *v;
+    char    param[128];
+
+    v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+    if (!cJSON_IsString(v) || v->valuestring[0] == '\0') {
+        (void) snprintf(param, sizeof(param), "%s.%s", ps->param, key);
+        return chaton_error_set(ps->err, 400, param, NULL,
+                                "'%s' must be a non-empty string", param);
+    }
+
+    *s = chaton_conv_copy(ps->alloc, v->valuestring, len);
+
+    return *s ? CHATON_OK : CHATON_ERROR;
+}
+
+
+static int
+chaton_rs_type(cJSON *o, const char *type)
+{
+    cJSON  *v;
+
+    v = cJSON_GetObjectItemCaseSensitive(o, "type");
+
+    return cJSON_IsString(v) && strcmp(v->valuestring, type) == 0;
+}
+
+
+/* ---- the writer ---------------------------------------------------------- */
+
+
+#define CHATON_RS_NONE       0
+#define CHATON_RS_MESSAGE    1
+#define CHATON_RS_REASONING  2
+
+
+static int chaton_rs_text_op(chaton_writer_t *w, chaton_buf_t *out,
+    const unsigned char *s, size_t len);
+static int chaton_rs_escaped(chaton_writer_t *w, chaton_buf_t *out,
+    const unsigned char *s, size_t len);
+static int chaton_rs_reasoning(chaton_writer_t *w, chaton_buf_t *out,
+    const unsigned char *s, size_t len);
+static int chaton_rs_tool_call(chaton_writer_t *w, chaton_buf_t *out,
+    const chaton_tool_call_t *call);
+static int chaton_rs_end(chaton_writer_t *w, chaton_buf_t *out,
+    const chaton_outcome_t *o);
+static int chaton_rs_error(chaton_writer_t *w, chaton_buf_t *out,
+    const chaton_error_t *e);
+static int chaton_rs_start_op(chaton_writer_t *w, chaton_buf_t *out);
+static int chaton_rs_start(chaton_responses_t *rs, chaton_buf_t *out);
+static int chaton_rs_open(chaton_responses_t *rs, chaton_buf_t *out,
+    int item);
+static int chaton_rs_close(chaton_responses_t *rs, chaton_buf_t *out);
+static int chaton_rs_delta(chaton_responses_t *rs, chaton_buf_t *out,
+    const unsigned char *s, size_t len, int escaped);
+static int chaton_rs_event(chaton_responses_t *rs, chaton_buf_t *out,
+    const char *type);
+static int chaton_rs_where(chaton_responses_t *rs, chaton_buf_t *out,
+    const char *part);
+static int chaton_rs_output_index(chaton_responses_t *rs, chaton_buf_t *out);
+static int chaton_rs_item_id(chaton_responses_t *rs, chaton_buf_t *b,
+    const char *prefix);
+static int chaton_rs_item_json(chaton_responses_t *rs, chaton_buf_t *b,
+    int item, const char *status);
+static int chaton_rs_part_json(chaton_responses_t *rs, chaton_buf_t *b,
+    int item);
+static int chaton_rs_call_json(chaton_responses_t *rs, chaton_buf_t *b,
+    const chaton_tool_call_t *call, const char *status, int args);
+static int chaton_rs_response(chaton_responses_t *rs, chaton_buf_t *b,
+    const char *status, const chaton_outcome_t *o, const chaton_error_t *e);
+
+
+static const chaton_writer_ops_t  chaton_responses_ops = {
+    chaton_rs_text_op,
+    chaton_rs_escaped,
+    chaton_rs_reasoning,
+    chaton_rs_tool_call,
+    chaton_rs_end,
+    chaton_rs_error,
+    chaton_rs_start_op
+};
+
+
+int
+chaton_responses_init(chaton_responses_t *rs, chaton_alloc_t *a,
+    const unsigned char *id, size_t id_len, const unsigned char *model,
+    size_t model_len, uint64_t created_at, size_t max_answer, int stream,
+    const chaton_chat_req_t *req)
+{
+    memset(rs, 0, sizeof(chaton_responses_t));
+
+    rs->w.ops = &chaton_responses_ops;
+    rs->w.stream = stream ? 1 : 0;
+    rs->w.ready = 1;
+    rs->alloc = a;
+    rs->id = id;
+    rs->id_len = id_len;
+    rs->model = model;
+    rs->model_len = model_len;
+    rs->created_at = created_at;
+    rs->max_output_tokens = req ? req->max_tokens : 0;
+
+    chaton_buf_init(&rs->items, a, max_answer);
+    chaton_buf_init(&rs->cur, a, max_answer);
+
+    return CHATON_OK;
+}
+
+
+static int
+chaton_rs_text_op(chaton_writer_t *w, chaton_buf_t *out,
+    const unsigned char *s, size_t len)
+{
+    return chaton_rs_delta((chaton_responses_t *) w, out, s, len, 0);
+}
+
+
+static int
+chaton_rs_escaped(chaton_writer_t *w, chaton_buf_t *out,
+    const unsigned char *s, size_t len)
+{
+    return chaton_rs_delta((chaton_responses_t *) w, out, s, len, 1);
+}
+
+
+/* text into the message item: its output_text.delta in a stream */
+
+static int
+chaton_rs_delta(chaton_responses_t *rs, chaton_buf_t *out,
+    const unsigned char *s, size_t len, int escaped)
+{
+    size_t  at;
+
+    if (len == 0) {
+        return CHATON_OK;
+    }
+
+    chaton_try(chaton_rs_open(rs, out, CHATON_RS_MESSAGE));
+
+    at = rs->cur.len;
+
+    if (escaped) {
+        chaton_try(chaton_buf_append(&rs->cur, s, len));
+
+    } else {
+        chaton_try(chaton_json_escape(&rs->cur, s, len));
+    }
+
+    if (!rs->w.stream) {
+        return CHATON_OK;
+    }
+
+    chaton_try(chaton_rs_event(rs, out, "response.output_text.delta"));
+    chaton_try(chaton_rs_where(rs, out, "content_index"));
+    chaton_try(chaton_buf_literal(out, ",\"delta\":\""));
+    chaton_try(chaton_buf_append(out, rs->cur.data + at, rs->cur.len - at));
+
+    return chaton_buf_literal(out, "\",\"logprobs\":[]}\n\n");
+}
+
+
+/* reasoning: the reasoning item's one summary part */
+
+static int
+chaton_rs_reasoning(chaton_writer_t *w, chaton_buf_t *out,
+    const unsigned char *s, size_t len)
+{
+    size_t               at;
+    chaton_responses_t  *rs = (chaton_responses_t *) w;
+
+    if (len == 0) {
+        return CHATON_OK;
+    }
+
+    chaton_try(chaton_rs_open(rs, out, CHATON_RS_REASONING));
+
+    at = rs->cur.len;
+
+    chaton_try(chaton_json_escape(&rs->cur, s, len));
+
+    if (!w->stream) {
+        return CHATON_OK;
+    }
+
+    chaton_try(chaton_rs_event(rs, out,
+                               "response.reasoning_summary_text.delta"));
+    chaton_try(chaton_rs_where(rs, out, "summary_index"));
+    chaton_try(chaton_buf_literal(out, ",\"delta\":\""));
+    chaton_try(chaton_buf_append(out, rs->cur.data + at, rs->cur.len - at));
+
+    return chaton_buf_literal(out, "\"}\n\n");
+}
+
+
+/* a call, whole: its item added, its arguments in one delta, done */
+
+static int
+chaton_rs_tool_call(chaton_writer_t *w, chaton_buf_t *out,
+    const chaton_tool_call_t *call)
+{
+    chaton_responses_t  *rs = (chaton_responses_t *) w;
+
+    chaton_try(chaton_rs_close(rs, out));
+
+    if (rs->items.len) {
+        chaton_try(chaton_buf_literal(&rs->items, ","));
+    }
+
+    chaton_try(chaton_rs_call_json(rs, &rs->items, call, "completed", 1));
+
+    if (!w->stream) {
+        rs->index++;
+        return CHATON_OK;
+    }
+
+    chaton_try(chaton_rs_start(rs, out));
+
+    chaton_try(chaton_rs_event(rs, out, "response.output_item.added"));
+    chaton_try(chaton_rs_output_index(rs, out));
+    chaton_try(chaton_buf_literal(out, ",\"item\":"));
+    chaton_try(chaton_rs_call_json(rs, out, call, "in_progress", 0));
+    chaton_try(chaton_buf_literal(out, "}\n\n"));
+
+    chaton_try(chaton_rs_event(rs, out,
+                               "response.function_call_arguments.delta"));
+    chaton_try(chaton_rs_where(rs, out, NULL));
+    chaton_try(chaton_buf_literal(out, ",\"delta\":"));
+    chaton_try(chaton_json_string(out, call->arguments, call->arguments_len));
+    chaton_try(chaton_buf_literal(out, "}\n\n"));
+
+    chaton_try(chaton_rs_event(rs, out,
+                               "response.function_call_arguments.done"));
+    chaton_try(chaton_rs_where(rs, out, NULL));
+    chaton_try(chaton_buf_literal(out, ",\"name\":"));
+    chaton_try(chaton_json_string(out, call->name, call->name_len));
+    chaton_try(chaton_buf_literal(out, ",\"arguments\":"));
+    chaton_try(chaton_json_string(out, call->arguments, call->arguments_len));
+    chaton_try(chaton_buf_literal(out, "}\n\n"));
+
+    chaton_try(chaton_rs_event(rs, out, "response.output_item.done"));
+    chaton_try(chaton_rs_output_index(rs, out));
+    chaton_try(chaton_buf_literal(out, ",\"item\":"));
+    chaton_try(chaton_rs_call_json(rs, out, call, "completed", 1));
+
+    rs->index++;
+
+    return chaton_buf_literal(out, "}\n\n");
+}
+
+
+/* {"id","type":"function_call","status","call_id","name","arguments"} */
+
+static int
+chaton_rs_call_json(chaton_responses_t *rs, chaton_buf_t *b,
+    const chaton_tool_call_t *call, const char *status, int args)
+{
+    chaton_try(chaton_buf_literal(b, "{\"id\":"));
+    chaton_try(chaton_rs_item_id(rs, b, "fc_"));
+    chaton_try(chaton_buf_literal(b, ",\"type\":\"function_call\","
+                                     "\"status\":"));
+    chaton_try(chaton_json_cstring(b, status));
+    chaton_try(chaton_buf_literal(b, ",\"call_id\":"));
+    chaton_try(chaton_json_string(b, call->id, call->id_len));
+    chaton_try(chaton_buf_literal(b, ",\"name\":"));
+    chaton_try(chaton_json_string(b, call->name, call->name_len));
+    chaton_try(chaton_buf_literal(b, ",\"arguments\":"));
+    chaton_try(chaton_json_string(b, call->arguments,
+                                  args ? call->arguments_len : 0));
+
+    return chaton_buf_literal(b, "}");
+}
+
+
+static int
+chaton_rs_end(chaton_writer_t *w, chaton_buf_t *out,
+    const chaton_outcome_t *o)
+{
+    const char          *status, *type;
+    chaton_responses_t  *rs = (chaton_responses_t *) w;
+
+    chaton_try(chaton_rs_close(rs, out));
+
+    if (strcmp(o->finish, "length") == 0) {
+        status = "incomplete";
+        type = "response.incomplete";
+
+    } else {
+        status = "completed";
+        type = "response.completed";
+    }
+
+    if (!w->stream) {
+        return chaton_rs_response(rs, out, status, o, NULL);
+    }
+
+    chaton_try(chaton_rs_start(rs, out));
+    chaton_try(chaton_rs_event(rs, out, type));
+    chaton_try(chaton_buf_literal(out, ",\"response\":"));
+    chaton_try(chaton_rs_response(rs, out, status, o, NULL));
+
+    return chaton_buf_literal(out, "}\n\n");
+}
+
+
+/* an error after the stream began: response.failed, the stream's last */
+
+static int
+chaton_rs_error(chaton_writer_t *w, chaton_buf_t *out,
+    const chaton_error_t *e)
+{
+    chaton_responses_t  *rs = (chaton_responses_t *) w;
+
+    chaton_try(chaton_rs_start(rs, out));
+    chaton_try(chaton_rs_event(rs, out, "response.failed"));
+    chaton_try(chaton_buf_literal(out, ",\"response\":"));
+    chaton_try(chaton_rs_response(rs, out, "failed", NULL, e));
+
+    return chaton_buf_literal(out, "}\n\n");
+}
+
+
+static int
+chaton_rs_start_op(chaton_writer_t *w, chaton_buf_t *out)
+{
+    return chaton_rs_start((chaton_responses_t *) w, out);
+}
+
+
+/* response.created and response.in_progress, once, first */
+
+static int
+chaton_rs_start(chaton_responses_t *rs, chaton_buf_t *out)
+{
+    if (rs->started) {
+        return CHATON_OK;
+    }
+
+    rs->started = 1;
+
+    chaton_try(chaton_rs_event(rs, out, "response.created"));
+    chaton_try(chaton_buf_literal(out, ",\"response\":"));
+    chaton_try(chaton_rs_response(rs, out, "in_progress", NULL, NULL));
+    chaton_try(chaton_buf_literal(out, "}\n\n"));
+
+    chaton_try(chaton_rs_event(rs, out, "response.in_progress"));
+    chaton_try(chaton_buf_literal(out, ",\"response\":"));
+    chaton_try(chaton_rs_response(rs, out, "in_progress", NULL, NULL));
+
+    return chaton_buf_literal(out, "}\n\n");
+}
+
+
+/* a message or reasoning item, open after this (the other one closed) */
+
+static int
+chaton_rs_open(chaton_responses_t *rs, chaton_buf_t *out, int item)
+{
+    if (rs->item == item) {
+        return CHATON_OK;
+    }
+
+    chaton_try(chaton_rs_close(rs, out));
+
+    rs->item = item;
+    rs->cur.len = 0;
+
+    if (!rs->w.stream) {
+        return CHATON_OK;
+    }
+
+    chaton_try(chaton_rs_start(rs, out));
+
+    chaton_try(chaton_rs_event(rs, out, "response.output_item.added"));
+    chaton_try(chaton_rs_output_index(rs, out));
+    chaton_try(chaton_buf_literal(out, ",\"item\":"));
+    chaton_try(chaton_rs_item_json(rs, out, item, "in_progress"));
+    chaton_try(chaton_buf_literal(out, "}\n\n"));
+
+    if (item == CHATON_RS_MESSAGE) {
+        chaton_try(chaton_rs_event(rs, out, "response.content_part.added"));
+        chaton_try(chaton_rs_where(rs, out, "content_index"));
+
+    } else {
+        chaton_try(chaton_rs_event(rs, out,
+                                   "response.reasoning_summary_part.added"));
+        chaton_try(chaton_rs_where(rs, out, "summary_index"));
+    }
+
+    chaton_try(chaton_buf_literal(out, ",\"part\":"));
+    chaton_try(chaton_rs_part_json(rs, out, item));
+
+    return chaton_buf_literal(out, "}\n\n");
+}
+
+
+/* the open item's end: its done events, and the item kept for the end */
+
+static int
+chaton_rs_close(chaton_responses_t *rs, chaton_buf_t *out)
+{
+    int  item;
+
+    item = rs->item;
+
+    if (item == CHATON_RS_NONE) {
+        return CHATON_OK;
+    }
+
+    if (rs->items.len) {
+        chaton_try(chaton_buf_literal(&rs->items, ","));
+    }
+
+    chaton_try(chaton_rs_item_json(rs, &rs->items, item, "completed"));
+
+    if (rs->w.stream) {
+        if (item == CHATON_RS_MESSAGE) {
+            chaton_try(chaton_rs_event(rs, out,
+                                       "response.output_text.done"));
+            chaton_try(chaton_rs_where(rs, out, "content_index"));
+            chaton_try(chaton_buf_literal(out, ",\"text\":\""));
+            chaton_try(chaton_buf_append(out, rs->cur.data, rs->cur.len));
+            chaton_try(chaton_buf_literal(out, "\",\"logprobs\":[]}\n\n"));
+
+            chaton_try(chaton_rs_event(rs, out,
+                                       "response.content_part.done"));
+            chaton_try(chaton_rs_where(rs, out, "content_index"));
+
+        } else {
+            chaton_try(chaton_rs_event(rs, out,
+                                   "response.reasoning_summary_text.done"));
+            chaton_try(chaton_rs_where(rs, out, "summary_index"));
+            chaton_try(chaton_buf_literal(out, ",\"text\":\""));
+            chaton_try(chaton_buf_append(out, rs->cur.data, rs->cur.len));
+            chaton_try(chaton_buf_literal(out, "\"}\n\n"));
+
+            chaton_try(chaton_rs_event(rs, out,
+                                   "response.reasoning_summary_part.done"));
+            chaton_try(chaton_rs_where(rs, out, "summary_index"));
+        }
+
+        chaton_try(chaton_buf_literal(out, ",\"part\":"));
+        chaton_try(chaton_rs_part_json(rs, out, item));
+        chaton_try(chaton_buf_literal(out, "}\n\n"));
+
+        chaton_try(chaton_rs_event(rs, out, "response.output_item.done"));
+        chaton_try(chaton_rs_output_index(rs, out));
+        chaton_try(chaton_buf_literal(out, ",\"item\":"));
+        chaton_try(chaton_rs_item_json(rs, out, item, "completed"));
+        chaton_try(chaton_buf_literal(out, "}\n\n"));
+    }
+
+    rs->item = CHATON_RS_NONE;
+    rs->cur.len = 0;
+    rs->index++;
+
+    return CHATON_OK;
+}
+
+
+/* a message item (its one output_text part) or a reasoning item */
+
+static int
+chaton_rs_item_json(chaton_responses_t *rs, chaton_buf_t *b, int item,
+    const char *status)
+{
+    int  done;
+
+    done = (status[0] == 'c');
+
+    chaton_try(chaton_buf_literal(b, "{\"id\":"));
+
+    if (item == CHATON_RS_REASONING) {
+        chaton_try(chaton_rs_item_id(rs, b, "rs_"));
+        chaton_try(chaton_buf_literal(b, ",\"type\":\"reasoning\","
+                                         "\"summary\":["));
+
+        if (done) {
+            chaton_try(chaton_rs_part_json(rs, b, item));
+        }
+
+        return chaton_buf_literal(b, "]}");
+    }
+
+    chaton_try(chaton_rs_item_id(rs, b, "msg_"));
+    chaton_try(chaton_buf_literal(b, ",\"type\":\"message\",\"status\":"));
+    chaton_try(chaton_json_cstring(b, status));
+    chaton_try(chaton_buf_literal(b, ",\"role\":\"assistant\","
+                                     "\"content\":["));
+
+    if (done) {
+        chaton_try(chaton_rs_part_json(rs, b, item));
+    }
+
+    return chaton_buf_literal(b, "]}");
+}
+
+
+/* the open item's part with its text so far (none when just opened) */
+
+static int
+chaton_rs_part_json(chaton_responses_t *rs, chaton_buf_t *b, int item)
+{
+    if (item == CHATON_RS_REASONING) {
+        chaton_try(chaton_buf_literal(b, "{\"type\":\"summary_text\","
+                                         "\"text\":\""));
+        chaton_try(chaton_buf_append(b, rs->cur.data, rs->cur.len));
+        return chaton_buf_literal(b, "\"}");
+    }
+
+    chaton_try(chaton_buf_literal(b, "{\"type\":\"output_text\","
+                                     "\"annotations\":[],\"logprobs\":[],"
+                                     "\"text\":\""));
+    chaton_try(chaton_buf_append(b, rs->cur.data, rs->cur.len));
+
+    return chaton_buf_literal(b, "\"}");
+}
+
+
+/* "msg_<the response id after resp_>_<output index>" */
+
+static int
+chaton_rs_item_id(chaton_responses_t *rs, chaton_buf_t *b,
+    const char *prefix)
+{
+    const unsigned char  *id;
+    size_t                len;
+
+    id = rs->id;
+    len = rs->id_len;
+
+    if (len > 5 && memcmp(id, "resp_", 5) == 0) {
+        id += 5;
+        len -= 5;
+    }
+
+    chaton_try(chaton_buf_literal(b, "\""));
+    chaton_try(chaton_buf_append_str(b, prefix));
+    chaton_try(chaton_json_escape(b, id, len));
+    chaton_try(chaton_buf_literal(b, "_"));
+    chaton_try(chaton_buf_append_uint(b, rs->index));
+
+    return chaton_buf_literal(b, "\"");
+}
+
+
+/* "event: TYPE\ndata: {"type":TYPE,"sequence_number":N" */
+
+static int
+chaton_rs_event(chaton_responses_t *rs, chaton_buf_t *out, const char *type)
+{
+    rs->w.chunks++;
+
+    chaton_try(chaton_buf_literal(out, "event: "));
+    chaton_try(chaton_buf_append_str(out, type));
+    chaton_try(chaton_buf_literal(out, "\ndata: {\"type\":\""));
+    chaton_try(chaton_buf_append_str(out, type));
+    chaton_try(chaton_buf_literal(out, "\",\"sequence_number\":"));
+
+    return chaton_buf_append_uint(out, rs->seq++);
+}
+
+
+/* ,"item_id","output_index" and, when named, the part's index: 0 */
+
+static int
+chaton_rs_where(chaton_responses_t *rs, chaton_buf_t *out, const char *part)
+{
+    chaton_try(chaton_buf_literal(out, ",\"item_id\":"));
+    chaton_try(chaton_rs_item_id(rs, out,
+                                 rs->item == CHATON_RS_MESSAGE ? "msg_"
+                                 : rs->item == CHATON_RS_REASONING ? "rs_"
+                                 : "fc_"));
+    chaton_try(chaton_rs_output_index(rs, out));
+
+    if (part == NULL) {
+        return CHATON_OK;
+    }
+
+    chaton_try(chaton_buf_literal(out, ",\""));
+    chaton_try(chaton_buf_append_str(out, part));
+
+    return chaton_buf_literal(out, "\":0");
+}
+
+
+/* ,"output_index": the output_item events have only this of the item */
+
+static int
+chaton_rs_output_index(chaton_responses_t *rs, chaton_buf_t *out)
+{
+    chaton_try(chaton_buf_literal(out, ",\"output_index\":"));
+
+    return chaton_buf_append_uint(out, rs->index);
+}
+
+
+/*
+ * The response object: in a stream's first events (in_progress, no
+ * output), its last (the items done), or the whole answer.
+ */
+
+static int
+chaton_rs_response(chaton_responses_t *rs, chaton_buf_t *b,
+    const char *status, const chaton_outcome_t *o, const chaton_error_t *e)
+{
+    int  final;
+
+    final = (o != NULL || e != NULL);
+
+    chaton_try(chaton_buf_reserve(b, rs->items.len + 768));
+    chaton_try(chaton_buf_literal(b, "{\"id\":"));
+    chaton_try(chaton_json_string(b, rs->id, rs->id_len));
+    chaton_try(chaton_buf_literal(b, ",\"object\":\"response\","
+                                     "\"created_at\":"));
+    chaton_try(chaton_buf_append_uint(b, rs->created_at));
+    chaton_try(chaton_buf_literal(b, ",\"status\":"));
+    chaton_try(chaton_json_cstring(b, status));
+    chaton_try(chaton_buf_literal(b, ",\"error\":"));
+
+    if (e) {
+        chaton_try(chaton_buf_literal(b, "{\"code\":\"server_error\","
+                                         "\"message\":"));
+        chaton_try(chaton_json_string(b, e->text,
+                                      e->text_len));
+        chaton_try(chaton_buf_literal(b, "}"));
+
+    } else {
+        chaton_try(chaton_buf_literal(b, "null"));
+    }
+
+    chaton_try(chaton_buf_literal(b, ",\"incomplete_details\":"));
+
+    if (status[0] == 'i' && status[1] == 'n' && status[2] == 'c') {
+        chaton_try(chaton_buf_literal(b, "{\"reason\":"
+                                         "\"max_output_tokens\"}"));
+    } else {
+        chaton_try(chaton_buf_literal(b, "null"));
+    }
+
+    chaton_try(chaton_buf_literal(b, ",\"instructions\":null,"
+                                     "\"max_output_tokens\":"));
+
+    if (rs->max_output_tokens) {
+        chaton_try(chaton_buf_append_uint(b, rs->max_output_tokens));
+    } else {
+        chaton_try(chaton_buf_literal(b, "null"));
+    }
+
+    chaton_try(chaton_buf_literal(b, ",\"model\":"));
+    chaton_try(chaton_json_string(b, rs->model, rs->model_len));
+    chaton_try(chaton_buf_literal(b, ",\"output\":["));
+
+    if (final) {
+        chaton_try(chaton_buf_append(b, rs->items.data, rs->items.len));
+    }
+
+    chaton_try(chaton_buf_literal(b, "],\"parallel_tool_calls\":true,"
+                                     "\"previous_response_id\":null,"
+                                     "\"reasoning\":{\"effort\":null,"
+                                     "\"summary\":null},\"store\":false,"
+                                     "\"temperature\":1,\"text\":"
+                                     "{\"format\":{\"type\":\"text\"}},"
+                                     "\"tool_choice\":\"auto\","
+                                     "\"tools\":[],\"top_p\":1,"
+                                     "\"truncation\":\"disabled\","
+                                     "\"usage\":"));
+
+    if (o == NULL) {
+        chaton_try(chaton_buf_literal(b, "null"));
+
+    } else {
+        chaton_try(chaton_buf_literal(b, "{\"input_tokens\":"));
+        chaton_try(chaton_buf_append_uint(b, o->prompt_tokens));
+        chaton_try(chaton_buf_literal(b, ",\"input_tokens_details\":"
+                                         "{\"cached_tokens\":0},"
+                                         "\"output_tokens\":"));
+        chaton_try(chaton_buf_append_uint(b, o->completion_tokens));
+        chaton_try(chaton_buf_literal(b, ",\"output_tokens_details\":"
+                                         "{\"reasoning_tokens\":"));
+        chaton_try(chaton_buf_append_uint(b, o->reasoning_tokens));
+        chaton_try(chaton_buf_literal(b, "},\"total_tokens\":"));
+        chaton_try(chaton_buf_append_uint(b, o->prompt_tokens
+                                             + o->completion_tokens));
+        chaton_try(chaton_buf_literal(b, "}"));
+    }
+
+    return chaton_buf_literal(b, ",\"user\":null,\"metadata\":{}}");
+}

@@ -1,0 +1,63 @@
+/*
+ * OpenAI's Responses API (/v1/responses): the dialect's parser, from a
+ * request body to the neutral conversation (chaton_request.h), and its
+ * writer, from the neutral output events (chaton_conv.h) to the typed SSE
+ * events with sequence_number (stream) or one response object.
+ *
+ * The API, for the glue:
+ *
+ *   chaton_responses_parse()   POST /v1/responses: the body; refusals in
+ *                              err (400, param naming the field)
+ *   chaton_responses_init()    the writer: its w is the runner's
+ *                              chaton_writer_t
+ *
+ * Choices the API leaves open: output items' ids are the response's id
+ * with "msg_", "rs_" or "fc_" for its "resp_" and "_<output index>"; the
+ * reasoning text is the reasoning item's one summary part; a
+ * function_call's call_id is the call's own id ("call_...");
+ * previous_response_id is kept in req for a store, not resolved here.
+ */
+
+#ifndef _DIALECT_OPENAI_RESPONSES_H_INCLUDED_
+#define _DIALECT_OPENAI_RESPONSES_H_INCLUDED_
+
+
+#include "chaton.h"
+#include "chaton_conv.h"
+#include "chaton_request.h"
+
+
+typedef struct {
+    chaton_writer_t         w;              /* first: the events' target */
+    chaton_alloc_t         *alloc;
+
+    const unsigned char    *id;             /* resp_... */
+    size_t                  id_len;
+    const unsigned char    *model;          /* as the client asked */
+    size_t                  model_len;
+    uint64_t                created_at;     /* unix seconds */
+    uint64_t                max_output_tokens;  /* 0: null */
+
+    chaton_buf_t            items;          /* the output items done, JSON */
+    chaton_buf_t            cur;            /* the open item's text,
+                                               JSON-escaped */
+    uint64_t                seq;            /* stream: sequence_number */
+    uint64_t                index;          /* the open or next item's */
+    int                     item;           /* the open item's kind */
+    unsigned                started:1;      /* response.created written */
+} chaton_responses_t;
+
+
+int chaton_responses_parse(chaton_chat_req_t *req, chaton_alloc_t *a,
+    const chaton_chat_conf_t *conf, const unsigned char *body, size_t len,
+    chaton_error_t *err);
+
+/* req may be NULL: no max_output_tokens to report */
+
+int chaton_responses_init(chaton_responses_t *rs, chaton_alloc_t *a,
+    const unsigned char *id, size_t id_len, const unsigned char *model,
+    size_t model_len, uint64_t created_at, size_t max_answer, int stream,
+    const chaton_chat_req_t *req);
+
+
+#endif /* _DIALECT_OPENAI_RESPONSES_H_INCLUDED_ */

@@ -1,0 +1,287 @@
+/*
+ * chaton_responses: arbitrary bodies through chaton_responses_parse() and
+ * chaton_chat_body(), as POST /v1/responses runs them; then the writer.
+ *
+ * Checks:
+ *   - a refused object gives a 400 naming its field (or a 404 for an
+ *     unknown model) with a message, whose error JSON is valid;
+ *   - an accepted body means the table's entry (or the default one),
+ *     within the limits, and gives a ChatOn body that is one valid JSON
+ *     object;
+ *   - the body itself, fed in input-derived pieces (at character
+ *     boundaries) as reasoning or text, by another bit of the hash, to the
+ *     stream writer, then a call: every event is "event: T\ndata: {...}"
+ *     with "type" T and sequence_number 0, 1, 2, ...; the deltas of each
+ *     kind given join into exactly the bytes given; the whole writer gives one
+ *     valid response object;
+ *   - the same parse with the allocator failing at an input-derived
+ *     allocation returns CHATON_ERROR and leaks nothing;
+ *   - ASan/UBSan/LeakSanitizer on everything.
+ */
+
+#include "fuzz.h"
+#include "dialect_openai_responses.h"
+
+
+static void
+conf_init(chaton_chat_conf_t *conf, uint64_t h)
+{
+    memset(conf, 0, sizeof(chaton_chat_conf_t));
+
+    conf->models = chaton_models_builtin;
+    conf->nmodels = chaton_models_nbuiltin;
+    conf->fallback = ((h >> 24) & 1) ? &chaton_models_builtin[0] : NULL;
+    conf->max_tokens = 8000;
+    conf->max_image = 300;
+    conf->max_images = 6;
+    conf->web_search = (h >> 25) & 1;
+}
+
+
+static void
+check_refusal(int rc, chaton_error_t *err, fz_pool_t *pool,
+    const uint8_t *data, size_t size)
+{
+    int             object;
+    cJSON          *j;
+    chaton_buf_t    b;
+    chaton_error_t  body;
+
+    /* a body the shared reading refuses (no JSON object, bad UTF-8, ...)
+     * has no field to name */
+
+    memset(&body, 0, sizeof(chaton_error_t));
+    j = chaton_json_body(data, size, &body);
+    object = (j != NULL);
+    cJSON_Delete(j);
+
+    FZ_CHECK(rc == CHATON_BAD, "the parser returned %d", rc);
+    FZ_CHECK(err->status == 400 || err->status == 404,
+             "a refusal with status %d", err->status);
+    /* a body that is no JSON object has no field to name */
+    FZ_CHECK(err->status != 400 || !object || (err->param && err->param[0]),
+             "a 400 naming no field");
+    FZ_CHECK(err->text_len > 0 && err->text_len < sizeof(err->buf),
+             "a refusal message of %zu bytes", err->text_len);
+
+    chaton_buf_init(&b, &pool->a, 0);
+    FZ_CHECK(chaton_error_json(&b, err) == CHATON_OK, "error_json failed");
+    fz_check_error_json(b.data, b.len);
+}
+
+
+/* the writer fed s as text or reasoning, then a call, ended */
+
+static void
+write_answer(chaton_responses_t *rs, chaton_buf_t *out, const uint8_t *s,
+    size_t len, uint64_t h)
+{
+    size_t              i, n;
+    chaton_outcome_t    o;
+    chaton_tool_call_t  call;
+
+    for (i = 0; i < len; i += n) {
+        n = 1 + (size_t) ((h >> (i % 40)) % 7);
+
+        if (n > len - i) {
+            n = len - i;
+        }
+
+        while (i + n < len && (s[i + n] & 0xc0) == 0x80) {
+            n++;
+        }
+
+        if ((h >> 7) & 1) {
+            FZ_CHECK(rs->w.ops->reasoning(&rs->w, out, s + i, n)
+                     == CHATON_OK, "reasoning failed");
+        } else {
+            FZ_CHECK(rs->w.ops->text(&rs->w, out, s + i, n) == CHATON_OK,
+                     "text failed");
+        }
+    }
+
+    memset(&call, 0, sizeof(chaton_tool_call_t));
+    call.id = (const unsigned char *) "call_x_0";
+    call.id_len = 8;
+    call.name = (const unsigned char *) "f";
+    call.name_len = 1;
+    call.arguments = (const unsigned char *) "{\"a\":1}";
+    call.arguments_len = 7;
+
+    FZ_CHECK(rs->w.ops->tool_call(&rs->w, out, &call) == CHATON_OK,
+             "tool_call failed");
+
+    o.finish = ((h >> 8) & 1) ? "length" : "tool_calls";
+    o.prompt_tokens = 1;
+    o.completion_tokens = 2;
+    o.reasoning_tokens = 0;
+
+    FZ_CHECK(rs->w.ops->end(&rs->w, out, &o) == CHATON_OK, "end failed");
+}
+
+
+static void
+check_writer(const chaton_chat_req_t *req, const uint8_t *s, size_t len,
+    uint64_t h, fz_pool_t *pool)
+{
+    size_t                joined, n;
+    double                seq;
+    cJSON                *j, *v;
+    const char           *type, *want;
+    chaton_buf_t          out;
+    chaton_responses_t    rs;
+    const unsigned char  *p, *end, *stop, *nl;
+
+    want = ((h >> 7) & 1) ? "response.reasoning_summary_text.delta"
+                          : "response.output_text.delta";
+
+    FZ_CHECK(chaton_responses_init(&rs, &pool->a,
+                                   (const unsigned char *) "resp_1", 6,
+                                   req->model, req->model_len, 1, 0, 1, req)
+             == CHATON_OK, "init failed");
+
+    chaton_buf_init(&out, &pool->a, 0);
+    write_answer(&rs, &out, s, len, h);
+
+    joined = 0;
+    seq = 0;
+    p = out.data;
+    end = out.data + out.len;
+
+    while (p < end) {
+        FZ_CHECK(end - p > 7 && memcmp(p, "event: ", 7) == 0,
+                 "not an event");
+        p += 7;
+
+        nl = memchr(p, '\n', end - p);
+        FZ_CHECK(nl && end - nl > 7 && memcmp(nl, "\ndata: ", 7) == 0,
+                 "an event without data");
+
+        for (stop = nl + 7; stop + 1 < end && !(stop[0] == '\n'
+                                               && stop[1] == '\n'); stop++)
+        { /* void */ }
+
+        FZ_CHECK(stop + 1 < end, "an unfinished event");
+
+        j = fz_json(nl + 7, stop - nl - 7, "an event");
+        type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j,
+                                                                 "type"));
+        FZ_CHECK(type && strlen(type) == (size_t) (nl - p)
+                 && memcmp(type, p, nl - p) == 0,
+                 "an event's type is not its name");
+        FZ_CHECK(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j,
+                     "sequence_number")) == seq,
+                 "sequence_number is not %g", seq);
+        seq++;
+
+        v = cJSON_GetObjectItemCaseSensitive(j, "delta");
+
+        if (strcmp(type, want) == 0 && cJSON_IsString(v)) {
+            n = strlen(v->valuestring);
+
+            FZ_CHECK(joined + n <= len
+                     && memcmp(s + joined, v->valuestring, n) == 0,
+                     "the text differs at %zu", joined);
+            joined += n;
+        }
+
+        cJSON_Delete(j);
+        p = stop + 2;
+    }
+
+    FZ_CHECK(joined == len, "%zu bytes of text, %zu expected", joined, len);
+
+    /* the whole answer: one response object */
+
+    FZ_CHECK(chaton_responses_init(&rs, &pool->a,
+                                   (const unsigned char *) "resp_1", 6,
+                                   req->model, req->model_len, 1, 0, 0, req)
+             == CHATON_OK, "init failed");
+
+    chaton_buf_init(&out, &pool->a, 0);
+    write_answer(&rs, &out, s, len, h);
+
+    j = fz_json(out.data, out.len, "the response");
+    FZ_CHECK(cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(j, "output")),
+             "a response without output");
+    cJSON_Delete(j);
+}
+
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    int                  rc, rc2;
+    size_t               allocs, k;
+    uint64_t             h;
+    cJSON               *j;
+    fz_pool_t            pool, pool2;
+    chaton_buf_t         b;
+    chaton_error_t       err;
+    chaton_chat_req_t    req, req2;
+    chaton_chat_conf_t   conf;
+
+    h = fz_hash(data, size);
+
+    conf_init(&conf, h);
+
+    fz_pool_init(&pool, 1);
+    memset(&err, 0, sizeof(err));
+
+    rc = chaton_responses_parse(&req, &pool.a, &conf, data, size, &err);
+    allocs = pool.allocs;
+
+    if (rc != CHATON_OK) {
+        check_refusal(rc, &err, &pool, data, size);
+
+        FZ_CHECK(conf.fallback == NULL || err.status != 404,
+                 "a 404 with a default model");
+        goto failing;
+    }
+
+    FZ_CHECK(req.entry != NULL && req.model && req.nmessages > 0
+             && req.nmessages <= 10003 && req.nimages <= conf.max_images
+             && req.max_tokens > 0,
+             "an accepted request that makes no sense");
+
+    FZ_CHECK(req.entry == chaton_model_find(conf.models, conf.nmodels,
+                                            req.model, req.model_len)
+             || req.entry == conf.fallback,
+             "the model is not the table's nor the default");
+
+    for (k = 0; k < req.nimages; k++) {
+        if (req.images[k].url == NULL) {
+            req.images[k].url = (const unsigned char *) "https://cdn/u.png";
+            req.images[k].url_len = 16;
+        }
+    }
+
+    chaton_buf_init(&b, &pool.a, 0);
+    FZ_CHECK(chaton_chat_body(&b, &req) == CHATON_OK, "chat_body failed");
+    j = fz_json(b.data, b.len, "the ChatOn body");
+    FZ_CHECK(cJSON_IsObject(j), "the ChatOn body is not an object");
+    cJSON_Delete(j);
+
+    check_writer(&req, data, size, h, &pool);
+
+failing:
+
+    if (allocs) {
+        fz_pool_init(&pool2, 0);
+        pool2.fail_at = 1 + (h >> 16) % allocs;
+        memset(&err, 0, sizeof(err));
+
+        rc2 = chaton_responses_parse(&req2, &pool2.a, &conf, data, size,
+                                     &err);
+
+        FZ_CHECK(rc2 == CHATON_ERROR || (rc2 == rc && !pool2.refused),
+                 "a parse failing at allocation %zu of %zu returned %d",
+                 pool2.fail_at, allocs, rc2);
+
+        fz_pool_release(&pool2);
+    }
+
+    fz_pool_release(&pool);
+
+    return 0;
+}

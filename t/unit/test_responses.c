@@ -1,0 +1,927 @@
+/*
+ * dialect_openai_responses.h: Responses requests -> the neutral
+ * conversation (and refusals, each naming its field), and the writer:
+ * backend events through a chaton_chat_t -> typed SSE events with
+ * sequence_number or one response object, every event parsed back and
+ * checked in order.
+ */
+
+#include "unit.h"
+#include "chaton_request.h"
+#include "chaton_sse.h"
+#include "dialect_openai_responses.h"
+#include "stream.h"
+
+
+#define NONCE    "abcd1234"
+#define RESP_ID  "resp_gw0001"
+#define MODEL    "gpt-4o"
+
+/* a PNG's first bytes as a data URL */
+#define PNG_URL  "data:image/png;base64,iVBORw0KGgo="
+
+
+static chaton_chat_conf_t  conf;
+static chaton_chat_req_t   req;
+static chaton_error_t      err;
+
+
+static int
+setup(void **state)
+{
+    unit_setup(state);
+
+    memset(&conf, 0, sizeof(conf));
+    conf.models = chaton_models_builtin;
+    conf.nmodels = chaton_models_nbuiltin;
+    conf.max_tokens = 8000;
+    conf.max_image = 1024;
+    conf.max_images = 4;
+    conf.nonce = (const unsigned char *) NONCE;
+
+    memset(&req, 0, sizeof(req));
+    memset(&err, 0, sizeof(err));
+
+    return 0;
+}
+
+#define rtest(f)  cmocka_unit_test_setup_teardown(f, setup, unit_teardown)
+
+
+static int
+parse(const char *body)
+{
+    return chaton_responses_parse(&req, &unit_alloc, &conf,
+                                  (const unsigned char *) body, strlen(body),
+                                  &err);
+}
+
+
+#define parse_ok(s)  parse_ok_at((s), __LINE__)
+
+static void
+parse_ok_at(const char *s, int line)
+{
+    if (parse(s) != CHATON_OK) {
+        print_error("line %d: refused (%d %s: %.*s): %s\n", line,
+                    err.status, err.param ? err.param : "-",
+                    (int) err.text_len, err.text, s);
+        fail();
+    }
+}
+
+
+#define refused(s, p)  refused_at((s), (p), __LINE__)
+
+static void
+refused_at(const char *s, const char *param, int line)
+{
+    if (parse(s) == CHATON_OK) {
+        print_error("line %d: accepted: %s\n", line, s);
+        fail();
+    }
+
+    if (err.status != 400 || err.param == NULL
+        || strcmp(err.param, param) != 0)
+    {
+        print_error("line %d: %d %s, not 400 %s: %s\n", line, err.status,
+                    err.param ? err.param : "-", param, s);
+        fail();
+    }
+}
+
+
+static const char *
+content(size_t i)
+{
+    assert_true(i < req.nmessages);
+
+    return unit_strn(req.messages[i].content, req.messages[i].content_len);
+}
+
+
+#define HEAD  "{\"model\":\"" MODEL "\","
+
+
+/* ---- the parser ---------------------------------------------------------- */
+
+
+static void
+test_parse_string_input(void **state)
+{
+    parse_ok(HEAD "\"input\":\"Hello\",\"instructions\":\"Be brief.\","
+             "\"max_output_tokens\":50,\"stream\":true,\"store\":false,"
+             "\"temperature\":0.5,\"top_p\":1,\"truncation\":\"auto\","
+             "\"user\":\"u\",\"metadata\":{\"a\":\"b\"},"
+             "\"reasoning\":{\"effort\":\"low\"},"
+             "\"include\":[\"reasoning.encrypted_content\"],"
+             "\"previous_response_id\":\"resp_prev1\"}");
+
+    assert_int_equal(req.nmessages, 2);
+    assert_string_equal(req.messages[0].role, "system");
+    assert_string_equal(content(0), "Be brief.");
+    assert_string_equal(req.messages[1].role, "user");
+    assert_string_equal(content(1), "Hello");
+    assert_true(req.max_tokens == 50);
+    assert_true(req.stream);
+    assert_string_equal(unit_strn(req.previous_response_id,
+                                  req.previous_response_id_len),
+                        "resp_prev1");
+    assert_string_equal(unit_strn(req.model, req.model_len), MODEL);
+    assert_non_null(req.entry);
+    assert_false(req.extract);
+}
+
+
+static void
+test_parse_items(void **state)
+{
+    parse_ok(HEAD "\"input\":["
+             "{\"role\":\"developer\",\"content\":\"Dev.\"},"
+             "{\"type\":\"message\",\"role\":\"user\",\"content\":["
+             "{\"type\":\"input_text\",\"text\":\"Look\"},"
+             "{\"type\":\"input_image\",\"image_url\":\"" PNG_URL "\"},"
+             "{\"type\":\"input_image\",\"image_url\":"
+             "\"https://example.com/a.png\"}]},"
+             "{\"type\":\"reasoning\",\"id\":\"rs_1\",\"summary\":[]},"
+             "{\"role\":\"assistant\",\"content\":[{\"type\":"
+             "\"output_text\",\"text\":\"A cat.\"}]},"
+             "{\"role\":\"user\",\"content\":\"Thanks\"}]}");
+
+    assert_int_equal(req.nmessages, 4);
+    assert_string_equal(req.messages[0].role, "system");
+    assert_string_equal(content(0), "Dev.");
+    assert_string_equal(req.messages[1].role, "user");
+    assert_string_equal(content(1), "Look");
+    assert_int_equal(req.messages[1].nimages, 2);
+    assert_int_equal(req.nimages, 2);
+    assert_string_equal(req.images[0].mime, "image/png");
+    assert_memory_equal(req.images[0].data, "\x89PNG\r\n\x1a\n", 8);
+    assert_string_equal(unit_strn(req.images[1].url, req.images[1].url_len),
+                        "https://example.com/a.png");
+    assert_string_equal(req.messages[2].role, "assistant");
+    assert_string_equal(content(2), "A cat.");
+    assert_string_equal(content(3), "Thanks");
+}
+
+
+static void
+test_parse_tools(void **state)
+{
+    parse_ok(HEAD "\"input\":\"Weather?\",\"tools\":["
+             "{\"type\":\"function\",\"name\":\"get_weather\","
+             "\"description\":\"Weather\",\"parameters\":{\"type\":"
+             "\"object\",\"properties\":{\"city\":{\"type\":\"string\"}}}},"
+             "{\"type\":\"web_search_preview\"}],"
+             "\"tool_choice\":{\"type\":\"function\",\"name\":"
+             "\"get_weather\"},\"parallel_tool_calls\":false,"
+             "\"text\":{\"format\":{\"type\":\"json_schema\",\"name\":\"w\","
+             "\"schema\":{\"type\":\"object\"}}}}");
+
+    assert_int_equal(req.tools.ntools, 1);
+    assert_string_equal(unit_strn(req.tools.tools[0].name,
+                                  req.tools.tools[0].name_len),
+                        "get_weather");
+    assert_int_equal(req.tools.choice, CHATON_TOOL_CHOICE_FUNCTION);
+    assert_false(req.tools.parallel);
+    assert_true(req.web_search);
+    assert_true(req.extract);
+    assert_int_equal(req.format, CHATON_FORMAT_JSON_SCHEMA);
+    assert_string_equal(unit_strn(req.schema, req.schema_len),
+                        "{\"type\":\"object\"}");
+
+    /* the tools' instructions are the first system message */
+    assert_string_equal(req.messages[0].role, "system");
+    assert_non_null(strstr(content(0), "get_weather"));
+
+    parse_ok(HEAD "\"input\":\"x\",\"tools\":[{\"type\":\"function\","
+             "\"name\":\"f\",\"parameters\":{}}],\"tool_choice\":"
+             "\"required\",\"text\":{\"format\":{\"type\":"
+             "\"json_object\"}}}");
+    assert_int_equal(req.tools.choice, CHATON_TOOL_CHOICE_REQUIRED);
+    assert_int_equal(req.format, CHATON_FORMAT_JSON_OBJECT);
+
+    parse_ok(HEAD "\"input\":\"x\",\"tools\":[{\"type\":\"function\","
+             "\"name\":\"f\",\"parameters\":{}}],\"tool_choice\":\"none\"}");
+    assert_false(req.extract);
+}
+
+
+/* the tool loop: a call, its output answering it by call_id */
+
+static void
+test_parse_tool_loop(void **state)
+{
+    parse_ok(HEAD "\"input\":["
+             "{\"role\":\"user\",\"content\":\"Weather in Paris?\"},"
+             "{\"type\":\"function_call\",\"call_id\":\"call_1\","
+             "\"name\":\"get_weather\",\"arguments\":"
+             "\"{\\\"city\\\": \\\"Paris\\\"}\"},"
+             "{\"type\":\"function_call\",\"call_id\":\"call_2\","
+             "\"name\":\"get_time\",\"arguments\":\"{}\"},"
+             "{\"type\":\"function_call_output\",\"call_id\":\"call_1\","
+             "\"output\":\"18C\"},"
+             "{\"type\":\"function_call_output\",\"call_id\":\"call_2\","
+             "\"output\":\"noon\"}],"
+             "\"tools\":[{\"type\":\"function\",\"name\":\"get_weather\","
+             "\"parameters\":{}},{\"type\":\"function\",\"name\":"
+             "\"get_time\",\"parameters\":{}}]}");
+
+    /* system (tools), user, one assistant with both calls, two results */
+    assert_int_equal(req.nmessages, 5);
+    assert_string_equal(req.messages[2].role, "assistant");
+    assert_int_equal(req.messages[2].ncalls, 2);
+    assert_string_equal(unit_strn(req.messages[2].calls[0].arguments,
+                                  req.messages[2].calls[0].arguments_len),
+                        "{\"city\":\"Paris\"}");
+    assert_non_null(strstr(content(2), "get_time"));
+    assert_string_equal(req.messages[3].role, "user");
+    assert_non_null(strstr(content(3), "18C"));
+    assert_non_null(strstr(content(3), "call_1"));
+    assert_non_null(strstr(content(4), "noon"));
+}
+
+
+static void
+test_parse_refusals(void **state)
+{
+    refused("{\"input\":\"x\"}", "model");
+    refused(HEAD "\"stream\":true}", "input");
+    refused(HEAD "\"input\":5}", "input");
+    refused(HEAD "\"input\":[]}", "input");
+    refused(HEAD "\"input\":[1]}", "input[0]");
+    refused(HEAD "\"input\":[{\"type\":\"item_reference\",\"id\":\"x\"}]}",
+            "input[0].type");
+    refused(HEAD "\"input\":[{\"role\":\"tool\",\"content\":\"x\"}]}",
+            "input[0].role");
+    refused(HEAD "\"input\":[{\"role\":\"user\",\"content\":5}]}",
+            "input[0].content");
+    refused(HEAD "\"input\":[{\"role\":\"user\",\"content\":[{\"type\":"
+            "\"input_file\",\"file_id\":\"f\"}]}]}",
+            "input[0].content[0].type");
+    refused(HEAD "\"input\":[{\"role\":\"user\",\"content\":[{\"type\":"
+            "\"input_text\",\"text\":1}]}]}", "input[0].content[0].text");
+    refused(HEAD "\"input\":[{\"role\":\"user\",\"content\":[{\"type\":"
+            "\"input_image\",\"file_id\":\"f\"}]}]}",
+            "input[0].content[0].image_url");
+    refused(HEAD "\"input\":[{\"role\":\"user\",\"content\":[{\"type\":"
+            "\"input_image\",\"image_url\":\"ftp://x\"}]}]}",
+            "input[0].content[0].image_url");
+    refused(HEAD "\"input\":[{\"role\":\"user\",\"content\":\"x\"},"
+            "{\"type\":\"function_call_output\",\"call_id\":\"call_9\","
+            "\"output\":\"y\"}]}", "input[1].call_id");
+    refused(HEAD "\"input\":[{\"type\":\"function_call\",\"call_id\":"
+            "\"c\",\"name\":\"f\",\"arguments\":\"[1]\"}]}",
+            "input[0].arguments");
+    refused(HEAD "\"input\":[{\"type\":\"function_call\",\"name\":\"f\","
+            "\"arguments\":\"{}\"}]}", "input[0].call_id");
+    refused(HEAD "\"input\":[{\"role\":\"user\",\"content\":\"x\"},"
+            "{\"type\":\"function_call\",\"call_id\":\"c\",\"name\":\"f\","
+            "\"arguments\":\"{}\"},{\"type\":\"function_call_output\","
+            "\"call_id\":\"c\",\"output\":5}]}", "input[2].output");
+    refused(HEAD "\"input\":\"x\",\"instructions\":1}", "instructions");
+    refused(HEAD "\"input\":\"x\",\"max_output_tokens\":0}",
+            "max_output_tokens");
+    refused(HEAD "\"input\":\"x\",\"stream\":\"yes\"}", "stream");
+    refused(HEAD "\"input\":\"x\",\"parallel_tool_calls\":1}",
+            "parallel_tool_calls");
+    refused(HEAD "\"input\":\"x\",\"store\":\"no\"}", "store");
+    refused(HEAD "\"input\":\"x\",\"temperature\":3}", "temperature");
+    refused(HEAD "\"input\":\"x\",\"top_p\":\"1\"}", "top_p");
+    refused(HEAD "\"input\":\"x\",\"truncation\":\"x\"}", "truncation");
+    refused(HEAD "\"input\":\"x\",\"user\":1}", "user");
+    refused(HEAD "\"input\":\"x\",\"metadata\":[]}", "metadata");
+    refused(HEAD "\"input\":\"x\",\"reasoning\":\"high\"}", "reasoning");
+    refused(HEAD "\"input\":\"x\",\"previous_response_id\":1}",
+            "previous_response_id");
+    refused(HEAD "\"input\":\"x\",\"include\":\"x\"}", "include");
+    refused(HEAD "\"input\":\"x\",\"include\":[\"file_search_call.results\","
+            "\"bogus\"]}", "include[1]");
+    refused(HEAD "\"input\":\"x\",\"text\":1}", "text");
+    refused(HEAD "\"input\":\"x\",\"text\":{\"format\":{\"type\":\"x\"}}}",
+            "text.format.type");
+    refused(HEAD "\"input\":\"x\",\"text\":{\"format\":{\"type\":"
+            "\"json_schema\",\"schema\":{}}}}", "text.format.name");
+    refused(HEAD "\"input\":\"x\",\"text\":{\"format\":{\"type\":"
+            "\"json_schema\",\"name\":\"n\",\"schema\":1}}}",
+            "text.format.schema");
+    refused(HEAD "\"input\":\"x\",\"text\":{\"format\":1}}",
+            "text.format");
+    refused(HEAD "\"input\":\"x\",\"tools\":{}}", "tools");
+    refused(HEAD "\"input\":\"x\",\"tools\":[{\"type\":\"file_search\"}]}",
+            "tools[0].type");
+    refused(HEAD "\"input\":\"x\",\"tools\":[{\"type\":\"function\","
+            "\"parameters\":{}},{\"type\":\"computer_use_preview\"}]}",
+            "tools[0].name");
+    refused(HEAD "\"input\":\"x\",\"tools\":[{\"type\":\"web_search\"},"
+            "{\"type\":\"mcp\"}]}", "tools[1].type");
+    refused(HEAD "\"input\":\"x\",\"tool_choice\":\"required\"}",
+            "tool_choice");
+    refused(HEAD "\"input\":\"x\",\"tool_choice\":\"sometimes\"}",
+            "tool_choice");
+    refused(HEAD "\"input\":\"x\",\"tool_choice\":{\"type\":\"file_search\"}}",
+            "tool_choice.type");
+    refused(HEAD "\"input\":\"x\",\"tools\":[{\"type\":\"function\","
+            "\"name\":\"f\",\"parameters\":{}}],\"tool_choice\":{\"type\":"
+            "\"function\",\"name\":\"g\"}}", "tool_choice.name");
+}
+
+
+/* ---- the writer: events parsed back -------------------------------------- */
+
+
+#define MAX_EV     256
+#define MAX_ITEMS  16
+
+
+typedef struct {
+    size_t         n;
+    const char    *type[MAX_ITEMS];
+    const char    *text[MAX_ITEMS];     /* text, summary, arguments */
+    const char    *name[MAX_ITEMS];
+    const char    *call_id[MAX_ITEMS];
+    const char    *status;
+    const char    *incomplete;          /* incomplete_details.reason */
+    double         input_tokens;
+    double         output_tokens;
+    double         reasoning_tokens;
+} answer_t;
+
+
+/* one output item of a response object into a */
+
+static void
+item_read(cJSON *it, answer_t *a)
+{
+    size_t   k;
+    cJSON   *parts, *p;
+
+    assert_true(a->n < MAX_ITEMS);
+    k = a->n++;
+
+    a->type[k] = unit_jstr(it, "type");
+    (void) unit_jstr(it, "id");
+
+    if (strcmp(a->type[k], "message") == 0) {
+        unit_jkeys_exactly(it, "id", "type", "status", "role", "content",
+                           NULL);
+        assert_string_equal(unit_jstr(it, "role"), "assistant");
+        assert_string_equal(unit_jstr(it, "status"), "completed");
+        parts = cJSON_GetObjectItemCaseSensitive(it, "content");
+        assert_int_equal(cJSON_GetArraySize(parts), 1);
+        p = cJSON_GetArrayItem(parts, 0);
+        unit_jkeys_exactly(p, "type", "annotations", "logprobs", "text",
+                           NULL);
+        assert_string_equal(unit_jstr(p, "type"), "output_text");
+        a->text[k] = unit_jstr(p, "text");
+        return;
+    }
+
+    if (strcmp(a->type[k], "reasoning") == 0) {
+        unit_jkeys_exactly(it, "id", "type", "summary", NULL);
+        parts = cJSON_GetObjectItemCaseSensitive(it, "summary");
+        assert_int_equal(cJSON_GetArraySize(parts), 1);
+        p = cJSON_GetArrayItem(parts, 0);
+        unit_jkeys_exactly(p, "type", "text", NULL);
+        assert_string_equal(unit_jstr(p, "type"), "summary_text");
+        a->text[k] = unit_jstr(p, "text");
+        return;
+    }
+
+    assert_string_equal(a->type[k], "function_call");
+    unit_jkeys_exactly(it, "id", "type", "status", "call_id", "name",
+                       "arguments", NULL);
+    assert_string_equal(unit_jstr(it, "status"), "completed");
+    a->text[k] = unit_jstr(it, "arguments");
+    a->name[k] = unit_jstr(it, "name");
+    a->call_id[k] = unit_jstr(it, "call_id");
+}
+
+
+/* a response object, checked, into a (its output only when final) */
+
+static void
+response_read(cJSON *r, answer_t *a, int final)
+{
+    cJSON  *v, *it, *u;
+
+    unit_jkeys_exactly(r, "id", "object", "created_at", "status", "error",
+                       "incomplete_details", "instructions",
+                       "max_output_tokens", "model", "output",
+                       "parallel_tool_calls", "previous_response_id",
+                       "reasoning", "store", "temperature", "text",
+                       "tool_choice", "tools", "top_p", "truncation", "usage",
+                       "user", "metadata", NULL);
+    assert_string_equal(unit_jstr(r, "id"), RESP_ID);
+    assert_string_equal(unit_jstr(r, "object"), "response");
+    assert_true(unit_jnum(r, "created_at") == 1700000000);
+    assert_string_equal(unit_jstr(r, "model"), MODEL);
+
+    v = cJSON_GetObjectItemCaseSensitive(r, "output");
+    assert_true(cJSON_IsArray(v));
+
+    if (!final) {
+        assert_string_equal(unit_jstr(r, "status"), "in_progress");
+        assert_int_equal(cJSON_GetArraySize(v), 0);
+        assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r,
+                                                              "usage")));
+        return;
+    }
+
+    memset(a, 0, sizeof(answer_t));
+    a->status = unit_jstr(r, "status");
+
+    cJSON_ArrayForEach(it, v) {
+        item_read(it, a);
+    }
+
+    v = cJSON_GetObjectItemCaseSensitive(r, "incomplete_details");
+    a->incomplete = cJSON_IsNull(v) ? NULL : unit_jstr(v, "reason");
+
+    u = cJSON_GetObjectItemCaseSensitive(r, "usage");
+    unit_jkeys_exactly(u, "input_tokens", "input_tokens_details",
+                       "output_tokens", "output_tokens_details",
+                       "total_tokens", NULL);
+    a->input_tokens = unit_jnum(u, "input_tokens");
+    a->output_tokens = unit_jnum(u, "output_tokens");
+    assert_true(unit_jnum(u, "total_tokens")
+                == a->input_tokens + a->output_tokens);
+    v = cJSON_GetObjectItemCaseSensitive(u, "input_tokens_details");
+    assert_true(unit_jnum(v, "cached_tokens") == 0);
+    v = cJSON_GetObjectItemCaseSensitive(u, "output_tokens_details");
+    a->reasoning_tokens = unit_jnum(v, "reasoning_tokens");
+}
+
+
+/* "event: TYPE\ndata: JSON\n\n" each, the type the name, in sequence */
+
+static size_t
+events_parse(const chaton_buf_t *out, const char **name, cJSON **data)
+{
+    size_t       n;
+    const char  *p, *end, *nl, *stop;
+
+    n = 0;
+    p = (const char *) out->data;
+    end = p + out->len;
+
+    while (p < end) {
+        assert_true(end - p > 7 && memcmp(p, "event: ", 7) == 0);
+        p += 7;
+        nl = memchr(p, '\n', end - p);
+        assert_non_null(nl);
+        assert_true(n < MAX_EV);
+        name[n] = unit_strn(p, nl - p);
+
+        p = nl + 1;
+        assert_true(end - p > 6 && memcmp(p, "data: ", 6) == 0);
+        p += 6;
+
+        stop = NULL;
+        for (nl = p; nl + 1 < end; nl++) {
+            if (nl[0] == '\n' && nl[1] == '\n') {
+                stop = nl;
+                break;
+            }
+        }
+
+        assert_non_null(stop);
+        assert_null(memchr(p, '\n', stop - p));
+
+        data[n] = unit_json(p, stop - p);
+        assert_string_equal(unit_jstr(data[n], "type"), name[n]);
+        assert_true(unit_jnum(data[n], "sequence_number") == (double) n);
+
+        n++;
+        p = stop + 2;
+    }
+
+    return n;
+}
+
+
+/* the events of one item, from its output_item.added at *i, checked */
+
+static void
+stream_item(const char **name, cJSON **data, size_t n, size_t *i,
+    size_t index, answer_t *s)
+{
+    size_t         k, j;
+    cJSON         *e, *it;
+    const char    *type, *id, *delta_ev, *done_ev, *part_add, *part_done,
+                  *idx;
+    chaton_buf_t   acc;
+
+    j = *i;
+    e = data[j];
+    assert_string_equal(name[j], "response.output_item.added");
+    unit_jkeys_exactly(e, "type", "sequence_number", "output_index", "item",
+                       NULL);
+    assert_true(unit_jnum(e, "output_index") == (double) index);
+    it = cJSON_GetObjectItemCaseSensitive(e, "item");
+    type = unit_jstr(it, "type");
+    id = unit_jstr(it, "id");
+
+    assert_true(s->n < MAX_ITEMS);
+    k = s->n++;
+    s->type[k] = type;
+    chaton_buf_init(&acc, &unit_alloc, 0);
+
+    if (strcmp(type, "function_call") == 0) {
+        assert_string_equal(unit_jstr(it, "status"), "in_progress");
+        assert_string_equal(unit_jstr(it, "arguments"), "");
+        s->name[k] = unit_jstr(it, "name");
+        s->call_id[k] = unit_jstr(it, "call_id");
+        delta_ev = "response.function_call_arguments.delta";
+        done_ev = "response.function_call_arguments.done";
+        part_add = NULL;
+        part_done = NULL;
+        idx = NULL;
+
+    } else if (strcmp(type, "message") == 0) {
+        delta_ev = "response.output_text.delta";
+        done_ev = "response.output_text.done";
+        part_add = "response.content_part.added";
+        part_done = "response.content_part.done";
+        idx = "content_index";
+
+    } else {
+        assert_string_equal(type, "reasoning");
+        delta_ev = "response.reasoning_summary_text.delta";
+        done_ev = "response.reasoning_summary_text.done";
+        part_add = "response.reasoning_summary_part.added";
+        part_done = "response.reasoning_summary_part.done";
+        idx = "summary_index";
+    }
+
+    j++;
+
+    if (part_add) {
+        assert_true(j < n);
+        assert_string_equal(name[j], part_add);
+        unit_jkeys_exactly(data[j], "type", "sequence_number", "item_id",
+                           "output_index", idx, "part", NULL);
+        assert_string_equal(unit_jstr(data[j], "item_id"), id);
+        assert_true(unit_jnum(data[j], idx) == 0);
+        assert_string_equal(unit_jstr(cJSON_GetObjectItemCaseSensitive(
+                                          data[j], "part"), "text"), "");
+        j++;
+    }
+
+    for ( ;; j++) {
+        assert_true(j < n);
+
+        if (strcmp(name[j], delta_ev) != 0) {
+            break;
+        }
+
+        if (idx == NULL) {
+            unit_jkeys_exactly(data[j], "type", "sequence_number", "item_id",
+                               "output_index", "delta", NULL);
+
+        } else if (part_add[9] == 'c') {
+            unit_jkeys_exactly(data[j], "type", "sequence_number", "item_id",
+                               "output_index", "content_index", "delta",
+                               "logprobs", NULL);
+        } else {
+            unit_jkeys_exactly(data[j], "type", "sequence_number", "item_id",
+                               "output_index", "summary_index", "delta",
+                               NULL);
+        }
+
+        assert_string_equal(unit_jstr(data[j], "item_id"), id);
+        assert_true(unit_jnum(data[j], "output_index") == (double) index);
+        assert_true(unit_jstr(data[j], "delta")[0] != '\0');
+        assert_int_equal(chaton_buf_append_str(&acc,
+                                               unit_jstr(data[j], "delta")),
+                         CHATON_OK);
+    }
+
+    s->text[k] = unit_bufstr(&acc);
+
+    assert_string_equal(name[j], done_ev);
+
+    if (idx == NULL) {
+        unit_jkeys_exactly(data[j], "type", "sequence_number", "item_id",
+                           "output_index", "name", "arguments", NULL);
+        assert_string_equal(unit_jstr(data[j], "name"), s->name[k]);
+
+    } else if (part_add[9] == 'c') {
+        unit_jkeys_exactly(data[j], "type", "sequence_number", "item_id",
+                           "output_index", "content_index", "text",
+                           "logprobs", NULL);
+    } else {
+        unit_jkeys_exactly(data[j], "type", "sequence_number", "item_id",
+                           "output_index", "summary_index", "text", NULL);
+    }
+
+    assert_string_equal(unit_jstr(data[j], "item_id"), id);
+    assert_string_equal(unit_jstr(data[j], idx ? "text" : "arguments"),
+                        s->text[k]);
+    j++;
+
+    if (part_done) {
+        assert_true(j < n);
+        assert_string_equal(name[j], part_done);
+        unit_jkeys_exactly(data[j], "type", "sequence_number", "item_id",
+                           "output_index", idx, "part", NULL);
+        assert_string_equal(unit_jstr(cJSON_GetObjectItemCaseSensitive(
+                                          data[j], "part"), "text"),
+                            s->text[k]);
+        j++;
+    }
+
+    assert_true(j < n);
+    assert_string_equal(name[j], "response.output_item.done");
+    unit_jkeys_exactly(data[j], "type", "sequence_number", "output_index",
+                       "item", NULL);
+    assert_true(unit_jnum(data[j], "output_index") == (double) index);
+    assert_string_equal(unit_jstr(cJSON_GetObjectItemCaseSensitive(data[j],
+                                                                 "item"),
+                                  "id"), id);
+
+    /* the item done is the item the final response has */
+    {
+        answer_t  one;
+
+        memset(&one, 0, sizeof(answer_t));
+        item_read(cJSON_GetObjectItemCaseSensitive(data[j], "item"), &one);
+        assert_string_equal(one.type[0], type);
+        assert_string_equal(one.text[0], s->text[k]);
+    }
+
+    *i = j + 1;
+}
+
+
+/* a stream, every event checked; *a its final response, s its events' */
+
+static void
+stream_check(const chaton_buf_t *out, answer_t *a, answer_t *s)
+{
+    size_t        n, i;
+    const char  **name;
+    cJSON       **data;
+
+    name = unit_mem(MAX_EV * sizeof(char *));
+    data = unit_mem(MAX_EV * sizeof(cJSON *));
+
+    n = events_parse(out, name, data);
+    assert_true(n >= 3);
+
+    assert_string_equal(name[0], "response.created");
+    response_read(cJSON_GetObjectItemCaseSensitive(data[0], "response"), a,
+                  0);
+    assert_string_equal(name[1], "response.in_progress");
+    response_read(cJSON_GetObjectItemCaseSensitive(data[1], "response"), a,
+                  0);
+
+    memset(s, 0, sizeof(answer_t));
+
+    for (i = 2; i < n - 1; ) {
+        stream_item(name, data, n, &i, s->n, s);
+    }
+
+    assert_true(strcmp(name[n - 1], "response.completed") == 0
+                || strcmp(name[n - 1], "response.incomplete") == 0);
+    unit_jkeys_exactly(data[n - 1], "type", "sequence_number", "response",
+                       NULL);
+    response_read(cJSON_GetObjectItemCaseSensitive(data[n - 1], "response"),
+                  a, 1);
+    assert_string_equal(name[n - 1] + 9, a->status);
+
+    /* the events' items are the final response's */
+    assert_int_equal(s->n, a->n);
+
+    for (i = 0; i < a->n; i++) {
+        assert_string_equal(s->type[i], a->type[i]);
+        assert_string_equal(s->text[i], a->text[i]);
+    }
+}
+
+
+static chaton_responses_t *
+rs_new(chaton_chat_t *t, chaton_buf_t *out, int stream)
+{
+    chaton_responses_t  *rs;
+
+    rs = unit_mem(sizeof(chaton_responses_t));
+
+    assert_int_equal(chaton_responses_init(rs, &unit_alloc,
+                                           (const unsigned char *) RESP_ID,
+                                           strlen(RESP_ID),
+                                           (const unsigned char *) MODEL,
+                                           strlen(MODEL), 1700000000, 0,
+                                           stream, NULL),
+                     CHATON_OK);
+    assert_int_equal(chaton_chat_init(t, &unit_alloc, &rs->w, 0), CHATON_OK);
+
+    chaton_buf_init(out, &unit_alloc, 0);
+    t->out = out;
+
+    return rs;
+}
+
+
+static int
+ev(chaton_chat_t *t, const char *s)
+{
+    return chaton_chat_event(t, (const unsigned char *) s, strlen(s));
+}
+
+
+static void
+finish(chaton_chat_t *t, chaton_buf_t *out, int stream, answer_t *a)
+{
+    answer_t  s;
+
+    assert_int_equal(ev(t, "[DONE]"), CHATON_DONE);
+    assert_int_equal(chaton_chat_flush(t, out), CHATON_OK);
+
+    if (stream) {
+        assert_int_equal(chaton_chat_end(t, out), CHATON_OK);
+        stream_check(out, a, &s);
+        return;
+    }
+
+    assert_int_equal(out->len, 0);
+    assert_int_equal(chaton_chat_end(t, out), CHATON_OK);
+    response_read(unit_json(out->data, out->len), a, 1);
+}
+
+
+static void
+test_write_text_reasoning(void **state)
+{
+    int            stream;
+    answer_t       a;
+    chaton_buf_t   out;
+    chaton_chat_t  t;
+
+    for (stream = 0; stream <= 1; stream++) {
+        (void) rs_new(&t, &out, stream);
+
+        assert_int_equal(ev(&t, "{\"choices\":[{\"delta\":{"
+                                "\"reasoning_content\":\"Hmm \\\"x\\\"\"}}]}"),
+                         CHATON_OK);
+        assert_int_equal(ev(&t, "{\"choices\":[{\"delta\":{"
+                                "\"reasoning_content\":\" ok.\"}}]}"),
+                         CHATON_OK);
+        assert_int_equal(ev(&t, "{\"choices\":[{\"delta\":{\"content\":"
+                                "\"Hello \\\"you\\\"\\n\"}}]}"), CHATON_OK);
+        assert_int_equal(ev(&t, "{\"choices\":[{\"delta\":{\"content\":"
+                                "\"caf\\u00e9 " EMOJI "\"}}]}"), CHATON_OK);
+
+        finish(&t, &out, stream, &a);
+
+        assert_string_equal(a.status, "completed");
+        assert_null(a.incomplete);
+        assert_int_equal(a.n, 2);
+        assert_string_equal(a.type[0], "reasoning");
+        assert_string_equal(a.text[0], "Hmm \"x\" ok.");
+        assert_string_equal(a.type[1], "message");
+        assert_string_equal(a.text[1], "Hello \"you\"\ncaf" E_ACUTE " "
+                            EMOJI);
+        assert_true(a.output_tokens == chaton_chat_completion_tokens(&t));
+    }
+}
+
+
+static const chaton_tool_t  tools_f[] = {
+    { (const unsigned char *) "get_weather", 11, NULL, 0, NULL, 0 },
+    { (const unsigned char *) "read", 4, NULL, 0, NULL, 0 },
+};
+
+
+static void
+test_write_tool_calls(void **state)
+{
+    int             stream;
+    char            e[1024];
+    answer_t        a;
+    chaton_buf_t    out;
+    chaton_chat_t   t;
+    chaton_tools_t  tools;
+
+    memset(&tools, 0, sizeof(chaton_tools_t));
+    tools.tools = tools_f;
+    tools.ntools = 2;
+    tools.parallel = 1;
+    memcpy(tools.nonce, NONCE, CHATON_TOOLS_NONCE_LEN);
+
+    (void) snprintf(e, sizeof(e),
+                    "{\"choices\":[{\"delta\":{\"content\":\"Sure.\\n"
+                    "\\u003ctool_call_" NONCE "\\u003e{\\\"name\\\": "
+                    "\\\"get_weather\\\", \\\"arguments\\\": {\\\"city\\\": "
+                    "\\\"Paris\\\"}}\\u003c/tool_call_" NONCE "\\u003e\\n"
+                    "\\u003ctool_call_" NONCE "\\u003e{\\\"name\\\": "
+                    "\\\"read\\\", \\\"arguments\\\": {}}"
+                    "\\u003c/tool_call_" NONCE "\\u003e\"}}]}");
+
+    for (stream = 0; stream <= 1; stream++) {
+        (void) rs_new(&t, &out, stream);
+        assert_int_equal(chaton_chat_tools(&t, &tools, 4096), CHATON_OK);
+
+        assert_int_equal(ev(&t, e), CHATON_OK);
+        finish(&t, &out, stream, &a);
+
+        assert_string_equal(a.status, "completed");
+        assert_int_equal(a.n, 3);
+        assert_string_equal(a.type[0], "message");
+        assert_string_equal(a.text[0], "Sure.");
+        assert_string_equal(a.type[1], "function_call");
+        assert_string_equal(a.call_id[1], "call_" NONCE "_0");
+        assert_string_equal(a.name[1], "get_weather");
+        assert_string_equal(a.text[1], "{\"city\":\"Paris\"}");
+        assert_string_equal(a.type[2], "function_call");
+        assert_string_equal(a.call_id[2], "call_" NONCE "_1");
+        assert_string_equal(a.name[2], "read");
+        assert_string_equal(a.text[2], "{}");
+        assert_null(strstr(unit_bufstr(&out), "tool_call_"));
+    }
+}
+
+
+/* the backend's "length": status incomplete, max_output_tokens */
+
+static void
+test_write_length(void **state)
+{
+    int            stream;
+    answer_t       a;
+    chaton_buf_t   out;
+    chaton_chat_t  t;
+
+    for (stream = 0; stream <= 1; stream++) {
+        (void) rs_new(&t, &out, stream);
+
+        assert_int_equal(ev(&t, "{\"choices\":[{\"delta\":{\"content\":"
+                                "\"Once upon\"},"
+                                "\"finish_reason\":\"length\"}]}"),
+                         CHATON_OK);
+        finish(&t, &out, stream, &a);
+
+        assert_string_equal(a.status, "incomplete");
+        assert_string_equal(a.incomplete, "max_output_tokens");
+        assert_int_equal(a.n, 1);
+        assert_string_equal(a.text[0], "Once upon");
+    }
+}
+
+
+/* an error mid-stream: response.failed with the error, the last event */
+
+static void
+test_write_failed(void **state)
+{
+    size_t          n;
+    cJSON          *r, *x;
+    chaton_buf_t    out;
+    chaton_chat_t   t;
+    chaton_error_t  e;
+
+    (void) rs_new(&t, &out, 1);
+    assert_int_equal(ev(&t, "{\"choices\":[{\"delta\":{\"content\":"
+                            "\"Hi\"}}]}"), CHATON_OK);
+
+    memset(&e, 0, sizeof(e));
+    (void) chaton_error_set(&e, 502, NULL, NULL, "went \"wrong\"");
+
+    chaton_buf_init(&out, &unit_alloc, 0);
+    assert_int_equal(chaton_chat_error_event(&t, &out, &e), CHATON_OK);
+
+    /* one event; its sequence_number goes on from the stream's (created,
+     * in_progress, the item and its part added, the delta: 0 to 4) */
+    assert_true(out.len > 31
+                && memcmp(out.data, "event: response.failed\ndata: ", 29)
+                   == 0
+                && memcmp(out.data + out.len - 2, "\n\n", 2) == 0);
+    r = unit_json(out.data + 29, out.len - 31);
+    assert_string_equal(unit_jstr(r, "type"), "response.failed");
+    n = (size_t) unit_jnum(r, "sequence_number");
+    assert_int_equal(n, 5);
+    x = cJSON_GetObjectItemCaseSensitive(r, "response");
+    assert_string_equal(unit_jstr(x, "status"), "failed");
+    x = cJSON_GetObjectItemCaseSensitive(x, "error");
+    assert_string_equal(unit_jstr(x, "code"), "server_error");
+    assert_string_equal(unit_jstr(x, "message"), "went \"wrong\"");
+}
+
+
+int
+main(void)
+{
+    const struct CMUnitTest  tests[] = {
+        rtest(test_parse_string_input),
+        rtest(test_parse_items),
+        rtest(test_parse_tools),
+        rtest(test_parse_tool_loop),
+        rtest(test_parse_refusals),
+        rtest(test_write_text_reasoning),
+        rtest(test_write_tool_calls),
+        rtest(test_write_length),
+        rtest(test_write_failed),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
