@@ -1,10 +1,15 @@
 #!/usr/bin/env perl
 # Prometheus metrics (issue 15, conf.d/metrics.conf): after a known set of
-# requests (a whole answer, a stream, an unknown model, a backend 429, the
-# models list) the exposition at /metrics has the exact counts, the tokens
-# the usage reported, the histograms' counts, no stream left open; and
-# promtool accepts it; a real Prometheus server scraping it gives the
-# count through PromQL.  Then a reload keeps the counters.
+# requests (whole answers, a stream, an unknown model, a speech, the models
+# list, a body nginx refused, a 429 that proxy_next_upstream failed over,
+# a 429 on every endpoint and credential set, a 401 that the next
+# credential set answered), by two client keys, the exposition at /metrics
+# has the exact counts: requests by route, model and status class, tokens
+# as the usage reported them, the histograms' counts, backend calls by kind
+# and status, failovers, credential retries, requests and tokens by client
+# name; no stream left open; promtool accepts it; a real Prometheus server
+# scraping it gives the counts through PromQL.  Then a reload keeps the
+# counters.
 use strict;
 use warnings;
 
@@ -18,9 +23,58 @@ use Time::HiRes qw(sleep);
 
 use ChatonTest;
 
-my $t = ChatonTest->new(
-    http   => 'chaton_metrics_zone chaton_metrics 1m;',
-    server => "include $ChatonTest::ROOT/conf.d/metrics.conf;");
+# Two endpoints: A (the gateway's own mock), and B a backup that is tried
+# when A fails (a 429 here); max_fails=0 keeps A in, so every call starts
+# on A.  Two credential sets, and client keys with names.
+my $ep_b = ChatonTest->new(no_start => 1);
+my $t = ChatonTest->new(no_start => 1);
+my $dir = $t->dir;
+
+sub port_of { ($_[0]->mock_base =~ /:(\d+)$/)[0] }
+
+sub cred_file {
+    my ($name) = @_;
+    open my $fh, '>', "$dir/$name.cred" or die $!;
+    print $fh "name = $name\nkey_a = demo-key-a\nkey_b = demo-key-b\n"
+        . "user_agent = $ChatonTest::DEMO_UA\n";
+    close $fh;
+    chmod 0600, "$dir/$name.cred";
+    return "$dir/$name.cred";
+}
+
+open my $kf, '>', "$dir/clients" or die $!;
+print $kf "alice sk-alice-0123\nbob sk-bob-4567\n";
+close $kf;
+chmod 0600, "$dir/clients";
+
+$t->{o}{http} = join "\n",
+    'chaton_metrics_zone chaton_metrics 1m;',
+    'upstream metrics_api {',
+    '    server 127.0.0.1:' . port_of($t) . ' max_fails=0;',
+    '    server 127.0.0.1:' . port_of($ep_b) . ' backup;',
+    '}';
+$t->{o}{server} = join "\n",
+    "include $ChatonTest::ROOT/conf.d/metrics.conf;",
+    "chaton_client_keys $dir/clients;",
+    'location /metrics-backend/ {',
+    '    internal;',
+    '    proxy_pass http://metrics_api/;',
+    '    proxy_set_header Host 127.0.0.1;',
+    "    include $ChatonTest::ROOT/conf.d/chaton-backend.conf;",
+    '    proxy_next_upstream error timeout http_429 non_idempotent;',
+    '}';
+$t->{o}{api} = join "\n",
+    'chaton_backend /metrics-backend/;',
+    'client_max_body_size 1k;',
+    map { 'chaton_credentials ' . cred_file($_) . ';' } qw(first second);
+$t->start_nginx;
+
+# every request carries the key of $client
+my $client = 'sk-alice-0123';
+$t->ua->on(start => sub {
+    my (undef, $tx) = @_;
+    $tx->req->headers->authorization("Bearer $client") if defined $client;
+});
 
 # metric line "name{labels}" => value
 sub scrape {
@@ -35,63 +89,117 @@ sub scrape {
     return ($res, \%m);
 }
 
+sub chats { scalar @{ $_[0]->mock_requests('chats') } }
+
 my ($res, $m) = scrape();
 like($res->headers->content_type, qr{^text/plain; version=0\.0\.4},
      'empty: the exposition format\'s type');
 is($m->{chaton_streams_open}, 0, 'empty: no stream open');
-ok(!grep(/^chaton_requests_total/, keys %$m), 'empty: no requests counted');
+ok(!grep(/^chaton_(requests|backend|credential|client)/, keys %$m),
+   'empty: nothing counted');
 
-# the requests
+# the requests: alice's
 
+$t->mock_knob({ route => 'chats', status => 429 });
 $res = $t->chat;
-is($res->code, 200, 'whole answer: 200');
+is($res->code, 200, 'A answers 429: B answers, 200');
 my $u1 = $res->json->{usage};
+is(chats($t) . '/' . chats($ep_b), '1/1', 'A answers 429: A, then B');
 
 my $s = $t->chat_stream(stream_options => { include_usage => true });
 is($s->{status}, 200, 'stream: 200');
 my ($last) = grep { $_->{json} && $_->{json}{usage} } @{ $s->{events} };
 my $u2 = $last->{json}{usage};
 
+$t->mock_knob({ route => 'chats', status => 401 });
+$res = $t->chat;
+is($res->code, 200, '401 to one credential set: the next one answers, 200');
+my $u3 = $res->json->{usage};
+my ($refused) = $t->error_log =~ /answered 401 to credential set "(\w+)"/;
+ok($refused, "the set refused: $refused");
+
+is($t->post('/v1/audio/speech', { model => 'tts-1', input => 'x' })->code,
+   200, 'speech: 200');
+is($t->get('/v1/models')->code, 200, 'models: 200');
+is($t->chat(messages => [{ role => 'user', content => 'x' x 2000 }])->code,
+   413, 'a body over client_max_body_size: nginx\'s 413');
+
+# bob's
+
+$client = 'sk-bob-4567';
 is($t->chat(model => 'gpt-9')->code, 404, 'unknown model: 404');
 
-$t->mock_knob({ route => 'chats', status => 429,
-                headers => { 'Retry-After' => '7' } });
-is($t->chat->code, 429, 'backend 429: 429');
+# 429 on both endpoints for both sets: 2 calls, each failed over once
+$_->mock_knob({ route => 'chats', status => 429, times => 2,
+                headers => { 'Retry-After' => '7' } }) for $t, $ep_b;
+is($t->chat->code, 429, '429 everywhere: 429');
+my ($limited) = $t->error_log =~ /answered 429 to credential set "(\w+)"/;
+ok($limited, "the set limited first: $limited");
 
-is($t->get('/v1/models')->code, 200, 'models: 200');
+# no key: not a client's
+$client = undef;
+is($t->chat->code, 401, 'no key: 401');
+$client = 'sk-alice-0123';
 
 ($res, $m) = scrape();
 my $body = $res->body;
 
 my %want = (
-    'chaton_requests_total{route="chat",model="gpt-4o",status="2xx"}' => 2,
+    'chaton_requests_total{route="chat",model="gpt-4o",status="2xx"}' => 3,
     'chaton_requests_total{route="chat",model="gpt-4o",status="4xx"}' => 1,
-    'chaton_requests_total{route="chat",model="other",status="4xx"}' => 1,
+    'chaton_requests_total{route="chat",model="other",status="4xx"}' => 3,
     'chaton_requests_total{route="models",model="other",status="2xx"}' => 1,
+    'chaton_requests_total{route="speech",model="other",status="2xx"}' => 1,
     'chaton_prompt_tokens_total{model="gpt-4o"}'
-        => $u1->{prompt_tokens} + $u2->{prompt_tokens},
+        => $u1->{prompt_tokens} + $u2->{prompt_tokens} + $u3->{prompt_tokens},
     'chaton_completion_tokens_total{model="gpt-4o"}'
-        => $u1->{completion_tokens} + $u2->{completion_tokens},
-    'chaton_time_to_first_token_seconds_count{model="gpt-4o"}' => 2,
-    'chaton_request_duration_seconds_count{model="gpt-4o"}' => 3,
-    'chaton_request_duration_seconds_count{model="other"}' => 2,
-    'chaton_request_duration_seconds_bucket{model="other",le="+Inf"}' => 2,
+        => $u1->{completion_tokens} + $u2->{completion_tokens}
+           + $u3->{completion_tokens},
+    'chaton_time_to_first_token_seconds_count{model="gpt-4o"}' => 3,
+    'chaton_request_duration_seconds_count{model="gpt-4o"}' => 4,
+    'chaton_request_duration_seconds_count{model="other"}' => 5,
+    'chaton_request_duration_seconds_bucket{model="other",le="+Inf"}' => 5,
     'chaton_streams_open' => 0,
     'chaton_tool_calls_total' => 0,
+    'chaton_backend_calls_total{kind="chat",status="2xx"}' => 3,
+    'chaton_backend_calls_total{kind="chat",status="4xx"}' => 3,
+    'chaton_backend_calls_total{kind="speech",status="2xx"}' => 1,
+    'chaton_backend_failovers_total{kind="chat"}' => 3,
+    "chaton_credential_retries_total{credential=\"$refused\",status=\"401\"}"
+        => 1,
+    "chaton_credential_retries_total{credential=\"$limited\",status=\"429\"}"
+        => 1,
+    'chaton_client_requests_total{client="alice",status="2xx"}' => 5,
+    'chaton_client_requests_total{client="alice",status="4xx"}' => 1,
+    'chaton_client_requests_total{client="bob",status="4xx"}' => 2,
+    'chaton_client_prompt_tokens_total{client="alice"}'
+        => $u1->{prompt_tokens} + $u2->{prompt_tokens} + $u3->{prompt_tokens},
+    'chaton_client_completion_tokens_total{client="alice"}'
+        => $u1->{completion_tokens} + $u2->{completion_tokens}
+           + $u3->{completion_tokens},
 );
 
 is($m->{$_}, $want{$_}, "counted: $_") for sort keys %want;
 
-is(scalar(grep /^chaton_requests_total/, keys %$m), 4,
-   'no other request series')
-    or diag($body);
+for my $family (qw(chaton_requests_total chaton_backend_calls_total
+                   chaton_backend_failovers_total
+                   chaton_credential_retries_total
+                   chaton_client_requests_total
+                   chaton_client_prompt_tokens_total)) {
+    is(scalar(grep { /^\Q$family\E\{/ && !exists $want{$_} } keys %$m), 0,
+       "no other $family series") or diag($body);
+}
+is(chats($t) + chats($ep_b), 9, 'the mocks saw the 9 chat calls counted');
 ok($u1->{completion_tokens} > 0 && $u2->{prompt_tokens} > 0,
    'the usage counted something');
 like($body, qr/^# TYPE chaton_request_duration_seconds histogram$/m,
      'TYPE line of the histogram');
+like($body, qr/^# TYPE chaton_backend_failovers_total counter$/m,
+     'TYPE line of the failovers');
 is($m->{'chaton_request_duration_seconds_bucket{model="gpt-4o",'
-      . 'le="600.000"}'}, 3, 'the last bucket bound: 600 s');
-unlike($body, qr/key_a|key_b|\Q$t->{key_b}\E/, 'no secret in the metrics');
+      . 'le="600.000"}'}, 4, 'the last bucket bound: 600 s');
+unlike($body, qr/key_a|key_b|\Q$t->{key_b}\E|sk-alice|sk-bob/,
+       'no secret in the metrics');
 
 # promtool accepts the exposition
 
@@ -132,24 +240,37 @@ YML
     }
 
     my $ua = Mojo::UserAgent->new(request_timeout => 2, connect_timeout => 1);
-    my $q = 'sum(chaton_requests_total{route="chat"})';
-    my ($got, $up);
-    for (1 .. 40) {
+    my $query = sub {
         my $r = eval {
             $ua->get("http://127.0.0.1:$port/api/v1/query"
-                     => form => { query => $q })->result
+                     => form => { query => $_[0] })->result
         };
-        if ($r && $r->is_success) {
-            $up = 1;
-            my $v = $r->json->{data}{result}[0]{value}[1];
-            if (defined $v) { $got = $v; last }
-        }
+        return ($r && $r->is_success, $r && $r->is_success
+                ? $r->json->{data}{result}[0]{value}[1] : undef);
+    };
+
+    # the first scrape holds every series: wait for it
+    my %promql = (
+        'sum(chaton_requests_total{route="chat"})' => 7,
+        'sum(chaton_backend_calls_total{kind="chat"})' => 6,
+        'chaton_backend_failovers_total{kind="chat"}' => 3,
+        'sum(chaton_credential_retries_total{status="429"})' => 1,
+        'sum(chaton_credential_retries_total{status="401"})' => 1,
+        'sum(chaton_client_requests_total{client="alice"})' => 6,
+        'chaton_client_requests_total{client="bob",status="4xx"}' => 2,
+    );
+    my ($up, $v);
+    for (1 .. 80) {
+        ($up, $v) = $query->('sum(chaton_requests_total{route="chat"})');
+        last if defined $v;
         sleep 0.25;
     }
 
-    ok($up, 'prometheus: its API answered');
-    is($got, 4, "prometheus: $q is 4")
+    ok($up, 'prometheus: its API answered')
         or diag($t->slurp('prometheus/log'));
+    for my $q (sort keys %promql) {
+        is(($query->($q))[1], $promql{$q}, "prometheus: $q is $promql{$q}");
+    }
 
     kill 'TERM', $pid;
     waitpid $pid, 0;
@@ -161,6 +282,11 @@ $t->signal_nginx('HUP');
 sleep 1;
 ($res, $m) = scrape();
 is($m->{'chaton_requests_total{route="chat",model="gpt-4o",status="2xx"}'},
-   2, 'reload: counters kept');
+   3, 'reload: counters kept');
+is($m->{'chaton_client_requests_total{client="bob",status="4xx"}'}, 2,
+   'reload: the clients\' counters kept');
+
+$t->finish;
+$ep_b->stop_mock;
 
 done_testing;
