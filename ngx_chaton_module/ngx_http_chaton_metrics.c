@@ -91,8 +91,9 @@ static ngx_int_t ngx_http_chaton_metrics_handler(ngx_http_request_t *r);
 static size_t ngx_http_chaton_metrics_lines(ngx_http_chaton_main_conf_t *mcf);
 static u_char *ngx_http_chaton_metrics_requests(u_char *p,
     ngx_http_chaton_main_conf_t *mcf);
-static u_char *ngx_http_chaton_metrics_tokens(u_char *p, const char *name,
-    const char *help, ngx_http_chaton_main_conf_t *mcf, size_t offset);
+static u_char *ngx_http_chaton_metrics_by(u_char *p, const char *name,
+    const char *help, const char *label, ngx_array_t *labels, ngx_uint_t n,
+    u_char *first, size_t stride);
 static u_char *ngx_http_chaton_metrics_histograms(u_char *p,
     const char *name, const char *help, ngx_http_chaton_main_conf_t *mcf,
     size_t offset);
@@ -104,9 +105,10 @@ static u_char *ngx_http_chaton_metrics_retries(u_char *p,
     ngx_http_chaton_main_conf_t *mcf);
 static u_char *ngx_http_chaton_metrics_clients(u_char *p,
     ngx_http_chaton_main_conf_t *mcf);
-static u_char *ngx_http_chaton_metrics_client_tokens(u_char *p,
-    const char *name, const char *help, ngx_http_chaton_main_conf_t *mcf,
-    size_t offset);
+static u_char *ngx_http_chaton_metrics_by_status(u_char *p,
+    const char *name, const char *help, const char *label,
+    ngx_array_t *labels, u_char *first, size_t stride,
+    const char **statuses, ngx_uint_t nstatus);
 static ngx_str_t *ngx_http_chaton_metrics_value(ngx_array_t *labels,
     ngx_uint_t i);
 
@@ -124,8 +126,8 @@ static const char  *ngx_http_chaton_metrics_kinds[] = {
 
 /* the refusals a credential set is retried on */
 
-static ngx_uint_t  ngx_http_chaton_metrics_refusals[] = {
-    NGX_HTTP_UNAUTHORIZED, NGX_HTTP_FORBIDDEN, NGX_HTTP_TOO_MANY_REQUESTS
+static const char  *ngx_http_chaton_metrics_refusals[] = {
+    "401", "403", "429"
 };
 
 /* for chat: tens of milliseconds to minutes */
@@ -608,7 +610,7 @@ ngx_http_chaton_metrics_call(ngx_http_chaton_call_t *call)
 void
 ngx_http_chaton_metrics_retry(ngx_http_chaton_call_t *call)
 {
-    ngx_uint_t                    i;
+    ngx_uint_t                    refusal;
     ngx_http_chaton_main_conf_t  *mcf;
 
     mcf = ngx_http_get_module_main_conf(call->request, ngx_http_chaton_module);
@@ -617,15 +619,24 @@ ngx_http_chaton_metrics_retry(ngx_http_chaton_call_t *call)
         return;
     }
 
-    for (i = 0; i < NGX_HTTP_CHATON_NREFUSED; i++) {
-        if (call->status == ngx_http_chaton_metrics_refusals[i]) {
-            (void) ngx_atomic_fetch_add(&mcf->retries[call->cred->label
-                                                * NGX_HTTP_CHATON_NREFUSED
-                                                + i],
-                                        1);
-            return;
-        }
+    switch (call->status) {
+
+    case NGX_HTTP_UNAUTHORIZED:
+        refusal = 0;
+        break;
+
+    case NGX_HTTP_FORBIDDEN:
+        refusal = 1;
+        break;
+
+    default: /* NGX_HTTP_TOO_MANY_REQUESTS */
+        refusal = 2;
     }
+
+    (void) ngx_atomic_fetch_add(&mcf->retries[call->cred->label
+                                              * NGX_HTTP_CHATON_NREFUSED
+                                              + refusal],
+                                1);
 }
 
 
@@ -885,13 +896,16 @@ ngx_http_chaton_metrics_handler(ngx_http_request_t *r)
 
     p = ngx_http_chaton_metrics_requests(b->last, mcf);
 
-    p = ngx_http_chaton_metrics_tokens(p, "chaton_prompt_tokens_total",
-            "Prompt tokens", mcf,
-            offsetof(ngx_http_chaton_model_counters_t, prompt_tokens));
+    p = ngx_http_chaton_metrics_by(p, "chaton_prompt_tokens_total",
+            "Prompt tokens, by backend model", "model", &mcf->models,
+            mcf->models.nelts + 1, (u_char *) &mcf->model->prompt_tokens,
+            sizeof(ngx_http_chaton_model_counters_t));
 
-    p = ngx_http_chaton_metrics_tokens(p, "chaton_completion_tokens_total",
-            "Completion tokens", mcf,
-            offsetof(ngx_http_chaton_model_counters_t, completion_tokens));
+    p = ngx_http_chaton_metrics_by(p, "chaton_completion_tokens_total",
+            "Completion tokens, by backend model", "model", &mcf->models,
+            mcf->models.nelts + 1,
+            (u_char *) &mcf->model->completion_tokens,
+            sizeof(ngx_http_chaton_model_counters_t));
 
     p = ngx_http_chaton_metrics_histograms(p,
             "chaton_time_to_first_token_seconds",
@@ -1006,25 +1020,28 @@ ngx_http_chaton_metrics_requests(u_char *p, ngx_http_chaton_main_conf_t *mcf)
 }
 
 
-/* a counter by backend model: the models it counted for */
+/*
+ * A counter by one label: n counters, stride bytes apart from the first,
+ * the values it counted for.
+ */
 
 static u_char *
-ngx_http_chaton_metrics_tokens(u_char *p, const char *name, const char *help,
-    ngx_http_chaton_main_conf_t *mcf, size_t offset)
+ngx_http_chaton_metrics_by(u_char *p, const char *name, const char *help,
+    const char *label, ngx_array_t *labels, ngx_uint_t n, u_char *first,
+    size_t stride)
 {
     ngx_uint_t          i;
     ngx_atomic_uint_t   v;
 
-    p = ngx_sprintf(p, "# HELP %s %s, by backend model.\n"
+    p = ngx_sprintf(p, "# HELP %s %s.\n"
                        "# TYPE %s counter\n", name, help, name);
 
-    for (i = 0; i < mcf->models.nelts + 1; i++) {
-        v = *(ngx_atomic_t *) ((u_char *) &mcf->model[i] + offset);
+    for (i = 0; i < n; i++) {
+        v = *(ngx_atomic_t *) (first + i * stride);
 
         if (v) {
-            p = ngx_sprintf(p, "%s{model=\"%V\"} %uA\n", name,
-                            ngx_http_chaton_metrics_value(&mcf->models, i),
-                            v);
+            p = ngx_sprintf(p, "%s{%s=\"%V\"} %uA\n", name, label,
+                            ngx_http_chaton_metrics_value(labels, i), v);
         }
     }
 
@@ -1143,29 +1160,13 @@ ngx_http_chaton_metrics_calls(u_char *p, ngx_http_chaton_metrics_t *sh)
 static u_char *
 ngx_http_chaton_metrics_retries(u_char *p, ngx_http_chaton_main_conf_t *mcf)
 {
-    ngx_uint_t         i, k;
-    ngx_atomic_uint_t  v;
-
-    p = ngx_sprintf(p, "# HELP chaton_credential_retries_total Backend "
-                       "calls made again with the next credential set, by "
-                       "the set refused and the refusal.\n"
-                       "# TYPE chaton_credential_retries_total counter\n");
-
-    for (i = 0; i < mcf->credentials.nelts; i++) {
-        for (k = 0; k < NGX_HTTP_CHATON_NREFUSED; k++) {
-            v = mcf->retries[i * NGX_HTTP_CHATON_NREFUSED + k];
-
-            if (v) {
-                p = ngx_sprintf(p, "chaton_credential_retries_total{"
-                                   "credential=\"%V\",status=\"%ui\"} %uA\n",
-                                ngx_http_chaton_metrics_value(
-                                    &mcf->credentials, i),
-                                ngx_http_chaton_metrics_refusals[k], v);
-            }
-        }
-    }
-
-    return p;
+    return ngx_http_chaton_metrics_by_status(p,
+               "chaton_credential_retries_total",
+               "Backend calls made again with the next credential set, by "
+               "the set refused and the refusal", "credential",
+               &mcf->credentials, (u_char *) mcf->retries,
+               NGX_HTTP_CHATON_NREFUSED * sizeof(ngx_atomic_t),
+               ngx_http_chaton_metrics_refusals, NGX_HTTP_CHATON_NREFUSED);
 }
 
 
@@ -1174,56 +1175,53 @@ ngx_http_chaton_metrics_retries(u_char *p, ngx_http_chaton_main_conf_t *mcf)
 static u_char *
 ngx_http_chaton_metrics_clients(u_char *p, ngx_http_chaton_main_conf_t *mcf)
 {
-    ngx_uint_t         i, class;
-    ngx_atomic_uint_t  v;
+    p = ngx_http_chaton_metrics_by_status(p, "chaton_client_requests_total",
+            "Requests answered, by client key's name and status class",
+            "client", &mcf->clients, (u_char *) mcf->client->requests,
+            sizeof(ngx_http_chaton_client_counters_t),
+            ngx_http_chaton_metrics_classes, NGX_HTTP_CHATON_NCLASSES);
 
-    p = ngx_sprintf(p, "# HELP chaton_client_requests_total Requests "
-                       "answered, by client key's name and status class.\n"
-                       "# TYPE chaton_client_requests_total counter\n");
+    p = ngx_http_chaton_metrics_by(p, "chaton_client_prompt_tokens_total",
+            "Prompt tokens, by client key's name", "client", &mcf->clients,
+            mcf->clients.nelts, (u_char *) &mcf->client->prompt_tokens,
+            sizeof(ngx_http_chaton_client_counters_t));
 
-    for (i = 0; i < mcf->clients.nelts; i++) {
-        for (class = 0; class < NGX_HTTP_CHATON_NCLASSES; class++) {
-            v = mcf->client[i].requests[class];
-
-            if (v) {
-                p = ngx_sprintf(p, "chaton_client_requests_total{"
-                                   "client=\"%V\",status=\"%s\"} %uA\n",
-                                ngx_http_chaton_metrics_value(&mcf->clients,
-                                                              i),
-                                ngx_http_chaton_metrics_classes[class], v);
-            }
-        }
-    }
-
-    p = ngx_http_chaton_metrics_client_tokens(p,
-            "chaton_client_prompt_tokens_total", "Prompt tokens", mcf,
-            offsetof(ngx_http_chaton_client_counters_t, prompt_tokens));
-
-    return ngx_http_chaton_metrics_client_tokens(p,
-               "chaton_client_completion_tokens_total", "Completion tokens",
-               mcf,
-               offsetof(ngx_http_chaton_client_counters_t,
-                        completion_tokens));
+    return ngx_http_chaton_metrics_by(p,
+               "chaton_client_completion_tokens_total",
+               "Completion tokens, by client key's name", "client",
+               &mcf->clients, mcf->clients.nelts,
+               (u_char *) &mcf->client->completion_tokens,
+               sizeof(ngx_http_chaton_client_counters_t));
 }
 
 
+/*
+ * A counter by a configured label and a status: for each of the label's
+ * values, nstatus counters, the first of the next value's stride bytes
+ * further.
+ */
+
 static u_char *
-ngx_http_chaton_metrics_client_tokens(u_char *p, const char *name,
-    const char *help, ngx_http_chaton_main_conf_t *mcf, size_t offset)
+ngx_http_chaton_metrics_by_status(u_char *p, const char *name,
+    const char *help, const char *label, ngx_array_t *labels, u_char *first,
+    size_t stride, const char **statuses, ngx_uint_t nstatus)
 {
-    ngx_uint_t         i;
+    ngx_uint_t         i, k;
     ngx_atomic_uint_t  v;
 
-    p = ngx_sprintf(p, "# HELP %s %s, by client key's name.\n"
+    p = ngx_sprintf(p, "# HELP %s %s.\n"
                        "# TYPE %s counter\n", name, help, name);
 
-    for (i = 0; i < mcf->clients.nelts; i++) {
-        v = *(ngx_atomic_t *) ((u_char *) &mcf->client[i] + offset);
+    for (i = 0; i < labels->nelts; i++) {
+        for (k = 0; k < nstatus; k++) {
+            v = ((ngx_atomic_t *) (first + i * stride))[k];
 
-        if (v) {
-            p = ngx_sprintf(p, "%s{client=\"%V\"} %uA\n", name,
-                            ngx_http_chaton_metrics_value(&mcf->clients, i),
-                            v);
+            if (v) {
+                p = ngx_sprintf(p, "%s{%s=\"%V\",status=\"%s\"} %uA\n",
+                                name, label,
+                                ngx_http_chaton_metrics_value(labels, i),
+                                statuses[k], v);
+            }
         }
     }
 

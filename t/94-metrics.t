@@ -32,16 +32,6 @@ my $dir = $t->dir;
 
 sub port_of { ($_[0]->mock_base =~ /:(\d+)$/)[0] }
 
-sub cred_file {
-    my ($name) = @_;
-    open my $fh, '>', "$dir/$name.cred" or die $!;
-    print $fh "name = $name\nkey_a = demo-key-a\nkey_b = demo-key-b\n"
-        . "user_agent = $ChatonTest::DEMO_UA\n";
-    close $fh;
-    chmod 0600, "$dir/$name.cred";
-    return "$dir/$name.cred";
-}
-
 open my $kf, '>', "$dir/clients" or die $!;
 print $kf "alice sk-alice-0123\nbob sk-bob-4567\n";
 close $kf;
@@ -66,7 +56,7 @@ $t->{o}{server} = join "\n",
 $t->{o}{api} = join "\n",
     'chaton_backend /metrics-backend/;',
     'client_max_body_size 1k;',
-    map { 'chaton_credentials ' . cred_file($_) . ';' } qw(first second);
+    map { 'chaton_credentials ' . $t->cred_file($_) . ';' } qw(first second);
 $t->start_nginx;
 
 # every request carries the key of $client
