@@ -3,7 +3,8 @@
 # requests (whole answers, a stream, an unknown model, a speech, the models
 # list, a body nginx refused, a 429 that proxy_next_upstream failed over,
 # a 429 on every endpoint and credential set, a 401 that the next
-# credential set answered), by two client keys, the exposition at /metrics
+# credential set answered), by three client keys (one whose name must be
+# escaped) and none, the exposition at /metrics
 # has the exact counts: requests by route, model and status class, tokens
 # as the usage reported them, the histograms' counts, backend calls by kind
 # and status, failovers, credential retries, requests and tokens by client
@@ -33,7 +34,7 @@ my $dir = $t->dir;
 sub port_of { ($_[0]->mock_base =~ /:(\d+)$/)[0] }
 
 open my $kf, '>', "$dir/clients" or die $!;
-print $kf "alice sk-alice-0123\nbob sk-bob-4567\n";
+print $kf "alice sk-alice-0123\nbob sk-bob-4567\nc\"l\\i sk-carol-89ab\n";
 close $kf;
 chmod 0600, "$dir/clients";
 
@@ -126,6 +127,10 @@ is($t->chat->code, 429, '429 everywhere: 429');
 my ($limited) = $t->error_log =~ /answered 429 to credential set "(\w+)"/;
 ok($limited, "the set limited first: $limited");
 
+# a name the exposition must escape (c"l\i)
+$client = 'sk-carol-89ab';
+is($t->get('/v1/models')->code, 200, 'models, by c"l\\i: 200');
+
 # no key: not a client's
 $client = undef;
 is($t->chat->code, 401, 'no key: 401');
@@ -138,7 +143,7 @@ my %want = (
     'chaton_requests_total{route="chat",model="gpt-4o",status="2xx"}' => 3,
     'chaton_requests_total{route="chat",model="gpt-4o",status="4xx"}' => 1,
     'chaton_requests_total{route="chat",model="other",status="4xx"}' => 3,
-    'chaton_requests_total{route="models",model="other",status="2xx"}' => 1,
+    'chaton_requests_total{route="models",model="other",status="2xx"}' => 2,
     'chaton_requests_total{route="speech",model="other",status="2xx"}' => 1,
     'chaton_prompt_tokens_total{model="gpt-4o"}'
         => $u1->{prompt_tokens} + $u2->{prompt_tokens} + $u3->{prompt_tokens},
@@ -147,8 +152,8 @@ my %want = (
            + $u3->{completion_tokens},
     'chaton_time_to_first_token_seconds_count{model="gpt-4o"}' => 3,
     'chaton_request_duration_seconds_count{model="gpt-4o"}' => 4,
-    'chaton_request_duration_seconds_count{model="other"}' => 5,
-    'chaton_request_duration_seconds_bucket{model="other",le="+Inf"}' => 5,
+    'chaton_request_duration_seconds_count{model="other"}' => 6,
+    'chaton_request_duration_seconds_bucket{model="other",le="+Inf"}' => 6,
     'chaton_streams_open' => 0,
     'chaton_tool_calls_total' => 0,
     'chaton_backend_calls_total{kind="chat",status="2xx"}' => 3,
@@ -162,6 +167,7 @@ my %want = (
     'chaton_client_requests_total{client="alice",status="2xx"}' => 5,
     'chaton_client_requests_total{client="alice",status="4xx"}' => 1,
     'chaton_client_requests_total{client="bob",status="4xx"}' => 2,
+    'chaton_client_requests_total{client="c\\"l\\\\i",status="2xx"}' => 1,
     'chaton_client_prompt_tokens_total{client="alice"}'
         => $u1->{prompt_tokens} + $u2->{prompt_tokens} + $u3->{prompt_tokens},
     'chaton_client_completion_tokens_total{client="alice"}'
@@ -188,7 +194,7 @@ like($body, qr/^# TYPE chaton_backend_failovers_total counter$/m,
      'TYPE line of the failovers');
 is($m->{'chaton_request_duration_seconds_bucket{model="gpt-4o",'
       . 'le="600.000"}'}, 4, 'the last bucket bound: 600 s');
-unlike($body, qr/key_a|key_b|\Q$t->{key_b}\E|sk-alice|sk-bob/,
+unlike($body, qr/key_a|key_b|\Q$t->{key_b}\E|sk-alice|sk-bob|sk-carol/,
        'no secret in the metrics');
 
 # promtool accepts the exposition
