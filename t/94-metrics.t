@@ -1,6 +1,7 @@
 #!/usr/bin/env perl
 # Prometheus metrics (issue 15, conf.d/metrics.conf): after a known set of
-# requests (whole answers, a stream, an unknown model, a speech, the models
+# requests (whole answers, a stream, a link, an image, an unknown model, a
+# speech, an image generation, the models
 # list, a body nginx refused, a 429 that proxy_next_upstream failed over,
 # a 429 on every endpoint and credential set, a 401 that the next
 # credential set answered), by three client keys (one whose name must be
@@ -109,8 +110,30 @@ my $u3 = $res->json->{usage};
 my ($refused) = $t->error_log =~ /answered 401 to credential set "(\w+)"/;
 ok($refused, "the set refused: $refused");
 
+# a link (a crawl, then the chat) and an inline image (an upload, then the
+# chat)
+$res = $t->chat(messages => [{ role => 'user',
+                               content => 'see https://example.com/x' }]);
+is($res->code, 200, 'a link: 200');
+my $u4 = $res->json->{usage};
+my $png = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9Q'
+        . 'DwADhgGAWjR9awAAAABJRU5ErkJggg==';
+$res = $t->chat(messages => [{ role => 'user', content => [
+    { type => 'text', text => 'What is in this image?' },
+    { type => 'image_url',
+      image_url => { url => "data:image/png;base64,$png" } } ] }]);
+is($res->code, 200, 'an image: 200');
+my $u5 = $res->json->{usage};
+is(scalar @{ $t->mock_requests('urls') } . '/'
+   . scalar @{ $t->mock_requests('upload') }, '1/1', 'a crawl, an upload');
+
 is($t->post('/v1/audio/speech', { model => 'tts-1', input => 'x' })->code,
    200, 'speech: 200');
+
+# an image drawn (a chat), looked up (storage) and downloaded (fetch)
+is($t->post('/v1/images/generations',
+            { prompt => 'x', response_format => 'b64_json' })->code,
+   200, 'an image: 200');
 is($t->get('/v1/models')->code, 200, 'models: 200');
 is($t->chat(messages => [{ role => 'user', content => 'x' x 2000 }])->code,
    413, 'a body over client_max_body_size: nginx\'s 413');
@@ -139,24 +162,33 @@ $client = 'sk-alice-0123';
 ($res, $m) = scrape();
 my $body = $res->body;
 
+# alice's answers' usage
+my %alice;
+for my $u ($u1, $u2, $u3, $u4, $u5) {
+    $alice{$_} += $u->{$_} for qw(prompt_tokens completion_tokens);
+}
+
 my %want = (
-    'chaton_requests_total{route="chat",model="gpt-4o",status="2xx"}' => 3,
+    'chaton_requests_total{route="chat",model="gpt-4o",status="2xx"}' => 5,
     'chaton_requests_total{route="chat",model="gpt-4o",status="4xx"}' => 1,
     'chaton_requests_total{route="chat",model="other",status="4xx"}' => 3,
     'chaton_requests_total{route="models",model="other",status="2xx"}' => 2,
     'chaton_requests_total{route="speech",model="other",status="2xx"}' => 1,
-    'chaton_prompt_tokens_total{model="gpt-4o"}'
-        => $u1->{prompt_tokens} + $u2->{prompt_tokens} + $u3->{prompt_tokens},
+    'chaton_requests_total{route="images",model="gpt-4o",status="2xx"}' => 1,
+    'chaton_prompt_tokens_total{model="gpt-4o"}' => $alice{prompt_tokens},
     'chaton_completion_tokens_total{model="gpt-4o"}'
-        => $u1->{completion_tokens} + $u2->{completion_tokens}
-           + $u3->{completion_tokens},
-    'chaton_time_to_first_token_seconds_count{model="gpt-4o"}' => 3,
-    'chaton_request_duration_seconds_count{model="gpt-4o"}' => 4,
+        => $alice{completion_tokens},
+    'chaton_time_to_first_token_seconds_count{model="gpt-4o"}' => 5,
+    'chaton_request_duration_seconds_count{model="gpt-4o"}' => 7,
     'chaton_request_duration_seconds_count{model="other"}' => 6,
     'chaton_request_duration_seconds_bucket{model="other",le="+Inf"}' => 6,
     'chaton_streams_open' => 0,
     'chaton_tool_calls_total' => 0,
-    'chaton_backend_calls_total{kind="chat",status="2xx"}' => 3,
+    'chaton_backend_calls_total{kind="chat",status="2xx"}' => 6,
+    'chaton_backend_calls_total{kind="storage",status="2xx"}' => 1,
+    'chaton_backend_calls_total{kind="fetch",status="2xx"}' => 1,
+    'chaton_backend_calls_total{kind="crawl",status="2xx"}' => 1,
+    'chaton_backend_calls_total{kind="upload",status="2xx"}' => 1,
     'chaton_backend_calls_total{kind="chat",status="4xx"}' => 3,
     'chaton_backend_calls_total{kind="speech",status="2xx"}' => 1,
     'chaton_backend_failovers_total{kind="chat"}' => 3,
@@ -164,15 +196,14 @@ my %want = (
         => 1,
     "chaton_credential_retries_total{credential=\"$limited\",status=\"429\"}"
         => 1,
-    'chaton_client_requests_total{client="alice",status="2xx"}' => 5,
+    'chaton_client_requests_total{client="alice",status="2xx"}' => 8,
     'chaton_client_requests_total{client="alice",status="4xx"}' => 1,
     'chaton_client_requests_total{client="bob",status="4xx"}' => 2,
     'chaton_client_requests_total{client="c\\"l\\\\i",status="2xx"}' => 1,
     'chaton_client_prompt_tokens_total{client="alice"}'
-        => $u1->{prompt_tokens} + $u2->{prompt_tokens} + $u3->{prompt_tokens},
+        => $alice{prompt_tokens},
     'chaton_client_completion_tokens_total{client="alice"}'
-        => $u1->{completion_tokens} + $u2->{completion_tokens}
-           + $u3->{completion_tokens},
+        => $alice{completion_tokens},
 );
 
 is($m->{$_}, $want{$_}, "counted: $_") for sort keys %want;
@@ -185,7 +216,8 @@ for my $family (qw(chaton_requests_total chaton_backend_calls_total
     is(scalar(grep { /^\Q$family\E\{/ && !exists $want{$_} } keys %$m), 0,
        "no other $family series") or diag($body);
 }
-is(chats($t) + chats($ep_b), 9, 'the mocks saw the 9 chat calls counted');
+is(chats($t) + chats($ep_b), 12,
+   'the mocks saw the 12 chat calls counted');
 ok($u1->{completion_tokens} > 0 && $u2->{prompt_tokens} > 0,
    'the usage counted something');
 like($body, qr/^# TYPE chaton_request_duration_seconds histogram$/m,
@@ -193,7 +225,7 @@ like($body, qr/^# TYPE chaton_request_duration_seconds histogram$/m,
 like($body, qr/^# TYPE chaton_backend_failovers_total counter$/m,
      'TYPE line of the failovers');
 is($m->{'chaton_request_duration_seconds_bucket{model="gpt-4o",'
-      . 'le="600.000"}'}, 4, 'the last bucket bound: 600 s');
+      . 'le="600.000"}'}, 7, 'the last bucket bound: 600 s');
 unlike($body, qr/key_a|key_b|\Q$t->{key_b}\E|sk-alice|sk-bob|sk-carol/,
        'no secret in the metrics');
 
@@ -247,12 +279,13 @@ YML
 
     # the first scrape holds every series: wait for it
     my %promql = (
-        'sum(chaton_requests_total{route="chat"})' => 7,
-        'sum(chaton_backend_calls_total{kind="chat"})' => 6,
+        'sum(chaton_requests_total{route="chat"})' => 9,
+        'sum(chaton_backend_calls_total{kind="chat"})' => 9,
+        'sum(chaton_backend_calls_total)' => 14,
         'chaton_backend_failovers_total{kind="chat"}' => 3,
         'sum(chaton_credential_retries_total{status="429"})' => 1,
         'sum(chaton_credential_retries_total{status="401"})' => 1,
-        'sum(chaton_client_requests_total{client="alice"})' => 6,
+        'sum(chaton_client_requests_total{client="alice"})' => 9,
         'chaton_client_requests_total{client="bob",status="4xx"}' => 2,
     );
     my ($up, $v);
@@ -278,7 +311,7 @@ $t->signal_nginx('HUP');
 sleep 1;
 ($res, $m) = scrape();
 is($m->{'chaton_requests_total{route="chat",model="gpt-4o",status="2xx"}'},
-   3, 'reload: counters kept');
+   5, 'reload: counters kept');
 is($m->{'chaton_client_requests_total{client="bob",status="4xx"}'}, 2,
    'reload: the clients\' counters kept');
 
