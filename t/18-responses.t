@@ -405,7 +405,7 @@ my @bad = (
     [{ input => 5 }, 'input'],
     [{ input => [5] }, 'input[0]'],
     [{ input => [{ type => 'frobnicate' }] }, 'input[0].type'],
-    [{ input => [{ type => 'item_reference', id => 'x' }] }, 'input[0].type'],
+    [{ input => [{ type => 'item_reference', id => 'x' }] }, 'input[0].id'],
     [{ input => [{ role => 'robot', content => 'x' }] }, 'input[0].role'],
     [{ input => [{ role => 'user', content => 5 }] }, 'input[0].content'],
     [{ input => [{ role => 'user', content => [{ type => 'video' }] }] },
