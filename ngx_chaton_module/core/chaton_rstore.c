@@ -224,7 +224,8 @@ chaton_rstore_list(chaton_buf_t *b, const chaton_rstore_entry_t *e,
 
     if (!cJSON_IsArray(items)) {
         cJSON_Delete(items);
-        return CHATON_BAD;
+        return chaton_error_set(err, 500, NULL, NULL,
+                                "The stored response cannot be read.");
     }
 
     n = cJSON_GetArraySize(items);
