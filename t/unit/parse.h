@@ -1,13 +1,14 @@
 /*
- * What the dialect parsers' tests share (test_anthropic.c,
- * test_responses.c): the configuration, the request and the error a parse
+ * What the dialect parsers' tests share (test_request.c,
+ * test_anthropic.c, test_responses.c): the configuration, the request and the error a parse
  * fills, the setup that resets them, and parse(), parse_ok(), refused()
  * and content() over the dialect's parser, which the file names first:
  *
  *   #define UNIT_PARSE  chaton_responses_parse
  *   #include "parse.h"
  *
- * The tools' nonce is NONCE when the file defines it.
+ * The tools' nonce is NONCE when the file defines it; images at most
+ * UNIT_MAX_IMAGES (4).
  */
 
 #ifndef _UNIT_PARSE_H_INCLUDED_
@@ -33,7 +34,11 @@ setup(void **state)
     conf.nmodels = chaton_models_nbuiltin;
     conf.max_tokens = 8000;
     conf.max_image = 1024;
+#ifdef UNIT_MAX_IMAGES
+    conf.max_images = UNIT_MAX_IMAGES;
+#else
     conf.max_images = 4;
+#endif
 #ifdef NONCE
     conf.nonce = (const unsigned char *) NONCE;
 #endif
