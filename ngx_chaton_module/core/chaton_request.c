@@ -970,6 +970,17 @@ chaton_conv_number(chaton_error_t *err, cJSON *root, const char *name,
 static int
 chaton_chat_tokens(chaton_parse_t *ps, cJSON *root, const char *name)
 {
+    return chaton_conv_integer(ps->err, root, name, 1, 1e9,
+                               &ps->req->max_tokens);
+}
+
+
+/* an optional integer in [min, max]; *value is set when one is given */
+
+int
+chaton_conv_integer(chaton_error_t *err, cJSON *root, const char *name,
+    double min, double max, uint64_t *value)
+{
     cJSON  *v;
 
     v = cJSON_GetObjectItemCaseSensitive(root, name);
@@ -979,14 +990,16 @@ chaton_chat_tokens(chaton_parse_t *ps, cJSON *root, const char *name)
     }
 
     if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble)
-        || v->valuedouble < 1 || v->valuedouble > 1e9)
+        || v->valuedouble < min || v->valuedouble > max)
     {
-        return chaton_error_set(ps->err, 400, name, NULL,
-                                "'%s' must be an integer from 1 to "
-                                "1000000000", name);
+        return chaton_error_set(err, 400, name, NULL,
+                                "'%s' must be an integer from %.0f to %.0f",
+                                name, min, max);
     }
 
-    ps->req->max_tokens = (uint64_t) v->valuedouble;
+    if (value) {
+        *value = (uint64_t) v->valuedouble;
+    }
 
     return CHATON_OK;
 }
@@ -1206,6 +1219,62 @@ chaton_conv_tool(chaton_alloc_t *a, chaton_error_t *err, const char *param,
             return CHATON_ERROR;
         }
     }
+
+    return CHATON_OK;
+}
+
+
+/*
+ * The start of a "tools" array, for the dialects whose tools are one list
+ * (Responses, Anthropic): absent or null is none; not an array, or more
+ * than max tools, a 400 in the dialect's words ("anthropic": "tools:
+ * ..."); otherwise *tools has room for each, and *list is the array (NULL
+ * when there is nothing to read).
+ */
+
+int
+chaton_conv_tools(chaton_chat_req_t *req, chaton_alloc_t *a,
+    chaton_error_t *err, cJSON *root, size_t max, int anthropic,
+    cJSON **list, chaton_tool_t **tools)
+{
+    size_t   n;
+    cJSON   *v;
+
+    *list = NULL;
+    *tools = NULL;
+
+    v = cJSON_GetObjectItemCaseSensitive(root, "tools");
+
+    if (v == NULL || cJSON_IsNull(v)) {
+        return CHATON_OK;
+    }
+
+    if (!cJSON_IsArray(v)) {
+        return chaton_error_set(err, 400, "tools", NULL,
+                                anthropic ? "tools: must be an array"
+                                          : "'tools' must be an array");
+    }
+
+    n = (size_t) cJSON_GetArraySize(v);
+
+    if (n > max) {
+        return chaton_error_set(err, 400, "tools", NULL,
+                                anthropic ? "tools: more than %zu tools"
+                                          : "'tools' has more than %zu tools",
+                                max);
+    }
+
+    if (n == 0) {
+        return CHATON_OK;
+    }
+
+    *tools = a->alloc(a->pool, n * sizeof(chaton_tool_t));
+    if (*tools == NULL) {
+        return CHATON_ERROR;
+    }
+
+    req->tools.tools = *tools;
+    *list = v;
 
     return CHATON_OK;
 }

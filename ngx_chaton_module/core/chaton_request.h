@@ -73,6 +73,19 @@ typedef struct {
     const unsigned char    *nonce;          /* the tools' format's, of
                                                CHATON_TOOLS_NONCE_LEN */
 
+    /*
+     * Responses' store: the items of the stored response that
+     * previous_response_id names (a JSON array), or CHATON_BAD with err
+     * set; NULL: nothing is stored, no id is found.  response_id: the
+     * answer's id, for its input items' ids; NULL: the items are not kept.
+     */
+    int                   (*previous)(void *data, const unsigned char *id,
+                                      size_t len, const unsigned char **items,
+                                      size_t *items_len, chaton_error_t *err);
+    void                   *previous_data;
+    const unsigned char    *response_id;
+    size_t                  response_id_len;
+
     /* ChatOn's switches when the client does not say */
     unsigned                web_search:1;
     unsigned                image_gen:1;
@@ -125,9 +138,16 @@ typedef struct {
     chaton_stop_t          *stop;
     size_t                  nstop;
 
-    /* Responses' previous_response_id: kept for the store, unresolved */
+    /* Responses: previous_response_id (its items come first when the
+     * configuration can resolve it); the request's fields its response
+     * object repeats, as JSON members each after a comma */
     const unsigned char    *previous_response_id;
     size_t                  previous_response_id_len;
+    const unsigned char    *echo;
+    size_t                  echo_len;
+    const unsigned char    *items;          /* the input items, as stored:
+                                               a JSON array, or NULL */
+    size_t                  items_len;
 
     unsigned                stream:1;
     unsigned                include_usage:1;
@@ -136,6 +156,7 @@ typedef struct {
     unsigned                web_search:1;
     unsigned                image_gen:1;
     unsigned                code_interpreter:1;
+    unsigned                store:1;        /* Responses: keep it */
 } chaton_chat_req_t;
 
 
@@ -174,10 +195,15 @@ int chaton_conv_model(chaton_chat_req_t *req, chaton_alloc_t *a,
 int chaton_conv_tool(chaton_alloc_t *a, chaton_error_t *err,
     const char *param, struct cJSON *fn, const char *schema,
     chaton_tool_t *t);
+int chaton_conv_tools(chaton_chat_req_t *req, chaton_alloc_t *a,
+    chaton_error_t *err, struct cJSON *root, size_t max, int anthropic,
+    struct cJSON **list, chaton_tool_t **tools);
 int chaton_conv_bool(chaton_error_t *err, struct cJSON *root,
     const char *name, unsigned *value);
 int chaton_conv_number(chaton_error_t *err, struct cJSON *root,
     const char *name, double min, double max);
+int chaton_conv_integer(chaton_error_t *err, struct cJSON *root,
+    const char *name, double min, double max, uint64_t *value);
 int chaton_conv_choose(chaton_tools_t *t, const char *name);
 int chaton_conv_format(chaton_chat_req_t *req, chaton_alloc_t *a,
     chaton_error_t *err, struct cJSON *v, const char *param, int nested);

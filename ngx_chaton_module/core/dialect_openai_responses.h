@@ -9,13 +9,20 @@
  *   chaton_responses_parse()   POST /v1/responses: the body; refusals in
  *                              err (400, param naming the field)
  *   chaton_responses_init()    the writer: its w is the runner's
- *                              chaton_writer_t
+ *                              chaton_writer_t; "store" and "kept" are
+ *                              the glue's to set (a store keeps the
+ *                              final object)
+ *
+ * The store is the glue's: previous_response_id is resolved through
+ * conf->previous (its items come first), and with conf->response_id the
+ * input items are kept in req->items, each with an id.
  *
  * Choices the API leaves open: output items' ids are the response's id
- * with "msg_", "rs_" or "fc_" for its "resp_" and "_<output index>"; the
- * reasoning text is the reasoning item's one summary part; a
- * function_call's call_id is the call's own id ("call_...");
- * previous_response_id is kept in req for a store, not resolved here.
+ * with "msg_", "rs_", "fc_" or "ctc_" for its "resp_" and "_<output
+ * index>", input items' with "_i<n>"; the reasoning text is the reasoning
+ * item's one summary part; a call's call_id is the call's own id
+ * ("call_..."); a custom tool is offered as a function of one string,
+ * "input".
  */
 
 #ifndef _DIALECT_OPENAI_RESPONSES_H_INCLUDED_
@@ -36,15 +43,23 @@ typedef struct {
     const unsigned char    *model;          /* as the client asked */
     size_t                  model_len;
     uint64_t                created_at;     /* unix seconds */
-    uint64_t                max_output_tokens;  /* 0: null */
+    const unsigned char    *echo;           /* the request's fields */
+    size_t                  echo_len;
+    const chaton_tools_t   *tools;          /* to know custom tools */
 
     chaton_buf_t            items;          /* the output items done, JSON */
     chaton_buf_t            cur;            /* the open item's text,
                                                JSON-escaped */
+    chaton_buf_t            input;          /* a custom call's input */
+    chaton_buf_t           *kept;           /* the final response object
+                                               is copied here, if set */
     uint64_t                seq;            /* stream: sequence_number */
     uint64_t                index;          /* the open or next item's */
     int                     item;           /* the open item's kind */
     unsigned                started:1;      /* response.created written */
+    unsigned                store:1;        /* "store": it is kept */
+    unsigned                custom_call:1;  /* the call written is a
+                                               custom tool's */
 } chaton_responses_t;
 
 
