@@ -17,8 +17,8 @@
  * SECONDS more (still reading), samples again and closes them all.
  *
  * A request is an error when curl fails, the status is not 200, an event
- * stream ends without "data: [DONE]" or carries an error event, or a JSON
- * answer is an error object.
+ * stream ends without "data: [DONE]" (Anthropic's: without message_stop)
+ * or carries an error event, or a JSON answer is an error object.
  */
 
 #define _GNU_SOURCE
@@ -582,13 +582,29 @@ sse_line(load_req_t *rq, const char *p, size_t n, double now)
 
     rq->ev_data = 1;
 
-    if (end - d == 6 && memcmp(d, "[DONE]", 6) == 0) {
+    /* the end: OpenAI's [DONE], Anthropic's message_stop */
+
+    if ((end - d == 6 && memcmp(d, "[DONE]", 6) == 0)
+        || (end - d == 23
+            && memcmp(d, "{\"type\":\"message_stop\"}", 23) == 0))
+    {
         rq->ev_done = 1;
         return;
     }
 
-    if (end - d >= 9 && memcmp(d, "{\"error\":", 9) == 0) {
+    if ((end - d >= 9 && memcmp(d, "{\"error\":", 9) == 0)
+        || (end - d >= 16 && memcmp(d, "{\"type\":\"error\"", 16) == 0))
+    {
         rq->error_event = 1;
+        return;
+    }
+
+    /* Anthropic's text: "type":"text_delta","text":"x */
+
+    m = memmem(d, end - d, "text_delta\",\"text\":\"", 20);
+
+    if (m && m + 20 < end && m[20] != '"') {
+        rq->ev_content = 1;
         return;
     }
 
