@@ -388,7 +388,11 @@ chaton_event_learn(chaton_event_shape_t *sh, const chaton_event_t *e,
     sh->bytes.len = 0;
     raw_end--;      /* the closing quote starts the tail */
 
-    if (chaton_buf_append(&sh->bytes, ev, raw + 1 - ev) != CHATON_OK
+    /* sized at once: the stream keeps it, no smaller block left behind */
+
+    if (chaton_buf_reserve(&sh->bytes, (raw + 1 - ev) + (ev + len - raw_end))
+           != CHATON_OK
+        || chaton_buf_append(&sh->bytes, ev, raw + 1 - ev) != CHATON_OK
         || chaton_buf_append(&sh->bytes, raw_end, ev + len - raw_end)
            != CHATON_OK)
     {
