@@ -48,20 +48,12 @@ int
 chaton_sse_feed(chaton_sse_t *p, const unsigned char *in, size_t len,
     chaton_sse_handler_pt handler, void *data)
 {
-    int                   rc, searched;
+    int                   rc;
     size_t                n, room;
     const unsigned char  *pos, *end, *eol, *cr, *next;
 
     pos = in;
     end = in + len;
-
-    /*
-     * Lines end at LF nearly always: the next CR is looked for once, to
-     * the end of the input, and again only once a line ended at it.
-     */
-
-    cr = NULL;
-    searched = 0;
 
     /* room for the largest event, "data: " and the blank line after it */
 
@@ -80,8 +72,7 @@ chaton_sse_feed(chaton_sse_t *p, const unsigned char *in, size_t len,
         if (p->whole && p->started && !p->has_data && !p->skip
             && p->line.len == 0)
         {
-            rc = p->whole(data, pos, chaton_min((size_t) (end - pos), room),
-                          &n);
+            rc = p->whole(data, pos, end - pos, room, &n);
             if (rc != CHATON_OK) {
                 return rc;
             }
@@ -92,17 +83,23 @@ chaton_sse_feed(chaton_sse_t *p, const unsigned char *in, size_t len,
             }
         }
 
-        /* the blank line that ends each event needs no search */
+        /*
+         * The blank line that ends each event needs no search.  Lines end
+         * at LF nearly always: a CR is looked for only in the line an LF
+         * ends (or in the rest of the input), which most events, taken
+         * whole, never need.
+         */
 
-        eol = (*pos == '\n') ? pos : memchr(pos, '\n', end - pos);
+        if (*pos == '\n') {
+            eol = pos;
 
-        if (!searched || (cr && cr < pos)) {
-            cr = memchr(pos, '\r', end - pos);
-            searched = 1;
-        }
+        } else {
+            eol = memchr(pos, '\n', end - pos);
+            cr = memchr(pos, '\r', (eol ? eol : end) - pos);
 
-        if (cr && (eol == NULL || cr < eol)) {
-            eol = cr;
+            if (cr) {
+                eol = cr;
+            }
         }
 
         if (eol == NULL) {
