@@ -289,6 +289,10 @@ ngx_http_chaton_filter_release(ngx_http_request_t *r, ngx_chain_t *free)
         b = free->buf;
 
         if (b->start && ngx_pfree(r->pool, b->start) == NGX_OK) {
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "chaton output released: %uz bytes",
+                           (size_t) (b->end - b->start));
+
             b->start = NULL;
             b->end = NULL;
             b->pos = NULL;
