@@ -48,12 +48,20 @@ int
 chaton_sse_feed(chaton_sse_t *p, const unsigned char *in, size_t len,
     chaton_sse_handler_pt handler, void *data)
 {
-    int                   rc;
+    int                   rc, searched;
     size_t                n, room;
-    const unsigned char  *pos, *end, *eol, *cr, *next;
+    const unsigned char  *pos, *end, *eol, *cr, *held_cr, *next;
 
     pos = in;
     end = in + len;
+
+    /*
+     * Lines end at LF nearly always: the next CR is looked for once, to
+     * the end of the input, and again only once a line ended at it.
+     */
+
+    cr = NULL;
+    searched = 0;
 
     /* room for the largest event, "data: " and the blank line after it */
 
@@ -84,20 +92,32 @@ chaton_sse_feed(chaton_sse_t *p, const unsigned char *in, size_t len,
         }
 
         /*
-         * The blank line that ends each event needs no search.  Lines end
-         * at LF nearly always: a CR is looked for only in the line an LF
-         * ends (or in the rest of the input), which most events, taken
-         * whole, never need.
+         * The blank line that ends each event needs no search.  The end
+         * of a line held from the last input (an event the network split)
+         * is looked for in that line only: most inputs of a stream begin
+         * with one, and the events after it are taken whole.
          */
 
         if (*pos == '\n') {
             eol = pos;
 
+        } else if (p->line.len) {
+            eol = memchr(pos, '\n', end - pos);
+            held_cr = memchr(pos, '\r', (eol ? eol : end) - pos);
+
+            if (held_cr) {
+                eol = held_cr;
+            }
+
         } else {
             eol = memchr(pos, '\n', end - pos);
-            cr = memchr(pos, '\r', (eol ? eol : end) - pos);
 
-            if (cr) {
+            if (!searched || (cr && cr < pos)) {
+                cr = memchr(pos, '\r', end - pos);
+                searched = 1;
+            }
+
+            if (cr && (eol == NULL || cr < eol)) {
                 eol = cr;
             }
         }
