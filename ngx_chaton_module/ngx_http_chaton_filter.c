@@ -35,6 +35,7 @@ static ngx_int_t ngx_http_chaton_filter_buf(ngx_http_chaton_call_t *call,
     ngx_buf_t *b, ngx_chain_t **ocl, chaton_buf_t *out);
 static ngx_chain_t *ngx_http_chaton_filter_out(ngx_http_chaton_call_t *call,
     ngx_chain_t *ocl, chaton_buf_t *wrap);
+static ngx_uint_t ngx_http_chaton_filter_waits(ngx_http_request_t *r);
 static void ngx_http_chaton_filter_release(ngx_http_request_t *r,
     ngx_chain_t *free);
 static off_t ngx_http_chaton_busy(ngx_chain_t *busy);
@@ -208,7 +209,7 @@ ngx_http_chaton_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         ngx_chain_update_chains(r->pool, &call->free, &call->busy, &out,
                                 (ngx_buf_tag_t) &ngx_http_chaton_module);
 
-        if (call->busy == NULL) {
+        if (call->busy == NULL && ngx_http_chaton_filter_waits(r)) {
             ngx_http_chaton_filter_release(r, call->free);
         }
 
@@ -273,11 +274,30 @@ ngx_http_chaton_filter_out(ngx_http_chaton_call_t *call, ngx_chain_t *ocl,
 
 
 /*
- * Everything the client was sent is out: the output buffers' memory goes
- * back, when it was an allocation of its own, for the next read to take
- * anew.  A stream spends most of its life waiting for the backend's next
- * event: meanwhile it holds no output memory (a malloc() and a free() per
- * backend read, not per event).
+ * Whether the stream now waits for the backend: its last read did not fill
+ * the upstream's buffer (the backend had sent no more).  A stream in a
+ * burst reads full buffers and keeps its output memory from one to the
+ * next.
+ */
+
+static ngx_uint_t
+ngx_http_chaton_filter_waits(ngx_http_request_t *r)
+{
+    ngx_http_upstream_t  *u;
+
+    u = r->upstream;
+
+    return u == NULL || u->buffer.last != u->buffer.end;
+}
+
+
+/*
+ * Everything the client was sent is out and the backend is silent: the
+ * output buffers' memory goes back, when it was an allocation of its own,
+ * for the next read to take anew.  A stream spends most of its life
+ * waiting for the backend's next event: meanwhile it holds no output
+ * memory (a malloc() and a free() per read that emptied the backend's
+ * socket, not per event).
  */
 
 static void
