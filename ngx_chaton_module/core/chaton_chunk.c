@@ -73,7 +73,7 @@ static inline int chaton_chat_plain(chaton_chat_t *t, const unsigned char *s,
 static inline int chaton_chat_lane(chaton_chat_t *t);
 static inline const unsigned char *chaton_chat_run(const unsigned char *s,
     const unsigned char *end, int json, chaton_usage_t *u, size_t *escapes);
-static int chaton_chat_text(chaton_chat_t *t, const unsigned char *s,
+static chaton_hot int chaton_chat_text(chaton_chat_t *t, const unsigned char *s,
     size_t len, size_t bytes, const chaton_usage_t *u);
 static const unsigned char *chaton_chat_decoded(chaton_chat_t *t,
     const unsigned char *s, const unsigned char *end,
@@ -87,6 +87,36 @@ static int chaton_chat_released(void *data, int path, const unsigned char *s,
 static int chaton_chat_write(chaton_chat_t *t, const unsigned char *content,
     size_t content_len, const unsigned char *reasoning,
     size_t reasoning_len);
+
+
+/* the ASCII of plain text (chaton_chat_run): printable but '"', '\\', '!' */
+
+static const unsigned char  chaton_chat_ascii[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,     /* 0x00 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,     /* 0x20 ! " */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,     /* 0x50 \ */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,     /* 0x80 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
+
+/* what follows '\\' in the escapes chaton_json_escape() writes short */
+
+static const unsigned char  chaton_chat_escape[256] = {
+    ['"'] = 1, ['\\'] = 1, ['n'] = 1, ['r'] = 1, ['t'] = 1, ['b'] = 1,
+    ['f'] = 1
+};
 
 
 int
@@ -351,7 +381,8 @@ static inline const unsigned char *
 chaton_chat_run(const unsigned char *s, const unsigned char *end, int json,
     chaton_usage_t *u, size_t *escapes)
 {
-    size_t  n;
+    size_t                n;
+    const unsigned char  *p;
 
     u->ascii = 0;
     u->other = 0;
@@ -359,18 +390,19 @@ chaton_chat_run(const unsigned char *s, const unsigned char *end, int json,
 
     while (s < end) {
 
-        if (*s < 0x80) {
-            if (*s == ' '
-                || ((unsigned) (*s - '#') <= (unsigned) (0x7f - '#')
-                    && *s != '\\'))
-            {
-                u->ascii++;
-                s++;
-                continue;
-            }
+        /* a run of plain ASCII, counted at once */
 
+        for (p = s; s < end && chaton_chat_ascii[*s]; s++) { /* void */ }
+
+        u->ascii += s - p;
+
+        if (s == end) {
+            break;
+        }
+
+        if (*s < 0x80) {
             if (!json || *s != '\\' || end - s < 2
-                || memchr("\"\\nrtbf", s[1], 7) == NULL)
+                || !chaton_chat_escape[s[1]])
             {
                 break;
             }
@@ -734,7 +766,7 @@ chaton_chat_hex4(const unsigned char *p)
  * gets it written here, without a call.
  */
 
-static int
+static chaton_hot int
 chaton_chat_text(chaton_chat_t *t, const unsigned char *s, size_t len,
     size_t bytes, const chaton_usage_t *u)
 {
