@@ -73,15 +73,14 @@ static inline int chaton_chat_plain(chaton_chat_t *t, const unsigned char *s,
 static inline int chaton_chat_lane(chaton_chat_t *t);
 static inline const unsigned char *chaton_chat_run(const unsigned char *s,
     const unsigned char *end, int json, chaton_usage_t *u, size_t *escapes);
-static chaton_hot int chaton_chat_text(chaton_chat_t *t, const unsigned char *s,
-    size_t len, size_t bytes, const chaton_usage_t *u);
+static chaton_hot int chaton_chat_text(chaton_chat_t *t,
+    const unsigned char *s, size_t len, size_t bytes, const chaton_usage_t *u);
 static const unsigned char *chaton_chat_decoded(chaton_chat_t *t,
     const unsigned char *s, const unsigned char *end,
     const unsigned char *tail, size_t tail_len);
 static const unsigned char *chaton_chat_unicode(chaton_chat_decode_t *d,
     const unsigned char *p, const unsigned char *end);
 static int chaton_chat_char(chaton_chat_decode_t *d, int cp);
-static int chaton_chat_hex4(const unsigned char *p);
 static int chaton_chat_released(void *data, int path, const unsigned char *s,
     size_t len);
 static int chaton_chat_write(chaton_chat_t *t, const unsigned char *content,
@@ -482,9 +481,14 @@ chaton_chat_framed(chaton_chat_t *t, const unsigned char *in, size_t len,
         s = p + 6 + head;
         q = chaton_chat_run(s, last - tail - 2, 1, &u, &escapes);
 
-        /* text with \u escapes: written decoded, as the parser's way would */
+        /*
+         * text with \u escapes: written decoded, as the parser's way would
+         * (where tokens are counted, that way counts them)
+         */
 
-        if (*q == '\\' && q[1] == 'u' && t->writer->head) {
+        if (*q == '\\' && q[1] == 'u' && t->writer->head
+            && t->counted == NULL)
+        {
             q = chaton_chat_decoded(t, s, last - tail - 2, shape + head,
                                     tail);
             if (q == NULL) {
@@ -526,7 +530,7 @@ chaton_chat_framed(chaton_chat_t *t, const unsigned char *in, size_t len,
  * as they are stay, the others are written as it writes what they stand
  * for.  So here, unless the text holds what that way treats otherwise (a
  * '!' that may start a picture's placeholder, U+0000, a lone surrogate,
- * invalid UTF-8).  The text, at most to end, must be followed by the
+ * invalid UTF-8).  Not where tokens are counted (t->counted).  The text, at most to end, must be followed by the
  * shape's tail and the blank line (end leaves room for them): the chunk is
  * written, counted, and where the text ended is returned; NULL, and
  * nothing written, if the event is not such a one (or on an error: the
@@ -598,14 +602,8 @@ chaton_chat_decoded(chaton_chat_t *t, const unsigned char *s,
 
     w->chunks++;
 
-    if (t->counted) {
-        chaton_bpe_feed(&t->counted[0], out->data + at + w->head->len,
-                        out->len - at - w->head->len - w->tail->len, 1);
-
-    } else {
-        t->completion.ascii += d.usage.ascii;
-        t->completion.other += d.usage.other;
-    }
+    t->completion.ascii += d.usage.ascii;
+    t->completion.other += d.usage.other;
 
     t->content_bytes += d.bytes;
     t->content_seen = 1;
@@ -628,7 +626,7 @@ chaton_chat_unicode(chaton_chat_decode_t *d, const unsigned char *p,
 {
     int  cp, lo;
 
-    if (end - p < 6 || (cp = chaton_chat_hex4(p + 2)) <= 0) {
+    if (end - p < 6 || (cp = chaton_event_hex4(p + 2)) <= 0) {
         return NULL;
     }
 
@@ -636,7 +634,7 @@ chaton_chat_unicode(chaton_chat_decode_t *d, const unsigned char *p,
 
     if (cp >= 0xd800 && cp <= 0xdbff) {
         if (end - p < 6 || p[0] != '\\' || p[1] != 'u'
-            || (lo = chaton_chat_hex4(p + 2)) < 0xdc00 || lo > 0xdfff)
+            || (lo = chaton_event_hex4(p + 2)) < 0xdc00 || lo > 0xdfff)
         {
             return NULL;
         }
@@ -678,13 +676,25 @@ chaton_chat_char(chaton_chat_decode_t *d, int cp)
             b[0] = '\\';
 
             switch (cp) {
-            case '"': b[1] = '"'; break;
-            case '\\': b[1] = '\\'; break;
-            case '\n': b[1] = 'n'; break;
-            case '\r': b[1] = 'r'; break;
-            case '\t': b[1] = 't'; break;
-            case '\b': b[1] = 'b'; break;
-            case '\f': b[1] = 'f'; break;
+            case '"':
+            case '\\':
+                b[1] = (unsigned char) cp;
+                break;
+            case '\n':
+                b[1] = 'n';
+                break;
+            case '\r':
+                b[1] = 'r';
+                break;
+            case '\t':
+                b[1] = 't';
+                break;
+            case '\b':
+                b[1] = 'b';
+                break;
+            case '\f':
+                b[1] = 'f';
+                break;
             default:
                 memcpy(b + 1, "u00", 3);
                 b[4] = hex[cp >> 4];
@@ -730,32 +740,6 @@ chaton_chat_char(chaton_chat_decode_t *d, int cp)
     d->bytes += n;
 
     return chaton_buf_append(d->out, b, n) == CHATON_OK;
-}
-
-
-static int
-chaton_chat_hex4(const unsigned char *p)
-{
-    int            i, v;
-    unsigned char  c;
-
-    v = 0;
-
-    for (i = 0; i < 4; i++) {
-        c = p[i];
-
-        if (c >= '0' && c <= '9') {
-            v = v * 16 + (c - '0');
-
-        } else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') {
-            v = v * 16 + ((c | 0x20) - 'a' + 10);
-
-        } else {
-            return -1;
-        }
-    }
-
-    return v;
 }
 
 

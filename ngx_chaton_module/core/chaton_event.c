@@ -140,7 +140,6 @@ static const unsigned char *chaton_ev_escaped(chaton_ev_t *sc,
     chaton_ev_str_t *s) CHATON_EV_COLD;
 static const unsigned char *chaton_ev_misaligned(const unsigned char *q,
     const unsigned char *end);
-static int chaton_ev_hex4(const unsigned char *p);
 
 
 /* bytes that end a run of plain string bytes: NUL, '"', '\\' */
@@ -1302,7 +1301,7 @@ chaton_ev_escaped(chaton_ev_t *sc, const unsigned char *from,
                 return NULL;
             }
 
-            cp = chaton_ev_hex4(q + 2);
+            cp = chaton_event_hex4(q + 2);
 
             if (cp < 0) {
 
@@ -1326,7 +1325,7 @@ chaton_ev_escaped(chaton_ev_t *sc, const unsigned char *from,
                     return NULL;
                 }
 
-                lo = chaton_ev_hex4(q + 8);
+                lo = chaton_event_hex4(q + 8);
 
                 if (lo < 0xdc00 || lo > 0xdfff) {
                     return NULL;
@@ -1465,7 +1464,7 @@ chaton_ev_misaligned(const unsigned char *q, const unsigned char *end)
                 return NULL;
             }
 
-            hi = chaton_ev_hex4(x + 2);
+            hi = chaton_event_hex4(x + 2);
 
             if (hi >= 0xdc00 && hi <= 0xdfff) {
                 return NULL;
@@ -1476,7 +1475,7 @@ chaton_ev_misaligned(const unsigned char *q, const unsigned char *end)
                     return NULL;
                 }
 
-                lo = chaton_ev_hex4(x + 8);
+                lo = chaton_event_hex4(x + 8);
 
                 if (lo < 0xdc00 || lo > 0xdfff) {
                     return NULL;
@@ -1499,10 +1498,10 @@ chaton_ev_misaligned(const unsigned char *q, const unsigned char *end)
 }
 
 
-/* 4 hex digits, or -1 */
+/* 4 hex digits (a \u escape's), or -1 */
 
-static int
-chaton_ev_hex4(const unsigned char *p)
+int
+chaton_event_hex4(const unsigned char *p)
 {
     int            i, v;
     unsigned char  c;
