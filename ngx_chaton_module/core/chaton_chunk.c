@@ -659,66 +659,18 @@ chaton_chat_unicode(chaton_chat_decode_t *d, const unsigned char *p,
 static int
 chaton_chat_char(chaton_chat_decode_t *d, int cp)
 {
-    size_t          n;
-    unsigned char   b[6];
-    static const char  hex[] = "0123456789abcdef";
+    size_t         n;
+    unsigned char  b[4];
 
     if (cp == '!') {
         return 0;
     }
 
     if (cp < 0x80) {
-        n = 1;
         b[0] = (unsigned char) cp;
+        n = 1;
 
-        if (cp < 0x20 || cp == '"' || cp == '\\') {
-            n = 2;
-            b[0] = '\\';
-
-            switch (cp) {
-            case '"':
-            case '\\':
-                b[1] = (unsigned char) cp;
-                break;
-            case '\n':
-                b[1] = 'n';
-                break;
-            case '\r':
-                b[1] = 'r';
-                break;
-            case '\t':
-                b[1] = 't';
-                break;
-            case '\b':
-                b[1] = 'b';
-                break;
-            case '\f':
-                b[1] = 'f';
-                break;
-            default:
-                memcpy(b + 1, "u00", 3);
-                b[4] = hex[cp >> 4];
-                b[5] = hex[cp & 0xf];
-                n = 6;
-            }
-        }
-
-        d->usage.ascii++;
-        d->bytes++;
-
-        return chaton_buf_append(d->out, b, n) == CHATON_OK;
-    }
-
-    d->usage.other++;
-
-    if (cp == 0x2028 || cp == 0x2029) {
-        d->bytes += 3;
-        return chaton_buf_append(d->out, cp == 0x2028 ? "\\u2028"
-                                                      : "\\u2029", 6)
-               == CHATON_OK;
-    }
-
-    if (cp < 0x800) {
+    } else if (cp < 0x800) {
         b[0] = (unsigned char) (0xc0 | (cp >> 6));
         b[1] = (unsigned char) (0x80 | (cp & 0x3f));
         n = 2;
@@ -737,9 +689,24 @@ chaton_chat_char(chaton_chat_decode_t *d, int cp)
         n = 4;
     }
 
+    if (n == 1) {
+        d->usage.ascii++;
+
+    } else {
+        d->usage.other++;
+    }
+
     d->bytes += n;
 
-    return chaton_buf_append(d->out, b, n) == CHATON_OK;
+    /* as it is when plain text holds it so (chaton_chat_run()) */
+
+    if ((n == 1 && chaton_chat_ascii[b[0]])
+        || (n > 1 && cp != 0x2028 && cp != 0x2029))
+    {
+        return chaton_buf_append(d->out, b, n) == CHATON_OK;
+    }
+
+    return chaton_json_escape(d->out, b, n) == CHATON_OK;
 }
 
 
