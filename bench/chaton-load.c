@@ -10,15 +10,15 @@
  * events, content events and body bytes.  It prints p50/p90/p99 and totals
  * as a table line and as JSON.
  *
- * With --watch PID (repeatable) it also reads utime+stime and VmRSS of
+ * With --watch PID (repeatable) it also reads the CPU time and VmRSS of
  * those processes from /proc over exactly the run's window.  With --hold
  * SECONDS it opens N streams, waits until each has had its first content
  * chunk, samples the watched processes' RSS, keeps the streams open for
  * SECONDS more (still reading), samples again and closes them all.
  *
  * A request is an error when curl fails, the status is not 200, an event
- * stream ends without "data: [DONE]" or carries an error event, or a JSON
- * answer is an error object.
+ * stream ends without "data: [DONE]" (Anthropic's: without message_stop)
+ * or carries an error event, or a JSON answer is an error object.
  */
 
 #define _GNU_SOURCE
@@ -169,6 +169,7 @@ static double samples_pct(load_samples_t *s, double p);
 static double samples_mean(load_samples_t *s);
 static int sample_cmp(const void *a, const void *b);
 static void watch_sample(load_watch_t *w, double *cpu, long *rss);
+static double watch_cpu(int pid, double ticks);
 static int sock_cb(CURL *e, curl_socket_t s, int what, void *userp,
     void *socketp);
 static int timer_cb(CURLM *m, long timeout_ms, void *userp);
@@ -329,7 +330,46 @@ samples_mean(load_samples_t *s)
 }
 
 
-/* utime+stime (seconds) and VmRSS (KiB) summed over the watched pids */
+/*
+ * A process's CPU time, in seconds: the scheduler's own count, in
+ * nanoseconds (/proc/PID/schedstat), where the kernel keeps it; else
+ * utime+stime, in clock ticks (ticks, the fallback given): a paced stream
+ * costs a worker a few milliseconds, which ticks would hardly see.
+ */
+
+static double
+watch_cpu(int pid, double ticks)
+{
+    int                  fd;
+    char                 path[64], buf[128];
+    ssize_t              n;
+    unsigned long long   ns;
+
+    snprintf(path, sizeof(path), "/proc/%d/schedstat", pid);
+
+    fd = open(path, O_RDONLY);
+    if (fd == -1) {
+        return ticks;
+    }
+
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+
+    if (n <= 0) {
+        return ticks;
+    }
+
+    buf[n] = '\0';
+
+    if (sscanf(buf, "%llu", &ns) != 1) {
+        return ticks;
+    }
+
+    return ns / 1e9;
+}
+
+
+/* CPU time (seconds) and VmRSS (KiB) summed over the watched pids */
 
 static void
 watch_sample(load_watch_t *w, double *cpu, long *rss)
@@ -370,7 +410,8 @@ watch_sample(load_watch_t *w, double *cpu, long *rss)
             fatal("%s: cannot parse", path);
         }
 
-        *cpu += (double) (ut + st) / sysconf(_SC_CLK_TCK);
+        *cpu += watch_cpu(w->pid[i], (double) (ut + st)
+                                     / sysconf(_SC_CLK_TCK));
 
         snprintf(path, sizeof(path), "/proc/%d/status", w->pid[i]);
 
@@ -582,13 +623,48 @@ sse_line(load_req_t *rq, const char *p, size_t n, double now)
 
     rq->ev_data = 1;
 
-    if (end - d == 6 && memcmp(d, "[DONE]", 6) == 0) {
+    /*
+     * the end: OpenAI's [DONE], Anthropic's message_stop, Responses'
+     * response.completed
+     */
+
+    if ((end - d == 6 && memcmp(d, "[DONE]", 6) == 0)
+        || (end - d == 23
+            && memcmp(d, "{\"type\":\"message_stop\"}", 23) == 0)
+        || (end - d >= 28
+            && memcmp(d, "{\"type\":\"response.completed\"", 28) == 0))
+    {
         rq->ev_done = 1;
         return;
     }
 
-    if (end - d >= 9 && memcmp(d, "{\"error\":", 9) == 0) {
+    if ((end - d >= 9 && memcmp(d, "{\"error\":", 9) == 0)
+        || (end - d >= 16 && memcmp(d, "{\"type\":\"error\"", 16) == 0))
+    {
         rq->error_event = 1;
+        return;
+    }
+
+    /* Anthropic's text: "type":"text_delta","text":"x */
+
+    m = memmem(d, end - d, "text_delta\",\"text\":\"", 20);
+
+    if (m && m + 20 < end && m[20] != '"') {
+        rq->ev_content = 1;
+        return;
+    }
+
+    /* Responses' text: "type":"response.output_text.delta",... "delta":"x */
+
+    if (end - d > 36
+        && memcmp(d, "{\"type\":\"response.output_text.delta\"", 36) == 0)
+    {
+        m = memmem(d, end - d, "\"delta\":\"", 9);
+
+        if (m && m + 9 < end && m[9] != '"') {
+            rq->ev_content = 1;
+        }
+
         return;
     }
 
@@ -1100,7 +1176,7 @@ report(void)
         fprintf(f, "%s%d", i ? ", " : "", L.watch.pid[i]);
     }
 
-    fprintf(f, "], \"cpu_s\": %.3f, \"rss_kib_start\": %ld,"
+    fprintf(f, "], \"cpu_s\": %.6f, \"rss_kib_start\": %ld,"
             " \"rss_kib_open\": %ld, \"rss_kib_end\": %ld,"
             " \"rss_kib_each_second\": [",
             L.watch.cpu_end - L.watch.cpu_start, L.watch.rss_start,

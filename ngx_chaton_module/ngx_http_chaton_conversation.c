@@ -315,10 +315,16 @@ ngx_http_chaton_conversation_body(ngx_http_chaton_call_t *call, u_char *pos,
         return NGX_OK;      /* the answer is over; the rest is ignored */
     }
 
-    /* chunks come to about one and a half times the events' bytes */
+    /*
+     * A stream's chunks come to at most about the events' bytes (the
+     * backend's frame is the larger): room for half as much again, sized
+     * once per read, so that it is an allocation of its own that the
+     * filter gives back once the client has it (ngx_http_chaton_filter.c).
+     */
 
     if (ctx->chat.stream && out->cap == 0
-        && chaton_buf_reserve(out, ngx_max(4096, len * 2)) != CHATON_OK)
+        && chaton_buf_reserve(out, ngx_max(4096, len + len / 2))
+           != CHATON_OK)
     {
         return NGX_ERROR;
     }

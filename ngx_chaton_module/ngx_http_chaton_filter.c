@@ -35,6 +35,9 @@ static ngx_int_t ngx_http_chaton_filter_buf(ngx_http_chaton_call_t *call,
     ngx_buf_t *b, ngx_chain_t **ocl, chaton_buf_t *out);
 static ngx_chain_t *ngx_http_chaton_filter_out(ngx_http_chaton_call_t *call,
     ngx_chain_t *ocl, chaton_buf_t *wrap);
+static ngx_uint_t ngx_http_chaton_filter_waits(ngx_http_request_t *r);
+static void ngx_http_chaton_filter_release(ngx_http_request_t *r,
+    ngx_chain_t *free);
 static off_t ngx_http_chaton_busy(ngx_chain_t *busy);
 
 
@@ -206,6 +209,10 @@ ngx_http_chaton_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         ngx_chain_update_chains(r->pool, &call->free, &call->busy, &out,
                                 (ngx_buf_tag_t) &ngx_http_chaton_module);
 
+        if (call->busy == NULL && ngx_http_chaton_filter_waits(r)) {
+            ngx_http_chaton_filter_release(r, call->free);
+        }
+
         if (rc == NGX_ERROR
             || call->held == NULL
             || ngx_http_chaton_busy(call->busy) >= NGX_HTTP_CHATON_MAX_BUSY)
@@ -263,6 +270,55 @@ ngx_http_chaton_filter_out(ngx_http_chaton_call_t *call, ngx_chain_t *ocl,
                   && call->sr->upstream->length == 0);
 
     return ocl;
+}
+
+
+/*
+ * Whether the stream now waits for the backend: its last read did not fill
+ * the upstream's buffer (the backend had sent no more).  A stream in a
+ * burst reads full buffers and keeps its output memory from one to the
+ * next.
+ */
+
+static ngx_uint_t
+ngx_http_chaton_filter_waits(ngx_http_request_t *r)
+{
+    ngx_http_upstream_t  *u;
+
+    u = r->upstream;
+
+    return u == NULL || u->buffer.last != u->buffer.end;
+}
+
+
+/*
+ * Everything the client was sent is out and the backend is silent: the
+ * output buffers' memory goes back, when it was an allocation of its own,
+ * for the next read to take anew.  A stream spends most of its life
+ * waiting for the backend's next event: meanwhile it holds no output
+ * memory (a malloc() and a free() per read that emptied the backend's
+ * socket, not per event).
+ */
+
+static void
+ngx_http_chaton_filter_release(ngx_http_request_t *r, ngx_chain_t *free)
+{
+    ngx_buf_t  *b;
+
+    for ( /* void */ ; free; free = free->next) {
+        b = free->buf;
+
+        if (b->start && ngx_pfree(r->pool, b->start) == NGX_OK) {
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "chaton output released: %uz bytes",
+                           (size_t) (b->end - b->start));
+
+            b->start = NULL;
+            b->end = NULL;
+            b->pos = NULL;
+            b->last = NULL;
+        }
+    }
 }
 
 

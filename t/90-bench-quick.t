@@ -92,6 +92,31 @@ ok($off && $on && $off != $on,
    "the tokenizer counted: $on completion tokens, estimated $off");
 like($md, qr/^\| counting tokens: worker CPU s per 1,000 requests \|/m,
      'results.md has the counting table');
+# issue 16: the paced run, (a) and (b), every event of the 200-event
+# recording arriving on its own; the rows of tools offered and of the
+# other dialects, module only, each a row of the table
+
+ok($P->{paced}{plain} && $P->{paced}{module},
+   'paced: (a) plain and the module ran');
+for my $cfg (qw(plain module)) {
+    my $r = $P->{paced}{$cfg} or next;
+    ok($r->{events_per_request} >= 190 && $r->{cpu_s} > 0,
+       "paced $cfg: $r->{events_per_request} events per request, "
+       . "$r->{cpu_s} s of worker CPU");
+}
+for my $v (qw(tools messages responses)) {
+    ok($P->{"variant-$v"}{module}, "variant $v: the module ran");
+    ok(defined $res->{figures}{"variant_${v}_cpu_ratio"},
+       "variant $v: its ratio to (a)");
+}
+like($md, qr/^\| stream, 200 events paced \d+ ms apart .*\| [\d.]+× /m,
+     'the paced row is in the table, with its ratio');
+like($md, qr/^\| stream, 20 events, Anthropic \/v1\/messages: .*× /m,
+     'the /v1/messages row is in the table');
+like($md, qr/^\| stream, 20 events, chat with a tool offered: .*× /m,
+     'the tools row is in the table');
+like($md, qr/^\| stream, 20 events, OpenAI \/v1\/responses: .*× /m,
+     'the /v1/responses row is in the table');
 ok(grep({ /^hold-\d+$/ } keys %$P), 'a memory run ran');
 
 # plain proxy_pass gives the very bytes the backend gives: the recording

@@ -71,6 +71,15 @@ chaton_buf_append(chaton_buf_t *b, const void *p, size_t n)
 }
 
 
+/* a function of the per-event path that must be in line wherever called */
+
+#if defined(__GNUC__)
+#define chaton_hot  inline __attribute__((always_inline))
+#else
+#define chaton_hot  inline
+#endif
+
+
 /* s must be a string literal: "" s refuses anything else at compile time */
 
 #define chaton_buf_literal(b, s)  chaton_buf_append(b, "" s, sizeof(s) - 1)

@@ -36,9 +36,13 @@ chaton_buf_reserve(chaton_buf_t *b, size_t n)
         return CHATON_TOO_BIG;
     }
 
-    /* doubling keeps appends amortised O(1); pools free the old block */
+    /*
+     * Doubling keeps appends amortised O(1); pools free the old block.  The
+     * first block is what is asked for (at least 256 bytes): a buffer
+     * sized up front wastes nothing on the way there.
+     */
 
-    cap = b->cap ? b->cap : 256;
+    cap = b->cap ? b->cap : (need > 256 ? need : 256);
 
     while (cap < need) {
         cap = (cap > SIZE_MAX / 2) ? need : cap * 2;

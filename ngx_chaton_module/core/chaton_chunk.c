@@ -32,6 +32,15 @@
 #include "chaton_event.h"
 
 
+/* text being decoded into the output (chaton_chat_decoded) */
+
+typedef struct {
+    chaton_buf_t           *out;
+    size_t                  bytes;      /* decoded */
+    chaton_usage_t          usage;
+} chaton_chat_decode_t;
+
+
 static int chaton_chat_delta(chaton_chat_t *t, chaton_event_t *e);
 static int chaton_chat_json(chaton_chat_t *t, const unsigned char *ev,
     size_t len);
@@ -45,7 +54,7 @@ static int chaton_chat_failed(chaton_chat_t *t, cJSON *error);
 static int chaton_chat_feed_event(void *data, const unsigned char *ev,
     size_t len);
 static int chaton_chat_feed_framed(void *data, const unsigned char *in,
-    size_t len, size_t *n);
+    size_t len, size_t room, size_t *n);
 static int chaton_chat_extracted_text(void *data, const unsigned char *s,
     size_t len);
 static int chaton_chat_extracted_call(void *data, size_t index,
@@ -64,13 +73,49 @@ static inline int chaton_chat_plain(chaton_chat_t *t, const unsigned char *s,
 static inline int chaton_chat_lane(chaton_chat_t *t);
 static inline const unsigned char *chaton_chat_run(const unsigned char *s,
     const unsigned char *end, int json, chaton_usage_t *u, size_t *escapes);
-static int chaton_chat_text(chaton_chat_t *t, const unsigned char *s,
-    size_t len, size_t bytes, const chaton_usage_t *u);
+static chaton_hot int chaton_chat_text(chaton_chat_t *t,
+    const unsigned char *s, size_t len, size_t bytes, const chaton_usage_t *u);
+static const unsigned char *chaton_chat_decoded(chaton_chat_t *t,
+    const unsigned char *s, const unsigned char *end,
+    const unsigned char *tail, size_t tail_len);
+static const unsigned char *chaton_chat_unicode(chaton_chat_decode_t *d,
+    const unsigned char *p, const unsigned char *end);
+static int chaton_chat_char(chaton_chat_decode_t *d, int cp);
 static int chaton_chat_released(void *data, int path, const unsigned char *s,
     size_t len);
 static int chaton_chat_write(chaton_chat_t *t, const unsigned char *content,
     size_t content_len, const unsigned char *reasoning,
     size_t reasoning_len);
+
+
+/* the ASCII of plain text (chaton_chat_run): printable but '"', '\\', '!' */
+
+static const unsigned char  chaton_chat_ascii[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,     /* 0x00 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,     /* 0x20 ! " */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,     /* 0x50 \ */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,     /* 0x80 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
+
+/* what follows '\\' in the escapes chaton_json_escape() writes short */
+
+static const unsigned char  chaton_chat_escape[256] = {
+    ['"'] = 1, ['\\'] = 1, ['n'] = 1, ['r'] = 1, ['t'] = 1, ['b'] = 1,
+    ['f'] = 1
+};
 
 
 int
@@ -191,9 +236,9 @@ chaton_chat_feed_event(void *data, const unsigned char *ev, size_t len)
 
 static int
 chaton_chat_feed_framed(void *data, const unsigned char *in, size_t len,
-    size_t *n)
+    size_t room, size_t *n)
 {
-    return chaton_chat_framed(data, in, len, n);
+    return chaton_chat_framed(data, in, len, room, n);
 }
 
 
@@ -335,7 +380,8 @@ static inline const unsigned char *
 chaton_chat_run(const unsigned char *s, const unsigned char *end, int json,
     chaton_usage_t *u, size_t *escapes)
 {
-    size_t  n;
+    size_t                n;
+    const unsigned char  *p;
 
     u->ascii = 0;
     u->other = 0;
@@ -343,18 +389,19 @@ chaton_chat_run(const unsigned char *s, const unsigned char *end, int json,
 
     while (s < end) {
 
-        if (*s < 0x80) {
-            if (*s == ' '
-                || ((unsigned) (*s - '#') <= (unsigned) (0x7f - '#')
-                    && *s != '\\'))
-            {
-                u->ascii++;
-                s++;
-                continue;
-            }
+        /* a run of plain ASCII, counted at once */
 
+        for (p = s; s < end && chaton_chat_ascii[*s]; s++) { /* void */ }
+
+        u->ascii += s - p;
+
+        if (s == end) {
+            break;
+        }
+
+        if (*s < 0x80) {
             if (!json || *s != '\\' || end - s < 2
-                || memchr("\"\\nrtbf", s[1], 7) == NULL)
+                || !chaton_chat_escape[s[1]])
             {
                 break;
             }
@@ -382,22 +429,24 @@ chaton_chat_run(const unsigned char *s, const unsigned char *end, int json,
 
 
 /*
- * An event straight from the backend's bytes, framing and all: "data: ",
+ * Events straight from the backend's bytes, framing and all: "data: ",
  * the last delta's shape around plain text in JSON's form, a blank line.
- * Nothing in it ends a line early, the text ends at the shape's quote and
+ * Nothing in one ends a line early, the text ends at the shape's quote and
  * is escaped as the writer wants it: it is the event the SSE parser would
  * hand out, read as chaton_event_read() would read it, and it goes to the
- * writer at once, from the event's bytes.  Anything else is left to the
- * parser (*n = 0).
+ * writer at once, from the event's bytes.  As many such events as follow
+ * one another are taken in one call (*n bytes; each at most room bytes);
+ * anything else is left to the parser.
  */
 
 int
 chaton_chat_framed(chaton_chat_t *t, const unsigned char *in, size_t len,
-    size_t *n)
+    size_t room, size_t *n)
 {
-    size_t                 head, tail, escapes;
+    int                    rc;
+    size_t                 head, tail, frame, escapes;
     chaton_usage_t         u;
-    const unsigned char   *s, *q;
+    const unsigned char   *p, *end, *last, *s, *q, *shape;
     chaton_event_shape_t  *sh;
 
     *n = 0;
@@ -409,42 +458,273 @@ chaton_chat_framed(chaton_chat_t *t, const unsigned char *in, size_t len,
         return CHATON_OK;
     }
 
+    shape = sh->bytes.data;
     head = sh->head;
     tail = sh->bytes.len - head;
+    frame = 6 + sh->bytes.len + 2;
 
-    if (len < 6 + sh->bytes.len + 2
-        || memcmp(in, "data: ", 6) != 0
-        || memcmp(in + 6, sh->bytes.data, head) != 0)
-    {
-        return CHATON_OK;
+    p = in;
+    end = in + len;
+
+    /* nothing an event does changes the lane or the shape: checked once */
+
+    for ( ;; ) {
+        last = ((size_t) (end - p) > room) ? p + room : end;
+
+        if ((size_t) (last - p) < frame
+            || memcmp(p, "data: ", 6) != 0
+            || memcmp(p + 6, shape, head) != 0)
+        {
+            break;
+        }
+
+        s = p + 6 + head;
+        q = chaton_chat_run(s, last - tail - 2, 1, &u, &escapes);
+
+        /*
+         * text with \u escapes: written decoded, as the parser's way would
+         * (where tokens are counted, that way counts them)
+         */
+
+        if (*q == '\\' && q[1] == 'u' && t->writer->head
+            && t->counted == NULL)
+        {
+            q = chaton_chat_decoded(t, s, last - tail - 2, shape + head,
+                                    tail);
+            if (q == NULL) {
+                break;
+            }
+
+            t->events++;
+            p = q + tail + 2;
+            continue;
+        }
+
+        if (q == s
+            || memcmp(q, shape + head, tail) != 0
+            || q[tail] != '\n' || q[tail + 1] != '\n')
+        {
+            break;
+        }
+
+        t->events++;
+
+        rc = chaton_chat_text(t, s, q - s, q - s - escapes, &u);
+        if (rc != CHATON_OK) {
+            return rc;
+        }
+
+        p = q + tail + 2;
     }
 
-    s = in + 6 + head;
-    q = chaton_chat_run(s, in + len - tail - 2, 1, &u, &escapes);
+    *n = p - in;
 
-    if (q == s
-        || memcmp(q, sh->bytes.data + head, tail) != 0
-        || q[tail] != '\n' || q[tail + 1] != '\n')
-    {
-        return CHATON_OK;
+    return CHATON_OK;
+}
+
+
+/*
+ * A framed event whose text, from s, has \u escapes (or U+2028, U+2029 as
+ * they are).  The parser's way would decode the whole text and write it
+ * in JSON's form again (chaton_json_escape()): the escapes that it writes
+ * as they are stay, the others are written as it writes what they stand
+ * for.  So here, unless the text holds what that way treats otherwise (a
+ * '!' that may start a picture's placeholder, U+0000, a lone surrogate,
+ * invalid UTF-8).  Not where tokens are counted (t->counted).  The text, at most to end, must be followed by the
+ * shape's tail and the blank line (end leaves room for them): the chunk is
+ * written, counted, and where the text ended is returned; NULL, and
+ * nothing written, if the event is not such a one (or on an error: the
+ * parser's way meets it again).
+ */
+
+static const unsigned char *
+chaton_chat_decoded(chaton_chat_t *t, const unsigned char *s,
+    const unsigned char *end, const unsigned char *tail, size_t tail_len)
+{
+    size_t                 at, escapes;
+    chaton_buf_t          *out;
+    chaton_usage_t         u;
+    chaton_writer_t       *w;
+    const unsigned char   *p, *q;
+    chaton_chat_decode_t   d;
+
+    w = t->writer;
+    out = t->out;
+    at = out->len;
+
+    d.out = out;
+    d.bytes = 0;
+    d.usage.ascii = 0;
+    d.usage.other = 0;
+
+    if (chaton_buf_append(out, w->head->data, w->head->len) != CHATON_OK) {
+        goto failed;
     }
 
-    t->events++;
-    *n = q + tail + 2 - in;
+    for (p = s; /* void */ ; p = q) {
+        q = chaton_chat_run(p, end, 1, &u, &escapes);
 
-    return chaton_chat_text(t, s, q - s, q - s - escapes, &u);
+        if (chaton_buf_append(out, p, q - p) != CHATON_OK) {
+            goto failed;
+        }
+
+        d.bytes += (q - p) - escapes;
+        d.usage.ascii += u.ascii;
+        d.usage.other += u.other;
+
+        if (q == end) {
+            break;
+        }
+
+        if (q[0] == '\\' && end - q >= 2 && q[1] == 'u') {
+            q = chaton_chat_unicode(&d, q, end);
+
+        } else if (end - q >= 3 && q[0] == 0xe2 && q[1] == 0x80
+                   && (q[2] == 0xa8 || q[2] == 0xa9))
+        {
+            q = chaton_chat_char(&d, 0x2028 + (q[2] - 0xa8)) ? q + 3 : NULL;
+
+        } else {
+            break;
+        }
+
+        if (q == NULL) {
+            goto failed;
+        }
+    }
+
+    if (memcmp(q, tail, tail_len) != 0
+        || q[tail_len] != '\n' || q[tail_len + 1] != '\n'
+        || chaton_buf_append(out, w->tail->data, w->tail->len) != CHATON_OK)
+    {
+        goto failed;
+    }
+
+    w->chunks++;
+
+    t->completion.ascii += d.usage.ascii;
+    t->completion.other += d.usage.other;
+
+    t->content_bytes += d.bytes;
+    t->content_seen = 1;
+
+    return q;
+
+failed:
+
+    out->len = at;
+
+    return NULL;
+}
+
+
+/* a \u escape at p (a pair for a character beyond U+FFFF): past it */
+
+static const unsigned char *
+chaton_chat_unicode(chaton_chat_decode_t *d, const unsigned char *p,
+    const unsigned char *end)
+{
+    int  cp, lo;
+
+    if (end - p < 6 || (cp = chaton_event_hex4(p + 2)) <= 0) {
+        return NULL;
+    }
+
+    p += 6;
+
+    if (cp >= 0xd800 && cp <= 0xdbff) {
+        if (end - p < 6 || p[0] != '\\' || p[1] != 'u'
+            || (lo = chaton_event_hex4(p + 2)) < 0xdc00 || lo > 0xdfff)
+        {
+            return NULL;
+        }
+
+        cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+        p += 6;
+
+    } else if (cp >= 0xdc00 && cp <= 0xdfff) {
+        return NULL;
+    }
+
+    return chaton_chat_char(d, cp) ? p : NULL;
+}
+
+
+/*
+ * A character (not U+0000, no surrogate) as chaton_json_escape() writes
+ * it, counted as chaton_usage_add() counts it; 0 for '!' (the pictures'
+ * stage is not here) or no memory.
+ */
+
+static int
+chaton_chat_char(chaton_chat_decode_t *d, int cp)
+{
+    size_t         n;
+    unsigned char  b[4];
+
+    if (cp == '!') {
+        return 0;
+    }
+
+    if (cp < 0x80) {
+        b[0] = (unsigned char) cp;
+        n = 1;
+
+    } else if (cp < 0x800) {
+        b[0] = (unsigned char) (0xc0 | (cp >> 6));
+        b[1] = (unsigned char) (0x80 | (cp & 0x3f));
+        n = 2;
+
+    } else if (cp < 0x10000) {
+        b[0] = (unsigned char) (0xe0 | (cp >> 12));
+        b[1] = (unsigned char) (0x80 | ((cp >> 6) & 0x3f));
+        b[2] = (unsigned char) (0x80 | (cp & 0x3f));
+        n = 3;
+
+    } else {
+        b[0] = (unsigned char) (0xf0 | (cp >> 18));
+        b[1] = (unsigned char) (0x80 | ((cp >> 12) & 0x3f));
+        b[2] = (unsigned char) (0x80 | ((cp >> 6) & 0x3f));
+        b[3] = (unsigned char) (0x80 | (cp & 0x3f));
+        n = 4;
+    }
+
+    if (n == 1) {
+        d->usage.ascii++;
+
+    } else {
+        d->usage.other++;
+    }
+
+    d->bytes += n;
+
+    /* as it is when plain text holds it so (chaton_chat_run()) */
+
+    if ((n == 1 && chaton_chat_ascii[b[0]])
+        || (n > 1 && cp != 0x2028 && cp != 0x2029))
+    {
+        return chaton_buf_append(d->out, b, n) == CHATON_OK;
+    }
+
+    return chaton_json_escape(d->out, b, n) == CHATON_OK;
 }
 
 
 /*
  * What chaton_chat_write() does for plain content (chaton_chat_plain): s is
- * the text as JSON writes it, bytes its length unescaped, u its count.
+ * the text as JSON writes it, bytes its length unescaped, u its count.  A
+ * writer that has said what its chunk of such text is (w->head, w->tail)
+ * gets it written here, without a call.
  */
 
-static int
+static chaton_hot int
 chaton_chat_text(chaton_chat_t *t, const unsigned char *s, size_t len,
     size_t bytes, const chaton_usage_t *u)
 {
+    size_t            need;
+    chaton_buf_t     *out;
+    chaton_writer_t  *w;
+
     if (t->counted) {
         chaton_bpe_feed(&t->counted[0], s, len, 1);
 
@@ -456,7 +736,28 @@ chaton_chat_text(chaton_chat_t *t, const unsigned char *s, size_t len,
     t->content_bytes += bytes;
     t->content_seen = 1;
 
-    return t->writer->ops->escaped(t->writer, t->out, s, len);
+    w = t->writer;
+
+    if (w->head == NULL) {
+        return w->ops->escaped(w, t->out, s, len);
+    }
+
+    out = t->out;
+    need = w->head->len + len + w->tail->len;
+
+    if (out->cap - out->len < need) {
+        chaton_try(chaton_buf_reserve(out, need));
+    }
+
+    memcpy(out->data + out->len, w->head->data, w->head->len);
+    memcpy(out->data + out->len + w->head->len, s, len);
+    memcpy(out->data + out->len + w->head->len + len, w->tail->data,
+           w->tail->len);
+
+    out->len += need;
+    w->chunks++;
+
+    return CHATON_OK;
 }
 
 

@@ -83,6 +83,15 @@ typedef struct {
 struct chaton_writer_s {
     const chaton_writer_ops_t  *ops;
     uint64_t                    chunks;     /* client events written */
+
+    /*
+     * Set by a writer whose ops->escaped(s) has come to writing head, s
+     * and tail and counting the chunk, nothing else: the caller may then
+     * do that itself, for a run of events, without a call per event.
+     */
+    const chaton_buf_t         *head;
+    const chaton_buf_t         *tail;
+
     unsigned                    stream:1;
     unsigned                    ready:1;    /* ops->escaped may be used */
 };

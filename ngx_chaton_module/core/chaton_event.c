@@ -140,7 +140,6 @@ static const unsigned char *chaton_ev_escaped(chaton_ev_t *sc,
     chaton_ev_str_t *s) CHATON_EV_COLD;
 static const unsigned char *chaton_ev_misaligned(const unsigned char *q,
     const unsigned char *end);
-static int chaton_ev_hex4(const unsigned char *p);
 
 
 /* bytes that end a run of plain string bytes: NUL, '"', '\\' */
@@ -388,7 +387,11 @@ chaton_event_learn(chaton_event_shape_t *sh, const chaton_event_t *e,
     sh->bytes.len = 0;
     raw_end--;      /* the closing quote starts the tail */
 
-    if (chaton_buf_append(&sh->bytes, ev, raw + 1 - ev) != CHATON_OK
+    /* sized at once: the stream keeps it, no smaller block left behind */
+
+    if (chaton_buf_reserve(&sh->bytes, (raw + 1 - ev) + (ev + len - raw_end))
+           != CHATON_OK
+        || chaton_buf_append(&sh->bytes, ev, raw + 1 - ev) != CHATON_OK
         || chaton_buf_append(&sh->bytes, raw_end, ev + len - raw_end)
            != CHATON_OK)
     {
@@ -1298,7 +1301,7 @@ chaton_ev_escaped(chaton_ev_t *sc, const unsigned char *from,
                 return NULL;
             }
 
-            cp = chaton_ev_hex4(q + 2);
+            cp = chaton_event_hex4(q + 2);
 
             if (cp < 0) {
 
@@ -1322,7 +1325,7 @@ chaton_ev_escaped(chaton_ev_t *sc, const unsigned char *from,
                     return NULL;
                 }
 
-                lo = chaton_ev_hex4(q + 8);
+                lo = chaton_event_hex4(q + 8);
 
                 if (lo < 0xdc00 || lo > 0xdfff) {
                     return NULL;
@@ -1461,7 +1464,7 @@ chaton_ev_misaligned(const unsigned char *q, const unsigned char *end)
                 return NULL;
             }
 
-            hi = chaton_ev_hex4(x + 2);
+            hi = chaton_event_hex4(x + 2);
 
             if (hi >= 0xdc00 && hi <= 0xdfff) {
                 return NULL;
@@ -1472,7 +1475,7 @@ chaton_ev_misaligned(const unsigned char *q, const unsigned char *end)
                     return NULL;
                 }
 
-                lo = chaton_ev_hex4(x + 8);
+                lo = chaton_event_hex4(x + 8);
 
                 if (lo < 0xdc00 || lo > 0xdfff) {
                     return NULL;
@@ -1495,10 +1498,10 @@ chaton_ev_misaligned(const unsigned char *q, const unsigned char *end)
 }
 
 
-/* 4 hex digits, or -1 */
+/* 4 hex digits (a \u escape's), or -1 */
 
-static int
-chaton_ev_hex4(const unsigned char *p)
+int
+chaton_event_hex4(const unsigned char *p)
 {
     int            i, v;
     unsigned char  c;

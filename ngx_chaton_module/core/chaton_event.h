@@ -81,6 +81,7 @@ int chaton_event_scan(chaton_event_t *e, const unsigned char *ev, size_t len,
 void chaton_event_shape_init(chaton_event_shape_t *sh, chaton_alloc_t *a);
 int chaton_event_read(chaton_event_shape_t *sh, chaton_event_t *e,
     const unsigned char *ev, size_t len, chaton_buf_t *scratch);
+int chaton_event_hex4(const unsigned char *p);
 
 
 #endif /* _CHATON_EVENT_H_INCLUDED_ */

@@ -50,7 +50,7 @@ chaton_sse_feed(chaton_sse_t *p, const unsigned char *in, size_t len,
 {
     int                   rc, searched;
     size_t                n, room;
-    const unsigned char  *pos, *end, *eol, *cr, *next;
+    const unsigned char  *pos, *end, *eol, *cr, *held_cr, *next;
 
     pos = in;
     end = in + len;
@@ -80,8 +80,7 @@ chaton_sse_feed(chaton_sse_t *p, const unsigned char *in, size_t len,
         if (p->whole && p->started && !p->has_data && !p->skip
             && p->line.len == 0)
         {
-            rc = p->whole(data, pos, chaton_min((size_t) (end - pos), room),
-                          &n);
+            rc = p->whole(data, pos, end - pos, room, &n);
             if (rc != CHATON_OK) {
                 return rc;
             }
@@ -92,17 +91,35 @@ chaton_sse_feed(chaton_sse_t *p, const unsigned char *in, size_t len,
             }
         }
 
-        /* the blank line that ends each event needs no search */
+        /*
+         * The blank line that ends each event needs no search.  The end
+         * of a line held from the last input (an event the network split)
+         * is looked for in that line only: most inputs of a stream begin
+         * with one, and the events after it are taken whole.
+         */
 
-        eol = (*pos == '\n') ? pos : memchr(pos, '\n', end - pos);
+        if (*pos == '\n') {
+            eol = pos;
 
-        if (!searched || (cr && cr < pos)) {
-            cr = memchr(pos, '\r', end - pos);
-            searched = 1;
-        }
+        } else if (p->line.len) {
+            eol = memchr(pos, '\n', end - pos);
+            held_cr = memchr(pos, '\r', (eol ? eol : end) - pos);
 
-        if (cr && (eol == NULL || cr < eol)) {
-            eol = cr;
+            if (held_cr) {
+                eol = held_cr;
+            }
+
+        } else {
+            eol = memchr(pos, '\n', end - pos);
+
+            if (!searched || (cr && cr < pos)) {
+                cr = memchr(pos, '\r', end - pos);
+                searched = 1;
+            }
+
+            if (cr && (eol == NULL || cr < eol)) {
+                eol = cr;
+            }
         }
 
         if (eol == NULL) {

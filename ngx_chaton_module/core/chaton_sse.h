@@ -20,15 +20,16 @@ typedef int (*chaton_sse_handler_pt)(void *data, const unsigned char *ev,
 
 
 /*
- * Optional: may take a whole event straight from the input, its framing
- * with it.  Called at the start of a line, nothing of an event pending,
- * with the input from there (at most as much as the largest event with
- * "data: " and a blank line); sets *n to the bytes it took, 0 to leave
- * them to the parser.  Anything but CHATON_OK stops the feed.
+ * Optional: may take whole events straight from the input, their framing
+ * with them.  Called at the start of a line, nothing of an event pending,
+ * with the input from there to its end; each event it takes is at most
+ * room bytes (the largest event with "data: " and a blank line).  Sets *n
+ * to the bytes it took, 0 to leave them to the parser.  Anything but
+ * CHATON_OK stops the feed.
  */
 
 typedef int (*chaton_sse_whole_pt)(void *data, const unsigned char *in,
-    size_t len, size_t *n);
+    size_t len, size_t room, size_t *n);
 
 
 typedef struct {

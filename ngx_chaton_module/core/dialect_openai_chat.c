@@ -24,6 +24,8 @@ static int chaton_openai_chat_error(chaton_writer_t *w, chaton_buf_t *out,
     const chaton_error_t *e);
 static int chaton_openai_chat_head(chaton_openai_chat_t *oc,
     chaton_buf_t *out);
+static int chaton_openai_chat_tail(chaton_openai_chat_t *oc,
+    chaton_buf_t *out);
 static int chaton_openai_chat_call(chaton_buf_t *b,
     const chaton_tool_call_t *call, int delta);
 static int chaton_openai_chat_usage(chaton_buf_t *b,
@@ -93,7 +95,17 @@ chaton_openai_chat_init(chaton_openai_chat_t *oc, chaton_alloc_t *a,
 
     chaton_try(chaton_buf_literal(&oc->prefix, "{\"index\":0,\"delta\":{"));
 
-    chaton_try(chaton_buf_literal(&oc->tail, "},\"logprobs\":null,"
+    /*
+     * A chunk's head is the prefix to here; a text chunk's goes on with
+     * the string's start, and its tail begins with the string's end: the
+     * common chunk is the prefix, the text and the tail, whole.
+     */
+
+    oc->head_len = oc->prefix.len;
+
+    chaton_try(chaton_buf_literal(&oc->prefix, "\"content\":\""));
+
+    chaton_try(chaton_buf_literal(&oc->tail, "\"},\"logprobs\":null,"
                                              "\"finish_reason\":null}]"));
 
     if (include_usage) {
@@ -123,7 +135,7 @@ chaton_openai_chat_text(chaton_writer_t *w, chaton_buf_t *out,
     chaton_try(chaton_buf_literal(out, "\"content\":\""));
     chaton_try(chaton_json_escape(out, s, len));
     chaton_try(chaton_buf_literal(out, "\""));
-    chaton_try(chaton_buf_append(out, oc->tail.data, oc->tail.len));
+    chaton_try(chaton_openai_chat_tail(oc, out));
 
     w->chunks++;
 
@@ -131,7 +143,11 @@ chaton_openai_chat_text(chaton_writer_t *w, chaton_buf_t *out,
 }
 
 
-/* the common chunk of a stream: one reservation, four copies */
+/*
+ * The common chunk of a stream: one reservation, three copies.  After the
+ * first, that is all it does, and the writer says so (w->head, w->tail):
+ * the translator may write such chunks itself.
+ */
 
 static int
 chaton_openai_chat_escaped(chaton_writer_t *w, chaton_buf_t *out,
@@ -139,17 +155,17 @@ chaton_openai_chat_escaped(chaton_writer_t *w, chaton_buf_t *out,
 {
     chaton_openai_chat_t  *oc = (chaton_openai_chat_t *) w;
 
-    chaton_try(chaton_buf_reserve(out, oc->prefix.len + len + oc->tail.len
-                                       + 16));
+    chaton_try(chaton_buf_reserve(out, oc->prefix.len + len + oc->tail.len));
 
     chaton_try(chaton_buf_append(out, oc->prefix.data, oc->prefix.len));
-    chaton_try(chaton_buf_literal(out, "\"content\":\""));
     chaton_try(chaton_buf_append(out, s, len));
-    chaton_try(chaton_buf_literal(out, "\""));
     chaton_try(chaton_buf_append(out, oc->tail.data, oc->tail.len));
 
     oc->content_seen = 1;
     w->chunks++;
+
+    w->head = &oc->prefix;
+    w->tail = &oc->tail;
 
     return CHATON_OK;
 }
@@ -169,7 +185,7 @@ chaton_openai_chat_reasoning(chaton_writer_t *w, chaton_buf_t *out,
     chaton_try(chaton_buf_literal(out, "\"content\":null,"
                                        "\"reasoning_content\":"));
     chaton_try(chaton_json_string(out, s, len));
-    chaton_try(chaton_buf_append(out, oc->tail.data, oc->tail.len));
+    chaton_try(chaton_openai_chat_tail(oc, out));
 
     w->chunks++;
 
@@ -201,7 +217,7 @@ chaton_openai_chat_tool_call(chaton_writer_t *w, chaton_buf_t *out,
     chaton_try(chaton_buf_literal(out, "\"content\":null,\"tool_calls\":["));
     chaton_try(chaton_openai_chat_call(out, call, 1));
     chaton_try(chaton_buf_literal(out, "]"));
-    chaton_try(chaton_buf_append(out, oc->tail.data, oc->tail.len));
+    chaton_try(chaton_openai_chat_tail(oc, out));
 
     w->chunks++;
 
@@ -260,7 +276,7 @@ chaton_openai_chat_error(chaton_writer_t *w, chaton_buf_t *out,
 static int
 chaton_openai_chat_head(chaton_openai_chat_t *oc, chaton_buf_t *out)
 {
-    chaton_try(chaton_buf_append(out, oc->prefix.data, oc->prefix.len));
+    chaton_try(chaton_buf_append(out, oc->prefix.data, oc->head_len));
 
     if (!oc->role_sent) {
         chaton_try(chaton_buf_literal(out, "\"role\":\"assistant\","));
@@ -269,6 +285,15 @@ chaton_openai_chat_head(chaton_openai_chat_t *oc, chaton_buf_t *out)
     }
 
     return CHATON_OK;
+}
+
+
+/* a chunk's tail: a text chunk's but its first byte, the closing quote */
+
+static int
+chaton_openai_chat_tail(chaton_openai_chat_t *oc, chaton_buf_t *out)
+{
+    return chaton_buf_append(out, oc->tail.data + 1, oc->tail.len - 1);
 }
 
 
@@ -326,7 +351,7 @@ static int
 chaton_openai_chat_finish(chaton_openai_chat_t *oc, chaton_buf_t *b,
     const chaton_outcome_t *o)
 {
-    chaton_try(chaton_buf_append(b, oc->prefix.data, oc->prefix.len));
+    chaton_try(chaton_buf_append(b, oc->prefix.data, oc->head_len));
 
     /* an empty answer still tells the client whose turn it was */
 

@@ -16,9 +16,10 @@ typedef struct {
     chaton_writer_t         w;              /* first: the events' target */
     chaton_alloc_t         *alloc;
 
-    chaton_buf_t            prefix;         /* each chunk's constant head */
+    chaton_buf_t            prefix;         /* a text chunk's head */
     size_t                  choices;        /* its length to "choices":[ */
-    chaton_buf_t            tail;           /* a chunk's last bytes */
+    size_t                  head_len;       /* to "delta":{, every chunk's */
+    chaton_buf_t            tail;           /* a text chunk's last bytes */
 
     chaton_buf_t            content;        /* whole: JSON-escaped */
     chaton_buf_t            reasoning;      /* whole: JSON-escaped */

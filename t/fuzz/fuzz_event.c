@@ -541,11 +541,12 @@ framed_event(void *data, const unsigned char *ev, size_t len)
 
 
 static int
-framed_whole(void *data, const unsigned char *in, size_t len, size_t *n)
+framed_whole(void *data, const unsigned char *in, size_t len, size_t room,
+    size_t *n)
 {
     side_t  *s = data;
 
-    return chaton_chat_framed(&s->t, in, len, n);
+    return chaton_chat_framed(&s->t, in, len, room, n);
 }
 
 
