@@ -429,6 +429,8 @@ my @bad = (
     [{ stream => 'yes' }, 'stream'],
     [{ store => 'yes' }, 'store'],
     [{ parallel_tool_calls => 1 }, 'parallel_tool_calls'],
+    [{ tools => [{ type => 'web_search', external_web_access => 'no' }] },
+     'tools[0].external_web_access'],
     [{ background => true }, 'background'],
     [{ background => 'x' }, 'background'],
     [{ conversation => 'conv_1' }, 'conversation'],
@@ -488,6 +490,20 @@ is($res->code, 200, 'web_search tool: 200');
 $rec = $t->mock_requests('chats')->[-1];
 is($rec->{json}{function_web_search}, true,
    'web_search tool: the backend\'s web search on');
+# Codex's: cached results only, which the gateway has not: no web search
+$res = responses(tools => [{ type => 'web_search',
+                             external_web_access => false }]);
+is($res->code, 200, 'web_search, external_web_access false: 200');
+$rec = $t->mock_requests('chats')->[-1];
+is($rec->{json}{function_web_search}, false,
+   'web_search, external_web_access false: the backend\'s web search off');
+is($res->json->{tools}[0]{external_web_access}, false,
+   'web_search, external_web_access false: echoed as sent');
+$res = responses(tools => [{ type => 'web_search',
+                             external_web_access => true }]);
+$rec = $t->mock_requests('chats')->[-1];
+is($rec->{json}{function_web_search}, true,
+   'web_search, external_web_access true: on');
 
 # ---- heartbeats: comment lines while the backend is slow
 

@@ -28,6 +28,11 @@
     "\"string\",\"description\":\"the tool's input, free text\"}},"        \
     "\"required\":[\"input\"]}"
 
+/* what the web_search tools given ask for */
+#define CHATON_RS_WEB_DEFAULT  0            /* none: the location's */
+#define CHATON_RS_WEB_CACHED   1            /* external_web_access false */
+#define CHATON_RS_WEB_LIVE     2
+
 
 typedef struct {
     chaton_chat_req_t          *req;
@@ -56,6 +61,8 @@ static int chaton_rs_enum(chaton_rs_parse_t *ps, cJSON *o,
 static int chaton_rs_include(chaton_rs_parse_t *ps, cJSON *root);
 static int chaton_rs_format(chaton_rs_parse_t *ps, cJSON *root);
 static int chaton_rs_tools(chaton_rs_parse_t *ps, cJSON *root);
+static int chaton_rs_web_search(chaton_rs_parse_t *ps, cJSON *item,
+    int *web);
 static int chaton_rs_custom_tool(chaton_rs_parse_t *ps, cJSON *item,
     chaton_tool_t *t);
 static int chaton_rs_tool_choice(chaton_rs_parse_t *ps, cJSON *root);
@@ -538,6 +545,7 @@ chaton_rs_format(chaton_rs_parse_t *ps, cJSON *root)
 static int
 chaton_rs_tools(chaton_rs_parse_t *ps, cJSON *root)
 {
+    int                 web;
     size_t              k;
     cJSON              *list, *item, *type;
     chaton_tool_t      *tools;
@@ -545,6 +553,7 @@ chaton_rs_tools(chaton_rs_parse_t *ps, cJSON *root)
 
     req = ps->req;
     req->tools.choice = CHATON_TOOL_CHOICE_AUTO;
+    web = CHATON_RS_WEB_DEFAULT;
 
     chaton_try(chaton_conv_tools(req, ps->alloc, ps->err, root,
                                  CHATON_RESPONSES_MAX_TOOLS, 0, &list,
@@ -566,7 +575,7 @@ chaton_rs_tools(chaton_rs_parse_t *ps, cJSON *root)
         if (strcmp(type->valuestring, "web_search") == 0
             || strcmp(type->valuestring, "web_search_preview") == 0)
         {
-            req->web_search = 1;
+            chaton_try(chaton_rs_web_search(ps, item, &web));
             continue;
         }
 
@@ -594,6 +603,46 @@ chaton_rs_tools(chaton_rs_parse_t *ps, cJSON *root)
         }
 
         req->tools.ntools++;
+    }
+
+    /* a live search asked for wins over a cached one; none: the default */
+
+    if (web != CHATON_RS_WEB_DEFAULT) {
+        req->web_search = (web == CHATON_RS_WEB_LIVE);
+    }
+
+    return CHATON_OK;
+}
+
+
+/*
+ * A web_search tool: ChatOn's web search, unless "external_web_access" is
+ * false, which OpenAI reads as "cached results only, no live access": the
+ * gateway has no cache of the web, so that is no web search at all
+ */
+
+static int
+chaton_rs_web_search(chaton_rs_parse_t *ps, cJSON *item, int *web)
+{
+    cJSON  *v;
+
+    v = cJSON_GetObjectItemCaseSensitive(item, "external_web_access");
+
+    if (v == NULL || cJSON_IsNull(v) || cJSON_IsTrue(v)) {
+        *web = CHATON_RS_WEB_LIVE;
+        return CHATON_OK;
+    }
+
+    if (!cJSON_IsBool(v)) {
+        ps->param[strlen(ps->param) - 5] = '\0';
+        (void) strcat(ps->param, ".external_web_access");
+
+        return chaton_error_set(ps->err, 400, ps->param, NULL,
+                                "'%s' must be a boolean", ps->param);
+    }
+
+    if (*web == CHATON_RS_WEB_DEFAULT) {
+        *web = CHATON_RS_WEB_CACHED;
     }
 
     return CHATON_OK;

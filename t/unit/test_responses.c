@@ -133,6 +133,48 @@ test_parse_tools(void **state)
 }
 
 
+/*
+ * web_search: ChatOn's web search; external_web_access false (cached
+ * results only, at OpenAI) is none; a live one wins; none: the location's
+ */
+
+static void
+test_parse_web_search(void **state)
+{
+    parse_ok(HEAD "\"input\":\"x\",\"tools\":[{\"type\":\"web_search\","
+             "\"external_web_access\":true}]}");
+    assert_true(req.web_search);
+
+    parse_ok(HEAD "\"input\":\"x\",\"tools\":[{\"type\":\"web_search\","
+             "\"external_web_access\":false}]}");
+    assert_false(req.web_search);
+    assert_int_equal(req.tools.ntools, 0);
+
+    conf.web_search = 1;
+    parse_ok(HEAD "\"input\":\"x\",\"tools\":[{\"type\":\"web_search\","
+             "\"external_web_access\":false}]}");
+    assert_false(req.web_search);
+
+    parse_ok(HEAD "\"input\":\"x\"}");
+    assert_true(req.web_search);
+
+    conf.web_search = 0;
+    parse_ok(HEAD "\"input\":\"x\",\"tools\":[{\"type\":\"web_search\","
+             "\"external_web_access\":false},{\"type\":"
+             "\"web_search_preview\"}]}");
+    assert_true(req.web_search);
+
+    parse_ok(HEAD "\"input\":\"x\",\"tools\":[{\"type\":\"web_search\","
+             "\"external_web_access\":null}]}");
+    assert_true(req.web_search);
+
+    refused(HEAD "\"input\":\"x\",\"tools\":[{\"type\":\"function\","
+            "\"name\":\"f\"},{\"type\":\"web_search\","
+            "\"external_web_access\":\"no\"}]}",
+            "tools[1].external_web_access");
+}
+
+
 /* the tool loop: a call, its output answering it by call_id */
 
 static void
@@ -1153,6 +1195,7 @@ main(void)
         rtest(test_parse_string_input),
         rtest(test_parse_items),
         rtest(test_parse_tools),
+        rtest(test_parse_web_search),
         rtest(test_parse_tool_loop),
         rtest(test_parse_echo),
         rtest(test_parse_custom),
