@@ -323,6 +323,67 @@ $a = assemble($s->{events});
 is($call && $call->{_text}, "*** Begin Patch\nX",
    'custom tool streamed: custom_tool_call_input deltas');
 
+# ---- a namespace of tools, as Codex's multi_agent_v1: its tools offered
+# as "<namespace>.<name>", a call of one a function_call with "namespace"
+
+my $agents = { type => 'namespace', name => 'multi_agent_v1',
+               description => 'Sub-agents you can start.',
+               tools => [{ type => 'function', name => 'spawn_agent',
+                           description => 'Start an agent',
+                           strict => false,
+                           parameters => { type => 'object', properties =>
+                               { task => { type => 'string' } } } }] };
+my $top = { type => 'function', name => 'spawn_agent',
+            description => 'A top-level one of the same name' };
+$ask = 'Delegate [[tool multi_agent_v1.spawn_agent {"task":"lint"}]]';
+$res = responses(tools => [$top, $agents], input => $ask);
+is($res->code, 200, 'namespace: 200');
+$rec = $t->mock_requests('chats')->[-1];
+like($rec->{json}{messages}[0]{content},
+     qr/^## multi_agent_v1\.spawn_agent\n.*Sub-agents you can start\./ms,
+     'namespace: its tool offered by its long name, with its description');
+like($rec->{json}{messages}[0]{content}, qr/^## spawn_agent$/m,
+     'namespace: the top-level tool of the same name offered too');
+($call) = grep { $_->{type} eq 'function_call' } @{ $res->json->{output} };
+is($call && $call->{namespace}, 'multi_agent_v1',
+   'namespace: the call\'s namespace');
+is($call && $call->{name}, 'spawn_agent', 'namespace: the tool\'s own name');
+is_deeply(decode_json(($call && $call->{arguments}) || '{}'),
+          { task => 'lint' }, 'namespace: its arguments');
+is($res->json->{tools}[1]{type}, 'namespace', 'echo: the namespace tool');
+
+$res = responses(tools => [$top, $agents], input => [
+    { role => 'user', content => $ask },
+    $call,
+    { type => 'function_call_output', call_id => $call->{call_id},
+      output => 'agent 7 started' }]);
+is($res->code, 200, 'namespace: the call and output sent back: 200');
+$rec = $t->mock_requests('chats')->[-1];
+like(encode_json($rec->{json}{messages}),
+     qr/\\"name\\": ?\\"multi_agent_v1\.spawn_agent\\"/,
+     'namespace: the call in the history is the namespace\'s tool\'s');
+like(message_text($res->json), qr/The tool said: agent 7 started/,
+     'namespace: the model read the output');
+
+$res = responses(tools => [$top, $agents],
+                 input => 'Top [[tool spawn_agent {}]]');
+($call) = grep { $_->{type} eq 'function_call' } @{ $res->json->{output} };
+ok($call && !exists $call->{namespace},
+   'namespace: a call of the top-level tool has none');
+
+$s = responses_stream(tools => [$agents], input => $ask);
+$a = assemble($s->{events});
+($call) = grep { $_->{type} eq 'function_call' } @{ $a ? $a->{items} : [] };
+is($call && "$call->{namespace}/$call->{name}",
+   'multi_agent_v1/spawn_agent', 'namespace streamed: the item done');
+my ($added) = grep { ($_->{json}{type} // '') eq 'response.output_item.added'
+                     && $_->{json}{item}{type} eq 'function_call' }
+              grep { exists $_->{data} } @{ $s->{events} };
+is($added && $added->{json}{item}{namespace}, 'multi_agent_v1',
+   'namespace streamed: the item added');
+is_deeply(decode_json(($call && $call->{_text}) || '{}'), { task => 'lint' },
+          'namespace streamed: the arguments\' deltas');
+
 # ---- text.format
 
 $res = responses(input => 'give json', text => { format => {
@@ -431,6 +492,13 @@ my @bad = (
     [{ parallel_tool_calls => 1 }, 'parallel_tool_calls'],
     [{ tools => [{ type => 'web_search', external_web_access => 'no' }] },
      'tools[0].external_web_access'],
+    [{ tools => [{ type => 'namespace', name => 'n', tools => [] }] },
+     'tools[0].tools'],
+    [{ tools => [{ type => 'namespace', name => 'n',
+                   tools => [{ type => 'mcp' }] }] }, 'tools[0].tools[0].type'],
+    [{ input => [{ type => 'function_call', call_id => 'c', name => 'f',
+                   namespace => 5, arguments => '{}' }] },
+     'input[0].namespace'],
     [{ background => true }, 'background'],
     [{ background => 'x' }, 'background'],
     [{ conversation => 'conv_1' }, 'conversation'],

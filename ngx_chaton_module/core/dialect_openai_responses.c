@@ -63,9 +63,17 @@ static int chaton_rs_format(chaton_rs_parse_t *ps, cJSON *root);
 static int chaton_rs_tools(chaton_rs_parse_t *ps, cJSON *root);
 static int chaton_rs_web_search(chaton_rs_parse_t *ps, cJSON *item,
     int *web);
+static int chaton_rs_room(chaton_rs_parse_t *ps, cJSON *list,
+    chaton_tool_t **tools);
+static int chaton_rs_tool(chaton_rs_parse_t *ps, cJSON *item,
+    chaton_tool_t *t, const char *served);
+static int chaton_rs_namespace(chaton_rs_parse_t *ps, cJSON *item,
+    chaton_tool_t *tools);
 static int chaton_rs_custom_tool(chaton_rs_parse_t *ps, cJSON *item,
     chaton_tool_t *t);
 static int chaton_rs_tool_choice(chaton_rs_parse_t *ps, cJSON *root);
+static int chaton_rs_choose(chaton_rs_parse_t *ps, cJSON *choice,
+    const char *name);
 static int chaton_rs_instructions(chaton_rs_parse_t *ps, cJSON *root);
 static int chaton_rs_input(chaton_rs_parse_t *ps, cJSON *input);
 static int chaton_rs_items(chaton_rs_parse_t *ps, cJSON *array, int own);
@@ -84,6 +92,8 @@ static int chaton_rs_image(chaton_rs_parse_t *ps, cJSON *part,
     chaton_message_t *msg);
 static int chaton_rs_calls(chaton_rs_parse_t *ps, cJSON *item, size_t i,
     cJSON **next);
+static int chaton_rs_namespaced(chaton_rs_parse_t *ps, cJSON *it,
+    chaton_call_t *c);
 static int chaton_rs_arguments(chaton_rs_parse_t *ps, cJSON *it,
     chaton_call_t *c);
 static int chaton_rs_output(chaton_rs_parse_t *ps, cJSON *item, size_t i);
@@ -537,9 +547,10 @@ chaton_rs_format(chaton_rs_parse_t *ps, cJSON *root)
 
 
 /*
- * tools: {"type": "function", "name", "description", "parameters"} go
- * through the tool-calling emulation; web_search(_preview) is ChatOn's
- * web search; other hosted tools cannot be served.
+ * tools: {"type": "function", "name", "description", "parameters"} and
+ * custom tools go through the tool-calling emulation, as do the tools of
+ * a namespace; web_search(_preview) is ChatOn's web search; other hosted
+ * tools cannot be served.
  */
 
 static int
@@ -547,7 +558,7 @@ chaton_rs_tools(chaton_rs_parse_t *ps, cJSON *root)
 {
     int                 web;
     size_t              k;
-    cJSON              *list, *item, *type;
+    cJSON              *list, *item;
     chaton_tool_t      *tools;
     chaton_chat_req_t  *req;
 
@@ -558,49 +569,28 @@ chaton_rs_tools(chaton_rs_parse_t *ps, cJSON *root)
     chaton_try(chaton_conv_tools(req, ps->alloc, ps->err, root,
                                  CHATON_RESPONSES_MAX_TOOLS, 0, &list,
                                  &tools));
+    chaton_try(chaton_rs_room(ps, list, &tools));
 
     k = 0;
 
     cJSON_ArrayForEach(item, list) {
-        (void) snprintf(ps->param, sizeof(ps->param), "tools[%zu].type",
-                        k++);
+        (void) snprintf(ps->param, sizeof(ps->param), "tools[%zu]", k++);
 
-        type = cJSON_GetObjectItemCaseSensitive(item, "type");
-
-        if (!cJSON_IsObject(item) || !cJSON_IsString(type)) {
-            return chaton_error_set(ps->err, 400, ps->param, NULL,
-                                    "'%s' must be a string", ps->param);
-        }
-
-        if (strcmp(type->valuestring, "web_search") == 0
-            || strcmp(type->valuestring, "web_search_preview") == 0)
+        if (chaton_rs_type(item, "web_search")
+            || chaton_rs_type(item, "web_search_preview"))
         {
             chaton_try(chaton_rs_web_search(ps, item, &web));
             continue;
         }
 
-        if (strcmp(type->valuestring, "function") != 0
-            && strcmp(type->valuestring, "custom") != 0)
-        {
-            return chaton_error_set(ps->err, 400, ps->param,
-                                    "unsupported_value",
-                                    "'%s': '%.40s' tools are not served "
-                                    "here; function, custom and web_search "
-                                    "tools are", ps->param,
-                                    type->valuestring);
+        if (chaton_rs_type(item, "namespace")) {
+            chaton_try(chaton_rs_namespace(ps, item, tools));
+            continue;
         }
 
-        ps->param[strlen(ps->param) - 5] = '\0';
-
-        if (type->valuestring[0] == 'c') {
-            chaton_try(chaton_rs_custom_tool(ps, item,
-                                             &tools[req->tools.ntools]));
-
-        } else {
-            chaton_try(chaton_conv_tool(ps->alloc, ps->err, ps->param, item,
-                                        "parameters",
-                                        &tools[req->tools.ntools]));
-        }
+        chaton_try(chaton_rs_tool(ps, item, &tools[req->tools.ntools],
+                                  "function, custom, namespace and "
+                                  "web_search"));
 
         req->tools.ntools++;
     }
@@ -634,7 +624,6 @@ chaton_rs_web_search(chaton_rs_parse_t *ps, cJSON *item, int *web)
     }
 
     if (!cJSON_IsBool(v)) {
-        ps->param[strlen(ps->param) - 5] = '\0';
         (void) strcat(ps->param, ".external_web_access");
 
         return chaton_error_set(ps->err, 400, ps->param, NULL,
@@ -644,6 +633,163 @@ chaton_rs_web_search(chaton_rs_parse_t *ps, cJSON *item, int *web)
     if (*web == CHATON_RS_WEB_DEFAULT) {
         *web = CHATON_RS_WEB_CACHED;
     }
+
+    return CHATON_OK;
+}
+
+
+/*
+ * Room for every tool: a namespace is as many as it has, not one; more
+ * than CHATON_RESPONSES_MAX_TOOLS in all is a 400
+ */
+
+static int
+chaton_rs_room(chaton_rs_parse_t *ps, cJSON *list, chaton_tool_t **tools)
+{
+    size_t   n, size;
+    cJSON   *item, *v;
+
+    n = 0;
+    size = 0;
+
+    cJSON_ArrayForEach(item, list) {
+        v = cJSON_GetObjectItemCaseSensitive(item, "tools");
+
+        n += (chaton_rs_type(item, "namespace") && cJSON_IsArray(v))
+             ? (size_t) cJSON_GetArraySize(v) : 1;
+        size++;
+    }
+
+    if (n <= size) {
+        return CHATON_OK;
+    }
+
+    if (n > CHATON_RESPONSES_MAX_TOOLS) {
+        return chaton_error_set(ps->err, 400, "tools", NULL,
+                                "'tools' has more than %d tools, those of "
+                                "namespaces counted",
+                                CHATON_RESPONSES_MAX_TOOLS);
+    }
+
+    *tools = ps->alloc->alloc(ps->alloc->pool, n * sizeof(chaton_tool_t));
+    if (*tools == NULL) {
+        return CHATON_ERROR;
+    }
+
+    ps->req->tools.tools = *tools;
+
+    return CHATON_OK;
+}
+
+
+/*
+ * A function or custom tool at ps->param ("tools[k]", or a namespace's
+ * "tools[k].tools[j]"); served names the types served there, for a
+ * refusal
+ */
+
+static int
+chaton_rs_tool(chaton_rs_parse_t *ps, cJSON *item, chaton_tool_t *t,
+    const char *served)
+{
+    cJSON  *type;
+
+    if (chaton_rs_type(item, "custom")) {
+        return chaton_rs_custom_tool(ps, item, t);
+    }
+
+    if (chaton_rs_type(item, "function")) {
+        return chaton_conv_tool(ps->alloc, ps->err, ps->param, item,
+                                "parameters", t);
+    }
+
+    (void) strcat(ps->param, ".type");
+
+    type = cJSON_GetObjectItemCaseSensitive(item, "type");
+
+    if (!cJSON_IsString(type)) {
+        return chaton_error_set(ps->err, 400, ps->param, NULL,
+                                "'%s' must be a string", ps->param);
+    }
+
+    return chaton_error_set(ps->err, 400, ps->param, "unsupported_value",
+                            "'%s': '%.40s' tools are not served here; %s "
+                            "tools are", ps->param, type->valuestring,
+                            served);
+}
+
+
+/*
+ * {"type": "namespace", "name", "description", "tools": function and
+ * custom tools}: each of its tools is offered to the model as
+ * "<namespace>.<name>" (a top-level tool's name has no dot, so none can
+ * be the same), with the namespace's description before its own; the
+ * writer answers a call of one as a call of "name" with "namespace".
+ */
+
+static int
+chaton_rs_namespace(chaton_rs_parse_t *ps, cJSON *item, chaton_tool_t *tools)
+{
+    size_t          j, at;
+    cJSON          *list, *it;
+    chaton_buf_t    b;
+    chaton_tool_t   ns, *t;
+
+    /* its name and description are read as a tool's are */
+
+    chaton_try(chaton_conv_tool(ps->alloc, ps->err, ps->param, item,
+                                "parameters", &ns));
+
+    at = strlen(ps->param);
+    (void) strcat(ps->param, ".tools");
+
+    list = cJSON_GetObjectItemCaseSensitive(item, "tools");
+
+    if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) == 0) {
+        return chaton_error_set(ps->err, 400, ps->param, NULL,
+                                "'%s' must be a non-empty array of "
+                                "function and custom tools", ps->param);
+    }
+
+    j = 0;
+
+    cJSON_ArrayForEach(it, list) {
+        (void) snprintf(ps->param + at, sizeof(ps->param) - at,
+                        ".tools[%zu]", j++);
+
+        t = &tools[ps->req->tools.ntools];
+
+        chaton_try(chaton_rs_tool(ps, it, t, "function and custom"));
+
+        chaton_buf_init(&b, ps->alloc, 0);
+
+        chaton_try(chaton_buf_append(&b, ns.name, ns.name_len));
+        chaton_try(chaton_buf_literal(&b, "."));
+        chaton_try(chaton_buf_append(&b, t->name, t->name_len));
+
+        t->name = b.data;
+        t->name_len = b.len;
+
+        if (ns.description_len) {
+            chaton_buf_init(&b, ps->alloc, 0);
+
+            chaton_try(chaton_buf_append(&b, ns.description,
+                                         ns.description_len));
+
+            if (t->description_len) {
+                chaton_try(chaton_buf_literal(&b, "\n\n"));
+                chaton_try(chaton_buf_append(&b, t->description,
+                                             t->description_len));
+            }
+
+            t->description = b.data;
+            t->description_len = b.len;
+        }
+
+        ps->req->tools.ntools++;
+    }
+
+    ps->param[at] = '\0';
 
     return CHATON_OK;
 }
@@ -709,7 +855,8 @@ chaton_rs_custom_tool(chaton_rs_parse_t *ps, cJSON *item, chaton_tool_t *t)
 
 
 /*
- * "none" | "auto" | "required" | {"type": "function" or "custom", "name"}
+ * "none" | "auto" | "required" | {"type": "function" or "custom", "name",
+ * "namespace" for a namespace's tool}
  */
 
 static int
@@ -759,15 +906,59 @@ chaton_rs_tool_choice(chaton_rs_parse_t *ps, cJSON *root)
 
     name = cJSON_GetObjectItemCaseSensitive(v, "name");
 
-    if (cJSON_IsString(name)
-        && chaton_conv_choose(t, name->valuestring) == CHATON_OK)
-    {
+    if (!cJSON_IsString(name)) {
+        return chaton_error_set(ps->err, 400, "tool_choice.name",
+                                "invalid_value", "'tool_choice.name' must "
+                                "name one of the function tools given");
+    }
+
+    return chaton_rs_choose(ps, v, name->valuestring);
+}
+
+
+/*
+ * The tool a tool_choice names: a top-level one, or with "namespace" (as
+ * a call of it has) a namespace's
+ */
+
+static int
+chaton_rs_choose(chaton_rs_parse_t *ps, cJSON *choice, const char *name)
+{
+    int      rc;
+    char    *full;
+    cJSON   *ns;
+    size_t   len;
+
+    ns = cJSON_GetObjectItemCaseSensitive(choice, "namespace");
+
+    if (ns == NULL || cJSON_IsNull(ns)) {
+        rc = chaton_conv_choose(&ps->req->tools, name);
+
+    } else if (cJSON_IsString(ns)) {
+        len = strlen(ns->valuestring) + 1 + strlen(name) + 1;
+
+        full = ps->alloc->alloc(ps->alloc->pool, len);
+        if (full == NULL) {
+            return CHATON_ERROR;
+        }
+
+        (void) snprintf(full, len, "%s.%s", ns->valuestring, name);
+
+        rc = chaton_conv_choose(&ps->req->tools, full);
+
+    } else {
+        return chaton_error_set(ps->err, 400, "tool_choice.namespace", NULL,
+                                "'tool_choice.namespace' must be a string");
+    }
+
+    if (rc == CHATON_OK) {
         return CHATON_OK;
     }
 
     return chaton_error_set(ps->err, 400, "tool_choice.name",
                             "invalid_value", "'tool_choice.name' must name "
-                            "one of the function tools given");
+                            "one of the function tools given (with "
+                            "'namespace', one of that namespace's)");
 }
 
 
@@ -1365,6 +1556,7 @@ chaton_rs_calls(chaton_rs_parse_t *ps, cJSON *item, size_t i, cJSON **next)
         chaton_try(chaton_rs_string(ps, it, "call_id", &c->id, &c->id_len));
         chaton_try(chaton_rs_string(ps, it, "name", &c->name,
                                     &c->name_len));
+        chaton_try(chaton_rs_namespaced(ps, it, c));
         chaton_try(chaton_rs_arguments(ps, it, c));
 
         msg.ncalls++;
@@ -1377,6 +1569,40 @@ chaton_rs_calls(chaton_rs_parse_t *ps, cJSON *item, size_t i, cJSON **next)
     chaton_try(chaton_conv_calls_text(ps->req, ps->alloc, &msg));
 
     return chaton_rs_push(ps, &msg);
+}
+
+
+/* a call of a namespace's tool: named as the model was offered it */
+
+static int
+chaton_rs_namespaced(chaton_rs_parse_t *ps, cJSON *it, chaton_call_t *c)
+{
+    cJSON         *v;
+    chaton_buf_t   b;
+
+    v = cJSON_GetObjectItemCaseSensitive(it, "namespace");
+
+    if (v == NULL || cJSON_IsNull(v)) {
+        return CHATON_OK;
+    }
+
+    if (!cJSON_IsString(v) || v->valuestring[0] == '\0') {
+        (void) strcat(ps->param, ".namespace");
+        return chaton_error_set(ps->err, 400, ps->param, NULL,
+                                "'%s' must be a non-empty string",
+                                ps->param);
+    }
+
+    chaton_buf_init(&b, ps->alloc, 0);
+
+    chaton_try(chaton_buf_append_str(&b, v->valuestring));
+    chaton_try(chaton_buf_literal(&b, "."));
+    chaton_try(chaton_buf_append(&b, c->name, c->name_len));
+
+    c->name = b.data;
+    c->name_len = b.len;
+
+    return CHATON_OK;
 }
 
 
@@ -1598,6 +1824,8 @@ static int chaton_rs_part_json(chaton_responses_t *rs, chaton_buf_t *b,
     int item);
 static int chaton_rs_call_json(chaton_responses_t *rs, chaton_buf_t *b,
     const chaton_tool_call_t *call, const char *status, int args);
+static int chaton_rs_call_name(chaton_buf_t *b,
+    const chaton_tool_call_t *call, int ns);
 static int chaton_rs_response(chaton_responses_t *rs, chaton_buf_t *b,
     const char *status, const chaton_outcome_t *o, const chaton_error_t *e);
 static int chaton_rs_echo_defaults(chaton_buf_t *b);
@@ -1802,8 +2030,7 @@ chaton_rs_tool_call(chaton_writer_t *w, chaton_buf_t *out,
         chaton_try(chaton_rs_event(rs, out,
                                    "response.function_call_arguments.done"));
         chaton_try(chaton_rs_where(rs, out, NULL));
-        chaton_try(chaton_buf_literal(out, ",\"name\":"));
-        chaton_try(chaton_json_string(out, call->name, call->name_len));
+        chaton_try(chaton_rs_call_name(out, call, 0));
         chaton_try(chaton_buf_literal(out, ",\"arguments\":"));
         chaton_try(chaton_json_string(out, call->arguments,
                                       call->arguments_len));
@@ -1879,7 +2106,8 @@ chaton_rs_custom_input(chaton_responses_t *rs, const chaton_tool_call_t *call)
 /*
  * {"id","type":"function_call","status","call_id","name","arguments"}, or
  * a custom tool's {"id","type":"custom_tool_call","status","call_id",
- * "name","input"}; "args": with the arguments (the input) or empty
+ * "name","input"}, with "namespace" before "name" for a namespace's tool;
+ * "args": with the arguments (the input) or empty
  */
 
 static int
@@ -1899,8 +2127,7 @@ chaton_rs_call_json(chaton_responses_t *rs, chaton_buf_t *b,
     chaton_try(chaton_json_cstring(b, status));
     chaton_try(chaton_buf_literal(b, ",\"call_id\":"));
     chaton_try(chaton_json_string(b, call->id, call->id_len));
-    chaton_try(chaton_buf_literal(b, ",\"name\":"));
-    chaton_try(chaton_json_string(b, call->name, call->name_len));
+    chaton_try(chaton_rs_call_name(b, call, 1));
 
     if (!custom) {
         chaton_try(chaton_buf_literal(b, ",\"arguments\":"));
@@ -1917,6 +2144,39 @@ chaton_rs_call_json(chaton_responses_t *rs, chaton_buf_t *b,
     }
 
     return chaton_buf_literal(b, "\"}");
+}
+
+
+/*
+ * ,"name": the call's; a namespace's tool, "<namespace>.<name>" to the
+ * model (no other name has a dot), is ,"namespace":...,"name":<name>,
+ * or only its name where the event has no namespace ("ns" 0)
+ */
+
+static int
+chaton_rs_call_name(chaton_buf_t *b, const chaton_tool_call_t *call, int ns)
+{
+    size_t                len;
+    const unsigned char  *name, *dot;
+
+    name = call->name;
+    len = call->name_len;
+
+    dot = memchr(name, '.', len);
+
+    if (dot) {
+        if (ns) {
+            chaton_try(chaton_buf_literal(b, ",\"namespace\":"));
+            chaton_try(chaton_json_string(b, name, dot - name));
+        }
+
+        len -= dot + 1 - name;
+        name = dot + 1;
+    }
+
+    chaton_try(chaton_buf_literal(b, ",\"name\":"));
+
+    return chaton_json_string(b, name, len);
 }
 
 

@@ -22,7 +22,9 @@
  * index>", input items' with "_i<n>"; the reasoning text is the reasoning
  * item's one summary part; a call's call_id is the call's own id
  * ("call_..."); a custom tool is offered as a function of one string,
- * "input".
+ * "input"; a namespace's tool is offered as "<namespace>.<name>" (no
+ * top-level name has a dot), and its calls have "namespace" and "name";
+ * a web_search tool with "external_web_access": false is no web search.
  */
 
 #ifndef _DIALECT_OPENAI_RESPONSES_H_INCLUDED_

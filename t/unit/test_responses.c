@@ -175,6 +175,101 @@ test_parse_web_search(void **state)
 }
 
 
+/*
+ * A namespace (Codex's multi_agent_v1): its tools offered as
+ * "<namespace>.<name>" with its description first, beside a top-level
+ * tool of the same name; a call of one in the history, with its
+ * namespace, is that tool's; tool_choice names one with "namespace"
+ */
+
+#define NS_TOOLS                                                              \
+    "\"tools\":[{\"type\":\"function\",\"name\":\"spawn\","                \
+    "\"description\":\"Top.\"},"                                            \
+    "{\"type\":\"namespace\",\"name\":\"agents\",\"description\":"        \
+    "\"Sub-agents.\",\"tools\":[{\"type\":\"function\",\"name\":"         \
+    "\"spawn\",\"description\":\"Start one.\",\"parameters\":{\"type\":"  \
+    "\"object\"},\"strict\":false},{\"type\":\"function\",\"name\":"      \
+    "\"wait\"},{\"type\":\"custom\",\"name\":\"note\"}]},"                \
+    "{\"type\":\"web_search\",\"external_web_access\":false}]"
+
+static void
+test_parse_namespace(void **state)
+{
+    const chaton_tool_t  *t;
+
+    parse_ok(HEAD "\"input\":["
+             "{\"role\":\"user\",\"content\":\"go\"},"
+             "{\"type\":\"function_call\",\"call_id\":\"call_1\","
+             "\"namespace\":\"agents\",\"name\":\"spawn\","
+             "\"arguments\":\"{}\"},"
+             "{\"type\":\"function_call_output\",\"call_id\":\"call_1\","
+             "\"output\":\"started\"}]," NS_TOOLS "}");
+
+    assert_int_equal(req.tools.ntools, 4);
+    t = req.tools.tools;
+    assert_string_equal(unit_strn(t[0].name, t[0].name_len), "spawn");
+    assert_string_equal(unit_strn(t[1].name, t[1].name_len),
+                        "agents.spawn");
+    assert_string_equal(unit_strn(t[1].description, t[1].description_len),
+                        "Sub-agents.\n\nStart one.");
+    assert_string_equal(unit_strn(t[1].parameters, t[1].parameters_len),
+                        "{\"type\":\"object\"}");
+    assert_string_equal(unit_strn(t[2].name, t[2].name_len), "agents.wait");
+    assert_string_equal(unit_strn(t[2].description, t[2].description_len),
+                        "Sub-agents.");
+    assert_string_equal(unit_strn(t[3].name, t[3].name_len), "agents.note");
+    assert_true(t[3].custom);
+    assert_false(req.web_search);
+    assert_non_null(strstr(content(0), "agents.spawn"));
+
+    /* the call in the history is the namespace's tool's; its output too */
+    assert_int_equal(req.messages[2].ncalls, 1);
+    assert_string_equal(unit_strn(req.messages[2].calls[0].name,
+                                  req.messages[2].calls[0].name_len),
+                        "agents.spawn");
+    assert_non_null(strstr(content(2), "\"agents.spawn\""));
+    assert_non_null(strstr(content(3), "name=\"agents.spawn\""));
+
+    parse_ok(HEAD "\"input\":\"x\"," NS_TOOLS ",\"tool_choice\":{"
+             "\"type\":\"function\",\"name\":\"wait\",\"namespace\":"
+             "\"agents\"}}");
+    assert_int_equal(req.tools.choice, CHATON_TOOL_CHOICE_FUNCTION);
+    assert_string_equal(unit_strn(req.tools.choice_name,
+                                  req.tools.choice_name_len), "agents.wait");
+
+    parse_ok(HEAD "\"input\":\"x\"," NS_TOOLS ",\"tool_choice\":{"
+             "\"type\":\"function\",\"name\":\"spawn\"}}");
+    assert_string_equal(unit_strn(req.tools.choice_name,
+                                  req.tools.choice_name_len), "spawn");
+
+    refused(HEAD "\"input\":\"x\"," NS_TOOLS ",\"tool_choice\":{"
+            "\"type\":\"function\",\"name\":\"wait\"}}",
+            "tool_choice.name");
+    refused(HEAD "\"input\":\"x\"," NS_TOOLS ",\"tool_choice\":{"
+            "\"type\":\"function\",\"name\":\"wait\",\"namespace\":1}}",
+            "tool_choice.namespace");
+    refused(HEAD "\"input\":\"x\",\"tools\":[{\"type\":\"namespace\","
+            "\"description\":\"d\",\"tools\":[]}]}", "tools[0].name");
+    refused(HEAD "\"input\":\"x\",\"tools\":[{\"type\":\"namespace\","
+            "\"name\":\"a.b\",\"tools\":[]}]}", "tools[0].name");
+    refused(HEAD "\"input\":\"x\",\"tools\":[{\"type\":\"namespace\","
+            "\"name\":\"n\",\"tools\":[]}]}", "tools[0].tools");
+    refused(HEAD "\"input\":\"x\",\"tools\":[{\"type\":\"namespace\","
+            "\"name\":\"n\",\"description\":5,\"tools\":[]}]}",
+            "tools[0].description");
+    refused(HEAD "\"input\":\"x\",\"tools\":[{\"type\":\"web_search\"},"
+            "{\"type\":\"namespace\",\"name\":\"n\",\"tools\":["
+            "{\"type\":\"function\",\"name\":\"f\"},"
+            "{\"type\":\"web_search\"}]}]}", "tools[1].tools[1].type");
+    refused(HEAD "\"input\":\"x\",\"tools\":[{\"type\":\"namespace\","
+            "\"name\":\"n\",\"tools\":[{\"type\":\"function\","
+            "\"name\":\"bad name\"}]}]}", "tools[0].tools[0].name");
+    refused(HEAD "\"input\":[{\"type\":\"function_call\",\"call_id\":"
+            "\"c\",\"name\":\"f\",\"namespace\":5,\"arguments\":"
+            "\"{}\"}]}", "input[0].namespace");
+}
+
+
 /* the tool loop: a call, its output answering it by call_id */
 
 static void
@@ -521,6 +616,7 @@ typedef struct {
     const char    *text[MAX_ITEMS];     /* text, summary, arguments */
     const char    *name[MAX_ITEMS];
     const char    *call_id[MAX_ITEMS];
+    const char    *ns[MAX_ITEMS];       /* a call's namespace, or NULL */
     const char    *status;
     const char    *incomplete;          /* incomplete_details.reason */
     double         input_tokens;
@@ -570,8 +666,17 @@ item_read(cJSON *it, answer_t *a)
     }
 
     assert_string_equal(a->type[k], "function_call");
-    unit_jkeys_exactly(it, "id", "type", "status", "call_id", "name",
-                       "arguments", NULL);
+
+    if (cJSON_HasObjectItem(it, "namespace")) {
+        unit_jkeys_exactly(it, "id", "type", "status", "call_id",
+                           "namespace", "name", "arguments", NULL);
+        a->ns[k] = unit_jstr(it, "namespace");
+
+    } else {
+        unit_jkeys_exactly(it, "id", "type", "status", "call_id", "name",
+                           "arguments", NULL);
+    }
+
     assert_string_equal(unit_jstr(it, "status"), "completed");
     a->text[k] = unit_jstr(it, "arguments");
     a->name[k] = unit_jstr(it, "name");
@@ -715,6 +820,8 @@ stream_item(const char **name, cJSON **data, size_t n, size_t *i,
         assert_string_equal(unit_jstr(it, "arguments"), "");
         s->name[k] = unit_jstr(it, "name");
         s->call_id[k] = unit_jstr(it, "call_id");
+        s->ns[k] = cJSON_HasObjectItem(it, "namespace")
+                   ? unit_jstr(it, "namespace") : NULL;
         delta_ev = "response.function_call_arguments.delta";
         done_ev = "response.function_call_arguments.done";
         part_add = NULL;
@@ -879,6 +986,7 @@ stream_check(const chaton_buf_t *out, answer_t *a, answer_t *s)
     for (i = 0; i < a->n; i++) {
         assert_string_equal(s->type[i], a->type[i]);
         assert_string_equal(s->text[i], a->text[i]);
+        assert_true((s->ns[i] == NULL) == (a->ns[i] == NULL));
     }
 }
 
@@ -1021,6 +1129,73 @@ test_write_tool_calls(void **state)
         assert_string_equal(a.name[2], "read");
         assert_string_equal(a.text[2], "{}");
         assert_null(strstr(unit_bufstr(&out), "tool_call_"));
+    }
+}
+
+
+/*
+ * a namespace's tool's call: "namespace" and its own name, in the item
+ * (added and done) and the whole answer; its arguments' done event has
+ * the name only, as the SDK's type; a top-level tool of the same name
+ * has none
+ */
+
+static const chaton_tool_t  tools_ns[] = {
+    { (const unsigned char *) "spawn", 5, NULL, 0, NULL, 0, 0 },
+    { (const unsigned char *) "agents.spawn", 12, NULL, 0, NULL, 0, 0 },
+};
+
+
+static void
+test_write_namespace(void **state)
+{
+    int             stream;
+    char            e[1024];
+    answer_t        a;
+    chaton_buf_t    out;
+    chaton_chat_t   t;
+    chaton_tools_t  tools;
+
+    memset(&tools, 0, sizeof(chaton_tools_t));
+    tools.tools = tools_ns;
+    tools.ntools = 2;
+    tools.parallel = 1;
+    memcpy(tools.nonce, NONCE, CHATON_TOOLS_NONCE_LEN);
+
+    (void) snprintf(e, sizeof(e),
+                    "{\"choices\":[{\"delta\":{\"content\":\""
+                    "\\u003ctool_call_" NONCE "\\u003e{\\\"name\\\": "
+                    "\\\"agents.spawn\\\", \\\"arguments\\\": {\\\"n\\\": 1}}"
+                    "\\u003c/tool_call_" NONCE "\\u003e\\n"
+                    "\\u003ctool_call_" NONCE "\\u003e{\\\"name\\\": "
+                    "\\\"spawn\\\", \\\"arguments\\\": {}}"
+                    "\\u003c/tool_call_" NONCE "\\u003e\"}}]}");
+
+    for (stream = 0; stream <= 1; stream++) {
+        (void) rs_new(&t, &out, stream);
+        assert_int_equal(chaton_chat_tools(&t, &tools, 4096), CHATON_OK);
+
+        assert_int_equal(ev(&t, e), CHATON_OK);
+        finish(&t, &out, stream, &a);
+
+        assert_int_equal(a.n, 2);
+        assert_string_equal(a.type[0], "function_call");
+        assert_string_equal(a.ns[0], "agents");
+        assert_string_equal(a.name[0], "spawn");
+        assert_string_equal(a.text[0], "{\"n\":1}");
+        assert_string_equal(a.type[1], "function_call");
+        assert_null(a.ns[1]);
+        assert_string_equal(a.name[1], "spawn");
+
+        if (stream) {
+            assert_non_null(strstr(unit_bufstr(&out),
+                                   "\"item\":{\"id\":\"fc_gw0001_0\","
+                                   "\"type\":\"function_call\",\"status\":"
+                                   "\"in_progress\",\"call_id\":\"call_"
+                                   NONCE "_0\",\"namespace\":\"agents\","
+                                   "\"name\":\"spawn\",\"arguments\":\"\"}"));
+            assert_null(strstr(unit_bufstr(&out), "agents."));
+        }
     }
 }
 
@@ -1196,6 +1371,7 @@ main(void)
         rtest(test_parse_items),
         rtest(test_parse_tools),
         rtest(test_parse_web_search),
+        rtest(test_parse_namespace),
         rtest(test_parse_tool_loop),
         rtest(test_parse_echo),
         rtest(test_parse_custom),
@@ -1203,6 +1379,7 @@ main(void)
         rtest(test_parse_refusals),
         rtest(test_write_text_reasoning),
         rtest(test_write_tool_calls),
+        rtest(test_write_namespace),
         rtest(test_write_custom),
         rtest(test_write_length),
         rtest(test_write_failed),
