@@ -653,6 +653,35 @@ $rec = $t->mock_requests('chats')->[-1];
 is($rec->{json}{messages}[2]{content}, message_text($r1),
    'item_reference: the item it names');
 
+# a bare item_reference (the AI SDK's, to an earlier answer): the stored
+# response its id names, without previous_response_id
+$res = responses(input => [
+    { role => 'user', content => [{ type => 'input_text',
+                                     text => 'first question' }] },
+    { type => 'item_reference', id => $r1->{output}[0]{id} },
+    { role => 'user', content => [{ type => 'input_text',
+                                     text => 'second' }] }]);
+is($res->code, 200, 'bare item_reference: 200');
+$rec = $t->mock_requests('chats')->[-1];
+is_deeply([map { "$_->{role}:$_->{content}" } @{ $rec->{json}{messages} }],
+          ['user:first question', 'assistant:' . message_text($r1),
+           'user:second'],
+          'bare item_reference: the stored answer in its place');
+my $in1 = $t->get("/v1/responses/$r1->{id}/input_items")->json->{data}[0];
+$res = responses(input => [{ type => 'item_reference', id => $in1->{id} }]);
+$rec = $t->mock_requests('chats')->[-1];
+is($rec->{json}{messages}[-1]{content}, 'first question',
+   'bare item_reference: a stored input item, by the id it was given');
+(my $gone = $r1->{output}[0]{id}) =~ s/_0$/_9/;
+ChatonTest::is_openai_error(
+    responses(input => [{ type => 'item_reference', id => $gone }]), 400,
+    'bare item_reference: no such item', param => 'input[0].id',
+    message => qr/^Item with id '\Q$gone\E' not found\.$/);
+ChatonTest::is_openai_error(
+    responses(input => [{ type => 'item_reference',
+                          id => 'msg_00000000000000000000beef_0' }]), 400,
+    'bare item_reference: no such response', param => 'input[0].id');
+
 # the tool loop through the store: only the output is sent
 $res = responses(tools => [$weather],
                  input => 'Weather? [[tool get_weather {"city":"Oslo"}]]');
@@ -765,6 +794,13 @@ ChatonTest::is_openai_error(
     zpost('/v1/responses', \%B, previous_response_id => $ra->{id}), 400,
     'isolation: bob cannot continue it', code => 'previous_response_not_found');
 ChatonTest::is_openai_error(
+    zpost('/v1/responses', \%B, input => [{ type => 'item_reference',
+                                            id => $ra->{output}[0]{id} }]),
+    400, 'isolation: nor refer to its items', param => 'input[0].id');
+is(zpost('/v1/responses', \%A, input => [{ type => 'item_reference',
+                                           id => $ra->{output}[0]{id} }])
+   ->code, 200, 'isolation: alice refers to hers');
+ChatonTest::is_openai_error(
     $z->request(DELETE => "/v1/responses/$ra->{id}", undef, %B), 404,
     'isolation: nor delete it');
 is($z->get("/v1/responses/$ra->{id}", undef, %A)->code, 200,
@@ -787,6 +823,10 @@ ChatonTest::is_openai_error($z->get("/off/v1/responses/$r->{id}"), 404,
 ChatonTest::is_openai_error(
     zpost('/off/v1/responses', {}, previous_response_id => $ro->{id}), 400,
     'store off: nothing to continue', code => 'previous_response_not_found');
+ChatonTest::is_openai_error(
+    zpost('/off/v1/responses', {}, input => [{ type => 'item_reference',
+                                               id => $ro->{output}[0]{id} }]),
+    400, 'store off: nothing to refer to', param => 'input[0].id');
 
 # a reload keeps the zone and its entries
 $z->signal_nginx('HUP');

@@ -44,6 +44,10 @@ typedef struct {
     cJSON                      *prev;       /* previous_response_id's */
     const unsigned char        *prev_text;
     size_t                      prev_len;
+    cJSON                      *ref;        /* the items of the stored
+                                               response an item_reference
+                                               named last */
+    char                        ref_id[72]; /* its id */
     chaton_buf_t                items;      /* the input items kept */
     size_t                      nkept;      /* of the request's */
     unsigned                    keep:1;     /* for a store */
@@ -80,6 +84,8 @@ static int chaton_rs_items(chaton_rs_parse_t *ps, cJSON *array, int own);
 static int chaton_rs_previous(chaton_rs_parse_t *ps);
 static int chaton_rs_reference(chaton_rs_parse_t *ps, cJSON *ref, size_t i,
     int own);
+static int chaton_rs_stored(chaton_rs_parse_t *ps, const char *id,
+    cJSON **found);
 static cJSON *chaton_rs_find(cJSON *array, const char *id);
 static int chaton_rs_keep(chaton_rs_parse_t *ps, cJSON *item);
 static int chaton_rs_keep_text(cJSON *msg, const char *text);
@@ -171,6 +177,7 @@ chaton_responses_parse(chaton_chat_req_t *req, chaton_alloc_t *a,
     rc = chaton_rs_fields(&ps, root);
 
     cJSON_Delete(ps.prev);
+    cJSON_Delete(ps.ref);
     cJSON_Delete(root);
 
     return rc;
@@ -1131,7 +1138,8 @@ chaton_rs_previous(chaton_rs_parse_t *ps)
 
 /*
  * {"type": "item_reference", "id"}: the item of that id in the previous
- * response's items or earlier in the request, read in its place
+ * response's items, in the request, or in the stored response its id
+ * names, read in its place
  */
 
 static int
@@ -1156,6 +1164,10 @@ chaton_rs_reference(chaton_rs_parse_t *ps, cJSON *ref, size_t i, int own)
     }
 
     if (found == NULL) {
+        chaton_try(chaton_rs_stored(ps, id->valuestring, &found));
+    }
+
+    if (found == NULL) {
         return chaton_error_set(ps->err, 400, ps->param, "invalid_value",
                                 "Item with id '%.64s' not found.",
                                 id->valuestring);
@@ -1177,6 +1189,77 @@ chaton_rs_reference(chaton_rs_parse_t *ps, cJSON *ref, size_t i, int own)
     cJSON_Delete(copy);
 
     return rc;
+}
+
+
+/*
+ * An item of a stored response, found by its id alone (the AI SDK refers
+ * to an earlier answer so, without previous_response_id): the ids the
+ * gateway gives are the response's with another prefix for "resp_" and
+ * "_<n>" or "_i<n>" after it, so "msg_<hex>_0" is an item of
+ * "resp_<hex>", looked up in the store as previous_response_id is (the
+ * asker's only); *found is NULL when there is no such item, or no store.
+ * The response looked up last is kept for the next reference: an
+ * answer's items are often referred to together.
+ */
+
+static int
+chaton_rs_stored(chaton_rs_parse_t *ps, const char *id, cJSON **found)
+{
+    int                   rc;
+    size_t                len;
+    const char           *hex, *end, *p;
+    chaton_error_t        err;
+    const unsigned char  *items;
+
+    *found = NULL;
+
+    hex = strchr(id, '_');
+    end = strrchr(id, '_');
+
+    if (ps->conf->previous == NULL || hex == NULL || hex == end) {
+        return CHATON_OK;
+    }
+
+    hex++;
+    len = end - hex;
+    p = end + 1 + (end[1] == 'i');
+
+    if (len == 0 || len > sizeof(ps->ref_id) - sizeof("resp_")
+        || *p == '\0' || p[strspn(p, "0123456789")] != '\0')
+    {
+        return CHATON_OK;
+    }
+
+    if (ps->ref == NULL || strncmp(ps->ref_id + 5, hex, len) != 0
+        || ps->ref_id[5 + len] != '\0')
+    {
+        cJSON_Delete(ps->ref);
+        ps->ref = NULL;
+
+        (void) snprintf(ps->ref_id, sizeof(ps->ref_id), "resp_%.*s",
+                        (int) len, hex);
+
+        memset(&err, 0, sizeof(chaton_error_t));
+
+        rc = ps->conf->previous(ps->conf->previous_data,
+                                (const unsigned char *) ps->ref_id, len + 5,
+                                &items, &len, &err);
+
+        if (rc == CHATON_ERROR) {
+            return CHATON_ERROR;
+        }
+
+        if (rc != CHATON_OK) {
+            return CHATON_OK;
+        }
+
+        ps->ref = cJSON_ParseWithLength((const char *) items, len);
+    }
+
+    *found = chaton_rs_find(ps->ref, id);
+
+    return CHATON_OK;
 }
 
 

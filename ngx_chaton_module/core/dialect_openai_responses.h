@@ -14,8 +14,10 @@
  *                              final object)
  *
  * The store is the glue's: previous_response_id is resolved through
- * conf->previous (its items come first), and with conf->response_id the
- * input items are kept in req->items, each with an id.
+ * conf->previous (its items come first), and so is an item_reference to
+ * an item of a stored response (its id names the response); with
+ * conf->response_id the input items are kept in req->items, each with an
+ * id.
  *
  * Choices the API leaves open: output items' ids are the response's id
  * with "msg_", "rs_", "fc_" or "ctc_" for its "resp_" and "_<output

@@ -396,11 +396,14 @@ test_parse_custom(void **state)
 /* the store's side: what previous_response_id names, from conf */
 
 static const char  *stored_items;
+static int          stored_asked;
 
 static int
 stored(void *data, const unsigned char *id, size_t len,
     const unsigned char **items, size_t *items_len, chaton_error_t *e)
 {
+    stored_asked++;
+
     if (stored_items == NULL || len != 6 || memcmp(id, "resp_1", 6) != 0) {
         return chaton_rstore_not_found(e, id, len, 1);
     }
@@ -494,6 +497,81 @@ test_parse_previous(void **state)
     stored_items = "[{";
     refused(HEAD "\"previous_response_id\":\"resp_1\",\"input\":\"x\"}",
             "previous_response_id");
+}
+
+
+/*
+ * A bare item_reference (the AI SDK's, to an earlier answer): the
+ * response its id names, from the store; one look-up for its items
+ */
+
+static void
+test_parse_reference(void **state)
+{
+    cJSON  *items;
+
+    conf.previous = stored;
+    conf.response_id = (const unsigned char *) "resp_abc";
+    conf.response_id_len = 8;
+
+    stored_items = "[{\"id\":\"msg_1_i0\",\"type\":\"message\",\"role\":"
+                   "\"user\",\"content\":[{\"type\":\"input_text\","
+                   "\"text\":\"first\"}]},"
+                   "{\"id\":\"rs_1_0\",\"type\":\"reasoning\","
+                   "\"summary\":[]},"
+                   "{\"id\":\"msg_1_1\",\"type\":\"message\",\"status\":"
+                   "\"completed\",\"role\":\"assistant\",\"content\":[{"
+                   "\"type\":\"output_text\",\"annotations\":[],"
+                   "\"text\":\"the answer\"}]}]";
+    stored_asked = 0;
+
+    parse_ok(HEAD "\"input\":["
+             "{\"role\":\"user\",\"content\":[{\"type\":\"input_text\","
+             "\"text\":\"first\"}]},"
+             "{\"type\":\"item_reference\",\"id\":\"rs_1_0\"},"
+             "{\"type\":\"item_reference\",\"id\":\"msg_1_1\"},"
+             "{\"role\":\"user\",\"content\":\"second\"}]}");
+
+    assert_int_equal(req.nmessages, 3);
+    assert_string_equal(content(0), "first");
+    assert_string_equal(req.messages[1].role, "assistant");
+    assert_string_equal(content(1), "the answer");
+    assert_string_equal(content(2), "second");
+    assert_int_equal(stored_asked, 1);
+
+    /* kept as the items they name, ids and all */
+    items = unit_json(req.items, req.items_len);
+    assert_int_equal(cJSON_GetArraySize(items), 4);
+    assert_string_equal(unit_jstr(cJSON_GetArrayItem(items, 2), "id"),
+                        "msg_1_1");
+
+    /* an input item as stored, by the id the gateway gave it */
+    parse_ok(HEAD "\"input\":[{\"type\":\"item_reference\",\"id\":"
+             "\"msg_1_i0\"}]}");
+    assert_int_equal(req.nmessages, 1);
+    assert_string_equal(content(0), "first");
+
+    /* no such item, no such response, no id of the gateway's, no store */
+    refused(HEAD "\"input\":[{\"role\":\"user\",\"content\":\"x\"},"
+            "{\"type\":\"item_reference\",\"id\":\"msg_1_7\"}]}",
+            "input[1].id");
+    assert_string_equal(unit_strn(err.text, err.text_len),
+                        "Item with id 'msg_1_7' not found.");
+    refused(HEAD "\"input\":[{\"type\":\"item_reference\",\"id\":"
+            "\"msg_2_0\"}]}", "input[0].id");
+    assert_string_equal(err.code, "invalid_value");
+    stored_asked = 0;
+    refused(HEAD "\"input\":[{\"type\":\"item_reference\",\"id\":"
+            "\"msg_1_x\"}]}", "input[0].id");
+    refused(HEAD "\"input\":[{\"type\":\"item_reference\",\"id\":"
+            "\"msg_1\"}]}", "input[0].id");
+    refused(HEAD "\"input\":[{\"type\":\"item_reference\",\"id\":"
+            "\"msg__0\"}]}", "input[0].id");
+    assert_int_equal(stored_asked, 0);
+
+    conf.previous = NULL;
+    refused(HEAD "\"input\":[{\"type\":\"item_reference\",\"id\":"
+            "\"msg_1_1\"}]}", "input[0].id");
 }
 
 
@@ -1376,6 +1454,7 @@ main(void)
         rtest(test_parse_echo),
         rtest(test_parse_custom),
         rtest(test_parse_previous),
+        rtest(test_parse_reference),
         rtest(test_parse_refusals),
         rtest(test_write_text_reasoning),
         rtest(test_write_tool_calls),
