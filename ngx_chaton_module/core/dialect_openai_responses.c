@@ -100,6 +100,9 @@ static int chaton_rs_calls(chaton_rs_parse_t *ps, cJSON *item, size_t i,
     cJSON **next);
 static int chaton_rs_namespaced(chaton_rs_parse_t *ps, cJSON *it,
     chaton_call_t *c);
+static unsigned char *chaton_rs_dotted(chaton_alloc_t *a,
+    const unsigned char *ns, size_t ns_len, const unsigned char *name,
+    size_t *len);
 static int chaton_rs_arguments(chaton_rs_parse_t *ps, cJSON *it,
     chaton_call_t *c);
 static int chaton_rs_output(chaton_rs_parse_t *ps, cJSON *item, size_t i);
@@ -768,14 +771,11 @@ chaton_rs_namespace(chaton_rs_parse_t *ps, cJSON *item, chaton_tool_t *tools)
 
         chaton_try(chaton_rs_tool(ps, it, t, "function and custom"));
 
-        chaton_buf_init(&b, ps->alloc, 0);
-
-        chaton_try(chaton_buf_append(&b, ns.name, ns.name_len));
-        chaton_try(chaton_buf_literal(&b, "."));
-        chaton_try(chaton_buf_append(&b, t->name, t->name_len));
-
-        t->name = b.data;
-        t->name_len = b.len;
+        t->name = chaton_rs_dotted(ps->alloc, ns.name, ns.name_len,
+                                   t->name, &t->name_len);
+        if (t->name == NULL) {
+            return CHATON_ERROR;
+        }
 
         if (ns.description_len) {
             chaton_buf_init(&b, ps->alloc, 0);
@@ -931,10 +931,10 @@ chaton_rs_tool_choice(chaton_rs_parse_t *ps, cJSON *root)
 static int
 chaton_rs_choose(chaton_rs_parse_t *ps, cJSON *choice, const char *name)
 {
-    int      rc;
-    char    *full;
-    cJSON   *ns;
-    size_t   len;
+    int             rc;
+    cJSON          *ns;
+    size_t          len;
+    unsigned char  *full;
 
     ns = cJSON_GetObjectItemCaseSensitive(choice, "namespace");
 
@@ -942,16 +942,16 @@ chaton_rs_choose(chaton_rs_parse_t *ps, cJSON *choice, const char *name)
         rc = chaton_conv_choose(&ps->req->tools, name);
 
     } else if (cJSON_IsString(ns)) {
-        len = strlen(ns->valuestring) + 1 + strlen(name) + 1;
-
-        full = ps->alloc->alloc(ps->alloc->pool, len);
+        len = strlen(name);
+        full = chaton_rs_dotted(ps->alloc,
+                                (const unsigned char *) ns->valuestring,
+                                strlen(ns->valuestring),
+                                (const unsigned char *) name, &len);
         if (full == NULL) {
             return CHATON_ERROR;
         }
 
-        (void) snprintf(full, len, "%s.%s", ns->valuestring, name);
-
-        rc = chaton_conv_choose(&ps->req->tools, full);
+        rc = chaton_conv_choose(&ps->req->tools, (const char *) full);
 
     } else {
         return chaton_error_set(ps->err, 400, "tool_choice.namespace", NULL,
@@ -1660,8 +1660,7 @@ chaton_rs_calls(chaton_rs_parse_t *ps, cJSON *item, size_t i, cJSON **next)
 static int
 chaton_rs_namespaced(chaton_rs_parse_t *ps, cJSON *it, chaton_call_t *c)
 {
-    cJSON         *v;
-    chaton_buf_t   b;
+    cJSON  *v;
 
     v = cJSON_GetObjectItemCaseSensitive(it, "namespace");
 
@@ -1676,16 +1675,39 @@ chaton_rs_namespaced(chaton_rs_parse_t *ps, cJSON *it, chaton_call_t *c)
                                 ps->param);
     }
 
-    chaton_buf_init(&b, ps->alloc, 0);
+    c->name = chaton_rs_dotted(ps->alloc,
+                               (const unsigned char *) v->valuestring,
+                               strlen(v->valuestring), c->name,
+                               &c->name_len);
 
-    chaton_try(chaton_buf_append_str(&b, v->valuestring));
-    chaton_try(chaton_buf_literal(&b, "."));
-    chaton_try(chaton_buf_append(&b, c->name, c->name_len));
+    return c->name ? CHATON_OK : CHATON_ERROR;
+}
 
-    c->name = b.data;
-    c->name_len = b.len;
 
-    return CHATON_OK;
+/*
+ * "<namespace>.<name>", a namespace's tool as the model is offered it,
+ * NUL-terminated; *len is the name's length on entry, the result's after
+ */
+
+static unsigned char *
+chaton_rs_dotted(chaton_alloc_t *a, const unsigned char *ns, size_t ns_len,
+    const unsigned char *name, size_t *len)
+{
+    unsigned char  *p;
+
+    p = a->alloc(a->pool, ns_len + 1 + *len + 1);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    memcpy(p, ns, ns_len);
+    p[ns_len] = '.';
+    memcpy(p + ns_len + 1, name, *len);
+    p[ns_len + 1 + *len] = '\0';
+
+    *len += ns_len + 1;
+
+    return p;
 }
 
 
