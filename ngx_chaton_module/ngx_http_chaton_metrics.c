@@ -16,7 +16,7 @@
 #include "ngx_http_chaton_module.h"
 
 
-#define NGX_HTTP_CHATON_NROUTES    6
+#define NGX_HTTP_CHATON_NROUTES    7
 #define NGX_HTTP_CHATON_NCLASSES   4     /* 2xx (and below), 3xx, 4xx, 5xx */
 #define NGX_HTTP_CHATON_NBUCKETS   14    /* 13 bounds and +Inf */
 
@@ -75,6 +75,7 @@ static ngx_str_t  ngx_http_chaton_metrics_routes[] = {
     ngx_string("images"),
     ngx_string("speech"),
     ngx_string("models"),
+    ngx_string("responses"),
     ngx_string("other")
 };
 
@@ -447,9 +448,14 @@ ngx_http_chaton_metrics_route(ngx_http_request_t *r)
     case CHATON_ROUTE_MODELS:
     case CHATON_ROUTE_MODEL:
         return 4;
+
+    case CHATON_ROUTE_RESPONSES:
+    case CHATON_ROUTE_RESPONSE:
+    case CHATON_ROUTE_RESPONSE_ITEMS:
+        return 5;
     }
 
-    return 5;
+    return 6;
 }
 
 

@@ -315,6 +315,9 @@ ngx_http_chaton_handler(ngx_http_request_t *r)
     case CHATON_ROUTE_COUNT_TOKENS:
         return ngx_http_chaton_count_tokens_handler(r);
 
+    case CHATON_ROUTE_RESPONSES:
+        return ngx_http_chaton_responses_handler(r);
+
     case CHATON_ROUTE_IMAGES:
         return ngx_http_chaton_images_handler(r);
 

@@ -317,6 +317,7 @@ ngx_int_t ngx_http_chaton_pass(ngx_http_request_t *r, const char *method,
 ngx_int_t ngx_http_chaton_chat_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_chaton_messages_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_chaton_count_tokens_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_chaton_responses_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_chaton_models_handler(ngx_http_request_t *r,
     chaton_route_t *rt);
 ngx_int_t ngx_http_chaton_images_handler(ngx_http_request_t *r);

@@ -216,6 +216,9 @@ ngx_http_chaton_anthropic_errors(ngx_http_request_t *r, ngx_str_t *uri)
         return 1;
 
     case CHATON_ROUTE_CHAT:
+    case CHATON_ROUTE_RESPONSES:
+    case CHATON_ROUTE_RESPONSE:
+    case CHATON_ROUTE_RESPONSE_ITEMS:
     case CHATON_ROUTE_IMAGES:
     case CHATON_ROUTE_SPEECH:
         return 0;

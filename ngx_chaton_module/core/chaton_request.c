@@ -970,6 +970,17 @@ chaton_conv_number(chaton_error_t *err, cJSON *root, const char *name,
 static int
 chaton_chat_tokens(chaton_parse_t *ps, cJSON *root, const char *name)
 {
+    return chaton_conv_integer(ps->err, root, name, 1, 1e9,
+                               &ps->req->max_tokens);
+}
+
+
+/* an optional integer in [min, max]; *value is set when one is given */
+
+int
+chaton_conv_integer(chaton_error_t *err, cJSON *root, const char *name,
+    double min, double max, uint64_t *value)
+{
     cJSON  *v;
 
     v = cJSON_GetObjectItemCaseSensitive(root, name);
@@ -979,14 +990,16 @@ chaton_chat_tokens(chaton_parse_t *ps, cJSON *root, const char *name)
     }
 
     if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble)
-        || v->valuedouble < 1 || v->valuedouble > 1e9)
+        || v->valuedouble < min || v->valuedouble > max)
     {
-        return chaton_error_set(ps->err, 400, name, NULL,
-                                "'%s' must be an integer from 1 to "
-                                "1000000000", name);
+        return chaton_error_set(err, 400, name, NULL,
+                                "'%s' must be an integer from %.0f to %.0f",
+                                name, min, max);
     }
 
-    ps->req->max_tokens = (uint64_t) v->valuedouble;
+    if (value) {
+        *value = (uint64_t) v->valuedouble;
+    }
 
     return CHATON_OK;
 }

@@ -125,9 +125,13 @@ typedef struct {
     chaton_stop_t          *stop;
     size_t                  nstop;
 
-    /* Responses' previous_response_id: kept for the store, unresolved */
+    /* Responses: previous_response_id (its items come first when the
+     * configuration can resolve it); the request's fields its response
+     * object repeats, as JSON members each after a comma */
     const unsigned char    *previous_response_id;
     size_t                  previous_response_id_len;
+    const unsigned char    *echo;
+    size_t                  echo_len;
 
     unsigned                stream:1;
     unsigned                include_usage:1;
@@ -136,6 +140,7 @@ typedef struct {
     unsigned                web_search:1;
     unsigned                image_gen:1;
     unsigned                code_interpreter:1;
+    unsigned                store:1;        /* Responses: keep it */
 } chaton_chat_req_t;
 
 
@@ -178,6 +183,8 @@ int chaton_conv_bool(chaton_error_t *err, struct cJSON *root,
     const char *name, unsigned *value);
 int chaton_conv_number(chaton_error_t *err, struct cJSON *root,
     const char *name, double min, double max);
+int chaton_conv_integer(chaton_error_t *err, struct cJSON *root,
+    const char *name, double min, double max, uint64_t *value);
 int chaton_conv_choose(chaton_tools_t *t, const char *name);
 int chaton_conv_format(chaton_chat_req_t *req, chaton_alloc_t *a,
     chaton_error_t *err, struct cJSON *v, const char *param, int nested);

@@ -23,7 +23,12 @@ static const struct {
     { "messages", sizeof("messages") - 1, CHATON_ROUTE_MESSAGES },
     { "messages/count_tokens", sizeof("messages/count_tokens") - 1,
       CHATON_ROUTE_COUNT_TOKENS },
+    { "responses", sizeof("responses") - 1, CHATON_ROUTE_RESPONSES },
 };
+
+
+static void chaton_route_response(chaton_route_t *rt, const unsigned char *p,
+    size_t n);
 
 
 static const unsigned char *
@@ -97,14 +102,47 @@ chaton_route_parse(chaton_route_t *rt, const unsigned char *uri, size_t len,
             return;
         }
 
-        if (chaton_routes[i].route == CHATON_ROUTE_MODELS
-            && p[chaton_routes[i].len] == '/'
-            && n > chaton_routes[i].len + 1)
-        {
+        if (p[chaton_routes[i].len] != '/' || n == chaton_routes[i].len + 1) {
+            continue;
+        }
+
+        if (chaton_routes[i].route == CHATON_ROUTE_MODELS) {
             rt->route = CHATON_ROUTE_MODEL;
             rt->id = p + chaton_routes[i].len + 1;
             rt->id_len = n - chaton_routes[i].len - 1;
             return;
         }
+
+        if (chaton_routes[i].route == CHATON_ROUTE_RESPONSES) {
+            chaton_route_response(rt, p + chaton_routes[i].len + 1,
+                                  n - chaton_routes[i].len - 1);
+            return;
+        }
+    }
+}
+
+
+/* after "responses/": "<id>" or "<id>/input_items"; ids have no slash */
+
+static void
+chaton_route_response(chaton_route_t *rt, const unsigned char *p, size_t n)
+{
+    const unsigned char  *slash;
+
+    slash = memchr(p, '/', n);
+
+    if (slash == NULL) {
+        rt->route = CHATON_ROUTE_RESPONSE;
+        rt->id = p;
+        rt->id_len = n;
+        return;
+    }
+
+    if (slash > p && (size_t) (p + n - slash) == sizeof("/input_items") - 1
+        && memcmp(slash, "/input_items", sizeof("/input_items") - 1) == 0)
+    {
+        rt->route = CHATON_ROUTE_RESPONSE_ITEMS;
+        rt->id = p;
+        rt->id_len = slash - p;
     }
 }

@@ -19,13 +19,17 @@
 #define CHATON_ROUTE_MODEL     5       /* models/<id> */
 #define CHATON_ROUTE_MESSAGES  6       /* messages (Anthropic) */
 #define CHATON_ROUTE_COUNT_TOKENS  7   /* messages/count_tokens */
+#define CHATON_ROUTE_RESPONSES 8       /* responses (OpenAI's Responses) */
+#define CHATON_ROUTE_RESPONSE  9       /* responses/<id> */
+#define CHATON_ROUTE_RESPONSE_ITEMS 10 /* responses/<id>/input_items */
 
 
 typedef struct {
     int                     route;
     const unsigned char    *path;      /* the URI under the API root, */
     size_t                  path_len;  /* without a trailing slash */
-    const unsigned char    *id;        /* models/<id>: the id */
+    const unsigned char    *id;        /* models/<id>, responses/<id>:
+                                          the id */
     size_t                  id_len;
 } chaton_route_t;
 

@@ -42,6 +42,8 @@ typedef struct {
     size_t                  description_len;
     const unsigned char    *parameters;         /* JSON Schema text, or NULL */
     size_t                  parameters_len;
+    unsigned                custom:1;           /* Responses' freeform tool:
+                                                   {"input": its text} */
 } chaton_tool_t;
 
 

@@ -21,6 +21,12 @@
 #define CHATON_RESPONSES_MAX_ITEMS  10000
 #define CHATON_RESPONSES_MAX_TOOLS  1024
 
+/* a custom tool, as the function the model is offered */
+#define CHATON_RS_CUSTOM_SCHEMA                                               \
+    "{\"type\":\"object\",\"properties\":{\"input\":{\"type\":"           \
+    "\"string\",\"description\":\"the tool's input, free text\"}},"        \
+    "\"required\":[\"input\"]}"
+
 
 typedef struct {
     chaton_chat_req_t          *req;
@@ -33,10 +39,17 @@ typedef struct {
 
 
 static int chaton_rs_fields(chaton_rs_parse_t *ps, cJSON *root);
+static int chaton_rs_echo(chaton_rs_parse_t *ps, cJSON *root);
 static int chaton_rs_options(chaton_rs_parse_t *ps, cJSON *root);
+static int chaton_rs_kind(chaton_rs_parse_t *ps, cJSON *root,
+    const char *name, int type);
+static int chaton_rs_enum(chaton_rs_parse_t *ps, cJSON *o,
+    const char *name, const char *param, const char *values);
 static int chaton_rs_include(chaton_rs_parse_t *ps, cJSON *root);
 static int chaton_rs_format(chaton_rs_parse_t *ps, cJSON *root);
 static int chaton_rs_tools(chaton_rs_parse_t *ps, cJSON *root);
+static int chaton_rs_custom_tool(chaton_rs_parse_t *ps, cJSON *item,
+    chaton_tool_t *t);
 static int chaton_rs_tool_choice(chaton_rs_parse_t *ps, cJSON *root);
 static int chaton_rs_instructions(chaton_rs_parse_t *ps, cJSON *root);
 static int chaton_rs_input(chaton_rs_parse_t *ps, cJSON *input);
@@ -49,11 +62,41 @@ static int chaton_rs_image(chaton_rs_parse_t *ps, cJSON *part,
     chaton_message_t *msg);
 static int chaton_rs_calls(chaton_rs_parse_t *ps, cJSON *item, size_t i,
     cJSON **next);
+static int chaton_rs_arguments(chaton_rs_parse_t *ps, cJSON *it,
+    chaton_call_t *c);
 static int chaton_rs_output(chaton_rs_parse_t *ps, cJSON *item, size_t i);
 static int chaton_rs_push(chaton_rs_parse_t *ps, chaton_message_t *msg);
 static int chaton_rs_string(chaton_rs_parse_t *ps, cJSON *o,
     const char *key, const unsigned char **s, size_t *len);
 static int chaton_rs_type(cJSON *o, const char *type);
+
+
+/* what the response object repeats of the request, and the defaults */
+
+static const struct {
+    const char             *name;
+    const char             *value;
+} chaton_rs_echoes[] = {
+    { "background", "false" },
+    { "instructions", "null" },
+    { "max_output_tokens", "null" },
+    { "metadata", "{}" },
+    { "parallel_tool_calls", "true" },
+    { "previous_response_id", "null" },
+    { "prompt_cache_key", "null" },
+    { "reasoning", "{\"effort\":null,\"summary\":null}" },
+    { "safety_identifier", "null" },
+    { "service_tier", "\"default\"" },
+    { "temperature", "1" },
+    { "text", "{\"format\":{\"type\":\"text\"},\"verbosity\":\"medium\"}" },
+    { "tool_choice", "\"auto\"" },
+    { "tools", "[]" },
+    { "top_logprobs", "0" },
+    { "top_p", "1" },
+    { "truncation", "\"disabled\"" },
+    { "user", "null" },
+    { NULL, NULL }
+};
 
 
 /* what OpenAI's include takes; other values it refuses */
@@ -152,15 +195,82 @@ chaton_rs_fields(chaton_rs_parse_t *ps, cJSON *root)
     }
 
     chaton_try(chaton_rs_instructions(ps, root));
+    chaton_try(chaton_rs_input(ps, v));
 
-    return chaton_rs_input(ps, v);
+    return chaton_rs_echo(ps, root);
 }
 
 
 /*
- * max_output_tokens, stream, parallel_tool_calls, previous_response_id;
- * checked and not used: temperature, top_p, truncation, store, user,
- * metadata, reasoning (a reasoning model reasons anyway)
+ * The request's fields the response object repeats, as OpenAI's does:
+ * each as it was sent, or OpenAI's default when it was not ("store" and
+ * "model" the writer gives: the one may not be honoured, the other is
+ * always there).
+ */
+
+static int
+chaton_rs_echo(chaton_rs_parse_t *ps, cJSON *root)
+{
+    int            rc;
+    char          *text;
+    cJSON         *v, *f;
+    size_t         i;
+    chaton_buf_t   b;
+
+    chaton_buf_init(&b, ps->alloc, 0);
+
+    for (i = 0; chaton_rs_echoes[i].name; i++) {
+        chaton_try(chaton_buf_literal(&b, ",\""));
+        chaton_try(chaton_buf_append_str(&b, chaton_rs_echoes[i].name));
+        chaton_try(chaton_buf_literal(&b, "\":"));
+
+        v = cJSON_GetObjectItemCaseSensitive(root, chaton_rs_echoes[i].name);
+
+        if (v == NULL || cJSON_IsNull(v)) {
+            chaton_try(chaton_buf_append_str(&b,
+                                             chaton_rs_echoes[i].value));
+            continue;
+        }
+
+        /* "text" without its format has the default format */
+
+        if (cJSON_IsObject(v) && strcmp(chaton_rs_echoes[i].name, "text") == 0
+            && cJSON_GetObjectItemCaseSensitive(v, "format") == NULL)
+        {
+            f = cJSON_Parse("{\"type\":\"text\"}");
+
+            if (f == NULL || !cJSON_AddItemToObject(v, "format", f)) {
+                cJSON_Delete(f);
+                return CHATON_ERROR;
+            }
+        }
+
+        text = cJSON_PrintUnformatted(v);
+        if (text == NULL) {
+            return CHATON_ERROR;
+        }
+
+        rc = chaton_buf_append_str(&b, text);
+
+        cJSON_free(text);
+
+        chaton_try(rc);
+    }
+
+    ps->req->echo = b.data;
+    ps->req->echo_len = b.len;
+
+    return CHATON_OK;
+}
+
+
+/*
+ * max_output_tokens, stream, parallel_tool_calls, store,
+ * previous_response_id; checked and not used: temperature, top_p,
+ * top_logprobs, truncation, user, metadata, reasoning (a reasoning model
+ * reasons anyway), service_tier, prompt_cache_key, safety_identifier and
+ * the other hints; refused: what cannot be served (background, a
+ * conversation, a prompt template)
  */
 
 static int
@@ -172,12 +282,10 @@ chaton_rs_options(chaton_rs_parse_t *ps, cJSON *root)
 
     req = ps->req;
 
-    chaton_try(chaton_conv_number(ps->err, root, "max_output_tokens", 1,
-                                  1e9));
+    req->max_tokens = ps->conf->max_tokens;
 
-    v = cJSON_GetObjectItemCaseSensitive(root, "max_output_tokens");
-    req->max_tokens = cJSON_IsNumber(v) ? (uint64_t) v->valuedouble
-                                        : ps->conf->max_tokens;
+    chaton_try(chaton_conv_integer(ps->err, root, "max_output_tokens", 1,
+                                   1e9, &req->max_tokens));
 
     b = 0;
     chaton_try(chaton_conv_bool(ps->err, root, "stream", &b));
@@ -187,41 +295,61 @@ chaton_rs_options(chaton_rs_parse_t *ps, cJSON *root)
     chaton_try(chaton_conv_bool(ps->err, root, "parallel_tool_calls", &b));
     req->tools.parallel = b ? 1 : 0;
 
+    b = 1;
     chaton_try(chaton_conv_bool(ps->err, root, "store", &b));
+    req->store = b ? 1 : 0;
+
+    b = 0;
+    chaton_try(chaton_conv_bool(ps->err, root, "background", &b));
+
+    if (b) {
+        return chaton_error_set(ps->err, 400, "background",
+                                "unsupported_value",
+                                "Background responses are not served "
+                                "here; 'background' must be false.");
+    }
+
     chaton_try(chaton_conv_number(ps->err, root, "temperature", 0, 2));
     chaton_try(chaton_conv_number(ps->err, root, "top_p", 0, 1));
+    chaton_try(chaton_conv_integer(ps->err, root, "top_logprobs", 0, 20,
+                                   NULL));
 
-    v = cJSON_GetObjectItemCaseSensitive(root, "truncation");
+    chaton_try(chaton_rs_enum(ps, root, "truncation", "truncation",
+                              "auto|disabled|"));
+    chaton_try(chaton_rs_enum(ps, root, "service_tier", "service_tier",
+                              "auto|default|flex|scale|priority|"));
+    chaton_try(chaton_rs_enum(ps, root, "prompt_cache_retention",
+                              "prompt_cache_retention", "in_memory|24h|"));
 
-    if (v && !cJSON_IsNull(v)
-        && !(cJSON_IsString(v) && (strcmp(v->valuestring, "auto") == 0
-                                   || strcmp(v->valuestring, "disabled")
-                                      == 0)))
-    {
-        return chaton_error_set(ps->err, 400, "truncation", "invalid_value",
-                                "'truncation' must be 'auto' or "
-                                "'disabled'");
+    chaton_try(chaton_rs_kind(ps, root, "user", cJSON_String));
+    chaton_try(chaton_rs_kind(ps, root, "prompt_cache_key", cJSON_String));
+    chaton_try(chaton_rs_kind(ps, root, "safety_identifier", cJSON_String));
+    chaton_try(chaton_rs_kind(ps, root, "metadata", cJSON_Object));
+    chaton_try(chaton_rs_kind(ps, root, "reasoning", cJSON_Object));
+    chaton_try(chaton_rs_kind(ps, root, "stream_options", cJSON_Object));
+    chaton_try(chaton_rs_kind(ps, root, "prompt_cache_options",
+                              cJSON_Object));
+    chaton_try(chaton_rs_kind(ps, root, "moderation", cJSON_Object));
+    chaton_try(chaton_rs_kind(ps, root, "context_management", cJSON_Array));
+
+    /* what needs state or features of OpenAI's the gateway has not */
+
+    v = cJSON_GetObjectItemCaseSensitive(root, "conversation");
+
+    if (v && !cJSON_IsNull(v)) {
+        return chaton_error_set(ps->err, 400, "conversation",
+                                "unsupported_value",
+                                "Conversations are not served here; use "
+                                "'previous_response_id' or send the "
+                                "items in 'input'.");
     }
 
-    v = cJSON_GetObjectItemCaseSensitive(root, "user");
+    v = cJSON_GetObjectItemCaseSensitive(root, "prompt");
 
-    if (v && !cJSON_IsNull(v) && !cJSON_IsString(v)) {
-        return chaton_error_set(ps->err, 400, "user", NULL,
-                                "'user' must be a string");
-    }
-
-    v = cJSON_GetObjectItemCaseSensitive(root, "metadata");
-
-    if (v && !cJSON_IsNull(v) && !cJSON_IsObject(v)) {
-        return chaton_error_set(ps->err, 400, "metadata", NULL,
-                                "'metadata' must be an object");
-    }
-
-    v = cJSON_GetObjectItemCaseSensitive(root, "reasoning");
-
-    if (v && !cJSON_IsNull(v) && !cJSON_IsObject(v)) {
-        return chaton_error_set(ps->err, 400, "reasoning", NULL,
-                                "'reasoning' must be an object");
+    if (v && !cJSON_IsNull(v)) {
+        return chaton_error_set(ps->err, 400, "prompt", "unsupported_value",
+                                "Prompt templates are not served here; "
+                                "send 'instructions' and 'input'.");
     }
 
     v = cJSON_GetObjectItemCaseSensitive(root, "previous_response_id");
@@ -245,6 +373,59 @@ chaton_rs_options(chaton_rs_parse_t *ps, cJSON *root)
     req->code_interpreter = ps->conf->code_interpreter;
 
     return CHATON_OK;
+}
+
+
+/* an optional member of a JSON type: absent, null or that */
+
+static int
+chaton_rs_kind(chaton_rs_parse_t *ps, cJSON *root, const char *name,
+    int type)
+{
+    cJSON  *v;
+
+    v = cJSON_GetObjectItemCaseSensitive(root, name);
+
+    if (v == NULL || cJSON_IsNull(v) || (v->type & 0xff) == type) {
+        return CHATON_OK;
+    }
+
+    return chaton_error_set(ps->err, 400, name, NULL, "'%s' must be %s",
+                            name, type == cJSON_String ? "a string"
+                                  : type == cJSON_Array ? "an array"
+                                  : "an object");
+}
+
+
+/* an optional string among values, each followed by '|' */
+
+static int
+chaton_rs_enum(chaton_rs_parse_t *ps, cJSON *o, const char *name,
+    const char *param, const char *values)
+{
+    size_t       n;
+    cJSON       *v;
+    const char  *p;
+
+    v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+    if (v == NULL || cJSON_IsNull(v)) {
+        return CHATON_OK;
+    }
+
+    if (cJSON_IsString(v) && strchr(v->valuestring, '|') == NULL) {
+        n = strlen(v->valuestring);
+
+        for (p = values; *p; p = strchr(p, '|') + 1) {
+            if (strncmp(p, v->valuestring, n) == 0 && p[n] == '|') {
+                return CHATON_OK;
+            }
+        }
+    }
+
+    return chaton_error_set(ps->err, 400, param, "invalid_value",
+                            "'%s' must be one of: %.*s", param,
+                            (int) strlen(values) - 1, values);
 }
 
 
@@ -289,7 +470,10 @@ chaton_rs_include(chaton_rs_parse_t *ps, cJSON *root)
 }
 
 
-/* text.format: {"type": "text" | "json_object" | "json_schema", ...} */
+/*
+ * text: {"format": {"type": "text" | "json_object" | "json_schema", ...},
+ * "verbosity": accepted, not used}
+ */
 
 static int
 chaton_rs_format(chaton_rs_parse_t *ps, cJSON *root)
@@ -306,6 +490,9 @@ chaton_rs_format(chaton_rs_parse_t *ps, cJSON *root)
         return chaton_error_set(ps->err, 400, "text", NULL,
                                 "'text' must be an object");
     }
+
+    chaton_try(chaton_rs_enum(ps, text, "verbosity", "text.verbosity",
+                              "low|medium|high|"));
 
     v = cJSON_GetObjectItemCaseSensitive(text, "format");
 
@@ -385,19 +572,29 @@ chaton_rs_tools(chaton_rs_parse_t *ps, cJSON *root)
             continue;
         }
 
-        if (strcmp(type->valuestring, "function") != 0) {
+        if (strcmp(type->valuestring, "function") != 0
+            && strcmp(type->valuestring, "custom") != 0)
+        {
             return chaton_error_set(ps->err, 400, ps->param,
                                     "unsupported_value",
                                     "'%s': '%.40s' tools are not served "
-                                    "here; function and web_search tools "
-                                    "are", ps->param, type->valuestring);
+                                    "here; function, custom and web_search "
+                                    "tools are", ps->param,
+                                    type->valuestring);
         }
 
         ps->param[strlen(ps->param) - 5] = '\0';
 
-        chaton_try(chaton_conv_tool(ps->alloc, ps->err, ps->param, item,
-                                    "parameters",
-                                    &tools[req->tools.ntools]));
+        if (type->valuestring[0] == 'c') {
+            chaton_try(chaton_rs_custom_tool(ps, item,
+                                             &tools[req->tools.ntools]));
+
+        } else {
+            chaton_try(chaton_conv_tool(ps->alloc, ps->err, ps->param, item,
+                                        "parameters",
+                                        &tools[req->tools.ntools]));
+        }
+
         req->tools.ntools++;
     }
 
@@ -405,7 +602,68 @@ chaton_rs_tools(chaton_rs_parse_t *ps, cJSON *root)
 }
 
 
-/* "none" | "auto" | "required" | {"type": "function", "name"} */
+/*
+ * A custom (freeform) tool, {"name", "description", "format": text or a
+ * grammar}: offered to the model as a function of one string, "input";
+ * its calls are answered as custom_tool_call items with that string.
+ */
+
+static int
+chaton_rs_custom_tool(chaton_rs_parse_t *ps, cJSON *item, chaton_tool_t *t)
+{
+    cJSON         *format, *v;
+    chaton_buf_t   b;
+
+    chaton_try(chaton_conv_tool(ps->alloc, ps->err, ps->param, item,
+                                "parameters", t));
+
+    t->custom = 1;
+    t->parameters = (const unsigned char *) CHATON_RS_CUSTOM_SCHEMA;
+    t->parameters_len = sizeof(CHATON_RS_CUSTOM_SCHEMA) - 1;
+
+    format = cJSON_GetObjectItemCaseSensitive(item, "format");
+
+    if (format == NULL || cJSON_IsNull(format)
+        || chaton_rs_type(format, "text"))
+    {
+        return CHATON_OK;
+    }
+
+    (void) strcat(ps->param, ".format");
+
+    v = cJSON_GetObjectItemCaseSensitive(format, "definition");
+
+    if (!chaton_rs_type(format, "grammar") || !cJSON_IsString(v)) {
+        return chaton_error_set(ps->err, 400, ps->param, "invalid_value",
+                                "'%s' must be {\"type\": \"text\"} or "
+                                "{\"type\": \"grammar\", \"syntax\", "
+                                "\"definition\"}", ps->param);
+    }
+
+    /* the grammar goes to the model as words: its input must follow it */
+
+    chaton_buf_init(&b, ps->alloc, 0);
+
+    if (t->description_len) {
+        chaton_try(chaton_buf_append(&b, t->description,
+                                     t->description_len));
+        chaton_try(chaton_buf_literal(&b, "\n\n"));
+    }
+
+    chaton_try(chaton_buf_literal(&b, "The input is free text (not JSON) "
+                                      "that follows this grammar:\n"));
+    chaton_try(chaton_buf_append_str(&b, v->valuestring));
+
+    t->description = b.data;
+    t->description_len = b.len;
+
+    return CHATON_OK;
+}
+
+
+/*
+ * "none" | "auto" | "required" | {"type": "function" or "custom", "name"}
+ */
 
 static int
 chaton_rs_tool_choice(chaton_rs_parse_t *ps, cJSON *root)
@@ -444,11 +702,12 @@ chaton_rs_tool_choice(chaton_rs_parse_t *ps, cJSON *root)
                                 "'required' (with function tools given)");
     }
 
-    if (!chaton_rs_type(v, "function")) {
+    if (!chaton_rs_type(v, "function") && !chaton_rs_type(v, "custom")) {
         return chaton_error_set(ps->err, 400, "tool_choice.type",
                                 "invalid_value",
                                 "'tool_choice' must be a string or "
-                                "{\"type\": \"function\", \"name\"}");
+                                "{\"type\": \"function\" or \"custom\", "
+                                "\"name\"}");
     }
 
     name = cJSON_GetObjectItemCaseSensitive(v, "name");
@@ -573,11 +832,15 @@ chaton_rs_item(chaton_rs_parse_t *ps, cJSON *item, size_t i, cJSON **next)
         return chaton_rs_message(ps, item, i);
     }
 
-    if (strcmp(t, "function_call") == 0) {
+    if (strcmp(t, "function_call") == 0
+        || strcmp(t, "custom_tool_call") == 0)
+    {
         return chaton_rs_calls(ps, item, i, next);
     }
 
-    if (strcmp(t, "function_call_output") == 0) {
+    if (strcmp(t, "function_call_output") == 0
+        || strcmp(t, "custom_tool_call_output") == 0)
+    {
         return chaton_rs_output(ps, item, i);
     }
 
@@ -737,21 +1000,25 @@ chaton_rs_image(chaton_rs_parse_t *ps, cJSON *part, chaton_message_t *msg)
 
 
 /*
- * function_call items in a row: one assistant message with their calls,
- * {"call_id", "name", "arguments": a JSON object's text}
+ * function_call and custom_tool_call items in a row: one assistant
+ * message with their calls, {"call_id", "name", "arguments": a JSON
+ * object's text} or {"call_id", "name", "input": a custom tool's text}
  */
 
 static int
 chaton_rs_calls(chaton_rs_parse_t *ps, cJSON *item, size_t i, cJSON **next)
 {
     size_t             n, k;
-    cJSON             *it, *v, *args;
+    cJSON             *it;
     chaton_call_t     *c;
     chaton_message_t   msg;
 
     n = 0;
 
-    for (it = item; it && chaton_rs_type(it, "function_call"); it = it->next)
+    for (it = item;
+         it && (chaton_rs_type(it, "function_call")
+                || chaton_rs_type(it, "custom_tool_call"));
+         it = it->next)
     {
         n++;
     }
@@ -772,26 +1039,7 @@ chaton_rs_calls(chaton_rs_parse_t *ps, cJSON *item, size_t i, cJSON **next)
         chaton_try(chaton_rs_string(ps, it, "call_id", &c->id, &c->id_len));
         chaton_try(chaton_rs_string(ps, it, "name", &c->name,
                                     &c->name_len));
-
-        (void) strcat(ps->param, ".arguments");
-
-        v = cJSON_GetObjectItemCaseSensitive(it, "arguments");
-        args = cJSON_IsString(v) ? cJSON_Parse(v->valuestring) : NULL;
-
-        if (!cJSON_IsObject(args)) {
-            cJSON_Delete(args);
-            return chaton_error_set(ps->err, 400, ps->param, NULL,
-                                    "'%s' must be a string of a JSON "
-                                    "object", ps->param);
-        }
-
-        c->arguments = chaton_conv_json_text(ps->alloc, args,
-                                             &c->arguments_len);
-        cJSON_Delete(args);
-
-        if (c->arguments == NULL) {
-            return CHATON_ERROR;
-        }
+        chaton_try(chaton_rs_arguments(ps, it, c));
 
         msg.ncalls++;
     }
@@ -806,7 +1054,57 @@ chaton_rs_calls(chaton_rs_parse_t *ps, cJSON *item, size_t i, cJSON **next)
 }
 
 
-/* {"call_id", "output": a string (or text parts)}: a call's result */
+/* a call's arguments, compact; a custom tool's input is {"input": it} */
+
+static int
+chaton_rs_arguments(chaton_rs_parse_t *ps, cJSON *it, chaton_call_t *c)
+{
+    cJSON  *v, *args;
+
+    if (chaton_rs_type(it, "custom_tool_call")) {
+        (void) strcat(ps->param, ".input");
+
+        v = cJSON_GetObjectItemCaseSensitive(it, "input");
+
+        if (!cJSON_IsString(v)) {
+            return chaton_error_set(ps->err, 400, ps->param, NULL,
+                                    "'%s' must be a string", ps->param);
+        }
+
+        args = cJSON_CreateObject();
+
+        if (args == NULL
+            || cJSON_AddStringToObject(args, "input", v->valuestring) == NULL)
+        {
+            cJSON_Delete(args);
+            return CHATON_ERROR;
+        }
+
+    } else {
+        (void) strcat(ps->param, ".arguments");
+
+        v = cJSON_GetObjectItemCaseSensitive(it, "arguments");
+        args = cJSON_IsString(v) ? cJSON_Parse(v->valuestring) : NULL;
+
+        if (!cJSON_IsObject(args)) {
+            cJSON_Delete(args);
+            return chaton_error_set(ps->err, 400, ps->param, NULL,
+                                    "'%s' must be a string of a JSON "
+                                    "object", ps->param);
+        }
+    }
+
+    c->arguments = chaton_conv_json_text(ps->alloc, args, &c->arguments_len);
+    cJSON_Delete(args);
+
+    return c->arguments ? CHATON_OK : CHATON_ERROR;
+}
+
+
+/*
+ * {"call_id", "output": a string (or text parts)}: a call's result, of a
+ * function_call_output or a custom_tool_call_output
+ */
 
 static int
 chaton_rs_output(chaton_rs_parse_t *ps, cJSON *item, size_t i)
@@ -976,6 +1274,15 @@ static int chaton_rs_call_json(chaton_responses_t *rs, chaton_buf_t *b,
     const chaton_tool_call_t *call, const char *status, int args);
 static int chaton_rs_response(chaton_responses_t *rs, chaton_buf_t *b,
     const char *status, const chaton_outcome_t *o, const chaton_error_t *e);
+static int chaton_rs_echo_defaults(chaton_buf_t *b);
+static const chaton_tool_t *chaton_rs_custom(chaton_responses_t *rs,
+    const chaton_tool_call_t *call);
+static int chaton_rs_custom_json(chaton_responses_t *rs, chaton_buf_t *b,
+    const chaton_tool_call_t *call, const char *status, int input);
+static int chaton_rs_custom_input(chaton_responses_t *rs,
+    const chaton_tool_call_t *call);
+static int chaton_rs_kept(chaton_responses_t *rs, chaton_buf_t *out,
+    size_t at);
 
 
 static const chaton_writer_ops_t  chaton_responses_ops = {
@@ -1006,10 +1313,16 @@ chaton_responses_init(chaton_responses_t *rs, chaton_alloc_t *a,
     rs->model = model;
     rs->model_len = model_len;
     rs->created_at = created_at;
-    rs->max_output_tokens = req ? req->max_tokens : 0;
+
+    if (req) {
+        rs->echo = req->echo;
+        rs->echo_len = req->echo_len;
+        rs->tools = &req->tools;
+    }
 
     chaton_buf_init(&rs->items, a, max_answer);
     chaton_buf_init(&rs->cur, a, max_answer);
+    chaton_buf_init(&rs->input, a, max_answer);
 
     return CHATON_OK;
 }
@@ -1100,7 +1413,10 @@ chaton_rs_reasoning(chaton_writer_t *w, chaton_buf_t *out,
 }
 
 
-/* a call, whole: its item added, its arguments in one delta, done */
+/*
+ * a call, whole: its item added, its arguments (a custom tool's input) in
+ * one delta, done
+ */
 
 static int
 chaton_rs_tool_call(chaton_writer_t *w, chaton_buf_t *out,
@@ -1109,6 +1425,12 @@ chaton_rs_tool_call(chaton_writer_t *w, chaton_buf_t *out,
     chaton_responses_t  *rs = (chaton_responses_t *) w;
 
     chaton_try(chaton_rs_close(rs, out));
+
+    rs->custom_call = (chaton_rs_custom(rs, call) != NULL);
+
+    if (rs->custom_call) {
+        chaton_try(chaton_rs_custom_input(rs, call));
+    }
 
     if (rs->items.len) {
         chaton_try(chaton_buf_literal(&rs->items, ","));
@@ -1129,21 +1451,40 @@ chaton_rs_tool_call(chaton_writer_t *w, chaton_buf_t *out,
     chaton_try(chaton_rs_call_json(rs, out, call, "in_progress", 0));
     chaton_try(chaton_buf_literal(out, "}\n\n"));
 
-    chaton_try(chaton_rs_event(rs, out,
-                               "response.function_call_arguments.delta"));
-    chaton_try(chaton_rs_where(rs, out, NULL));
-    chaton_try(chaton_buf_literal(out, ",\"delta\":"));
-    chaton_try(chaton_json_string(out, call->arguments, call->arguments_len));
-    chaton_try(chaton_buf_literal(out, "}\n\n"));
+    if (rs->custom_call) {
+        chaton_try(chaton_rs_event(rs, out,
+                                   "response.custom_tool_call_input.delta"));
+        chaton_try(chaton_rs_where(rs, out, NULL));
+        chaton_try(chaton_buf_literal(out, ",\"delta\":\""));
+        chaton_try(chaton_buf_append(out, rs->input.data, rs->input.len));
+        chaton_try(chaton_buf_literal(out, "\"}\n\n"));
 
-    chaton_try(chaton_rs_event(rs, out,
-                               "response.function_call_arguments.done"));
-    chaton_try(chaton_rs_where(rs, out, NULL));
-    chaton_try(chaton_buf_literal(out, ",\"name\":"));
-    chaton_try(chaton_json_string(out, call->name, call->name_len));
-    chaton_try(chaton_buf_literal(out, ",\"arguments\":"));
-    chaton_try(chaton_json_string(out, call->arguments, call->arguments_len));
-    chaton_try(chaton_buf_literal(out, "}\n\n"));
+        chaton_try(chaton_rs_event(rs, out,
+                                   "response.custom_tool_call_input.done"));
+        chaton_try(chaton_rs_where(rs, out, NULL));
+        chaton_try(chaton_buf_literal(out, ",\"input\":\""));
+        chaton_try(chaton_buf_append(out, rs->input.data, rs->input.len));
+        chaton_try(chaton_buf_literal(out, "\"}\n\n"));
+
+    } else {
+        chaton_try(chaton_rs_event(rs, out,
+                                   "response.function_call_arguments.delta"));
+        chaton_try(chaton_rs_where(rs, out, NULL));
+        chaton_try(chaton_buf_literal(out, ",\"delta\":"));
+        chaton_try(chaton_json_string(out, call->arguments,
+                                      call->arguments_len));
+        chaton_try(chaton_buf_literal(out, "}\n\n"));
+
+        chaton_try(chaton_rs_event(rs, out,
+                                   "response.function_call_arguments.done"));
+        chaton_try(chaton_rs_where(rs, out, NULL));
+        chaton_try(chaton_buf_literal(out, ",\"name\":"));
+        chaton_try(chaton_json_string(out, call->name, call->name_len));
+        chaton_try(chaton_buf_literal(out, ",\"arguments\":"));
+        chaton_try(chaton_json_string(out, call->arguments,
+                                      call->arguments_len));
+        chaton_try(chaton_buf_literal(out, "}\n\n"));
+    }
 
     chaton_try(chaton_rs_event(rs, out, "response.output_item.done"));
     chaton_try(chaton_rs_output_index(rs, out));
@@ -1156,12 +1497,75 @@ chaton_rs_tool_call(chaton_writer_t *w, chaton_buf_t *out,
 }
 
 
-/* {"id","type":"function_call","status","call_id","name","arguments"} */
+/* the custom tool a call is of, or NULL: a function's */
+
+static const chaton_tool_t *
+chaton_rs_custom(chaton_responses_t *rs, const chaton_tool_call_t *call)
+{
+    size_t                i;
+    const chaton_tool_t  *t;
+
+    for (i = 0; rs->tools && i < rs->tools->ntools; i++) {
+        t = &rs->tools->tools[i];
+
+        if (t->custom && t->name_len == call->name_len
+            && memcmp(t->name, call->name, call->name_len) == 0)
+        {
+            return t;
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
+ * A custom call's input, JSON-escaped: the string the model gave as
+ * "input"; arguments of another shape are the input as they are.
+ */
+
+static int
+chaton_rs_custom_input(chaton_responses_t *rs, const chaton_tool_call_t *call)
+{
+    int     rc;
+    cJSON  *args, *v;
+
+    rs->input.len = 0;
+
+    args = cJSON_ParseWithLength((const char *) call->arguments,
+                                 call->arguments_len);
+    v = cJSON_GetObjectItemCaseSensitive(args, "input");
+
+    if (cJSON_IsString(v)) {
+        rc = chaton_json_escape(&rs->input,
+                                (const unsigned char *) v->valuestring,
+                                strlen(v->valuestring));
+
+    } else {
+        rc = chaton_json_escape(&rs->input, call->arguments,
+                                call->arguments_len);
+    }
+
+    cJSON_Delete(args);
+
+    return rc;
+}
+
+
+/*
+ * {"id","type":"function_call","status","call_id","name","arguments"}, or
+ * a custom tool's {"id","type":"custom_tool_call","status","call_id",
+ * "name","input"}; "args": with the arguments (the input) or empty
+ */
 
 static int
 chaton_rs_call_json(chaton_responses_t *rs, chaton_buf_t *b,
     const chaton_tool_call_t *call, const char *status, int args)
 {
+    if (rs->custom_call) {
+        return chaton_rs_custom_json(rs, b, call, status, args);
+    }
+
     chaton_try(chaton_buf_literal(b, "{\"id\":"));
     chaton_try(chaton_rs_item_id(rs, b, "fc_"));
     chaton_try(chaton_buf_literal(b, ",\"type\":\"function_call\","
@@ -1180,9 +1584,33 @@ chaton_rs_call_json(chaton_responses_t *rs, chaton_buf_t *b,
 
 
 static int
+chaton_rs_custom_json(chaton_responses_t *rs, chaton_buf_t *b,
+    const chaton_tool_call_t *call, const char *status, int input)
+{
+    chaton_try(chaton_buf_literal(b, "{\"id\":"));
+    chaton_try(chaton_rs_item_id(rs, b, "ctc_"));
+    chaton_try(chaton_buf_literal(b, ",\"type\":\"custom_tool_call\","
+                                     "\"status\":"));
+    chaton_try(chaton_json_cstring(b, status));
+    chaton_try(chaton_buf_literal(b, ",\"call_id\":"));
+    chaton_try(chaton_json_string(b, call->id, call->id_len));
+    chaton_try(chaton_buf_literal(b, ",\"name\":"));
+    chaton_try(chaton_json_string(b, call->name, call->name_len));
+    chaton_try(chaton_buf_literal(b, ",\"input\":\""));
+
+    if (input) {
+        chaton_try(chaton_buf_append(b, rs->input.data, rs->input.len));
+    }
+
+    return chaton_buf_literal(b, "\"}");
+}
+
+
+static int
 chaton_rs_end(chaton_writer_t *w, chaton_buf_t *out,
     const chaton_outcome_t *o)
 {
+    size_t               at;
     const char          *status, *type;
     chaton_responses_t  *rs = (chaton_responses_t *) w;
 
@@ -1197,16 +1625,33 @@ chaton_rs_end(chaton_writer_t *w, chaton_buf_t *out,
         type = "response.completed";
     }
 
-    if (!w->stream) {
-        return chaton_rs_response(rs, out, status, o, NULL);
+    if (w->stream) {
+        chaton_try(chaton_rs_start(rs, out));
+        chaton_try(chaton_rs_event(rs, out, type));
+        chaton_try(chaton_buf_literal(out, ",\"response\":"));
     }
 
-    chaton_try(chaton_rs_start(rs, out));
-    chaton_try(chaton_rs_event(rs, out, type));
-    chaton_try(chaton_buf_literal(out, ",\"response\":"));
-    chaton_try(chaton_rs_response(rs, out, status, o, NULL));
+    at = out->len;
 
-    return chaton_buf_literal(out, "}\n\n");
+    chaton_try(chaton_rs_response(rs, out, status, o, NULL));
+    chaton_try(chaton_rs_kept(rs, out, at));
+
+    return w->stream ? chaton_buf_literal(out, "}\n\n") : CHATON_OK;
+}
+
+
+/* the final response object, copied for the one who asked (a store) */
+
+static int
+chaton_rs_kept(chaton_responses_t *rs, chaton_buf_t *out, size_t at)
+{
+    if (rs->kept == NULL) {
+        return CHATON_OK;
+    }
+
+    rs->kept->len = 0;
+
+    return chaton_buf_append(rs->kept, out->data + at, out->len - at);
 }
 
 
@@ -1477,7 +1922,7 @@ chaton_rs_where(chaton_responses_t *rs, chaton_buf_t *out, const char *part)
     chaton_try(chaton_rs_item_id(rs, out,
                                  rs->item == CHATON_RS_MESSAGE ? "msg_"
                                  : rs->item == CHATON_RS_REASONING ? "rs_"
-                                 : "fc_"));
+                                 : rs->custom_call ? "ctc_" : "fc_"));
     chaton_try(chaton_rs_output_index(rs, out));
 
     if (part == NULL) {
@@ -1515,7 +1960,7 @@ chaton_rs_response(chaton_responses_t *rs, chaton_buf_t *b,
 
     final = (o != NULL || e != NULL);
 
-    chaton_try(chaton_buf_reserve(b, rs->items.len + 768));
+    chaton_try(chaton_buf_reserve(b, rs->items.len + rs->echo_len + 768));
     chaton_try(chaton_buf_literal(b, "{\"id\":"));
     chaton_try(chaton_json_string(b, rs->id, rs->id_len));
     chaton_try(chaton_buf_literal(b, ",\"object\":\"response\","
@@ -1545,15 +1990,6 @@ chaton_rs_response(chaton_responses_t *rs, chaton_buf_t *b,
         chaton_try(chaton_buf_literal(b, "null"));
     }
 
-    chaton_try(chaton_buf_literal(b, ",\"instructions\":null,"
-                                     "\"max_output_tokens\":"));
-
-    if (rs->max_output_tokens) {
-        chaton_try(chaton_buf_append_uint(b, rs->max_output_tokens));
-    } else {
-        chaton_try(chaton_buf_literal(b, "null"));
-    }
-
     chaton_try(chaton_buf_literal(b, ",\"model\":"));
     chaton_try(chaton_json_string(b, rs->model, rs->model_len));
     chaton_try(chaton_buf_literal(b, ",\"output\":["));
@@ -1562,16 +1998,7 @@ chaton_rs_response(chaton_responses_t *rs, chaton_buf_t *b,
         chaton_try(chaton_buf_append(b, rs->items.data, rs->items.len));
     }
 
-    chaton_try(chaton_buf_literal(b, "],\"parallel_tool_calls\":true,"
-                                     "\"previous_response_id\":null,"
-                                     "\"reasoning\":{\"effort\":null,"
-                                     "\"summary\":null},\"store\":false,"
-                                     "\"temperature\":1,\"text\":"
-                                     "{\"format\":{\"type\":\"text\"}},"
-                                     "\"tool_choice\":\"auto\","
-                                     "\"tools\":[],\"top_p\":1,"
-                                     "\"truncation\":\"disabled\","
-                                     "\"usage\":"));
+    chaton_try(chaton_buf_literal(b, "],\"usage\":"));
 
     if (o == NULL) {
         chaton_try(chaton_buf_literal(b, "null"));
@@ -1592,5 +2019,33 @@ chaton_rs_response(chaton_responses_t *rs, chaton_buf_t *b,
         chaton_try(chaton_buf_literal(b, "}"));
     }
 
-    return chaton_buf_literal(b, ",\"user\":null,\"metadata\":{}}");
+    if (rs->echo) {
+        chaton_try(chaton_buf_append(b, rs->echo, rs->echo_len));
+
+    } else {
+        chaton_try(chaton_rs_echo_defaults(b));
+    }
+
+    chaton_try(chaton_buf_literal(b, ",\"store\":"));
+    chaton_try(chaton_buf_append_str(b, rs->store ? "true" : "false"));
+
+    return chaton_buf_literal(b, "}");
+}
+
+
+/* what the response object repeats of a request not known */
+
+static int
+chaton_rs_echo_defaults(chaton_buf_t *b)
+{
+    size_t  i;
+
+    for (i = 0; chaton_rs_echoes[i].name; i++) {
+        chaton_try(chaton_buf_literal(b, ",\""));
+        chaton_try(chaton_buf_append_str(b, chaton_rs_echoes[i].name));
+        chaton_try(chaton_buf_literal(b, "\":"));
+        chaton_try(chaton_buf_append_str(b, chaton_rs_echoes[i].value));
+    }
+
+    return CHATON_OK;
 }

@@ -36,15 +36,23 @@ typedef struct {
     const unsigned char    *model;          /* as the client asked */
     size_t                  model_len;
     uint64_t                created_at;     /* unix seconds */
-    uint64_t                max_output_tokens;  /* 0: null */
+    const unsigned char    *echo;           /* the request's fields */
+    size_t                  echo_len;
+    const chaton_tools_t   *tools;          /* to know custom tools */
 
     chaton_buf_t            items;          /* the output items done, JSON */
     chaton_buf_t            cur;            /* the open item's text,
                                                JSON-escaped */
+    chaton_buf_t            input;          /* a custom call's input */
+    chaton_buf_t           *kept;           /* the final response object
+                                               is copied here, if set */
     uint64_t                seq;            /* stream: sequence_number */
     uint64_t                index;          /* the open or next item's */
     int                     item;           /* the open item's kind */
     unsigned                started:1;      /* response.created written */
+    unsigned                store:1;        /* "store": it is kept */
+    unsigned                custom_call:1;  /* the call written is a
+                                               custom tool's */
 } chaton_responses_t;
 
 

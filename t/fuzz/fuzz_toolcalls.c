@@ -66,8 +66,8 @@
 
 
 static const chaton_tool_t  tools[] = {
-    { (const unsigned char *) "get_weather", 11, NULL, 0, NULL, 0 },
-    { (const unsigned char *) "get_time", 8, NULL, 0, NULL, 0 },
+    { (const unsigned char *) "get_weather", 11, NULL, 0, NULL, 0, 0 },
+    { (const unsigned char *) "get_time", 8, NULL, 0, NULL, 0, 0 },
 };
 
 #define NTOOLS  (sizeof(tools) / sizeof(tools[0]))

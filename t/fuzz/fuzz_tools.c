@@ -34,11 +34,11 @@
 static const size_t  limits[] = { 16, 100, 1000, 65536 };
 
 static chaton_tool_t  tools[] = {
-    { (const unsigned char *) "get_weather", 11, NULL, 0, NULL, 0 },
-    { (const unsigned char *) "get_time", 8, NULL, 0, NULL, 0 },
-    { (const unsigned char *) "read_file", 9, NULL, 0, NULL, 0 },
-    { (const unsigned char *) "ls", 2, NULL, 0, NULL, 0 },
-    { (const unsigned char *) "web.search-v2", 13, NULL, 0, NULL, 0 },
+    { (const unsigned char *) "get_weather", 11, NULL, 0, NULL, 0, 0 },
+    { (const unsigned char *) "get_time", 8, NULL, 0, NULL, 0, 0 },
+    { (const unsigned char *) "read_file", 9, NULL, 0, NULL, 0, 0 },
+    { (const unsigned char *) "ls", 2, NULL, 0, NULL, 0, 0 },
+    { (const unsigned char *) "web.search-v2", 13, NULL, 0, NULL, 0, 0 },
 };
 
 #define NTOOLS  (sizeof(tools) / sizeof(tools[0]))

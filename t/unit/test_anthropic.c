@@ -1134,8 +1134,8 @@ test_write_reasoning(void **state)
 
 
 static const chaton_tool_t  tools_f[] = {
-    { (const unsigned char *) "get_weather", 11, NULL, 0, NULL, 0 },
-    { (const unsigned char *) "read", 4, NULL, 0, NULL, 0 },
+    { (const unsigned char *) "get_weather", 11, NULL, 0, NULL, 0, 0 },
+    { (const unsigned char *) "read", 4, NULL, 0, NULL, 0, 0 },
 };
 
 

@@ -1115,7 +1115,7 @@ test_chunk_alloc_failures(void **state)
 #define TNONCE  "abcd1234"
 
 static const chaton_tool_t  tools_f[] = {
-    { (const unsigned char *) "get_weather", 11, NULL, 0, NULL, 0 }
+    { (const unsigned char *) "get_weather", 11, NULL, 0, NULL, 0, 0 }
 };
 
 

@@ -406,12 +406,14 @@ response_read(cJSON *r, answer_t *a, int final)
     cJSON  *v, *it, *u;
 
     unit_jkeys_exactly(r, "id", "object", "created_at", "status", "error",
-                       "incomplete_details", "instructions",
-                       "max_output_tokens", "model", "output",
-                       "parallel_tool_calls", "previous_response_id",
-                       "reasoning", "store", "temperature", "text",
-                       "tool_choice", "tools", "top_p", "truncation", "usage",
-                       "user", "metadata", NULL);
+                       "incomplete_details", "model", "output", "usage",
+                       "background", "instructions", "max_output_tokens",
+                       "metadata", "parallel_tool_calls",
+                       "previous_response_id", "prompt_cache_key",
+                       "reasoning", "safety_identifier", "service_tier",
+                       "temperature", "text", "tool_choice", "tools",
+                       "top_logprobs", "top_p", "truncation", "user",
+                       "store", NULL);
     assert_string_equal(unit_jstr(r, "id"), RESP_ID);
     assert_string_equal(unit_jstr(r, "object"), "response");
     assert_true(unit_jnum(r, "created_at") == 1700000000);
@@ -788,8 +790,8 @@ test_write_text_reasoning(void **state)
 
 
 static const chaton_tool_t  tools_f[] = {
-    { (const unsigned char *) "get_weather", 11, NULL, 0, NULL, 0 },
-    { (const unsigned char *) "read", 4, NULL, 0, NULL, 0 },
+    { (const unsigned char *) "get_weather", 11, NULL, 0, NULL, 0, 0 },
+    { (const unsigned char *) "read", 4, NULL, 0, NULL, 0, 0 },
 };
 
 

@@ -30,6 +30,14 @@ check(const route_case_t *c)
         fail();
     }
 
+    if (c->route == CHATON_ROUTE_RESPONSE
+        || c->route == CHATON_ROUTE_RESPONSE_ITEMS)
+    {
+        assert_int_equal(rt.id_len, strlen(c->id));
+        assert_memory_equal(rt.id, c->id, rt.id_len);
+        return;
+    }
+
     if (c->route != CHATON_ROUTE_MODEL) {
         assert_null(rt.id);
         assert_int_equal(rt.id_len, 0);
@@ -83,6 +91,16 @@ test_route_after_v1(void **state)
           NULL },
         { "/anthropic/v1/messages", "/anthropic/", CHATON_ROUTE_MESSAGES,
           NULL },
+        { "/v1/responses", "/v1/", CHATON_ROUTE_RESPONSES, NULL },
+        { "/v1/responses/", "/v1/", CHATON_ROUTE_RESPONSES, NULL },
+        { "/v1/responses/resp_1", "/v1/", CHATON_ROUTE_RESPONSE, "resp_1" },
+        { "/v1/responses/resp_1/input_items", "/v1/",
+          CHATON_ROUTE_RESPONSE_ITEMS, "resp_1" },
+        { "/v1/responses/resp_1/input_items/", "/v1/",
+          CHATON_ROUTE_RESPONSE_ITEMS, "resp_1" },
+        { "/v1/responses/resp_1/other", "/v1/", CHATON_ROUTE_NONE, NULL },
+        { "/v1/responses//input_items", "/v1/", CHATON_ROUTE_NONE, NULL },
+        { "/v1/responsesx", "/v1/", CHATON_ROUTE_NONE, NULL },
 
         /* another location's prefix before "/v1/" */
         { "/openai/v1/chat/completions", "/openai/v1/", CHATON_ROUTE_CHAT,

@@ -40,13 +40,13 @@
 static chaton_tool_t  tools[] = {
     { (const unsigned char *) "get_weather", 11,
       (const unsigned char *) "The weather in a city, now.", 27,
-      (const unsigned char *) WEATHER_SCHEMA, sizeof(WEATHER_SCHEMA) - 1 },
+      (const unsigned char *) WEATHER_SCHEMA, sizeof(WEATHER_SCHEMA) - 1, 0 },
     { (const unsigned char *) "get_time", 8,
       (const unsigned char *) "The time in a time zone.", 24,
       (const unsigned char *) "{\"type\":\"object\",\"properties\":"
-                              "{\"tz\":{\"type\":\"string\"}}}", 55 },
-    { (const unsigned char *) "read_file", 9, NULL, 0, NULL, 0 },
-    { (const unsigned char *) "ls", 2, NULL, 0, NULL, 0 },
+                              "{\"tz\":{\"type\":\"string\"}}}", 55, 0 },
+    { (const unsigned char *) "read_file", 9, NULL, 0, NULL, 0, 0 },
+    { (const unsigned char *) "ls", 2, NULL, 0, NULL, 0, 0 },
 };
 
 #define NTOOLS  (sizeof(tools) / sizeof(tools[0]))
@@ -520,10 +520,10 @@ test_tools_ambiguous_name(void **state)
 {
     chaton_tools_t  t = offer(CHATON_TOOL_CHOICE_AUTO, 1);
     chaton_tool_t   two[] = {
-        { (const unsigned char *) "get_weather", 11, NULL, 0, NULL, 0 },
-        { (const unsigned char *) "set_weather", 11, NULL, 0, NULL, 0 },
-        { (const unsigned char *) "fetch-page", 10, NULL, 0, NULL, 0 },
-        { (const unsigned char *) "fetch_page", 10, NULL, 0, NULL, 0 },
+        { (const unsigned char *) "get_weather", 11, NULL, 0, NULL, 0, 0 },
+        { (const unsigned char *) "set_weather", 11, NULL, 0, NULL, 0, 0 },
+        { (const unsigned char *) "fetch-page", 10, NULL, 0, NULL, 0, 0 },
+        { (const unsigned char *) "fetch_page", 10, NULL, 0, NULL, 0, 0 },
     };
 
     t.tools = two;
@@ -1049,14 +1049,14 @@ test_tools_instructions_odd_schemas(void **state)
     chaton_tool_t   odd[] = {
         /* not JSON: written as it came */
         { (const unsigned char *) "a", 1, NULL, 0,
-          (const unsigned char *) "{not json", 9 },
+          (const unsigned char *) "{not json", 9, 0 },
         /* no properties */
         { (const unsigned char *) "b", 1, NULL, 0,
-          (const unsigned char *) "{\"type\":\"object\"}", 17 },
+          (const unsigned char *) "{\"type\":\"object\"}", 17, 0 },
         /* every type */
         { (const unsigned char *) "c", 1, NULL, 0,
           (const unsigned char *) "{\"properties\":{\"n\":{\"type\":"
-          "\"integer\"},\"b\":{\"type\":\"boolean\"}}}", 62 },
+          "\"integer\"},\"b\":{\"type\":\"boolean\"}}}", 62, 0 },
     };
 
     t = offer(CHATON_TOOL_CHOICE_AUTO, 1);
