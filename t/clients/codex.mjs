@@ -24,10 +24,14 @@ import { callMarker, proseAfter } from './lib/tools.mjs';
 const CLI = createRequire(import.meta.url)
     .resolve('@openai/codex/bin/codex.js');
 
-// README's recipe, and no retries: a refusal fails the check at once
-function config(model) {
+// README's recipe (the sub-agent tools, a "namespace" tool, off), and no
+// retries: a refusal fails the check at once.  `extra`: more settings.
+function config(model, extra = '') {
     return `model = "${model}"
 model_provider = "chaton"
+${extra}
+[agents]
+enabled = false
 
 [model_providers.chaton]
 name = "ngx_chaton"
@@ -40,8 +44,9 @@ stream_max_retries = 0
 }
 
 // `codex exec --json text` in a fresh CODEX_HOME and working directory:
-// its events (JSON lines) and what is in the directory afterwards
-function codex(text, model, ...args) {
+// its events (JSON lines) and the contents of the files named in `read`
+// afterwards (null: no such file)
+function codex(text, { model = MODEL, extra, args = [], read = [] } = {}) {
     const home = mkdtempSync(join(tmpdir(), 'chaton-codex-'));
     const work = join(home, 'work');
     const env = {
@@ -56,7 +61,7 @@ function codex(text, model, ...args) {
     };
 
     mkdirSync(work);
-    writeFileSync(join(home, 'config.toml'), config(model));
+    writeFileSync(join(home, 'config.toml'), config(model, extra));
 
     return new Promise((resolve, reject) => {
         const argv = [CLI, 'exec', '--json', '--ephemeral',
@@ -65,23 +70,23 @@ function codex(text, model, ...args) {
         const opts = { cwd: work, env, timeout: 40000, maxBuffer: 1 << 24 };
         const child = execFile(process.execPath, argv, opts,
                                (err, stdout, stderr) => {
-            const read = (name) => {
-                try {
-                    return readFileSync(join(work, name), 'utf8');
-                } catch {
-                    return null;
-                }
-            };
-            const files = { read };
-
             try {
                 if (err) {
                     throw new Error(`codex: ${err.message}\n${stdout}`
                                     + `\n${stderr}`);
                 }
-                files.events = stdout.split('\n').filter((l) => l)
-                                     .map((l) => JSON.parse(l));
-                resolve(files);
+
+                const files = {};
+
+                for (const name of read) {
+                    try {
+                        files[name] = readFileSync(join(work, name), 'utf8');
+                    } catch {
+                        files[name] = null;
+                    }
+                }
+                resolve({ files, events: stdout.split('\n').filter((l) => l)
+                                                .map((l) => JSON.parse(l)) });
             } catch (e) {
                 reject(e);
             } finally {
@@ -113,24 +118,29 @@ async function mockRecords(tag) {
     });
 }
 
-check('codex: codex exec answers a prompt with the model\'s answer',
-      async () => {
+check('codex: codex exec answers a prompt; its web_search tool turns on '
+      + 'ChatOn\'s web search', async () => {
     const text = prompt('Say hello, Codex');
-    const ran = await codex(text, MODEL);
+    const ran = await codex(text);
     const recs = await mockRecords(text);
 
     assert.equal(recs.length, 1, 'one backend request');
 
     const rec = recs[0];
     const users = rec.json.messages.filter((m) => m.role === 'user');
+    const answer = items(ran, 'agent_message').map((i) => i.text);
 
     assert.equal(users[users.length - 1].content, text,
                  'the prompt is the last user message');
     assert.ok(rec.sent.tools.offered.includes('exec_command'),
               'its tools are offered (exec_command among them)');
+    assert.equal(rec.json.function_web_search, true);
     assert.match(rec.sent.content, /^You said: /);
-    assert.deepEqual(items(ran, 'agent_message').map((i) => i.text),
-                     [rec.sent.content]);
+    assert.equal(answer.length, 1);
+    assert.ok(answer[0].endsWith(rec.sent.content), answer[0]);
+    for (const { url } of rec.sent.web_sources) {
+        assert.ok(answer[0].includes(url), `the answer cites ${url}`);
+    }
     assert.ok(ran.events.some((e) => e.type === 'turn.completed'),
               'the turn completed');
 });
@@ -142,11 +152,13 @@ check('codex: a task with one exec_command call: run, file written, '
     const cmd = 'echo chaton-ok-$((6*7)) > codex-out.txt && cat codex-out.txt';
     const text = `${tag} ${callMarker('exec_command', { cmd })}`;
     // a reasoning model: its reasoning item goes back in the second request
-    const ran = await codex(text, 'o4-mini', '--sandbox', 'workspace-write');
+    const ran = await codex(text, { model: 'o4-mini',
+        extra: 'web_search = "disabled"\n',
+        args: ['--sandbox', 'workspace-write'], read: ['codex-out.txt'] });
     const recs = await mockRecords(tag);
     const execs = items(ran, 'command_execution');
 
-    assert.equal(ran.read('codex-out.txt'), 'chaton-ok-42\n',
+    assert.equal(ran.files['codex-out.txt'], 'chaton-ok-42\n',
                  'the command ran and wrote its file');
     assert.equal(execs.length, 1, 'one command run');
     assert.match(execs[0].command, /echo chaton-ok-\$\(\(6\*7\)\)/);
@@ -154,7 +166,12 @@ check('codex: a task with one exec_command call: run, file written, '
     assert.equal(execs[0].aggregated_output, 'chaton-ok-42\n');
 
     assert.equal(recs.length, 2, 'two backend requests: the call, the answer');
+    assert.equal(recs[0].json.function_web_search, false);
     assert.equal(recs[0].sent.tools.calls[0].name, 'exec_command');
+    // its reasoning reached Codex as summaries, and Codex's second request,
+    // which carries the first reasoning item back, was served
+    assert.deepEqual(items(ran, 'reasoning').map((i) => i.text),
+                     recs.map((r) => r.sent.reasoning));
 
     const results = recs[1].sent.tools.results;
 

@@ -85,13 +85,19 @@ export function assertItem(item) {
     if (item.type === 'message') {
         assert.equal(item.role, 'assistant');
         for (const part of item.content) {
-            assert.equal(part.type, 'output_text');
-            has(part, ['annotations', 'text'], 'an output_text part');
+            assertPart(part, part.text);
         }
     } else if (item.type === 'function_call') {
         assert.match(item.call_id, /^call_/);
         assert.equal(typeof item.arguments, 'string');
     }
+}
+
+// an output_text part of that text, no annotations
+export function assertPart(part, text) {
+    assert.equal(part.type, 'output_text');
+    assert.equal(part.text, text);
+    assert.deepEqual(part.annotations, []);
 }
 
 // The events of one stream, as the SDK yields them: every field the types
@@ -139,15 +145,12 @@ export function assertEvents(events) {
 
         if (added.item.type === 'message') {
             assert.deepEqual(added.item.content, []);
-            assert.deepEqual(at(next('response.content_part.added')).part,
-                             { type: 'output_text', text: '',
-                               annotations: [] });
+            assertPart(at(next('response.content_part.added')).part, '');
             while (peek() === 'response.output_text.delta') {
                 text += at(next('response.output_text.delta')).delta;
             }
             assert.equal(at(next('response.output_text.done')).text, text);
-            assert.equal(at(next('response.content_part.done')).part.text,
-                         text);
+            assertPart(at(next('response.content_part.done')).part, text);
         } else if (added.item.type === 'reasoning') {
             assert.deepEqual(added.item.summary, []);
             at(next('response.reasoning_summary_part.added'));
