@@ -24,6 +24,8 @@ static const ngx_http_chaton_dialect_t  ngx_http_chaton_chat_dialect = {
     ngx_string("chat/completions"),
     chaton_chat_parse,
     ngx_http_chaton_chat_writer,
+    NULL,
+    NULL,
     NULL
 };
 

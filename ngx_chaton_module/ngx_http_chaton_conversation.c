@@ -72,6 +72,10 @@ ngx_http_chaton_conversation(ngx_http_request_t *r, ngx_str_t *body,
 
     ngx_http_chaton_conversation_conf(r, &conf);
 
+    if (dialect->conf && dialect->conf(ctx, &conf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     rc = dialect->parse(&ctx->chat, &ctx->alloc, &conf, body->data,
                         body->len, &err);
 
@@ -414,7 +418,7 @@ ngx_http_chaton_conversation_complete(ngx_http_chaton_conv_t *ctx,
 
     ctx->req.chunks = ctx->t.writer->chunks;
 
-    return NGX_OK;
+    return ctx->dialect->done ? ctx->dialect->done(ctx) : NGX_OK;
 }
 
 
@@ -635,7 +639,9 @@ ngx_http_chaton_conversation_whole(ngx_http_request_t *r,
 
     chaton_buf_init(&b, &ctx->alloc, 0);
 
-    if (chaton_chat_end(&ctx->t, &b) != CHATON_OK) {
+    if (chaton_chat_end(&ctx->t, &b) != CHATON_OK
+        || (ctx->dialect->done && ctx->dialect->done(ctx) != NGX_OK))
+    {
         return NGX_ERROR;
     }
 

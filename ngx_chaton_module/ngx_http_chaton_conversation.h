@@ -71,6 +71,13 @@ typedef struct {
 
     /* a stream's heartbeat event; NULL: an SSE comment line */
     int                        (*ping)(chaton_buf_t *b);
+
+    /* what the dialect adds to its parser's configuration; may be NULL */
+    ngx_int_t                  (*conf)(ngx_http_chaton_conv_t *ctx,
+                                       chaton_chat_conf_t *conf);
+
+    /* the answer is complete and written (a store keeps it); may be NULL */
+    ngx_int_t                  (*done)(ngx_http_chaton_conv_t *ctx);
 } ngx_http_chaton_dialect_t;
 
 

@@ -30,7 +30,9 @@ static const ngx_http_chaton_dialect_t  ngx_http_chaton_messages_dialect = {
     ngx_string("messages"),
     chaton_anthropic_parse,
     ngx_http_chaton_messages_writer,
-    chaton_anthropic_ping
+    chaton_anthropic_ping,
+    NULL,
+    NULL
 };
 
 

@@ -230,6 +230,13 @@ static ngx_command_t  ngx_http_chaton_commands[] = {
       0,
       NULL },
 
+    { ngx_string("chaton_responses_store"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_chaton_store_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("chaton_metrics_zone"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
       ngx_http_chaton_metrics_zone,
@@ -317,6 +324,10 @@ ngx_http_chaton_handler(ngx_http_request_t *r)
 
     case CHATON_ROUTE_RESPONSES:
         return ngx_http_chaton_responses_handler(r);
+
+    case CHATON_ROUTE_RESPONSE:
+    case CHATON_ROUTE_RESPONSE_ITEMS:
+        return ngx_http_chaton_response_handler(r, &rt);
 
     case CHATON_ROUTE_IMAGES:
         return ngx_http_chaton_images_handler(r);
@@ -628,6 +639,8 @@ ngx_http_chaton_create_loc_conf(ngx_conf_t *cf)
     conf->heartbeat = NGX_CONF_UNSET_MSEC;
     conf->stream_wait = NGX_CONF_UNSET_MSEC;
     conf->cors_origins = NGX_CONF_UNSET_PTR;
+    conf->store_zone = NGX_CONF_UNSET_PTR;
+    conf->store_ttl = NGX_CONF_UNSET;
     conf->crawl = NGX_CONF_UNSET;
     conf->crawl_max_urls = NGX_CONF_UNSET_UINT;
     conf->crawl_max_size = NGX_CONF_UNSET_SIZE;
@@ -683,6 +696,8 @@ ngx_http_chaton_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_msec_value(conf->heartbeat, prev->heartbeat, 10000);
     ngx_conf_merge_msec_value(conf->stream_wait, prev->stream_wait, 5000);
     ngx_conf_merge_ptr_value(conf->cors_origins, prev->cors_origins, NULL);
+    ngx_conf_merge_ptr_value(conf->store_zone, prev->store_zone, NULL);
+    ngx_conf_merge_sec_value(conf->store_ttl, prev->store_ttl, 3600);
     ngx_conf_merge_str_value(conf->fetch, prev->fetch, "/chaton-fetch");
     ngx_conf_merge_value(conf->crawl, prev->crawl, 1);
     ngx_conf_merge_uint_value(conf->crawl_max_urls, prev->crawl_max_urls, 3);

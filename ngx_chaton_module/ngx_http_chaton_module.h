@@ -67,6 +67,10 @@ typedef struct {
 
     ngx_array_t                 *cors_origins;   /* ngx_str_t */
 
+    ngx_shm_zone_t              *store_zone;     /* Responses' store, or
+                                                    NULL: off */
+    time_t                       store_ttl;
+
     ngx_flag_t                   crawl;
     ngx_uint_t                   crawl_max_urls;
     size_t                       crawl_max_size;
@@ -296,6 +300,16 @@ ngx_int_t ngx_http_chaton_metrics_init(ngx_conf_t *cf);
 ngx_uint_t ngx_http_chaton_metrics_on(ngx_http_request_t *r);
 void ngx_http_chaton_metrics_stream(ngx_http_request_t *r);
 
+/* ngx_http_chaton_store.c */
+char *ngx_http_chaton_store_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_uint_t ngx_http_chaton_store_on(ngx_http_request_t *r);
+ngx_int_t ngx_http_chaton_store_put(ngx_http_request_t *r, ngx_str_t *id,
+    ngx_str_t *entry);
+ngx_int_t ngx_http_chaton_store_get(ngx_http_request_t *r, ngx_str_t *id,
+    ngx_str_t *entry);
+ngx_int_t ngx_http_chaton_store_delete(ngx_http_request_t *r, ngx_str_t *id);
+
 /* ngx_http_chaton_filter.c */
 ngx_int_t ngx_http_chaton_filter_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_chaton_call_output(ngx_http_chaton_call_t *call,
@@ -318,6 +332,8 @@ ngx_int_t ngx_http_chaton_chat_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_chaton_messages_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_chaton_count_tokens_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_chaton_responses_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_chaton_response_handler(ngx_http_request_t *r,
+    chaton_route_t *rt);
 ngx_int_t ngx_http_chaton_models_handler(ngx_http_request_t *r,
     chaton_route_t *rt);
 ngx_int_t ngx_http_chaton_images_handler(ngx_http_request_t *r);

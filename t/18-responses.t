@@ -20,8 +20,10 @@ use ChatonTest;
 
 my $t = ChatonTest->new(
     http => 'log_format resp "$chaton_model|$chaton_backend_model|'
-            . '$chaton_stream|$chaton_backend_status|$status|$request_uri";',
-    server => 'access_log logs/resp.log resp;',
+            . '$chaton_stream|$chaton_backend_status|$status|$request_uri";'
+            . "\nchaton_metrics_zone chaton_metrics 1m;",
+    server => "access_log logs/resp.log resp;\n"
+              . 'location = /metrics { chaton_metrics; }',
     api => "client_max_body_size 256k;\nchaton_stream_wait 1s;\n"
            . "chaton_heartbeat 700ms;\nchaton_function_web_search off;",
     backend => 'proxy_read_timeout 8s;');
@@ -160,7 +162,7 @@ sub message_text {
                     grep { $_->{type} eq 'message' } @{ $r->{output} // [] };
 }
 
-my ($res, $r, $s, $a, $rec);
+my ($res, $r, $s, $a, $rec, $fh);
 
 # ---- whole
 
@@ -405,7 +407,7 @@ my @bad = (
     [{ input => 5 }, 'input'],
     [{ input => [5] }, 'input[0]'],
     [{ input => [{ type => 'frobnicate' }] }, 'input[0].type'],
-    [{ input => [{ type => 'item_reference', id => 'x' }] }, 'input[0].type'],
+    [{ input => [{ type => 'item_reference', id => 'x' }] }, 'input[0].id'],
     [{ input => [{ role => 'robot', content => 'x' }] }, 'input[0].role'],
     [{ input => [{ role => 'user', content => 5 }] }, 'input[0].content'],
     [{ input => [{ role => 'user', content => [{ type => 'video' }] }] },
@@ -496,6 +498,138 @@ ok((grep { exists $_->{comment} } @{ $s->{events} }) >= 2,
 $a = assemble($s->{events});
 is($a && $a->{items}[0]{_text}, 'late but fine', 'after the beats: the text');
 
+# ---- the store (make run's: zone chaton_responses, an hour)
+
+my $r1 = responses(input => 'first question', instructions => 'Be brief.')
+         ->json;
+is($r1->{store}, true, 'store: "store" true by default');
+$res = $t->get("/v1/responses/$r1->{id}");
+is($res->code, 200, 'GET /v1/responses/{id}: 200');
+is_deeply($res->json, $r1, 'GET: the response as it was answered');
+
+# continued: the stored items first, the instructions not carried over
+$res = responses(previous_response_id => $r1->{id}, input => 'and then?');
+is($res->code, 200, 'previous_response_id: 200');
+my $r2 = $res->json;
+is($r2->{previous_response_id}, $r1->{id}, 'echo: previous_response_id');
+$rec = $t->mock_requests('chats')->[-1];
+is_deeply([map { "$_->{role}:$_->{content}" } @{ $rec->{json}{messages} }],
+          ['user:first question', 'assistant:' . message_text($r1),
+           'user:and then?'],
+          'previous_response_id: its input and output, then the new input; '
+          . 'not its instructions');
+
+# a chain: the third sees all of it
+$res = responses(previous_response_id => $r2->{id}, input => 'third');
+my $r3 = $res->json;
+$rec = $t->mock_requests('chats')->[-1];
+is(scalar @{ $rec->{json}{messages} }, 5, 'a chain: five messages');
+
+# input_items: newest first, in pages
+$res = $t->get("/v1/responses/$r3->{id}/input_items");
+is($res->code, 200, 'input_items: 200');
+my $l = $res->json;
+is($l->{object}, 'list', 'input_items: a list');
+is_deeply([map { $_->{type} } @{ $l->{data} }],
+          [qw(message message message message message)],
+          'input_items: the five items');
+is($l->{data}[0]{content}[0]{text}, 'third', 'input_items: newest first');
+is($l->{data}[-1]{content}[0]{text}, 'first question',
+   'input_items: the first last');
+is($l->{data}[3]{role}, 'assistant', 'input_items: the earlier answers');
+is($l->{data}[3]{id}, $r1->{output}[0]{id},
+   'input_items: an output item keeps its id');
+is($l->{first_id}, $l->{data}[0]{id}, 'input_items: first_id');
+is($l->{last_id}, $l->{data}[-1]{id}, 'input_items: last_id');
+is($l->{has_more}, false, 'input_items: has_more false');
+ok(!(grep { !$_->{id} } @{ $l->{data} }), 'input_items: each has an id');
+
+$res = $t->get("/v1/responses/$r3->{id}/input_items?order=asc&limit=2");
+my $p1 = $res->json;
+is_deeply([map { $_->{content}[0]{text} } @{ $p1->{data} }],
+          ['first question', message_text($r1)], 'input_items: asc, 2');
+is($p1->{has_more}, true, 'input_items: has_more');
+$res = $t->get("/v1/responses/$r3->{id}/input_items?order=asc&limit=2"
+               . "&after=$p1->{last_id}");
+is_deeply([map { $_->{content}[0]{text} } @{ $res->json->{data} }],
+          ['and then?', message_text($r2)], 'input_items: after');
+ChatonTest::is_openai_error(
+    $t->get("/v1/responses/$r3->{id}/input_items?limit=0"), 400,
+    'input_items: limit=0 refused', param => 'limit');
+ChatonTest::is_openai_error(
+    $t->get("/v1/responses/$r3->{id}/input_items?order=up"), 400,
+    'input_items: order=up refused', param => 'order');
+
+# item_reference: a stored item, read in its place
+$res = responses(previous_response_id => $r1->{id}, input => [
+    { type => 'item_reference', id => $r1->{output}[0]{id} },
+    { role => 'user', content => 'say it again' }]);
+is($res->code, 200, 'item_reference: 200');
+$rec = $t->mock_requests('chats')->[-1];
+is($rec->{json}{messages}[2]{content}, message_text($r1),
+   'item_reference: the item it names');
+
+# the tool loop through the store: only the output is sent
+$res = responses(tools => [$weather],
+                 input => 'Weather? [[tool get_weather {"city":"Oslo"}]]');
+$r = $res->json;
+($call) = grep { $_->{type} eq 'function_call' } @{ $r->{output} };
+$res = responses(tools => [$weather], previous_response_id => $r->{id},
+                 input => [{ type => 'function_call_output',
+                             call_id => $call->{call_id}, output => 'cold' }]);
+is($res->code, 200, 'tools through the store: 200');
+like(message_text($res->json), qr/The tool said: cold/,
+     'tools through the store: the output answers the stored call');
+
+# streamed: kept once complete
+$s = responses_stream(input => 'a streamed one');
+$a = assemble($s->{events});
+is($a && $a->{response}{store}, true, 'stream: "store" true');
+$res = $t->get('/v1/responses/' . ($a ? $a->{response}{id} : 'x'));
+is($res->code, 200, 'stream: stored');
+is(message_text($res->json), $a && $a->{items}[0]{_text},
+   'stream: the stored response has its text');
+
+# store: false keeps nothing
+$r = responses(store => false)->json;
+is($r->{store}, false, 'store false: "store" false');
+ChatonTest::is_openai_error($t->get("/v1/responses/$r->{id}"), 404,
+    'store false: GET 404', message => qr/^Response with id '\Q$r->{id}\E' not found\.$/);
+ChatonTest::is_openai_error(
+    responses(previous_response_id => $r->{id}), 400,
+    'store false: not found to continue', param => 'previous_response_id',
+    code => 'previous_response_not_found',
+    message => qr/^Previous response with id '\Q$r->{id}\E' not found\.$/);
+
+# DELETE
+$res = $t->request(DELETE => "/v1/responses/$r2->{id}");
+is($res->code, 200, 'DELETE: 200');
+is_deeply($res->json, { id => $r2->{id}, object => 'response',
+                        deleted => true }, 'DELETE: OpenAI\'s answer');
+ChatonTest::is_openai_error($t->get("/v1/responses/$r2->{id}"), 404,
+    'deleted: GET 404');
+ChatonTest::is_openai_error($t->request(DELETE => "/v1/responses/$r2->{id}"),
+    404, 'deleted: DELETE again 404');
+ChatonTest::is_openai_error(
+    responses(previous_response_id => $r2->{id}), 400,
+    'deleted: previous_response_not_found',
+    code => 'previous_response_not_found');
+is($t->get("/v1/responses/$r3->{id}")->code, 200,
+   'a later response that continued it stays whole');
+
+# unknown ids, methods
+ChatonTest::is_openai_error($t->get('/v1/responses/resp_nope'), 404,
+    'unknown id: 404', type => 'invalid_request_error');
+ChatonTest::is_openai_error($t->get('/v1/responses/resp_nope/input_items'),
+    404, 'unknown id: input_items 404');
+ChatonTest::is_openai_error($t->post('/v1/responses/resp_nope', {}), 405,
+    'POST /v1/responses/{id}: 405');
+
+# the metrics count the route as its own
+$res = $t->get('/metrics');
+like($res->body, qr/^chaton_requests_total\{route="responses",model="gpt-4o",status="2xx"\} [1-9]/m,
+     'metrics: route="responses"');
+
 # ---- CORS
 
 $res = $t->request(OPTIONS => '/v1/responses', undef,
@@ -515,13 +649,111 @@ like($log, qr{^gpt-4o\|gpt-4o\|1\|200\|200\|/v1/responses$}m,
 
 $t->finish;
 
+# ---- the store: by client key, expiry, eviction, reload, off
+
+my $z = ChatonTest->new(no_start => 1,
+    api => "chaton_client_keys chaton.clients;\n"
+           . "chaton_responses_store zone=small:32k ttl=3s;",
+    server => "location /open/ { chaton;\n"
+              . "    chaton_responses_store zone=small:32k ttl=3s; }\n"
+              . "location /off/ { chaton; chaton_responses_store off; }");
+open $fh, '>', $z->dir . '/chaton.clients' or die $!;
+print $fh "alice sk-alice-key-0123456789\nbob sk-bob-key-0123456789\n";
+close $fh;
+chmod 0600, $z->dir . '/chaton.clients';
+$z->start_nginx;
+
+my %A = (Authorization => 'Bearer sk-alice-key-0123456789');
+my %B = (Authorization => 'Bearer sk-bob-key-0123456789');
+
+sub zpost { my ($path, $h, %b) = @_; $b{model} //= $MODEL;
+            $b{input} //= 'hi'; return $z->post($path, \%b, %$h) }
+
+my $ra = zpost('/v1/responses', \%A, input => 'alice\'s secret')->json;
+is($z->get("/v1/responses/$ra->{id}", undef, %A)->code, 200,
+   'isolation: alice reads hers');
+ChatonTest::is_openai_error($z->get("/v1/responses/$ra->{id}", undef, %B),
+    404, 'isolation: bob does not');
+ChatonTest::is_openai_error(
+    $z->get("/v1/responses/$ra->{id}/input_items", undef, %B), 404,
+    'isolation: nor its items');
+ChatonTest::is_openai_error(
+    zpost('/v1/responses', \%B, previous_response_id => $ra->{id}), 400,
+    'isolation: bob cannot continue it', code => 'previous_response_not_found');
+ChatonTest::is_openai_error(
+    $z->request(DELETE => "/v1/responses/$ra->{id}", undef, %B), 404,
+    'isolation: nor delete it');
+is($z->get("/v1/responses/$ra->{id}", undef, %A)->code, 200,
+   'isolation: still alice\'s');
+ChatonTest::is_openai_error($z->get("/open/v1/responses/$ra->{id}"), 404,
+    'isolation: not for a request without a key');
+my $ro = zpost('/open/v1/responses', {})->json;
+is($z->get("/open/v1/responses/$ro->{id}")->code, 200,
+   'no key: its own are found');
+ChatonTest::is_openai_error($z->get("/v1/responses/$ro->{id}", undef, %A),
+    404, 'isolation: a keyless one is not alice\'s');
+unlike($z->slurp('logs/error.log') . $z->slurp('logs/access.log'),
+       qr/sk-alice-key/, 'no key in a log');
+
+# off: nothing kept, "store" false
+$r = zpost('/off/v1/responses', {})->json;
+is($r->{store}, false, 'store off: "store" false');
+ChatonTest::is_openai_error($z->get("/off/v1/responses/$r->{id}"), 404,
+    'store off: GET 404');
+ChatonTest::is_openai_error(
+    zpost('/off/v1/responses', {}, previous_response_id => $ro->{id}), 400,
+    'store off: nothing to continue', code => 'previous_response_not_found');
+
+# a reload keeps the zone and its entries
+$z->signal_nginx('HUP');
+sleep 1;
+is($z->get("/v1/responses/$ra->{id}", undef, %A)->code, 200,
+   'reload: the entry kept');
+
+# expiry: ttl 3s
+sleep 3;
+ChatonTest::is_openai_error($z->get("/v1/responses/$ra->{id}", undef, %A),
+    404, 'expired: GET 404');
+ChatonTest::is_openai_error(
+    zpost('/v1/responses', \%A, previous_response_id => $ra->{id}), 400,
+    'expired: previous_response_not_found',
+    code => 'previous_response_not_found');
+
+# eviction: a 32k zone holds a few entries of 3k; the oldest go first
+# (short answers, at once: the ttl must not expire them meanwhile)
+$z->mock_knob({ route => 'chats', text => 'ok', delay_ms => 0, times => 0 });
+my @ids;
+for my $n (1 .. 20) {
+    push @ids, zpost('/v1/responses', \%A,
+                     input => "entry $n " . ('x' x 3000))->json->{id};
+}
+is($z->get("/v1/responses/$ids[-1]", undef, %A)->code, 200,
+   'eviction: the newest kept');
+ChatonTest::is_openai_error($z->get("/v1/responses/$ids[0]", undef, %A),
+    404, 'eviction: the oldest evicted');
+my @kept = grep { $z->get("/v1/responses/$_", undef, %A)->code == 200 } @ids;
+ok(@kept >= 2 && @kept < 20, scalar(@kept) . ' of 20 kept');
+is_deeply(\@kept, [@ids[20 - @kept .. 19]], 'eviction: oldest first');
+
+# one larger than half the zone is not kept, and evicts nothing
+$r = zpost('/v1/responses', \%A, input => 'y' x 20000)->json;
+is($r->{store}, true, 'too large: answered');
+ChatonTest::is_openai_error($z->get("/v1/responses/$r->{id}", undef, %A),
+    404, 'too large: not kept');
+is($z->get("/v1/responses/$ids[-1]", undef, %A)->code, 200,
+   'too large: nothing evicted for it');
+like($z->slurp('logs/error.log'), qr/not stored: its \d+ bytes are more /,
+     'too large: logged');
+
+$z->finish;
+
 # ---- client keys and limit_req
 
 my $k = ChatonTest->new(no_start => 1,
     http => 'limit_req_zone $binary_remote_addr zone=resp:1m rate=1r/m;',
     api => "chaton_client_keys chaton.clients;\n"
            . "limit_req zone=resp burst=3 nodelay;\nlimit_req_status 429;");
-open my $fh, '>', $k->dir . '/chaton.clients' or die $!;
+open $fh, '>', $k->dir . '/chaton.clients' or die $!;
 print $fh "alice sk-alice-key-0123456789\n";
 close $fh;
 chmod 0600, $k->dir . '/chaton.clients';

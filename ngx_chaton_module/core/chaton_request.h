@@ -73,6 +73,19 @@ typedef struct {
     const unsigned char    *nonce;          /* the tools' format's, of
                                                CHATON_TOOLS_NONCE_LEN */
 
+    /*
+     * Responses' store: the items of the stored response that
+     * previous_response_id names (a JSON array), or CHATON_BAD with err
+     * set; NULL: nothing is stored, no id is found.  response_id: the
+     * answer's id, for its input items' ids; NULL: the items are not kept.
+     */
+    int                   (*previous)(void *data, const unsigned char *id,
+                                      size_t len, const unsigned char **items,
+                                      size_t *items_len, chaton_error_t *err);
+    void                   *previous_data;
+    const unsigned char    *response_id;
+    size_t                  response_id_len;
+
     /* ChatOn's switches when the client does not say */
     unsigned                web_search:1;
     unsigned                image_gen:1;
@@ -132,6 +145,9 @@ typedef struct {
     size_t                  previous_response_id_len;
     const unsigned char    *echo;
     size_t                  echo_len;
+    const unsigned char    *items;          /* the input items, as stored:
+                                               a JSON array, or NULL */
+    size_t                  items_len;
 
     unsigned                stream:1;
     unsigned                include_usage:1;

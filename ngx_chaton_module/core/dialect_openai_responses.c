@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 
 #include "dialect_openai_responses.h"
+#include "chaton_rstore.h"
 
 
 #define CHATON_RESPONSES_MAX_ITEMS  10000
@@ -34,6 +35,13 @@ typedef struct {
     const chaton_chat_conf_t   *conf;
     chaton_error_t             *err;
     int                         history;    /* calls in the input */
+    cJSON                      *input;      /* the request's items */
+    cJSON                      *prev;       /* previous_response_id's */
+    const unsigned char        *prev_text;
+    size_t                      prev_len;
+    chaton_buf_t                items;      /* the input items kept */
+    size_t                      nkept;      /* of the request's */
+    unsigned                    keep:1;     /* for a store */
     char                        param[96];
 } chaton_rs_parse_t;
 
@@ -53,6 +61,13 @@ static int chaton_rs_custom_tool(chaton_rs_parse_t *ps, cJSON *item,
 static int chaton_rs_tool_choice(chaton_rs_parse_t *ps, cJSON *root);
 static int chaton_rs_instructions(chaton_rs_parse_t *ps, cJSON *root);
 static int chaton_rs_input(chaton_rs_parse_t *ps, cJSON *input);
+static int chaton_rs_items(chaton_rs_parse_t *ps, cJSON *array, int own);
+static int chaton_rs_previous(chaton_rs_parse_t *ps);
+static int chaton_rs_reference(chaton_rs_parse_t *ps, cJSON *ref, size_t i,
+    int own);
+static cJSON *chaton_rs_find(cJSON *array, const char *id);
+static int chaton_rs_keep(chaton_rs_parse_t *ps, cJSON *item);
+static int chaton_rs_keep_text(cJSON *msg, const char *text);
 static int chaton_rs_item(chaton_rs_parse_t *ps, cJSON *item, size_t i,
     cJSON **next);
 static int chaton_rs_message(chaton_rs_parse_t *ps, cJSON *item, size_t i);
@@ -138,6 +153,7 @@ chaton_responses_parse(chaton_chat_req_t *req, chaton_alloc_t *a,
 
     rc = chaton_rs_fields(&ps, root);
 
+    cJSON_Delete(ps.prev);
     cJSON_Delete(root);
 
     return rc;
@@ -178,7 +194,15 @@ chaton_rs_fields(chaton_rs_parse_t *ps, cJSON *root)
                                 "items");
     }
 
+    ps->input = v;
+    ps->keep = (ps->conf->response_id && ps->req->store);
+
+    if (ps->req->previous_response_id) {
+        chaton_try(chaton_rs_previous(ps));
+    }
+
     n = cJSON_IsArray(v) ? (size_t) cJSON_GetArraySize(v) : 1;
+    n += ps->prev ? (size_t) cJSON_GetArraySize(ps->prev) : 0;
 
     if (n > CHATON_RESPONSES_MAX_ITEMS) {
         return chaton_error_set(ps->err, 400, "input", NULL,
@@ -758,12 +782,26 @@ chaton_rs_instructions(chaton_rs_parse_t *ps, cJSON *root)
 static int
 chaton_rs_input(chaton_rs_parse_t *ps, cJSON *input)
 {
-    size_t              i;
-    cJSON              *item, *next, *it;
+    int                 rc;
+    cJSON              *m;
     chaton_message_t    msg;
     chaton_chat_req_t  *req;
 
     req = ps->req;
+
+    if (ps->keep) {
+        chaton_buf_init(&ps->items, ps->alloc, 0);
+        chaton_try(chaton_buf_literal(&ps->items, "["));
+
+        if (ps->prev_len > 2) {
+            chaton_try(chaton_buf_append(&ps->items, ps->prev_text + 1,
+                                         ps->prev_len - 2));
+        }
+    }
+
+    if (ps->prev) {
+        chaton_try(chaton_rs_items(ps, ps->prev, 0));
+    }
 
     if (cJSON_IsString(input)) {
         memset(&msg, 0, sizeof(chaton_message_t));
@@ -776,17 +814,26 @@ chaton_rs_input(chaton_rs_parse_t *ps, cJSON *input)
 
         chaton_try(chaton_rs_push(ps, &msg));
 
-    } else {
-        i = 0;
+        if (ps->keep) {
+            m = cJSON_CreateObject();
 
-        for (item = input->child; item; item = next) {
-            next = item->next;
-            chaton_try(chaton_rs_item(ps, item, i, &next));
+            rc = (m && cJSON_AddStringToObject(m, "role", "user")
+                  && cJSON_AddStringToObject(m, "content",
+                                             input->valuestring))
+                 ? chaton_rs_keep(ps, m) : CHATON_ERROR;
 
-            for (it = item; it != next; it = it->next) {
-                i++;
-            }
+            cJSON_Delete(m);
+            chaton_try(rc);
         }
+
+    } else {
+        chaton_try(chaton_rs_items(ps, input, 1));
+    }
+
+    if (ps->keep) {
+        chaton_try(chaton_buf_literal(&ps->items, "]"));
+        req->items = ps->items.data;
+        req->items_len = ps->items.len;
     }
 
     if (req->nmessages == 0) {
@@ -798,6 +845,262 @@ chaton_rs_input(chaton_rs_parse_t *ps, cJSON *input)
     chaton_try(chaton_conv_instructions(req, ps->alloc, ps->history));
 
     return chaton_conv_fits(req, ps->err);
+}
+
+
+/*
+ * The items of an array: the request's ("own": kept for a store as they
+ * are read) or the previous response's (kept already)
+ */
+
+static int
+chaton_rs_items(chaton_rs_parse_t *ps, cJSON *array, int own)
+{
+    size_t   i;
+    cJSON   *item, *next, *it;
+
+    i = 0;
+
+    for (item = array->child; item; item = next) {
+        next = item->next;
+
+        if (chaton_rs_type(item, "item_reference")) {
+            chaton_try(chaton_rs_reference(ps, item, i++, own));
+            continue;
+        }
+
+        chaton_try(chaton_rs_item(ps, item, i, &next));
+
+        for (it = item; it != next; it = it->next) {
+            if (own && ps->keep) {
+                chaton_try(chaton_rs_keep(ps, it));
+            }
+
+            i++;
+        }
+    }
+
+    return CHATON_OK;
+}
+
+
+/* previous_response_id: the stored items it continues, from the store */
+
+static int
+chaton_rs_previous(chaton_rs_parse_t *ps)
+{
+    size_t                len;
+    const unsigned char  *items, *id;
+
+    id = ps->req->previous_response_id;
+    len = ps->req->previous_response_id_len;
+
+    if (ps->conf->previous == NULL) {
+        return chaton_rstore_not_found(ps->err, id, len, 1);
+    }
+
+    chaton_try(ps->conf->previous(ps->conf->previous_data, id, len, &items,
+                                  &ps->prev_len, ps->err));
+
+    ps->prev_text = items;
+    ps->prev = cJSON_ParseWithLength((const char *) items, ps->prev_len);
+
+    /* what cannot be read back is as good as not there */
+
+    if (!cJSON_IsArray(ps->prev)) {
+        return chaton_rstore_not_found(ps->err, id, len, 1);
+    }
+
+    return CHATON_OK;
+}
+
+
+/*
+ * {"type": "item_reference", "id"}: the item of that id in the previous
+ * response's items or earlier in the request, read in its place
+ */
+
+static int
+chaton_rs_reference(chaton_rs_parse_t *ps, cJSON *ref, size_t i, int own)
+{
+    int      rc;
+    cJSON   *id, *found, *copy, *next;
+
+    (void) snprintf(ps->param, sizeof(ps->param), "input[%zu].id", i);
+
+    id = cJSON_GetObjectItemCaseSensitive(ref, "id");
+
+    if (!cJSON_IsString(id)) {
+        return chaton_error_set(ps->err, 400, ps->param, NULL,
+                                "'%s' must be a string", ps->param);
+    }
+
+    found = chaton_rs_find(ps->prev, id->valuestring);
+
+    if (found == NULL) {
+        found = chaton_rs_find(ps->input, id->valuestring);
+    }
+
+    if (found == NULL) {
+        return chaton_error_set(ps->err, 400, ps->param, "invalid_value",
+                                "Item with id '%.64s' not found.",
+                                id->valuestring);
+    }
+
+    /* alone: a call referred to is not the start of a run of calls */
+
+    copy = cJSON_Duplicate(found, 1);
+    if (copy == NULL) {
+        return CHATON_ERROR;
+    }
+
+    rc = chaton_rs_item(ps, copy, i, &next);
+
+    if (rc == CHATON_OK && own && ps->keep) {
+        rc = chaton_rs_keep(ps, copy);
+    }
+
+    cJSON_Delete(copy);
+
+    return rc;
+}
+
+
+/* the item of an id in an array of items (references aside), or NULL */
+
+static cJSON *
+chaton_rs_find(cJSON *array, const char *id)
+{
+    cJSON  *it, *v;
+
+    if (!cJSON_IsArray(array)) {
+        return NULL;
+    }
+
+    cJSON_ArrayForEach(it, array) {
+        v = cJSON_GetObjectItemCaseSensitive(it, "id");
+
+        if (cJSON_IsString(v) && strcmp(v->valuestring, id) == 0
+            && !chaton_rs_type(it, "item_reference"))
+        {
+            return it;
+        }
+    }
+
+    return NULL;
+}
+
+
+/* a message's content as one part: input_text, an assistant's output_text */
+
+static int
+chaton_rs_keep_text(cJSON *msg, const char *text)
+{
+    cJSON       *parts, *part, *role;
+    const char  *type;
+
+    role = cJSON_GetObjectItemCaseSensitive(msg, "role");
+    type = (cJSON_IsString(role) && strcmp(role->valuestring, "assistant")
+                                    == 0)
+           ? "output_text" : "input_text";
+
+    parts = cJSON_CreateArray();
+    part = cJSON_CreateObject();
+
+    if (parts == NULL || part == NULL || !cJSON_AddItemToArray(parts, part)) {
+        cJSON_Delete(parts);
+        cJSON_Delete(part);
+        return CHATON_ERROR;
+    }
+
+    if (cJSON_AddStringToObject(part, "type", type) == NULL
+        || cJSON_AddStringToObject(part, "text", text) == NULL
+        || !cJSON_ReplaceItemInObjectCaseSensitive(msg, "content", parts))
+    {
+        cJSON_Delete(parts);
+        return CHATON_ERROR;
+    }
+
+    return CHATON_OK;
+}
+
+
+/*
+ * An input item as the store keeps it: typed, with an id (the response's
+ * with its kind's prefix and "_i<n>" when it had none), a message's text
+ * as a part.
+ */
+
+static int
+chaton_rs_keep(chaton_rs_parse_t *ps, cJSON *item)
+{
+    int          rc;
+    char        *text, id[96];
+    cJSON       *it, *v;
+    const char  *type, *prefix;
+
+    it = cJSON_Duplicate(item, 1);
+    if (it == NULL) {
+        return CHATON_ERROR;
+    }
+
+    rc = CHATON_ERROR;
+    v = cJSON_GetObjectItemCaseSensitive(it, "type");
+    type = cJSON_IsString(v) ? v->valuestring : "message";
+
+    if (v == NULL && cJSON_AddStringToObject(it, "type", "message") == NULL) {
+        goto done;
+    }
+
+    v = cJSON_GetObjectItemCaseSensitive(it, "content");
+
+    if (strcmp(type, "message") == 0 && cJSON_IsString(v)
+        && chaton_rs_keep_text(it, v->valuestring) != CHATON_OK)
+    {
+        goto done;
+    }
+
+    if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(it, "id"))) {
+        prefix = strcmp(type, "message") == 0 ? "msg_"
+                 : strcmp(type, "function_call") == 0 ? "fc_"
+                 : strcmp(type, "function_call_output") == 0 ? "fco_"
+                 : strcmp(type, "custom_tool_call") == 0 ? "ctc_"
+                 : strcmp(type, "custom_tool_call_output") == 0 ? "ctco_"
+                 : strcmp(type, "reasoning") == 0 ? "rs_" : "item_";
+
+        (void) snprintf(id, sizeof(id), "%s%.*s_i%zu", prefix,
+                        (int) (ps->conf->response_id_len > 5
+                               ? ps->conf->response_id_len - 5 : 0),
+                        ps->conf->response_id + 5, ps->nkept);
+
+        cJSON_DeleteItemFromObjectCaseSensitive(it, "id");
+
+        if (cJSON_AddStringToObject(it, "id", id) == NULL) {
+            goto done;
+        }
+    }
+
+    ps->nkept++;
+
+    text = cJSON_PrintUnformatted(it);
+    if (text == NULL) {
+        goto done;
+    }
+
+    rc = (ps->items.len > 1) ? chaton_buf_literal(&ps->items, ",")
+                             : CHATON_OK;
+
+    if (rc == CHATON_OK) {
+        rc = chaton_buf_append_str(&ps->items, text);
+    }
+
+    cJSON_free(text);
+
+done:
+
+    cJSON_Delete(it);
+
+    return rc;
 }
 
 

@@ -10,6 +10,7 @@
 #include "chaton_request.h"
 #include "chaton_sse.h"
 #include "dialect_openai_responses.h"
+#include "chaton_rstore.h"
 #include "stream.h"
 
 
@@ -114,8 +115,7 @@ test_parse_string_input(void **state)
              "\"temperature\":0.5,\"top_p\":1,\"truncation\":\"auto\","
              "\"user\":\"u\",\"metadata\":{\"a\":\"b\"},"
              "\"reasoning\":{\"effort\":\"low\"},"
-             "\"include\":[\"reasoning.encrypted_content\"],"
-             "\"previous_response_id\":\"resp_prev1\"}");
+             "\"include\":[\"reasoning.encrypted_content\"]}");
 
     assert_int_equal(req.nmessages, 2);
     assert_string_equal(req.messages[0].role, "system");
@@ -124,9 +124,8 @@ test_parse_string_input(void **state)
     assert_string_equal(content(1), "Hello");
     assert_true(req.max_tokens == 50);
     assert_true(req.stream);
-    assert_string_equal(unit_strn(req.previous_response_id,
-                                  req.previous_response_id_len),
-                        "resp_prev1");
+    assert_false(req.store);
+    assert_null(req.items);
     assert_string_equal(unit_strn(req.model, req.model_len), MODEL);
     assert_non_null(req.entry);
     assert_false(req.extract);
@@ -242,6 +241,198 @@ test_parse_tool_loop(void **state)
 }
 
 
+/* the response object repeats the request's fields, or the defaults */
+
+static void
+test_parse_echo(void **state)
+{
+    cJSON       *o, *v;
+    chaton_buf_t  b;
+
+    parse_ok(HEAD "\"input\":\"x\",\"instructions\":\"Be brief.\","
+             "\"max_output_tokens\":64,\"temperature\":0.5,"
+             "\"tools\":[{\"type\":\"function\",\"name\":\"f\"}],"
+             "\"tool_choice\":\"required\",\"parallel_tool_calls\":false,"
+             "\"text\":{\"verbosity\":\"low\"},\"metadata\":{\"k\":\"v\"},"
+             "\"reasoning\":null,\"prompt_cache_key\":\"pk\"}");
+
+    chaton_buf_init(&b, &unit_alloc, 0);
+    assert_int_equal(chaton_buf_literal(&b, "{"), CHATON_OK);
+    assert_true(req.echo_len > 1 && req.echo[0] == ',');
+    assert_int_equal(chaton_buf_append(&b, req.echo + 1, req.echo_len - 1),
+                     CHATON_OK);
+    assert_int_equal(chaton_buf_literal(&b, "}"), CHATON_OK);
+    o = unit_json(b.data, b.len);
+
+    assert_string_equal(unit_jstr(o, "instructions"), "Be brief.");
+    assert_true(unit_jnum(o, "max_output_tokens") == 64);
+    assert_true(unit_jnum(o, "temperature") == 0.5);
+    assert_true(unit_jnum(o, "top_p") == 1);
+    assert_string_equal(unit_jstr(o, "tool_choice"), "required");
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(o, "parallel_tool_calls")));
+    v = cJSON_GetObjectItem(o, "tools");
+    assert_string_equal(unit_jstr(cJSON_GetArrayItem(v, 0), "name"), "f");
+    v = cJSON_GetObjectItem(o, "text");
+    assert_string_equal(unit_jstr(v, "verbosity"), "low");
+    assert_string_equal(unit_jstr(cJSON_GetObjectItem(v, "format"), "type"),
+                        "text");
+    assert_string_equal(unit_jstr(cJSON_GetObjectItem(o, "metadata"), "k"),
+                        "v");
+    v = cJSON_GetObjectItem(o, "reasoning");
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(v, "effort")));
+    assert_string_equal(unit_jstr(o, "prompt_cache_key"), "pk");
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(o, "user")));
+    assert_string_equal(unit_jstr(o, "truncation"), "disabled");
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(o, "background")));
+    assert_null(cJSON_GetObjectItem(o, "store"));
+    assert_true(req.store);
+}
+
+
+/* a custom tool: a function of one string; its calls in the history */
+
+static void
+test_parse_custom(void **state)
+{
+    parse_ok(HEAD "\"input\":["
+             "{\"role\":\"user\",\"content\":\"patch it\"},"
+             "{\"type\":\"custom_tool_call\",\"call_id\":\"call_p\","
+             "\"name\":\"apply_patch\",\"input\":\"*** Begin Patch\\nX\"},"
+             "{\"type\":\"custom_tool_call_output\",\"call_id\":\"call_p\","
+             "\"output\":\"Done!\"}],"
+             "\"tools\":[{\"type\":\"custom\",\"name\":\"apply_patch\","
+             "\"description\":\"Patch files.\",\"format\":{\"type\":"
+             "\"grammar\",\"syntax\":\"lark\",\"definition\":"
+             "\"start: begin\"}},{\"type\":\"custom\",\"name\":\"free\"}]}");
+
+    assert_int_equal(req.tools.ntools, 2);
+    assert_true(req.tools.tools[0].custom);
+    assert_true(req.tools.tools[1].custom);
+    assert_non_null(strstr(unit_strn(req.tools.tools[0].parameters,
+                                     req.tools.tools[0].parameters_len),
+                           "\"input\""));
+    assert_non_null(strstr(unit_strn(req.tools.tools[0].description,
+                                     req.tools.tools[0].description_len),
+                           "Patch files.\n\nThe input is free text"));
+    assert_non_null(strstr(unit_strn(req.tools.tools[0].description,
+                                     req.tools.tools[0].description_len),
+                           "start: begin"));
+    assert_null(req.tools.tools[1].description);
+
+    /* system (tools), user, the assistant's call, its result */
+    assert_int_equal(req.nmessages, 4);
+    assert_int_equal(req.messages[2].ncalls, 1);
+    assert_string_equal(unit_strn(req.messages[2].calls[0].arguments,
+                                  req.messages[2].calls[0].arguments_len),
+                        "{\"input\":\"*** Begin Patch\\nX\"}");
+    assert_non_null(strstr(content(3), "Done!"));
+}
+
+
+/* the store's side: what previous_response_id names, from conf */
+
+static const char  *stored_items;
+
+static int
+stored(void *data, const unsigned char *id, size_t len,
+    const unsigned char **items, size_t *items_len, chaton_error_t *e)
+{
+    if (stored_items == NULL || len != 6 || memcmp(id, "resp_1", 6) != 0) {
+        return chaton_rstore_not_found(e, id, len, 1);
+    }
+
+    *items = (const unsigned char *) stored_items;
+    *items_len = strlen(stored_items);
+
+    return CHATON_OK;
+}
+
+
+static void
+test_parse_previous(void **state)
+{
+    cJSON  *items, *it;
+
+    conf.previous = stored;
+    conf.response_id = (const unsigned char *) "resp_abc";
+    conf.response_id_len = 8;
+
+    stored_items = "[{\"id\":\"msg_1_i0\",\"type\":\"message\",\"role\":"
+                   "\"user\",\"content\":[{\"type\":\"input_text\","
+                   "\"text\":\"Weather?\"}]},"
+                   "{\"id\":\"fc_1_0\",\"type\":\"function_call\","
+                   "\"status\":\"completed\",\"call_id\":\"call_w\","
+                   "\"name\":\"get_weather\",\"arguments\":\"{}\"}]";
+
+    /* the stored items first; an output answers the stored call */
+
+    parse_ok(HEAD "\"previous_response_id\":\"resp_1\","
+             "\"instructions\":\"New rules.\","
+             "\"tools\":[{\"type\":\"function\",\"name\":\"get_weather\"}],"
+             "\"input\":[{\"type\":\"function_call_output\",\"call_id\":"
+             "\"call_w\",\"output\":\"sunny\"},"
+             "{\"type\":\"item_reference\",\"id\":\"msg_1_i0\"}]}");
+
+    /* system (instructions, tools), user, assistant call, result, user */
+    assert_int_equal(req.nmessages, 5);
+    assert_non_null(strstr(content(0), "New rules."));
+    assert_string_equal(content(1), "Weather?");
+    assert_int_equal(req.messages[2].ncalls, 1);
+    assert_non_null(strstr(content(3), "sunny"));
+    assert_string_equal(content(4), "Weather?");
+
+    /* kept: the stored items, then the request's, with ids */
+    items = unit_json(req.items, req.items_len);
+    assert_int_equal(cJSON_GetArraySize(items), 4);
+    assert_string_equal(unit_jstr(cJSON_GetArrayItem(items, 1), "id"),
+                        "fc_1_0");
+    it = cJSON_GetArrayItem(items, 2);
+    assert_string_equal(unit_jstr(it, "id"), "fco_abc_i0");
+    assert_string_equal(unit_jstr(it, "type"), "function_call_output");
+    it = cJSON_GetArrayItem(items, 3);
+    assert_string_equal(unit_jstr(it, "id"), "msg_1_i0");
+    assert_string_equal(unit_jstr(it, "type"), "message");
+
+    /* a string input is kept as a typed message with a part */
+    parse_ok(HEAD "\"previous_response_id\":\"resp_1\",\"input\":\"more\"}");
+    items = unit_json(req.items, req.items_len);
+    assert_int_equal(cJSON_GetArraySize(items), 3);
+    it = cJSON_GetArrayItem(items, 2);
+    assert_string_equal(unit_jstr(it, "id"), "msg_abc_i0");
+    assert_string_equal(unit_jstr(it, "role"), "user");
+    it = cJSON_GetArrayItem(cJSON_GetObjectItem(it, "content"), 0);
+    assert_string_equal(unit_jstr(it, "type"), "input_text");
+    assert_string_equal(unit_jstr(it, "text"), "more");
+
+    /* an assistant's string content is output_text */
+    parse_ok(HEAD "\"input\":[{\"role\":\"assistant\",\"content\":\"a\"},"
+             "{\"role\":\"user\",\"content\":\"b\"}]}");
+    items = unit_json(req.items, req.items_len);
+    it = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(items, 0),
+                                                "content"), 0);
+    assert_string_equal(unit_jstr(it, "type"), "output_text");
+
+    /* store false: nothing kept */
+    parse_ok(HEAD "\"store\":false,\"input\":\"x\"}");
+    assert_null(req.items);
+
+    /* unknown: OpenAI's 400 */
+    refused(HEAD "\"previous_response_id\":\"resp_2\",\"input\":\"x\"}",
+            "previous_response_id");
+    assert_string_equal(err.code, "previous_response_not_found");
+
+    /* a reference to an item not there */
+    refused(HEAD "\"previous_response_id\":\"resp_1\",\"input\":["
+            "{\"type\":\"item_reference\",\"id\":\"msg_zz\"}]}",
+            "input[0].id");
+
+    /* a damaged entry is not found */
+    stored_items = "[{";
+    refused(HEAD "\"previous_response_id\":\"resp_1\",\"input\":\"x\"}",
+            "previous_response_id");
+}
+
+
 static void
 test_parse_refusals(void **state)
 {
@@ -251,7 +442,28 @@ test_parse_refusals(void **state)
     refused(HEAD "\"input\":[]}", "input");
     refused(HEAD "\"input\":[1]}", "input[0]");
     refused(HEAD "\"input\":[{\"type\":\"item_reference\",\"id\":\"x\"}]}",
-            "input[0].type");
+            "input[0].id");
+    refused(HEAD "\"input\":[{\"type\":\"item_reference\"}]}",
+            "input[0].id");
+    refused(HEAD "\"input\":\"x\",\"previous_response_id\":\"resp_1\"}",
+            "previous_response_id");
+    refused(HEAD "\"input\":\"x\",\"background\":true}", "background");
+    refused(HEAD "\"input\":\"x\",\"conversation\":\"c\"}",
+            "conversation");
+    refused(HEAD "\"input\":\"x\",\"prompt\":{}}", "prompt");
+    refused(HEAD "\"input\":\"x\",\"max_output_tokens\":1.5}",
+            "max_output_tokens");
+    refused(HEAD "\"input\":\"x\",\"service_tier\":\"auto|flex\"}",
+            "service_tier");
+    refused(HEAD "\"input\":\"x\",\"text\":{\"verbosity\":\"x\"}}",
+            "text.verbosity");
+    refused(HEAD "\"input\":\"x\",\"tools\":[{\"type\":\"local_shell\"}]}",
+            "tools[0].type");
+    refused(HEAD "\"input\":\"x\",\"tools\":[{\"type\":\"custom\","
+            "\"name\":\"p\",\"format\":{\"type\":\"grammar\"}}]}",
+            "tools[0].format");
+    refused(HEAD "\"input\":[{\"type\":\"custom_tool_call\",\"call_id\":"
+            "\"c\",\"name\":\"p\",\"input\":1}]}", "input[0].input");
     refused(HEAD "\"input\":[{\"role\":\"tool\",\"content\":\"x\"}]}",
             "input[0].role");
     refused(HEAD "\"input\":[{\"role\":\"user\",\"content\":5}]}",
@@ -844,6 +1056,103 @@ test_write_tool_calls(void **state)
 }
 
 
+/* a custom tool's call: a custom_tool_call item with its input */
+
+static const chaton_tool_t  tools_c[] = {
+    { (const unsigned char *) "apply_patch", 11, NULL, 0, NULL, 0, 1 },
+};
+
+
+static void
+test_write_custom(void **state)
+{
+    int                  stream;
+    char                 e[1024];
+    cJSON               *r, *it;
+    chaton_buf_t         out, kept;
+    chaton_chat_t        t;
+    chaton_tools_t       tools;
+    chaton_chat_req_t    rq;
+    chaton_responses_t  *rs;
+
+    memset(&tools, 0, sizeof(chaton_tools_t));
+    tools.tools = tools_c;
+    tools.ntools = 1;
+    memcpy(tools.nonce, NONCE, CHATON_TOOLS_NONCE_LEN);
+
+    memset(&rq, 0, sizeof(rq));
+    rq.tools = tools;
+
+    (void) snprintf(e, sizeof(e),
+                    "{\"choices\":[{\"delta\":{\"content\":\""
+                    "\\u003ctool_call_" NONCE "\\u003e{\\\"name\\\": "
+                    "\\\"apply_patch\\\", \\\"arguments\\\": {\\\"input\\\": "
+                    "\\\"*** Begin\\\\nX\\\"}}\\u003c/tool_call_" NONCE
+                    "\\u003e\"}}]}");
+
+    for (stream = 0; stream <= 1; stream++) {
+        rs = unit_mem(sizeof(chaton_responses_t));
+        assert_int_equal(chaton_responses_init(rs, &unit_alloc,
+                                           (const unsigned char *) RESP_ID,
+                                           strlen(RESP_ID),
+                                           (const unsigned char *) MODEL,
+                                           strlen(MODEL), 1700000000, 0,
+                                           stream, &rq),
+                         CHATON_OK);
+
+        /* kept for a store: the final object, "store" true */
+        chaton_buf_init(&kept, &unit_alloc, 0);
+        rs->kept = &kept;
+        rs->store = 1;
+
+        assert_int_equal(chaton_chat_init(&t, &unit_alloc, &rs->w, 0),
+                         CHATON_OK);
+        chaton_buf_init(&out, &unit_alloc, 0);
+        t.out = &out;
+        assert_int_equal(chaton_chat_tools(&t, &tools, 4096), CHATON_OK);
+
+        assert_int_equal(ev(&t, e), CHATON_OK);
+        assert_int_equal(ev(&t, "[DONE]"), CHATON_DONE);
+        assert_int_equal(chaton_chat_flush(&t, &out), CHATON_OK);
+        assert_int_equal(chaton_chat_end(&t, &out), CHATON_OK);
+
+        r = unit_json(kept.data, kept.len);
+        assert_true(cJSON_IsTrue(cJSON_GetObjectItem(r, "store")));
+        assert_string_equal(unit_jstr(r, "status"), "completed");
+        it = cJSON_GetArrayItem(cJSON_GetObjectItem(r, "output"), 0);
+        unit_jkeys_exactly(it, "id", "type", "status", "call_id", "name",
+                           "input", NULL);
+        assert_string_equal(unit_jstr(it, "type"), "custom_tool_call");
+        assert_string_equal(unit_jstr(it, "id"), "ctc_gw0001_0");
+        assert_string_equal(unit_jstr(it, "name"), "apply_patch");
+        assert_string_equal(unit_jstr(it, "input"), "*** Begin\nX");
+        assert_string_equal(unit_jstr(it, "call_id"), "call_" NONCE "_0");
+
+        if (!stream) {
+            /* the whole answer is the object kept */
+            assert_int_equal(out.len, kept.len);
+            assert_memory_equal(out.data, kept.data, kept.len);
+            continue;
+        }
+
+        assert_non_null(strstr(unit_bufstr(&out),
+                               "event: response.custom_tool_call_input.delta"
+                               "\ndata: {\"type\":\"response.custom_tool_call"
+                               "_input.delta\",\"sequence_number\":3,"
+                               "\"item_id\":\"ctc_gw0001_0\","
+                               "\"output_index\":0,"
+                               "\"delta\":\"*** Begin\\nX\"}\n\n"));
+        assert_non_null(strstr(unit_bufstr(&out),
+                               "\"type\":\"response.custom_tool_call_input"
+                               ".done\",\"sequence_number\":4,"
+                               "\"item_id\":\"ctc_gw0001_0\","
+                               "\"output_index\":0,"
+                               "\"input\":\"*** Begin\\nX\"}\n\n"));
+        assert_null(strstr(unit_bufstr(&out), "function_call"));
+    }
+}
+
+
 /* the backend's "length": status incomplete, max_output_tokens */
 
 static void
@@ -918,9 +1227,13 @@ main(void)
         rtest(test_parse_items),
         rtest(test_parse_tools),
         rtest(test_parse_tool_loop),
+        rtest(test_parse_echo),
+        rtest(test_parse_custom),
+        rtest(test_parse_previous),
         rtest(test_parse_refusals),
         rtest(test_write_text_reasoning),
         rtest(test_write_tool_calls),
+        rtest(test_write_custom),
         rtest(test_write_length),
         rtest(test_write_failed),
     };
