@@ -28,7 +28,7 @@ my @SCRIPTS = split ' ', ($ENV{CHATON_CLIENT_SCRIPTS}
                           // 'openai ai-sdk langchain tools-openai '
                              . 'tools-ai-sdk tools-langchain anthropic '
                              . 'ai-sdk-anthropic claude-code '
-                             . 'responses-openai codex');
+                             . 'responses-openai responses-store codex');
 my $TIMEOUT = 60;
 
 my $out = `"$DIR/install" 2>&1`;
