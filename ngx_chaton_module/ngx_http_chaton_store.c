@@ -60,6 +60,10 @@ static ngx_int_t ngx_http_chaton_store_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 static void ngx_http_chaton_store_insert_value(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
+static ngx_int_t ngx_http_chaton_store_take(ngx_http_request_t *r,
+    ngx_str_t *id, ngx_str_t *entry);
+static ngx_http_chaton_store_zone_t *ngx_http_chaton_store_asked(
+    ngx_http_request_t *r, ngx_str_t *id, ngx_http_chaton_store_who_t *who);
 static ngx_http_chaton_store_node_t *ngx_http_chaton_store_find(
     ngx_http_chaton_store_zone_t *z, ngx_str_t *id,
     ngx_http_chaton_store_who_t *who);
@@ -399,40 +403,7 @@ ngx_int_t
 ngx_http_chaton_store_get(ngx_http_request_t *r, ngx_str_t *id,
     ngx_str_t *entry)
 {
-    ngx_http_chaton_loc_conf_t     *lcf;
-    ngx_http_chaton_store_who_t     who;
-    ngx_http_chaton_store_node_t   *sn;
-    ngx_http_chaton_store_zone_t   *z;
-
-    lcf = ngx_http_get_module_loc_conf(r, ngx_http_chaton_module);
-
-    if (lcf->store_zone == NULL || id->len > 0xffff) {
-        return NGX_DECLINED;
-    }
-
-    z = lcf->store_zone->data;
-
-    ngx_http_chaton_store_who(r, &who);
-
-    ngx_shmtx_lock(&z->shpool->mutex);
-
-    sn = ngx_http_chaton_store_find(z, id, &who);
-
-    if (sn == NULL) {
-        ngx_shmtx_unlock(&z->shpool->mutex);
-        return NGX_DECLINED;
-    }
-
-    entry->len = sn->len;
-    entry->data = ngx_pnalloc(r->pool, sn->len);
-
-    if (entry->data) {
-        ngx_memcpy(entry->data, sn->data + sn->id_len, sn->len);
-    }
-
-    ngx_shmtx_unlock(&z->shpool->mutex);
-
-    return entry->data ? NGX_OK : NGX_ERROR;
+    return ngx_http_chaton_store_take(r, id, entry);
 }
 
 
@@ -441,32 +412,70 @@ ngx_http_chaton_store_get(ngx_http_request_t *r, ngx_str_t *id,
 ngx_int_t
 ngx_http_chaton_store_delete(ngx_http_request_t *r, ngx_str_t *id)
 {
-    ngx_http_chaton_loc_conf_t     *lcf;
+    return ngx_http_chaton_store_take(r, id, NULL);
+}
+
+
+/* an asker's entry: copied out (entry), or dropped (NULL) */
+
+static ngx_int_t
+ngx_http_chaton_store_take(ngx_http_request_t *r, ngx_str_t *id,
+    ngx_str_t *entry)
+{
+    ngx_int_t                       rc;
     ngx_http_chaton_store_who_t     who;
     ngx_http_chaton_store_node_t   *sn;
     ngx_http_chaton_store_zone_t   *z;
 
-    lcf = ngx_http_get_module_loc_conf(r, ngx_http_chaton_module);
+    z = ngx_http_chaton_store_asked(r, id, &who);
 
-    if (lcf->store_zone == NULL || id->len > 0xffff) {
+    if (z == NULL) {
         return NGX_DECLINED;
     }
-
-    z = lcf->store_zone->data;
-
-    ngx_http_chaton_store_who(r, &who);
 
     ngx_shmtx_lock(&z->shpool->mutex);
 
     sn = ngx_http_chaton_store_find(z, id, &who);
+    rc = NGX_DECLINED;
 
-    if (sn) {
+    if (sn && entry == NULL) {
         ngx_http_chaton_store_drop(z, sn);
+        rc = NGX_OK;
+
+    } else if (sn) {
+        entry->len = sn->len;
+        entry->data = ngx_pnalloc(r->pool, sn->len);
+
+        if (entry->data) {
+            ngx_memcpy(entry->data, sn->data + sn->id_len, sn->len);
+        }
+
+        rc = entry->data ? NGX_OK : NGX_ERROR;
     }
 
     ngx_shmtx_unlock(&z->shpool->mutex);
 
-    return sn ? NGX_OK : NGX_DECLINED;
+    return rc;
+}
+
+
+/* the zone a request asks of, and who asks; NULL: no store, or no id */
+
+static ngx_http_chaton_store_zone_t *
+ngx_http_chaton_store_asked(ngx_http_request_t *r, ngx_str_t *id,
+    ngx_http_chaton_store_who_t *who)
+{
+    ngx_http_chaton_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_chaton_module);
+
+    if (lcf->store_zone == NULL || id->len > 0xffff) {
+        return NULL;
+    }
+
+    ngx_http_chaton_store_who(r, who);
+
+    return lcf->store_zone->data;
 }
 
 

@@ -1225,6 +1225,62 @@ chaton_conv_tool(chaton_alloc_t *a, chaton_error_t *err, const char *param,
 
 
 /*
+ * The start of a "tools" array, for the dialects whose tools are one list
+ * (Responses, Anthropic): absent or null is none; not an array, or more
+ * than max tools, a 400 in the dialect's words ("anthropic": "tools:
+ * ..."); otherwise *tools has room for each, and *list is the array (NULL
+ * when there is nothing to read).
+ */
+
+int
+chaton_conv_tools(chaton_chat_req_t *req, chaton_alloc_t *a,
+    chaton_error_t *err, cJSON *root, size_t max, int anthropic,
+    cJSON **list, chaton_tool_t **tools)
+{
+    size_t   n;
+    cJSON   *v;
+
+    *list = NULL;
+    *tools = NULL;
+
+    v = cJSON_GetObjectItemCaseSensitive(root, "tools");
+
+    if (v == NULL || cJSON_IsNull(v)) {
+        return CHATON_OK;
+    }
+
+    if (!cJSON_IsArray(v)) {
+        return chaton_error_set(err, 400, "tools", NULL,
+                                anthropic ? "tools: must be an array"
+                                          : "'tools' must be an array");
+    }
+
+    n = (size_t) cJSON_GetArraySize(v);
+
+    if (n > max) {
+        return chaton_error_set(err, 400, "tools", NULL,
+                                anthropic ? "tools: more than %zu tools"
+                                          : "'tools' has more than %zu tools",
+                                max);
+    }
+
+    if (n == 0) {
+        return CHATON_OK;
+    }
+
+    *tools = a->alloc(a->pool, n * sizeof(chaton_tool_t));
+    if (*tools == NULL) {
+        return CHATON_ERROR;
+    }
+
+    req->tools.tools = *tools;
+    *list = v;
+
+    return CHATON_OK;
+}
+
+
+/*
  * The tools' format's nonce: the configuration's (tests), or a new one;
  * drawn once, and only for a request that offers tools or has calls in
  * its history: the others make no RAND_bytes call.

@@ -195,6 +195,9 @@ int chaton_conv_model(chaton_chat_req_t *req, chaton_alloc_t *a,
 int chaton_conv_tool(chaton_alloc_t *a, chaton_error_t *err,
     const char *param, struct cJSON *fn, const char *schema,
     chaton_tool_t *t);
+int chaton_conv_tools(chaton_chat_req_t *req, chaton_alloc_t *a,
+    chaton_error_t *err, struct cJSON *root, size_t max, int anthropic,
+    struct cJSON **list, chaton_tool_t **tools);
 int chaton_conv_bool(chaton_error_t *err, struct cJSON *root,
     const char *name, unsigned *value);
 int chaton_conv_number(chaton_error_t *err, struct cJSON *root,

@@ -368,7 +368,7 @@ chaton_an_stops(chaton_an_parse_t *ps, cJSON *root)
 static int
 chaton_an_tools(chaton_an_parse_t *ps, cJSON *root)
 {
-    size_t              n, k;
+    size_t              k;
     cJSON              *list, *item, *type, *schema;
     chaton_tool_t      *tools;
     chaton_chat_req_t  *req;
@@ -378,35 +378,10 @@ chaton_an_tools(chaton_an_parse_t *ps, cJSON *root)
     req->tools.choice = CHATON_TOOL_CHOICE_AUTO;
     req->tools.parallel = 1;
 
-    list = cJSON_GetObjectItemCaseSensitive(root, "tools");
+    chaton_try(chaton_conv_tools(req, ps->alloc, ps->err, root,
+                                 CHATON_ANTHROPIC_MAX_TOOLS, 1, &list,
+                                 &tools));
 
-    if (list == NULL || cJSON_IsNull(list)) {
-        return CHATON_OK;
-    }
-
-    if (!cJSON_IsArray(list)) {
-        return chaton_error_set(ps->err, 400, "tools", NULL,
-                                "tools: must be an array");
-    }
-
-    n = (size_t) cJSON_GetArraySize(list);
-
-    if (n > CHATON_ANTHROPIC_MAX_TOOLS) {
-        return chaton_error_set(ps->err, 400, "tools", NULL,
-                                "tools: more than %d tools",
-                                CHATON_ANTHROPIC_MAX_TOOLS);
-    }
-
-    if (n == 0) {
-        return CHATON_OK;
-    }
-
-    tools = ps->alloc->alloc(ps->alloc->pool, n * sizeof(chaton_tool_t));
-    if (tools == NULL) {
-        return CHATON_ERROR;
-    }
-
-    req->tools.tools = tools;
     k = 0;
 
     cJSON_ArrayForEach(item, list) {

@@ -538,7 +538,7 @@ chaton_rs_format(chaton_rs_parse_t *ps, cJSON *root)
 static int
 chaton_rs_tools(chaton_rs_parse_t *ps, cJSON *root)
 {
-    size_t              n, k;
+    size_t              k;
     cJSON              *list, *item, *type;
     chaton_tool_t      *tools;
     chaton_chat_req_t  *req;
@@ -546,35 +546,9 @@ chaton_rs_tools(chaton_rs_parse_t *ps, cJSON *root)
     req = ps->req;
     req->tools.choice = CHATON_TOOL_CHOICE_AUTO;
 
-    list = cJSON_GetObjectItemCaseSensitive(root, "tools");
-
-    if (list == NULL || cJSON_IsNull(list)) {
-        return CHATON_OK;
-    }
-
-    if (!cJSON_IsArray(list)) {
-        return chaton_error_set(ps->err, 400, "tools", NULL,
-                                "'tools' must be an array");
-    }
-
-    n = (size_t) cJSON_GetArraySize(list);
-
-    if (n > CHATON_RESPONSES_MAX_TOOLS) {
-        return chaton_error_set(ps->err, 400, "tools", NULL,
-                                "'tools' has more than %d tools",
-                                CHATON_RESPONSES_MAX_TOOLS);
-    }
-
-    if (n == 0) {
-        return CHATON_OK;
-    }
-
-    tools = ps->alloc->alloc(ps->alloc->pool, n * sizeof(chaton_tool_t));
-    if (tools == NULL) {
-        return CHATON_ERROR;
-    }
-
-    req->tools.tools = tools;
+    chaton_try(chaton_conv_tools(req, ps->alloc, ps->err, root,
+                                 CHATON_RESPONSES_MAX_TOOLS, 0, &list,
+                                 &tools));
 
     k = 0;
 
@@ -1580,8 +1554,6 @@ static int chaton_rs_response(chaton_responses_t *rs, chaton_buf_t *b,
 static int chaton_rs_echo_defaults(chaton_buf_t *b);
 static const chaton_tool_t *chaton_rs_custom(chaton_responses_t *rs,
     const chaton_tool_call_t *call);
-static int chaton_rs_custom_json(chaton_responses_t *rs, chaton_buf_t *b,
-    const chaton_tool_call_t *call, const char *status, int input);
 static int chaton_rs_custom_input(chaton_responses_t *rs,
     const chaton_tool_call_t *call);
 static int chaton_rs_kept(chaton_responses_t *rs, chaton_buf_t *out,
@@ -1865,43 +1837,33 @@ static int
 chaton_rs_call_json(chaton_responses_t *rs, chaton_buf_t *b,
     const chaton_tool_call_t *call, const char *status, int args)
 {
-    if (rs->custom_call) {
-        return chaton_rs_custom_json(rs, b, call, status, args);
+    int  custom;
+
+    custom = rs->custom_call;
+
+    chaton_try(chaton_buf_literal(b, "{\"id\":"));
+    chaton_try(chaton_rs_item_id(rs, b, custom ? "ctc_" : "fc_"));
+    chaton_try(chaton_buf_append_str(b, custom
+                                        ? ",\"type\":\"custom_tool_call\""
+                                        : ",\"type\":\"function_call\""));
+    chaton_try(chaton_buf_literal(b, ",\"status\":"));
+    chaton_try(chaton_json_cstring(b, status));
+    chaton_try(chaton_buf_literal(b, ",\"call_id\":"));
+    chaton_try(chaton_json_string(b, call->id, call->id_len));
+    chaton_try(chaton_buf_literal(b, ",\"name\":"));
+    chaton_try(chaton_json_string(b, call->name, call->name_len));
+
+    if (!custom) {
+        chaton_try(chaton_buf_literal(b, ",\"arguments\":"));
+        chaton_try(chaton_json_string(b, call->arguments,
+                                      args ? call->arguments_len : 0));
+
+        return chaton_buf_literal(b, "}");
     }
 
-    chaton_try(chaton_buf_literal(b, "{\"id\":"));
-    chaton_try(chaton_rs_item_id(rs, b, "fc_"));
-    chaton_try(chaton_buf_literal(b, ",\"type\":\"function_call\","
-                                     "\"status\":"));
-    chaton_try(chaton_json_cstring(b, status));
-    chaton_try(chaton_buf_literal(b, ",\"call_id\":"));
-    chaton_try(chaton_json_string(b, call->id, call->id_len));
-    chaton_try(chaton_buf_literal(b, ",\"name\":"));
-    chaton_try(chaton_json_string(b, call->name, call->name_len));
-    chaton_try(chaton_buf_literal(b, ",\"arguments\":"));
-    chaton_try(chaton_json_string(b, call->arguments,
-                                  args ? call->arguments_len : 0));
-
-    return chaton_buf_literal(b, "}");
-}
-
-
-static int
-chaton_rs_custom_json(chaton_responses_t *rs, chaton_buf_t *b,
-    const chaton_tool_call_t *call, const char *status, int input)
-{
-    chaton_try(chaton_buf_literal(b, "{\"id\":"));
-    chaton_try(chaton_rs_item_id(rs, b, "ctc_"));
-    chaton_try(chaton_buf_literal(b, ",\"type\":\"custom_tool_call\","
-                                     "\"status\":"));
-    chaton_try(chaton_json_cstring(b, status));
-    chaton_try(chaton_buf_literal(b, ",\"call_id\":"));
-    chaton_try(chaton_json_string(b, call->id, call->id_len));
-    chaton_try(chaton_buf_literal(b, ",\"name\":"));
-    chaton_try(chaton_json_string(b, call->name, call->name_len));
     chaton_try(chaton_buf_literal(b, ",\"input\":\""));
 
-    if (input) {
+    if (args) {
         chaton_try(chaton_buf_append(b, rs->input.data, rs->input.len));
     }
 

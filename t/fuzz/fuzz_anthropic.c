@@ -22,6 +22,7 @@
  */
 
 #include "fuzz.h"
+#include "fuzz_parse.h"
 #include "dialect_anthropic.h"
 
 
@@ -190,19 +191,16 @@ check_stops(const chaton_chat_req_t *req, const uint8_t *s, size_t len,
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    int                  rc, rc2, count;
+    int                  rc, count;
     size_t               allocs, k;
     uint64_t             h;
     cJSON               *j;
-    fz_pool_t            pool, pool2;
+    fz_pool_t            pool;
+    fz_parse_pt          parse;
     chaton_buf_t         b;
     chaton_error_t       err;
-    chaton_chat_req_t    req, req2;
+    chaton_chat_req_t    req;
     chaton_chat_conf_t   conf;
-
-    int (*parse)(chaton_chat_req_t *, chaton_alloc_t *,
-                 const chaton_chat_conf_t *, const unsigned char *, size_t,
-                 chaton_error_t *);
 
     h = fz_hash(data, size);
     count = (h >> 5) & 1;
@@ -236,25 +234,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                  "stop_sequences[%zu] of %zu bytes", k, req.stop[k].len);
     }
 
-    FZ_CHECK(req.entry == chaton_model_find(conf.models, conf.nmodels,
-                                            req.model, req.model_len)
-             || req.entry == conf.fallback,
-             "the model is not the table's nor the default");
-
-    for (k = 0; k < req.nimages; k++) {
-        if (req.images[k].url == NULL) {
-            req.images[k].url = (const unsigned char *) "https://cdn/u.png";
-            req.images[k].url_len = 16;
-        }
-    }
+    fz_parse_accepted(&req, &conf, &pool);
 
     chaton_buf_init(&b, &pool.a, 0);
-    FZ_CHECK(chaton_chat_body(&b, &req) == CHATON_OK, "chat_body failed");
-    j = fz_json(b.data, b.len, "the ChatOn body");
-    FZ_CHECK(cJSON_IsObject(j), "the ChatOn body is not an object");
-    cJSON_Delete(j);
-
-    b.len = 0;
     FZ_CHECK(chaton_anthropic_count_tokens(&b, &req) == CHATON_OK,
              "count_tokens failed");
     j = fz_json(b.data, b.len, "count_tokens");
@@ -267,19 +249,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 failing:
 
-    if (allocs) {
-        fz_pool_init(&pool2, 0);
-        pool2.fail_at = 1 + (h >> 16) % allocs;
-        memset(&err, 0, sizeof(err));
-
-        rc2 = parse(&req2, &pool2.a, &conf, data, size, &err);
-
-        FZ_CHECK(rc2 == CHATON_ERROR || (rc2 == rc && !pool2.refused),
-                 "a parse failing at allocation %zu of %zu returned %d",
-                 pool2.fail_at, allocs, rc2);
-
-        fz_pool_release(&pool2);
-    }
+    fz_parse_failing(parse, &conf, data, size, h, allocs, rc);
 
     fz_pool_release(&pool);
 

@@ -20,7 +20,34 @@
  */
 
 #include "fuzz.h"
+#include "fuzz_parse.h"
 #include "dialect_openai_responses.h"
+#include "chaton_rstore.h"
+
+
+/* a store that holds "resp_1": a message, a call and a custom call */
+
+static int
+stored(void *data, const unsigned char *id, size_t len,
+    const unsigned char **items, size_t *items_len, chaton_error_t *err)
+{
+    static const char  s[] =
+        "[{\"id\":\"msg_1_i0\",\"type\":\"message\",\"role\":\"user\","
+        "\"content\":[{\"type\":\"input_text\",\"text\":\"hi\"}]},"
+        "{\"id\":\"fc_1_0\",\"type\":\"function_call\",\"call_id\":"
+        "\"call_1\",\"name\":\"f\",\"arguments\":\"{}\"},"
+        "{\"id\":\"ctc_1_1\",\"type\":\"custom_tool_call\",\"call_id\":"
+        "\"call_2\",\"name\":\"p\",\"input\":\"x\"}]";
+
+    if (len != 6 || memcmp(id, "resp_1", 6) != 0) {
+        return chaton_rstore_not_found(err, id, len, 1);
+    }
+
+    *items = (const unsigned char *) s;
+    *items_len = sizeof(s) - 1;
+
+    return CHATON_OK;
+}
 
 
 static void
@@ -35,6 +62,14 @@ conf_init(chaton_chat_conf_t *conf, uint64_t h)
     conf->max_image = 300;
     conf->max_images = 6;
     conf->web_search = (h >> 25) & 1;
+
+    /* a store, half the time: continued, and the input items kept */
+
+    if ((h >> 26) & 1) {
+        conf->previous = stored;
+        conf->response_id = (const unsigned char *) "resp_abc";
+        conf->response_id_len = 8;
+    }
 }
 
 
@@ -211,14 +246,13 @@ check_writer(const chaton_chat_req_t *req, const uint8_t *s, size_t len,
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    int                  rc, rc2;
-    size_t               allocs, k;
+    int                  rc;
+    size_t               allocs;
     uint64_t             h;
-    cJSON               *j;
-    fz_pool_t            pool, pool2;
-    chaton_buf_t         b;
+    cJSON               *j, *it;
+    fz_pool_t            pool;
     chaton_error_t       err;
-    chaton_chat_req_t    req, req2;
+    chaton_chat_req_t    req;
     chaton_chat_conf_t   conf;
 
     h = fz_hash(data, size);
@@ -244,42 +278,30 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
              && req.max_tokens > 0,
              "an accepted request that makes no sense");
 
-    FZ_CHECK(req.entry == chaton_model_find(conf.models, conf.nmodels,
-                                            req.model, req.model_len)
-             || req.entry == conf.fallback,
-             "the model is not the table's nor the default");
+    fz_parse_accepted(&req, &conf, &pool);
 
-    for (k = 0; k < req.nimages; k++) {
-        if (req.images[k].url == NULL) {
-            req.images[k].url = (const unsigned char *) "https://cdn/u.png";
-            req.images[k].url_len = 16;
+    /* a store keeps the input items as an array of objects with ids */
+
+    if (conf.response_id && req.store) {
+        j = fz_json(req.items, req.items_len, "the input items kept");
+        FZ_CHECK(cJSON_IsArray(j), "the input items kept: not an array");
+        cJSON_ArrayForEach(it, j) {
+            FZ_CHECK(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(it,
+                                                                     "id")),
+                     "an input item kept without an id");
         }
-    }
+        cJSON_Delete(j);
 
-    chaton_buf_init(&b, &pool.a, 0);
-    FZ_CHECK(chaton_chat_body(&b, &req) == CHATON_OK, "chat_body failed");
-    j = fz_json(b.data, b.len, "the ChatOn body");
-    FZ_CHECK(cJSON_IsObject(j), "the ChatOn body is not an object");
-    cJSON_Delete(j);
+    } else {
+        FZ_CHECK(req.items == NULL, "input items kept without a store");
+    }
 
     check_writer(&req, data, size, h, &pool);
 
 failing:
 
-    if (allocs) {
-        fz_pool_init(&pool2, 0);
-        pool2.fail_at = 1 + (h >> 16) % allocs;
-        memset(&err, 0, sizeof(err));
-
-        rc2 = chaton_responses_parse(&req2, &pool2.a, &conf, data, size,
-                                     &err);
-
-        FZ_CHECK(rc2 == CHATON_ERROR || (rc2 == rc && !pool2.refused),
-                 "a parse failing at allocation %zu of %zu returned %d",
-                 pool2.fail_at, allocs, rc2);
-
-        fz_pool_release(&pool2);
-    }
+    fz_parse_failing(chaton_responses_parse, &conf, data, size, h, allocs,
+                     rc);
 
     fz_pool_release(&pool);
 

@@ -11,40 +11,11 @@
 #define LS  "\xe2\x80\xa8"
 
 
-static chaton_chat_conf_t  conf;
-static chaton_chat_req_t   req;
-static chaton_error_t      err;
+#define UNIT_PARSE       chaton_chat_parse
+#define UNIT_MAX_IMAGES  8
+#include "parse.h"
 
-
-static int
-setup(void **state)
-{
-    unit_setup(state);
-
-    memset(&conf, 0, sizeof(conf));
-    conf.models = chaton_models_builtin;
-    conf.nmodels = chaton_models_nbuiltin;
-    conf.max_tokens = 8000;
-    conf.max_image = 1024;
-    conf.max_images = 8;
-
-    memset(&req, 0, sizeof(req));
-    memset(&err, 0, sizeof(err));
-
-    return 0;
-}
-
-#define rtest(f)  cmocka_unit_test_setup_teardown(f, setup, unit_teardown)
-
-
-static int
-parse_n(const char *body, size_t len)
-{
-    return chaton_chat_parse(&req, &unit_alloc, &conf,
-                             (const unsigned char *) body, len, &err);
-}
-
-#define parse(s)  parse_n((s), strlen(s))
+#define rtest(f)  ptest(f)
 
 
 /* parses a body that must be accepted; the ChatOn body, parsed */

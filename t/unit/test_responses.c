@@ -22,83 +22,10 @@
 #define PNG_URL  "data:image/png;base64,iVBORw0KGgo="
 
 
-static chaton_chat_conf_t  conf;
-static chaton_chat_req_t   req;
-static chaton_error_t      err;
+#define UNIT_PARSE  chaton_responses_parse
+#include "parse.h"
 
-
-static int
-setup(void **state)
-{
-    unit_setup(state);
-
-    memset(&conf, 0, sizeof(conf));
-    conf.models = chaton_models_builtin;
-    conf.nmodels = chaton_models_nbuiltin;
-    conf.max_tokens = 8000;
-    conf.max_image = 1024;
-    conf.max_images = 4;
-    conf.nonce = (const unsigned char *) NONCE;
-
-    memset(&req, 0, sizeof(req));
-    memset(&err, 0, sizeof(err));
-
-    return 0;
-}
-
-#define rtest(f)  cmocka_unit_test_setup_teardown(f, setup, unit_teardown)
-
-
-static int
-parse(const char *body)
-{
-    return chaton_responses_parse(&req, &unit_alloc, &conf,
-                                  (const unsigned char *) body, strlen(body),
-                                  &err);
-}
-
-
-#define parse_ok(s)  parse_ok_at((s), __LINE__)
-
-static void
-parse_ok_at(const char *s, int line)
-{
-    if (parse(s) != CHATON_OK) {
-        print_error("line %d: refused (%d %s: %.*s): %s\n", line,
-                    err.status, err.param ? err.param : "-",
-                    (int) err.text_len, err.text, s);
-        fail();
-    }
-}
-
-
-#define refused(s, p)  refused_at((s), (p), __LINE__)
-
-static void
-refused_at(const char *s, const char *param, int line)
-{
-    if (parse(s) == CHATON_OK) {
-        print_error("line %d: accepted: %s\n", line, s);
-        fail();
-    }
-
-    if (err.status != 400 || err.param == NULL
-        || strcmp(err.param, param) != 0)
-    {
-        print_error("line %d: %d %s, not 400 %s: %s\n", line, err.status,
-                    err.param ? err.param : "-", param, s);
-        fail();
-    }
-}
-
-
-static const char *
-content(size_t i)
-{
-    assert_true(i < req.nmessages);
-
-    return unit_strn(req.messages[i].content, req.messages[i].content_len);
-}
+#define rtest(f)  ptest(f)
 
 
 #define HEAD  "{\"model\":\"" MODEL "\","
