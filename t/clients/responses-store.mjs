@@ -22,15 +22,23 @@ function conversation(rec) {
     return rec.json.messages.map((m) => [m.role, m.content]);
 }
 
-async function notFound(promise, param) {
+// what OpenAI answers for a response it does not have: GET and DELETE a
+// 404, a continuation a 400 naming previous_response_id
+async function notFound(promise) {
     await assert.rejects(promise, (e) => {
-        assert.ok(e instanceof OpenAI.NotFoundError
-                  || e instanceof OpenAI.BadRequestError,
+        assert.ok(e instanceof OpenAI.NotFoundError,
                   `${e.constructor.name}: ${e.message}`);
-        if (param) {
-            assert.equal(e.code, 'previous_response_not_found');
-            assert.equal(e.param, param);
-        }
+        assert.match(e.message, /^404 Response with id 'resp_\w+' not found/);
+        return true;
+    });
+}
+
+async function notContinued(promise) {
+    await assert.rejects(promise, (e) => {
+        assert.ok(e instanceof OpenAI.BadRequestError,
+                  `${e.constructor.name}: ${e.message}`);
+        assert.equal(e.code, 'previous_response_not_found');
+        assert.equal(e.param, 'previous_response_id');
         return true;
     });
 }
@@ -76,6 +84,7 @@ check('responses-store: retrieve gives the stored response back',
     const got = await client.responses.retrieve(r.id);
 
     assertResponse(got, 'completed');
+    assert.equal(r.store, true);
     assert.equal(got.id, r.id);
     assert.equal(got.model, MODEL);
     assert.equal(got.output_text, await mockAnswer(text));
@@ -110,19 +119,23 @@ check('responses-store: delete, then it is gone', async () => {
     const r = await client.responses.create({ model: MODEL,
                                               input: prompt('delete') });
 
+    assert.equal((await client.responses.retrieve(r.id)).id, r.id);
     await client.responses.delete(r.id);
     await notFound(client.responses.retrieve(r.id));
-    await notFound(client.responses.create({ model: MODEL, input: 'again',
-        previous_response_id: r.id }), 'previous_response_id');
+    await notFound(client.responses.inputItems.list(r.id));
+    await notFound(client.responses.delete(r.id));
+    await notContinued(client.responses.create({ model: MODEL,
+        input: 'again', previous_response_id: r.id }));
 });
 
 check('responses-store: store: false keeps nothing', async () => {
     const r = await client.responses.create({ model: MODEL, store: false,
                                               input: prompt('unstored') });
 
+    assert.equal(r.store, false);
     await notFound(client.responses.retrieve(r.id));
-    await notFound(client.responses.create({ model: MODEL, input: 'again',
-        previous_response_id: r.id }), 'previous_response_id');
+    await notContinued(client.responses.create({ model: MODEL,
+        input: 'again', previous_response_id: r.id }));
 });
 
 await run();
