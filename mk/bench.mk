@@ -1,5 +1,6 @@
 # The benchmark (issue 7): the module against plain proxy_pass of the same
-# backend bytes, side by side; see scripts/bench.
+# backend bytes, side by side, and the cost of counting tokens (issue 15:
+# the tokenizer's vocabulary, make tokenizer); see scripts/bench.
 #
 #   make bench         the full run (< 5 minutes on 2 cores): writes
 #                      bench/results.json and bench/results.md
@@ -8,8 +9,8 @@
 
 .PHONY: bench bench-quick
 
-bench: build
+bench: build tokenizer
 	@scripts/bench
 
-bench-quick: build
+bench-quick: build tokenizer
 	@scripts/bench --quick

@@ -122,6 +122,7 @@ ngx_http_chaton_call_chat(ngx_http_request_t *r, ngx_str_t *body,
     args.method = "POST";
     args.path = ngx_http_chaton_chat_path;
     args.body = *body;
+    args.purpose = NGX_HTTP_CHATON_FOR_CHAT;
     args.background = background;
 
     return ngx_http_chaton_call(r, &args, data);
@@ -143,6 +144,7 @@ ngx_http_chaton_call_upload(ngx_http_request_t *r, ngx_chain_t *bufs,
     args.bufs = bufs;
     args.content_type = *content_type;
     args.capture = 64 * 1024;
+    args.purpose = NGX_HTTP_CHATON_FOR_UPLOAD;
     args.background = 1;
 
     return ngx_http_chaton_call(r, &args, data);
@@ -171,6 +173,7 @@ ngx_http_chaton_call_storage(ngx_http_request_t *r, u_char *path,
 
     args.method = "GET";
     args.capture = 64 * 1024;
+    args.purpose = NGX_HTTP_CHATON_FOR_STORAGE;
     args.background = 1;
 
     return ngx_http_chaton_call(r, &args, data);
@@ -215,6 +218,8 @@ ngx_http_chaton_call_again(ngx_http_chaton_call_t *call)
     ngx_http_chaton_log(NGX_LOG_WARN, call->request,
                   "the backend answered %ui to credential set "
                   "\"%V\", trying the next", call->status, &call->cred->name);
+
+    ngx_http_chaton_metrics_retry(call);
 
     again = ngx_http_chaton_call_start(call->request, &call->args, call->data,
                                        (call->cred_index + 1)
@@ -527,6 +532,8 @@ ngx_http_chaton_call_finished(ngx_http_request_t *sr, void *data,
     if (!call->ended) {
         call->ended = 1;
         call->rc = rc;
+
+        ngx_http_chaton_metrics_call(call);
 
         /* nginx posts the parent of a subrequest that was in its way only */
 

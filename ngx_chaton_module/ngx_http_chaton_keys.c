@@ -201,6 +201,7 @@ static char *
 ngx_http_chaton_cred_done(ngx_conf_t *cf, ngx_http_chaton_cred_parse_t *ps,
     ngx_str_t *file)
 {
+    ngx_int_t                label;
     ngx_pool_cleanup_t      *cln;
     ngx_http_chaton_cred_t  *cred;
 
@@ -217,6 +218,13 @@ ngx_http_chaton_cred_done(ngx_conf_t *cf, ngx_http_chaton_cred_parse_t *ps,
     if (cred->name.len == 0) {
         cred->name = *file;
     }
+
+    label = ngx_http_chaton_metrics_credential(cf, &cred->name);
+    if (label == NGX_ERROR) {
+        return NGX_CONF_ERROR;
+    }
+
+    cred->label = (ngx_uint_t) label;
 
     cln = ngx_pool_cleanup_add(cf->pool, 0);
     if (cln == NULL) {
@@ -283,6 +291,8 @@ ngx_http_chaton_client_keys(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         != NGX_OK
         || ngx_array_init(&clients->digests, cf->pool, 8,
                           CHATON_KEY_DIGEST_LEN)
+           != NGX_OK
+        || ngx_array_init(&clients->labels, cf->pool, 8, sizeof(ngx_uint_t))
            != NGX_OK)
     {
         return NGX_CONF_ERROR;
@@ -312,8 +322,10 @@ ngx_http_chaton_key_line(ngx_conf_t *cf, void *data, ngx_str_t *line,
 {
     ngx_http_chaton_clients_t *clients = data;
 
-    u_char     *sp, *key, *digest;
-    ngx_str_t  *name, s;
+    u_char      *sp, *key, *digest;
+    ngx_int_t    index;
+    ngx_str_t   *name, s;
+    ngx_uint_t  *label;
 
     sp = line->data;
 
@@ -337,7 +349,8 @@ ngx_http_chaton_key_line(ngx_conf_t *cf, void *data, ngx_str_t *line,
 
     name = ngx_array_push(&clients->names);
     digest = ngx_array_push(&clients->digests);
-    if (name == NULL || digest == NULL) {
+    label = ngx_array_push(&clients->labels);
+    if (name == NULL || digest == NULL || label == NULL) {
         return NGX_CONF_ERROR;
     }
 
@@ -351,6 +364,13 @@ ngx_http_chaton_key_line(ngx_conf_t *cf, void *data, ngx_str_t *line,
 
     name->len = s.len;
 
+    index = ngx_http_chaton_metrics_client(cf, name);
+    if (index == NGX_ERROR) {
+        return NGX_CONF_ERROR;
+    }
+
+    *label = (ngx_uint_t) index;
+
     if (chaton_key_digest(key, line->data + line->len - key, digest)
         != CHATON_OK)
     {
@@ -361,24 +381,46 @@ ngx_http_chaton_key_line(ngx_conf_t *cf, void *data, ngx_str_t *line,
 }
 
 
-/*
- * The client the request's key belongs to, or NULL.  Its digest is
- * compared with every client's: see chaton_key_match().
- */
+/* the client the request's key belongs to, or NULL */
 
 ngx_str_t *
 ngx_http_chaton_client(ngx_http_request_t *r)
 {
+    ngx_int_t                    i;
+    ngx_str_t                   *names;
+    ngx_http_chaton_loc_conf_t  *lcf;
+
+    i = ngx_http_chaton_client_index(r);
+
+    if (i == NGX_DECLINED) {
+        return NULL;
+    }
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_chaton_module);
+    names = lcf->clients->names.elts;
+
+    return &names[i];
+}
+
+
+/*
+ * The index of the client the request's key belongs to, or NGX_DECLINED.
+ * Its digest is compared with every client's: see chaton_key_match().
+ */
+
+ngx_int_t
+ngx_http_chaton_client_index(ngx_http_request_t *r)
+{
     long                         i;
     u_char                       digest[CHATON_KEY_DIGEST_LEN];
-    ngx_str_t                   *names, key;
+    ngx_str_t                    key;
     ngx_table_elt_t             *h;
     ngx_http_chaton_loc_conf_t  *lcf;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_chaton_module);
 
     if (lcf->clients == NULL) {
-        return NULL;
+        return NGX_DECLINED;
     }
 
     h = r->headers_in.authorization;
@@ -396,14 +438,14 @@ ngx_http_chaton_client(ngx_http_request_t *r)
         h = ngx_http_chaton_find_header(&r->headers_in.headers, "x-api-key",
                                         9);
         if (h == NULL || h->value.len == 0) {
-            return NULL;
+            return NGX_DECLINED;
         }
 
         key = h->value;
     }
 
     if (chaton_key_digest(key.data, key.len, digest) != CHATON_OK) {
-        return NULL;
+        return NGX_DECLINED;
     }
 
     i = chaton_key_match(lcf->clients->digests.elts,
@@ -411,13 +453,7 @@ ngx_http_chaton_client(ngx_http_request_t *r)
 
     ngx_explicit_memzero(digest, sizeof(digest));
 
-    if (i < 0) {
-        return NULL;
-    }
-
-    names = lcf->clients->names.elts;
-
-    return &names[i];
+    return (i < 0) ? NGX_DECLINED : (ngx_int_t) i;
 }
 
 

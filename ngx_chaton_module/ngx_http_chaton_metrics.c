@@ -2,23 +2,29 @@
 /*
  * ngx_chaton: Prometheus metrics from a shared-memory zone.
  *
- * chaton_metrics_zone names the zone; it holds one array of counters whose
- * shape is fixed at configuration time: route x backend model x status
- * class, and per backend model the tokens and two histograms.  A label's
- * values come from configuration only (the routes, the backend models of
- * the built-in table and of chaton_model), never from client input: any
- * other model is "other".  Workers add with ngx_atomic_fetch_add, once per
- * request in the log phase; no lock is taken.  chaton_metrics writes the
- * text exposition format.
+ * chaton_metrics_zone names the zone; it holds counters whose shape is
+ * fixed at configuration time by the label sets: the routes (the route
+ * table's labels), the backend models (the built-in table's and
+ * chaton_model's), the credential sets' names and the client keys'
+ * names.  A label's values come from configuration only, never from
+ * client input: any other model or route is "other".  Workers add with
+ * ngx_atomic_fetch_add: a request once, in the log phase; a backend call
+ * where it ends; a credential retry where it starts.  No lock is taken.
+ * chaton_metrics writes the text exposition format.
  */
 
 
 #include "ngx_http_chaton_module.h"
 
 
-#define NGX_HTTP_CHATON_NROUTES    7
 #define NGX_HTTP_CHATON_NCLASSES   4     /* 2xx (and below), 3xx, 4xx, 5xx */
 #define NGX_HTTP_CHATON_NBUCKETS   14    /* 13 bounds and +Inf */
+#define NGX_HTTP_CHATON_NKINDS     8     /* the call kinds below */
+#define NGX_HTTP_CHATON_NCALLED    5     /* the classes and "error" */
+#define NGX_HTTP_CHATON_NREFUSED   3     /* 401, 403, 429 */
+
+#define NGX_HTTP_CHATON_KIND_FETCH  6
+#define NGX_HTTP_CHATON_KIND_PASS   7
 
 
 typedef struct {
@@ -28,59 +34,100 @@ typedef struct {
 } ngx_http_chaton_histogram_t;
 
 
-typedef struct {
+struct ngx_http_chaton_model_counters_s {
     ngx_atomic_t                 prompt_tokens;
     ngx_atomic_t                 completion_tokens;
     ngx_http_chaton_histogram_t  ttft;
     ngx_http_chaton_histogram_t  duration;
-    ngx_atomic_t                 requests[NGX_HTTP_CHATON_NROUTES]
-                                         [NGX_HTTP_CHATON_NCLASSES];
-} ngx_http_chaton_model_counters_t;
-
-
-struct ngx_http_chaton_metrics_s {
-    size_t                       size;           /* of this allocation */
-    uint32_t                     layout;         /* crc32 of the models */
-    ngx_atomic_t                 streams_open;
-    ngx_atomic_t                 tool_calls;
-    ngx_atomic_t                 tool_call_failures;
-    ngx_http_chaton_model_counters_t  model[1];  /* nmodels + "other" */
 };
 
 
+struct ngx_http_chaton_client_counters_s {
+    ngx_atomic_t                 requests[NGX_HTTP_CHATON_NCLASSES];
+    ngx_atomic_t                 prompt_tokens;
+    ngx_atomic_t                 completion_tokens;
+};
+
+
+/*
+ * The zone: this header, then the counters the label sets size: by model
+ * (nmodels + "other"), requests [route + "other"][model + "other"][class],
+ * credential retries [set][refusal], by client.
+ */
+
+struct ngx_http_chaton_metrics_s {
+    size_t                       size;           /* of this allocation */
+    uint32_t                     layout;         /* crc32 of the labels */
+    ngx_atomic_t                 streams_open;
+    ngx_atomic_t                 tool_calls;
+    ngx_atomic_t                 tool_call_failures;
+    ngx_atomic_t                 calls[NGX_HTTP_CHATON_NKINDS]
+                                      [NGX_HTTP_CHATON_NCALLED];
+    ngx_atomic_t                 failovers[NGX_HTTP_CHATON_NKINDS];
+    ngx_atomic_t                 counters[1];
+};
+
+
+static ngx_int_t ngx_http_chaton_metrics_add(ngx_conf_t *cf,
+    ngx_http_chaton_main_conf_t *mcf, ngx_array_t *labels, u_char *name,
+    size_t len);
 static ngx_int_t ngx_http_chaton_metrics_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
-static ngx_int_t ngx_http_chaton_metrics_add(
-    ngx_http_chaton_main_conf_t *mcf, u_char *name, size_t len);
-static size_t ngx_http_chaton_metrics_size(ngx_uint_t nmodels);
+static void ngx_http_chaton_metrics_layout(ngx_http_chaton_main_conf_t *mcf);
+static size_t ngx_http_chaton_metrics_place(ngx_http_chaton_main_conf_t *mcf,
+    ngx_http_chaton_metrics_t *sh);
 static ngx_int_t ngx_http_chaton_metrics_log(ngx_http_request_t *r);
-static ngx_uint_t ngx_http_chaton_metrics_route(ngx_http_request_t *r);
-static ngx_uint_t ngx_http_chaton_metrics_model_index(
-    ngx_http_chaton_main_conf_t *mcf, ngx_str_t *name);
+static ngx_int_t ngx_http_chaton_metrics_counted(ngx_http_request_t *r,
+    chaton_route_t *rt);
+static ngx_uint_t ngx_http_chaton_metrics_index(ngx_array_t *labels,
+    const u_char *name, size_t len);
+static ngx_uint_t ngx_http_chaton_metrics_class(ngx_uint_t status);
+static void ngx_http_chaton_metrics_client_log(ngx_http_request_t *r,
+    ngx_http_chaton_main_conf_t *mcf, ngx_uint_t class,
+    ngx_http_chaton_req_t *req);
 static void ngx_http_chaton_metrics_observe(ngx_http_chaton_histogram_t *h,
     ngx_msec_int_t ms);
 static ngx_int_t ngx_http_chaton_metrics_handler(ngx_http_request_t *r);
-static u_char *ngx_http_chaton_metrics_tokens(u_char *p, const char *name,
-    const char *help, ngx_http_chaton_main_conf_t *mcf, size_t offset);
+static size_t ngx_http_chaton_metrics_lines(ngx_http_chaton_main_conf_t *mcf);
+static u_char *ngx_http_chaton_metrics_requests(u_char *p,
+    ngx_http_chaton_main_conf_t *mcf);
+static u_char *ngx_http_chaton_metrics_by(u_char *p, const char *name,
+    const char *help, const char *label, ngx_array_t *labels, ngx_uint_t n,
+    u_char *first, size_t stride);
 static u_char *ngx_http_chaton_metrics_histograms(u_char *p,
     const char *name, const char *help, ngx_http_chaton_main_conf_t *mcf,
     size_t offset);
 static u_char *ngx_http_chaton_metrics_histogram(u_char *p,
     const char *name, ngx_str_t *model, ngx_http_chaton_histogram_t *h);
+static u_char *ngx_http_chaton_metrics_calls(u_char *p,
+    ngx_http_chaton_metrics_t *sh);
+static u_char *ngx_http_chaton_metrics_retries(u_char *p,
+    ngx_http_chaton_main_conf_t *mcf);
+static u_char *ngx_http_chaton_metrics_clients(u_char *p,
+    ngx_http_chaton_main_conf_t *mcf);
+static u_char *ngx_http_chaton_metrics_by_status(u_char *p,
+    const char *name, const char *help, const char *label,
+    ngx_array_t *labels, u_char *first, size_t stride,
+    const char **statuses, ngx_uint_t nstatus);
+static ngx_str_t *ngx_http_chaton_metrics_value(ngx_array_t *labels,
+    ngx_uint_t i);
 
-
-static ngx_str_t  ngx_http_chaton_metrics_routes[] = {
-    ngx_string("chat"),
-    ngx_string("messages"),
-    ngx_string("images"),
-    ngx_string("speech"),
-    ngx_string("models"),
-    ngx_string("responses"),
-    ngx_string("other")
-};
 
 static const char  *ngx_http_chaton_metrics_classes[] = {
-    "2xx", "3xx", "4xx", "5xx"
+    "2xx", "3xx", "4xx", "5xx", "error"
+};
+
+/* by NGX_HTTP_CHATON_FOR_*, then the calls that are not the API's */
+
+static const char  *ngx_http_chaton_metrics_kinds[] = {
+    "other", "chat", "upload", "storage", "crawl", "speech", "fetch",
+    "passthrough"
+};
+
+/* the refusals a credential set is retried on */
+
+static const char  *ngx_http_chaton_metrics_refusals[] = {
+    "401", "403", "429"
 };
 
 /* for chat: tens of milliseconds to minutes */
@@ -97,7 +144,9 @@ static ngx_str_t  ngx_http_chaton_metrics_other = ngx_string("other");
 void *
 ngx_http_chaton_metrics_create_conf(ngx_conf_t *cf)
 {
+    size_t                        len;
     ngx_uint_t                    i;
+    const char                   *route;
     ngx_http_chaton_main_conf_t  *mcf;
 
     mcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_chaton_main_conf_t));
@@ -105,8 +154,18 @@ ngx_http_chaton_metrics_create_conf(ngx_conf_t *cf)
         return NULL;
     }
 
-    if (ngx_array_init(&mcf->models, cf->pool, 16, sizeof(ngx_str_t))
-        != NGX_OK)
+    if (ngx_array_init(&mcf->models, cf->pool, 16,
+                       sizeof(ngx_http_chaton_label_t))
+        != NGX_OK
+        || ngx_array_init(&mcf->routes, cf->pool, 8,
+                          sizeof(ngx_http_chaton_label_t))
+           != NGX_OK
+        || ngx_array_init(&mcf->credentials, cf->pool, 4,
+                          sizeof(ngx_http_chaton_label_t))
+           != NGX_OK
+        || ngx_array_init(&mcf->clients, cf->pool, 8,
+                          sizeof(ngx_http_chaton_label_t))
+           != NGX_OK)
     {
         return NULL;
     }
@@ -114,10 +173,21 @@ ngx_http_chaton_metrics_create_conf(ngx_conf_t *cf)
     /* the built-in backend models have labels of their own */
 
     for (i = 0; i < chaton_models_nbuiltin; i++) {
-        if (ngx_http_chaton_metrics_add(mcf,
+        if (ngx_http_chaton_metrics_add(cf, mcf, &mcf->models,
                 (u_char *) chaton_models_builtin[i].backend,
                 chaton_models_builtin[i].backend_len)
-            != NGX_OK)
+            == NGX_ERROR)
+        {
+            return NULL;
+        }
+    }
+
+    /* and so do the routes: a new route is counted apart as it is */
+
+    for (i = 0; (route = chaton_route_label(i, &len)) != NULL; i++) {
+        if (ngx_http_chaton_metrics_add(cf, mcf, &mcf->routes,
+                                        (u_char *) route, len)
+            == NGX_ERROR)
         {
             return NULL;
         }
@@ -136,34 +206,102 @@ ngx_http_chaton_metrics_model(ngx_conf_t *cf, u_char *name, size_t len)
 
     mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_chaton_module);
 
-    return ngx_http_chaton_metrics_add(mcf, name, len);
+    if (len == ngx_http_chaton_metrics_other.len
+        && ngx_strncmp(name, "other", len) == 0)
+    {
+        return NGX_OK;      /* it is counted as the others, under "other" */
+    }
+
+    return ngx_http_chaton_metrics_add(cf, mcf, &mcf->models, name, len)
+           == NGX_ERROR ? NGX_ERROR : NGX_OK;
 }
 
 
-static ngx_int_t
-ngx_http_chaton_metrics_add(ngx_http_chaton_main_conf_t *mcf, u_char *name,
-    size_t len)
+/* a credential set's name: returns its label's index */
+
+ngx_int_t
+ngx_http_chaton_metrics_credential(ngx_conf_t *cf, ngx_str_t *name)
 {
-    ngx_str_t   *m;
-    ngx_uint_t   i;
+    ngx_http_chaton_main_conf_t  *mcf;
 
-    m = mcf->models.elts;
+    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_chaton_module);
 
-    for (i = 0; i < mcf->models.nelts; i++) {
-        if (m[i].len == len && ngx_strncmp(m[i].data, name, len) == 0) {
-            return NGX_OK;
+    return ngx_http_chaton_metrics_add(cf, mcf, &mcf->credentials,
+                                       name->data, name->len);
+}
+
+
+/* a client key's name (keys may share one): returns its label's index */
+
+ngx_int_t
+ngx_http_chaton_metrics_client(ngx_conf_t *cf, ngx_str_t *name)
+{
+    ngx_http_chaton_main_conf_t  *mcf;
+
+    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_chaton_module);
+
+    return ngx_http_chaton_metrics_add(cf, mcf, &mcf->clients, name->data,
+                                       name->len);
+}
+
+
+/*
+ * A label value, once: its index.  The value exposed is escaped as the
+ * exposition format wants (backslash, double quote, line feed).
+ */
+
+static ngx_int_t
+ngx_http_chaton_metrics_add(ngx_conf_t *cf, ngx_http_chaton_main_conf_t *mcf,
+    ngx_array_t *labels, u_char *name, size_t len)
+{
+    u_char                   *p;
+    size_t                    i, n;
+    ngx_http_chaton_label_t  *l;
+
+    i = ngx_http_chaton_metrics_index(labels, name, len);
+
+    if (i < labels->nelts) {
+        return (ngx_int_t) i;
+    }
+
+    n = len;
+
+    for (i = 0; i < len; i++) {
+        if (name[i] == '\\' || name[i] == '"' || name[i] == '\n') {
+            n++;
         }
     }
 
-    m = ngx_array_push(&mcf->models);
-    if (m == NULL) {
+    l = ngx_array_push(labels);
+    if (l == NULL) {
         return NGX_ERROR;
     }
 
-    m->data = name;
-    m->len = len;
+    l->name.data = name;
+    l->name.len = len;
 
-    return NGX_OK;
+    l->value.data = ngx_pnalloc(cf->pool, n);
+    if (l->value.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    l->value.len = n;
+
+    for (p = l->value.data, i = 0; i < len; i++) {
+        if (name[i] == '\\' || name[i] == '"' || name[i] == '\n') {
+            *p++ = '\\';
+            *p++ = (name[i] == '\n') ? 'n' : name[i];
+
+        } else {
+            *p++ = name[i];
+        }
+    }
+
+    if (n > mcf->label_max) {
+        mcf->label_max = n;
+    }
+
+    return (ngx_int_t) labels->nelts - 1;
 }
 
 
@@ -227,17 +365,9 @@ ngx_http_chaton_metrics_location(ngx_conf_t *cf, ngx_command_t *cmd,
 }
 
 
-static size_t
-ngx_http_chaton_metrics_size(ngx_uint_t nmodels)
-{
-    return offsetof(ngx_http_chaton_metrics_t, model)
-           + (nmodels + 1) * sizeof(ngx_http_chaton_model_counters_t);
-}
-
-
 /*
- * The counters survive a reload while the models are the same (the
- * layout's crc32); other models start them over.
+ * The counters survive a reload while the labels are the same (the
+ * layout's crc32); other labels start them over.
  */
 
 static ngx_int_t
@@ -246,8 +376,6 @@ ngx_http_chaton_metrics_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_http_chaton_main_conf_t  *omcf = data;
 
     size_t                        size;
-    ngx_str_t                    *m;
-    ngx_uint_t                    i;
     ngx_slab_pool_t              *shpool;
     ngx_http_chaton_metrics_t    *sh;
     ngx_http_chaton_main_conf_t  *mcf;
@@ -255,22 +383,15 @@ ngx_http_chaton_metrics_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     mcf = shm_zone->data;
     shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
 
-    ngx_crc32_init(mcf->layout);
-    m = mcf->models.elts;
+    ngx_http_chaton_metrics_layout(mcf);
 
-    for (i = 0; i < mcf->models.nelts; i++) {
-        ngx_crc32_update(&mcf->layout, m[i].data, m[i].len);
-        ngx_crc32_update(&mcf->layout, (u_char *) "\n", 1);
-    }
-
-    ngx_crc32_final(mcf->layout);
-
-    size = ngx_http_chaton_metrics_size(mcf->models.nelts);
+    size = ngx_http_chaton_metrics_place(mcf, NULL);
 
     sh = omcf ? omcf->metrics : shpool->data;
 
     if (sh && sh->layout == mcf->layout && sh->size == size) {
         mcf->metrics = sh;
+        (void) ngx_http_chaton_metrics_place(mcf, sh);
         return NGX_OK;
     }
 
@@ -291,8 +412,87 @@ ngx_http_chaton_metrics_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     shpool->data = sh;
     mcf->metrics = sh;
+    (void) ngx_http_chaton_metrics_place(mcf, sh);
 
     return NGX_OK;
+}
+
+
+/* the crc32 of every label set, in order: the shape of the counters */
+
+static void
+ngx_http_chaton_metrics_layout(ngx_http_chaton_main_conf_t *mcf)
+{
+    ngx_uint_t                i, k;
+    ngx_array_t              *sets[4];
+    ngx_http_chaton_label_t  *l;
+
+    sets[0] = &mcf->models;
+    sets[1] = &mcf->routes;
+    sets[2] = &mcf->credentials;
+    sets[3] = &mcf->clients;
+
+    ngx_crc32_init(mcf->layout);
+
+    for (k = 0; k < 4; k++) {
+        l = sets[k]->elts;
+
+        for (i = 0; i < sets[k]->nelts; i++) {
+            ngx_crc32_update(&mcf->layout, l[i].name.data, l[i].name.len);
+            ngx_crc32_update(&mcf->layout, (u_char *) "\n", 1);
+        }
+
+        ngx_crc32_update(&mcf->layout, (u_char *) "\n", 1);
+    }
+
+    ngx_crc32_final(mcf->layout);
+}
+
+
+/*
+ * Where the counters the label sets size are, after the header: sets
+ * mcf's pointers when sh is given.  Returns the zone's size in all.
+ */
+
+static size_t
+ngx_http_chaton_metrics_place(ngx_http_chaton_main_conf_t *mcf,
+    ngx_http_chaton_metrics_t *sh)
+{
+    u_char      *p, *start;
+    ngx_uint_t   models;
+
+    models = mcf->models.nelts + 1;
+
+    start = (u_char *) sh;
+    p = start + offsetof(ngx_http_chaton_metrics_t, counters);
+
+    if (sh) {
+        mcf->model = (ngx_http_chaton_model_counters_t *) p;
+    }
+
+    p += models * sizeof(ngx_http_chaton_model_counters_t);
+
+    if (sh) {
+        mcf->requests = (ngx_atomic_t *) p;
+    }
+
+    p += (mcf->routes.nelts + 1) * models * NGX_HTTP_CHATON_NCLASSES
+         * sizeof(ngx_atomic_t);
+
+    if (sh) {
+        mcf->retries = (ngx_atomic_t *) p;
+    }
+
+    p += mcf->credentials.nelts * NGX_HTTP_CHATON_NREFUSED
+         * sizeof(ngx_atomic_t);
+
+    if (sh) {
+        mcf->client = (ngx_http_chaton_client_counters_t *) p;
+    }
+
+    p += mcf->clients.nelts * sizeof(ngx_http_chaton_client_counters_t);
+
+    return p - start;
 }
 
 
@@ -355,14 +555,100 @@ ngx_http_chaton_metrics_stream(ngx_http_request_t *r)
 }
 
 
-/* the log phase: a request the module served is counted, once */
+/*
+ * A backend call has ended (its post_subrequest's first run): by what it
+ * was for and its status, and the upstream attempts proxy made beyond
+ * the first (proxy_next_upstream), as $upstream_addr lists them.
+ */
+
+void
+ngx_http_chaton_metrics_call(ngx_http_chaton_call_t *call)
+{
+    ngx_uint_t                    kind, class;
+    ngx_http_request_t           *sr;
+    ngx_http_chaton_metrics_t    *sh;
+    ngx_http_chaton_main_conf_t  *mcf;
+
+    sr = call->sr;
+    mcf = ngx_http_get_module_main_conf(sr, ngx_http_chaton_module);
+    sh = mcf->metrics;
+
+    if (sh == NULL) {
+        return;
+    }
+
+    switch (call->args.kind) {
+
+    case NGX_HTTP_CHATON_CALL_FETCH:
+        kind = NGX_HTTP_CHATON_KIND_FETCH;
+        break;
+
+    case NGX_HTTP_CHATON_CALL_PASS:
+        kind = NGX_HTTP_CHATON_KIND_PASS;
+        break;
+
+    default: /* NGX_HTTP_CHATON_CALL_API */
+        kind = call->args.purpose;
+    }
+
+    /* no status: no answer (refused, timed out, no live upstreams) */
+
+    class = call->status ? ngx_http_chaton_metrics_class(call->status)
+                         : NGX_HTTP_CHATON_NCALLED - 1;
+
+    (void) ngx_atomic_fetch_add(&sh->calls[kind][class], 1);
+
+    if (sr->upstream_states && sr->upstream_states->nelts > 1) {
+        (void) ngx_atomic_fetch_add(&sh->failovers[kind],
+                                    sr->upstream_states->nelts - 1);
+    }
+}
+
+
+/* a call refused for its credential set is made again with the next */
+
+void
+ngx_http_chaton_metrics_retry(ngx_http_chaton_call_t *call)
+{
+    ngx_uint_t                    refusal;
+    ngx_http_chaton_main_conf_t  *mcf;
+
+    mcf = ngx_http_get_module_main_conf(call->request, ngx_http_chaton_module);
+
+    if (mcf->metrics == NULL) {
+        return;
+    }
+
+    switch (call->status) {
+
+    case NGX_HTTP_UNAUTHORIZED:
+        refusal = 0;
+        break;
+
+    case NGX_HTTP_FORBIDDEN:
+        refusal = 1;
+        break;
+
+    default: /* NGX_HTTP_TOO_MANY_REQUESTS */
+        refusal = 2;
+    }
+
+    (void) ngx_atomic_fetch_add(&mcf->retries[call->cred->label
+                                              * NGX_HTTP_CHATON_NREFUSED
+                                              + refusal],
+                                1);
+}
+
+
+/* the log phase: a request the module answered is counted, once */
 
 static ngx_int_t
 ngx_http_chaton_metrics_log(ngx_http_request_t *r)
 {
-    ngx_uint_t                         route, class, status;
+    ngx_uint_t                         route, model, class, status;
     ngx_msec_int_t                     ms;
     ngx_time_t                        *tp;
+    chaton_route_t                     rt;
     ngx_http_chaton_req_t             *req;
     ngx_http_chaton_metrics_t         *sh;
     ngx_http_chaton_main_conf_t       *mcf;
@@ -371,7 +657,9 @@ ngx_http_chaton_metrics_log(ngx_http_request_t *r)
     mcf = ngx_http_get_module_main_conf(r, ngx_http_chaton_module);
     sh = mcf->metrics;
 
-    if (sh == NULL || r != r->main || !ngx_http_chaton_served(r)) {
+    if (sh == NULL || r != r->main
+        || ngx_http_chaton_metrics_counted(r, &rt) != NGX_OK)
+    {
         return NGX_OK;
     }
 
@@ -382,27 +670,45 @@ ngx_http_chaton_metrics_log(ngx_http_request_t *r)
         (void) ngx_atomic_fetch_add(&sh->streams_open, (ngx_atomic_int_t) -1);
     }
 
-    mc = &sh->model[ngx_http_chaton_metrics_model_index(mcf,
-                        req ? &req->backend_model : NULL)];
+    model = mcf->models.nelts;
+
+    if (req) {
+        model = ngx_http_chaton_metrics_index(&mcf->models,
+                                              req->backend_model.data,
+                                              req->backend_model.len);
+    }
+
+    mc = &mcf->model[model];
 
     status = r->err_status ? r->err_status : r->headers_out.status;
 
     /* no status: the client closed first, nginx's 499 */
 
     if (status == 0) {
-        status = 499;
+        status = NGX_HTTP_CLIENT_CLOSED_REQUEST;
     }
 
-    class = status < 300 ? 0 : status < 400 ? 1 : status < 500 ? 2 : 3;
-    route = ngx_http_chaton_metrics_route(r);
+    class = ngx_http_chaton_metrics_class(status);
 
-    (void) ngx_atomic_fetch_add(&mc->requests[route][class], 1);
+    route = rt.label ? ngx_http_chaton_metrics_index(&mcf->routes,
+                                                     (u_char *) rt.label,
+                                                     rt.label_len)
+                     : mcf->routes.nelts;
+
+    (void) ngx_atomic_fetch_add(&mcf->requests[(route * (mcf->models.nelts
+                                                         + 1)
+                                                + model)
+                                               * NGX_HTTP_CHATON_NCLASSES
+                                               + class],
+                                1);
 
     tp = ngx_timeofday();
     ms = (ngx_msec_int_t) ((tp->sec - r->start_sec) * 1000
                            + (tp->msec - r->start_msec));
 
     ngx_http_chaton_metrics_observe(&mc->duration, ngx_max(ms, 0));
+
+    ngx_http_chaton_metrics_client_log(r, mcf, class, req);
 
     if (req == NULL) {
         return NGX_OK;
@@ -423,62 +729,106 @@ ngx_http_chaton_metrics_log(ngx_http_request_t *r)
 }
 
 
-static ngx_uint_t
-ngx_http_chaton_metrics_route(ngx_http_request_t *r)
+/*
+ * Whether the request is counted, and its route: one the router answered
+ * (any URI: an unknown one is "other"), or an error nginx raised for a
+ * route's URI that chaton_error answered (limit_req's 429, a body too
+ * large); error pages of other URIs are not the API's.
+ */
+
+static ngx_int_t
+ngx_http_chaton_metrics_counted(ngx_http_request_t *r, chaton_route_t *rt)
 {
-    chaton_route_t  rt;
+    u_char                    *q;
+    ngx_str_t                  uri;
+    ngx_http_core_loc_conf_t  *clcf;
 
-    ngx_http_chaton_route(r, &r->uri, &rt);
-
-    switch (rt.route) {
-
-    case CHATON_ROUTE_CHAT:
-        return 0;
-
-    case CHATON_ROUTE_MESSAGES:
-    case CHATON_ROUTE_COUNT_TOKENS:
-        return 1;
-
-    case CHATON_ROUTE_IMAGES:
-        return 2;
-
-    case CHATON_ROUTE_SPEECH:
-        return 3;
-
-    case CHATON_ROUTE_MODELS:
-    case CHATON_ROUTE_MODEL:
-        return 4;
-
-    case CHATON_ROUTE_RESPONSES:
-    case CHATON_ROUTE_RESPONSE:
-    case CHATON_ROUTE_RESPONSE_ITEMS:
-        return 5;
+    if (ngx_http_chaton_served(r)) {
+        ngx_http_chaton_route(r, &r->uri, rt);
+        return NGX_OK;
     }
 
-    return 6;
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    if (clcf->handler != ngx_http_chaton_error_handler) {
+        return NGX_DECLINED;
+    }
+
+    /* the client's URI, as the request line has it */
+
+    uri = r->unparsed_uri;
+
+    q = ngx_strlchr(uri.data, uri.data + uri.len, '?');
+    if (q) {
+        uri.len = q - uri.data;
+    }
+
+    ngx_http_chaton_route(r, &uri, rt);
+
+    return rt->label ? NGX_OK : NGX_DECLINED;
 }
 
 
-/* the label's index: a configured backend model, or "other" (the last) */
+/* a client key's requests and tokens, by its name */
+
+static void
+ngx_http_chaton_metrics_client_log(ngx_http_request_t *r,
+    ngx_http_chaton_main_conf_t *mcf, ngx_uint_t class,
+    ngx_http_chaton_req_t *req)
+{
+    ngx_int_t                           i;
+    ngx_uint_t                         *labels;
+    ngx_http_chaton_loc_conf_t         *lcf;
+    ngx_http_chaton_client_counters_t  *cc;
+
+    i = ngx_http_chaton_client_index(r);
+
+    if (i == NGX_DECLINED) {
+        return;
+    }
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_chaton_module);
+    labels = lcf->clients->labels.elts;
+
+    cc = &mcf->client[labels[i]];
+
+    (void) ngx_atomic_fetch_add(&cc->requests[class], 1);
+
+    if (req) {
+        (void) ngx_atomic_fetch_add(&cc->prompt_tokens, req->prompt_tokens);
+        (void) ngx_atomic_fetch_add(&cc->completion_tokens,
+                                    req->completion_tokens);
+    }
+}
+
+
+/* a label value's index, or the number of values ("other") */
 
 static ngx_uint_t
-ngx_http_chaton_metrics_model_index(ngx_http_chaton_main_conf_t *mcf,
-    ngx_str_t *name)
+ngx_http_chaton_metrics_index(ngx_array_t *labels, const u_char *name,
+    size_t len)
 {
-    ngx_str_t   *m;
-    ngx_uint_t   i;
+    ngx_uint_t                i;
+    ngx_http_chaton_label_t  *l;
 
-    m = mcf->models.elts;
+    l = labels->elts;
 
-    for (i = 0; name && i < mcf->models.nelts; i++) {
-        if (m[i].len == name->len
-            && ngx_strncmp(m[i].data, name->data, name->len) == 0)
+    for (i = 0; i < labels->nelts; i++) {
+        if (l[i].name.len == len
+            && ngx_strncmp(l[i].name.data, name, len) == 0)
         {
             return i;
         }
     }
 
-    return mcf->models.nelts;
+    return labels->nelts;
+}
+
+
+static ngx_uint_t
+ngx_http_chaton_metrics_class(ngx_uint_t status)
+{
+    return status < 300 ? 0 : status < 400 ? 1 : status < 500 ? 2 : 3;
 }
 
 
@@ -500,7 +850,7 @@ ngx_http_chaton_metrics_observe(ngx_http_chaton_histogram_t *h,
 }
 
 
-/* the exposition: lines of at most this many bytes */
+/* the exposition: lines of at most this many bytes, and their labels */
 
 #define NGX_HTTP_CHATON_METRICS_LINE  256
 
@@ -508,17 +858,13 @@ ngx_http_chaton_metrics_observe(ngx_http_chaton_histogram_t *h,
 static ngx_int_t
 ngx_http_chaton_metrics_handler(ngx_http_request_t *r)
 {
-    size_t                             size;
-    u_char                            *p;
-    ngx_int_t                          rc;
-    ngx_str_t                         *m, *name;
-    ngx_buf_t                         *b;
-    ngx_uint_t                         i, route, class, n;
-    ngx_chain_t                        out;
-    ngx_atomic_uint_t                  v;
-    ngx_http_chaton_metrics_t         *sh;
-    ngx_http_chaton_main_conf_t       *mcf;
-    ngx_http_chaton_model_counters_t  *mc;
+    size_t                        size;
+    u_char                       *p;
+    ngx_int_t                     rc;
+    ngx_buf_t                    *b;
+    ngx_chain_t                   out;
+    ngx_http_chaton_metrics_t    *sh;
+    ngx_http_chaton_main_conf_t  *mcf;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
         return NGX_HTTP_NOT_ALLOWED;
@@ -538,54 +884,28 @@ ngx_http_chaton_metrics_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    n = mcf->models.nelts + 1;
-    m = mcf->models.elts;
+    /* a line has two labels of configuration's at most */
 
-    size = (20 + n * (NGX_HTTP_CHATON_NROUTES * NGX_HTTP_CHATON_NCLASSES
-                      + 2 + 2 * (NGX_HTTP_CHATON_NBUCKETS + 2)))
-           * NGX_HTTP_CHATON_METRICS_LINE;
+    size = ngx_http_chaton_metrics_lines(mcf)
+           * (NGX_HTTP_CHATON_METRICS_LINE + 2 * mcf->label_max);
 
     b = ngx_create_temp_buf(r->pool, size);
     if (b == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    p = b->last;
+    p = ngx_http_chaton_metrics_requests(b->last, mcf);
 
-    p = ngx_cpymem(p, "# HELP chaton_requests_total Requests answered, by "
-                      "route, backend model and status class.\n"
-                      "# TYPE chaton_requests_total counter\n",
-                   sizeof("# HELP chaton_requests_total Requests answered, "
-                          "by route, backend model and status class.\n"
-                          "# TYPE chaton_requests_total counter\n") - 1);
+    p = ngx_http_chaton_metrics_by(p, "chaton_prompt_tokens_total",
+            "Prompt tokens, by backend model", "model", &mcf->models,
+            mcf->models.nelts + 1, (u_char *) &mcf->model->prompt_tokens,
+            sizeof(ngx_http_chaton_model_counters_t));
 
-    for (i = 0; i < n; i++) {
-        mc = &sh->model[i];
-        name = i < n - 1 ? &m[i] : &ngx_http_chaton_metrics_other;
-
-        for (route = 0; route < NGX_HTTP_CHATON_NROUTES; route++) {
-            for (class = 0; class < NGX_HTTP_CHATON_NCLASSES; class++) {
-                v = mc->requests[route][class];
-
-                if (v == 0) {
-                    continue;
-                }
-
-                p = ngx_sprintf(p, "chaton_requests_total{route=\"%V\","
-                                   "model=\"%V\",status=\"%s\"} %uA\n",
-                                &ngx_http_chaton_metrics_routes[route], name,
-                                ngx_http_chaton_metrics_classes[class], v);
-            }
-        }
-    }
-
-    p = ngx_http_chaton_metrics_tokens(p, "chaton_prompt_tokens_total",
-            "Prompt tokens", mcf,
-            offsetof(ngx_http_chaton_model_counters_t, prompt_tokens));
-
-    p = ngx_http_chaton_metrics_tokens(p, "chaton_completion_tokens_total",
-            "Completion tokens", mcf,
-            offsetof(ngx_http_chaton_model_counters_t, completion_tokens));
+    p = ngx_http_chaton_metrics_by(p, "chaton_completion_tokens_total",
+            "Completion tokens, by backend model", "model", &mcf->models,
+            mcf->models.nelts + 1,
+            (u_char *) &mcf->model->completion_tokens,
+            sizeof(ngx_http_chaton_model_counters_t));
 
     p = ngx_http_chaton_metrics_histograms(p,
             "chaton_time_to_first_token_seconds",
@@ -613,6 +933,10 @@ ngx_http_chaton_metrics_handler(ngx_http_request_t *r)
                     sh->streams_open, sh->tool_calls,
                     sh->tool_call_failures);
 
+    p = ngx_http_chaton_metrics_calls(p, sh);
+    p = ngx_http_chaton_metrics_retries(p, mcf);
+    p = ngx_http_chaton_metrics_clients(p, mcf);
+
     b->last = p;
     b->last_buf = (r == r->main);
     b->last_in_chain = 1;
@@ -636,29 +960,88 @@ ngx_http_chaton_metrics_handler(ngx_http_request_t *r)
 }
 
 
-/* a counter by backend model: the models it counted for */
+/* how many lines the exposition has at most */
+
+static size_t
+ngx_http_chaton_metrics_lines(ngx_http_chaton_main_conf_t *mcf)
+{
+    size_t  models;
+
+    models = mcf->models.nelts + 1;
+
+    return 40
+           + (mcf->routes.nelts + 1) * models * NGX_HTTP_CHATON_NCLASSES
+           + models * (2 + 2 * (NGX_HTTP_CHATON_NBUCKETS + 2))
+           + NGX_HTTP_CHATON_NKINDS * (NGX_HTTP_CHATON_NCALLED + 1)
+           + mcf->credentials.nelts * NGX_HTTP_CHATON_NREFUSED
+           + mcf->clients.nelts * (NGX_HTTP_CHATON_NCLASSES + 2);
+}
+
+
+/* requests by route, backend model and status class */
 
 static u_char *
-ngx_http_chaton_metrics_tokens(u_char *p, const char *name, const char *help,
-    ngx_http_chaton_main_conf_t *mcf, size_t offset)
+ngx_http_chaton_metrics_requests(u_char *p, ngx_http_chaton_main_conf_t *mcf)
 {
-    ngx_str_t          *m;
-    ngx_uint_t          i, n;
+    ngx_uint_t          route, model, class, models;
     ngx_atomic_uint_t   v;
 
-    m = mcf->models.elts;
-    n = mcf->models.nelts + 1;
+    models = mcf->models.nelts + 1;
 
-    p = ngx_sprintf(p, "# HELP %s %s, by backend model.\n"
+    p = ngx_cpymem(p, "# HELP chaton_requests_total Requests answered, by "
+                      "route, backend model and status class.\n"
+                      "# TYPE chaton_requests_total counter\n",
+                   sizeof("# HELP chaton_requests_total Requests answered, "
+                          "by route, backend model and status class.\n"
+                          "# TYPE chaton_requests_total counter\n") - 1);
+
+    for (model = 0; model < models; model++) {
+        for (route = 0; route < mcf->routes.nelts + 1; route++) {
+            for (class = 0; class < NGX_HTTP_CHATON_NCLASSES; class++) {
+                v = mcf->requests[(route * models + model)
+                                  * NGX_HTTP_CHATON_NCLASSES + class];
+
+                if (v == 0) {
+                    continue;
+                }
+
+                p = ngx_sprintf(p, "chaton_requests_total{route=\"%V\","
+                                   "model=\"%V\",status=\"%s\"} %uA\n",
+                                ngx_http_chaton_metrics_value(&mcf->routes,
+                                                              route),
+                                ngx_http_chaton_metrics_value(&mcf->models,
+                                                              model),
+                                ngx_http_chaton_metrics_classes[class], v);
+            }
+        }
+    }
+
+    return p;
+}
+
+
+/*
+ * A counter by one label: n counters, stride bytes apart from the first,
+ * the values it counted for.
+ */
+
+static u_char *
+ngx_http_chaton_metrics_by(u_char *p, const char *name, const char *help,
+    const char *label, ngx_array_t *labels, ngx_uint_t n, u_char *first,
+    size_t stride)
+{
+    ngx_uint_t          i;
+    ngx_atomic_uint_t   v;
+
+    p = ngx_sprintf(p, "# HELP %s %s.\n"
                        "# TYPE %s counter\n", name, help, name);
 
     for (i = 0; i < n; i++) {
-        v = *(ngx_atomic_t *) ((u_char *) &mcf->metrics->model[i] + offset);
+        v = *(ngx_atomic_t *) (first + i * stride);
 
         if (v) {
-            p = ngx_sprintf(p, "%s{model=\"%V\"} %uA\n", name,
-                            i < n - 1 ? &m[i] : &ngx_http_chaton_metrics_other,
-                            v);
+            p = ngx_sprintf(p, "%s{%s=\"%V\"} %uA\n", name, label,
+                            ngx_http_chaton_metrics_value(labels, i), v);
         }
     }
 
@@ -672,20 +1055,16 @@ static u_char *
 ngx_http_chaton_metrics_histograms(u_char *p, const char *name,
     const char *help, ngx_http_chaton_main_conf_t *mcf, size_t offset)
 {
-    ngx_str_t   *m;
-    ngx_uint_t   i, n;
-
-    m = mcf->models.elts;
-    n = mcf->models.nelts + 1;
+    ngx_uint_t  i;
 
     p = ngx_sprintf(p, "# HELP %s %s, by backend model.\n"
                        "# TYPE %s histogram\n", name, help, name);
 
-    for (i = 0; i < n; i++) {
+    for (i = 0; i < mcf->models.nelts + 1; i++) {
         p = ngx_http_chaton_metrics_histogram(p, name,
-                i < n - 1 ? &m[i] : &ngx_http_chaton_metrics_other,
+                ngx_http_chaton_metrics_value(&mcf->models, i),
                 (ngx_http_chaton_histogram_t *)
-                    ((u_char *) &mcf->metrics->model[i] + offset));
+                    ((u_char *) &mcf->model[i] + offset));
     }
 
     return p;
@@ -728,4 +1107,140 @@ ngx_http_chaton_metrics_histogram(u_char *p, const char *name,
                     name, model, sum);
 
     return p;
+}
+
+
+/* backend calls by kind and status class, and proxy's failovers */
+
+static u_char *
+ngx_http_chaton_metrics_calls(u_char *p, ngx_http_chaton_metrics_t *sh)
+{
+    ngx_uint_t         kind, class;
+    ngx_atomic_uint_t  v;
+
+    p = ngx_sprintf(p, "# HELP chaton_backend_calls_total Backend calls "
+                       "ended, by kind and status class (error: no "
+                       "answer).\n"
+                       "# TYPE chaton_backend_calls_total counter\n");
+
+    for (kind = 0; kind < NGX_HTTP_CHATON_NKINDS; kind++) {
+        for (class = 0; class < NGX_HTTP_CHATON_NCALLED; class++) {
+            v = sh->calls[kind][class];
+
+            if (v) {
+                p = ngx_sprintf(p, "chaton_backend_calls_total{kind=\"%s\","
+                                   "status=\"%s\"} %uA\n",
+                                ngx_http_chaton_metrics_kinds[kind],
+                                ngx_http_chaton_metrics_classes[class], v);
+            }
+        }
+    }
+
+    p = ngx_sprintf(p, "# HELP chaton_backend_failovers_total Upstream "
+                       "attempts of backend calls beyond their first "
+                       "(proxy_next_upstream), by kind.\n"
+                       "# TYPE chaton_backend_failovers_total counter\n");
+
+    for (kind = 0; kind < NGX_HTTP_CHATON_NKINDS; kind++) {
+        v = sh->failovers[kind];
+
+        if (v) {
+            p = ngx_sprintf(p, "chaton_backend_failovers_total{kind=\"%s\"} "
+                               "%uA\n",
+                            ngx_http_chaton_metrics_kinds[kind], v);
+        }
+    }
+
+    return p;
+}
+
+
+/* calls made again with the next credential set, by the refused set */
+
+static u_char *
+ngx_http_chaton_metrics_retries(u_char *p, ngx_http_chaton_main_conf_t *mcf)
+{
+    return ngx_http_chaton_metrics_by_status(p,
+               "chaton_credential_retries_total",
+               "Backend calls made again with the next credential set, by "
+               "the set refused and the refusal", "credential",
+               &mcf->credentials, (u_char *) mcf->retries,
+               NGX_HTTP_CHATON_NREFUSED * sizeof(ngx_atomic_t),
+               ngx_http_chaton_metrics_refusals, NGX_HTTP_CHATON_NREFUSED);
+}
+
+
+/* by client key's name: requests by status class, tokens */
+
+static u_char *
+ngx_http_chaton_metrics_clients(u_char *p, ngx_http_chaton_main_conf_t *mcf)
+{
+    p = ngx_http_chaton_metrics_by_status(p, "chaton_client_requests_total",
+            "Requests answered, by client key's name and status class",
+            "client", &mcf->clients, (u_char *) mcf->client->requests,
+            sizeof(ngx_http_chaton_client_counters_t),
+            ngx_http_chaton_metrics_classes, NGX_HTTP_CHATON_NCLASSES);
+
+    p = ngx_http_chaton_metrics_by(p, "chaton_client_prompt_tokens_total",
+            "Prompt tokens, by client key's name", "client", &mcf->clients,
+            mcf->clients.nelts, (u_char *) &mcf->client->prompt_tokens,
+            sizeof(ngx_http_chaton_client_counters_t));
+
+    return ngx_http_chaton_metrics_by(p,
+               "chaton_client_completion_tokens_total",
+               "Completion tokens, by client key's name", "client",
+               &mcf->clients, mcf->clients.nelts,
+               (u_char *) &mcf->client->completion_tokens,
+               sizeof(ngx_http_chaton_client_counters_t));
+}
+
+
+/*
+ * A counter by a configured label and a status: for each of the label's
+ * values, nstatus counters, the first of the next value's stride bytes
+ * further.
+ */
+
+static u_char *
+ngx_http_chaton_metrics_by_status(u_char *p, const char *name,
+    const char *help, const char *label, ngx_array_t *labels, u_char *first,
+    size_t stride, const char **statuses, ngx_uint_t nstatus)
+{
+    ngx_uint_t         i, k;
+    ngx_atomic_uint_t  v;
+
+    p = ngx_sprintf(p, "# HELP %s %s.\n"
+                       "# TYPE %s counter\n", name, help, name);
+
+    for (i = 0; i < labels->nelts; i++) {
+        for (k = 0; k < nstatus; k++) {
+            v = ((ngx_atomic_t *) (first + i * stride))[k];
+
+            if (v) {
+                p = ngx_sprintf(p, "%s{%s=\"%V\",status=\"%s\"} %uA\n",
+                                name, label,
+                                ngx_http_chaton_metrics_value(labels, i),
+                                statuses[k], v);
+            }
+        }
+    }
+
+    return p;
+}
+
+
+/* a label's value as exposed: past the configured ones, "other" */
+
+static ngx_str_t *
+ngx_http_chaton_metrics_value(ngx_array_t *labels, ngx_uint_t i)
+{
+    ngx_http_chaton_label_t  *l;
+
+    if (i >= labels->nelts) {
+        return &ngx_http_chaton_metrics_other;
+    }
+
+    l = labels->elts;
+
+    return &l[i].value;
 }

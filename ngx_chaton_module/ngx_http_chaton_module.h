@@ -31,12 +31,15 @@ typedef struct {
     ngx_str_t                    name;
     chaton_signer_t             *signer;
     ngx_str_t                    user_agent;
+    ngx_uint_t                   label;          /* in the metrics */
 } ngx_http_chaton_cred_t;
 
 
 typedef struct {
     ngx_array_t                  names;          /* ngx_str_t */
     ngx_array_t                  digests;        /* SHA-256 of each key */
+    ngx_array_t                  labels;         /* ngx_uint_t: each name's
+                                                    in the metrics */
 } ngx_http_chaton_clients_t;
 
 
@@ -86,19 +89,48 @@ typedef struct {
 /* the http block's: the metrics zone and its labels */
 
 typedef struct ngx_http_chaton_metrics_s  ngx_http_chaton_metrics_t;
+typedef struct ngx_http_chaton_model_counters_s
+    ngx_http_chaton_model_counters_t;
+typedef struct ngx_http_chaton_client_counters_s
+    ngx_http_chaton_client_counters_t;
+
+typedef struct {
+    ngx_str_t                    name;
+    ngx_str_t                    value;          /* escaped, as exposed */
+} ngx_http_chaton_label_t;
 
 typedef struct {
     ngx_shm_zone_t              *metrics_zone;
     ngx_http_chaton_metrics_t   *metrics;        /* in the zone */
-    ngx_array_t                  models;         /* ngx_str_t: backend
-                                                    models, distinct */
+
+    /* each label's values, distinct, from the configuration */
+    ngx_array_t                  models;         /* backend models */
+    ngx_array_t                  routes;         /* the route table's */
+    ngx_array_t                  credentials;    /* credential sets */
+    ngx_array_t                  clients;        /* client keys' names */
+    size_t                       label_max;      /* the longest value */
     uint32_t                     layout;         /* their crc32 */
+
+    /* the counters sized by them, in the zone */
+    ngx_http_chaton_model_counters_t   *model;
+    ngx_atomic_t                       *requests;
+    ngx_atomic_t                       *retries;
+    ngx_http_chaton_client_counters_t  *client;
 } ngx_http_chaton_main_conf_t;
 
 
 #define NGX_HTTP_CHATON_CALL_API     0       /* ChatOn, signed */
 #define NGX_HTTP_CHATON_CALL_FETCH   1       /* any URL, nothing of ours */
 #define NGX_HTTP_CHATON_CALL_PASS    2       /* another OpenAI server */
+
+/* what an API call is for: its kind in the metrics */
+
+#define NGX_HTTP_CHATON_FOR_OTHER    0
+#define NGX_HTTP_CHATON_FOR_CHAT     1
+#define NGX_HTTP_CHATON_FOR_UPLOAD   2
+#define NGX_HTTP_CHATON_FOR_STORAGE  3
+#define NGX_HTTP_CHATON_FOR_CRAWL    4
+#define NGX_HTTP_CHATON_FOR_SPEECH   5
 
 
 typedef struct {
@@ -109,6 +141,7 @@ typedef struct {
     ngx_str_t                    content_type;
     size_t                       capture;        /* of an answer kept */
     ngx_uint_t                   kind;
+    ngx_uint_t                   purpose;        /* an API call's */
     unsigned                     background:1;
 } ngx_http_chaton_call_args_t;
 
@@ -245,6 +278,7 @@ char *ngx_http_chaton_credentials(ngx_conf_t *cf, ngx_command_t *cmd,
 char *ngx_http_chaton_client_keys(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_str_t *ngx_http_chaton_client(ngx_http_request_t *r);
+ngx_int_t ngx_http_chaton_client_index(ngx_http_request_t *r);
 
 /* ngx_http_chaton_reply.c */
 ngx_int_t ngx_http_chaton_send_json(ngx_http_request_t *r,
@@ -296,9 +330,14 @@ char *ngx_http_chaton_metrics_location(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_chaton_metrics_model(ngx_conf_t *cf, u_char *name,
     size_t len);
+ngx_int_t ngx_http_chaton_metrics_credential(ngx_conf_t *cf,
+    ngx_str_t *name);
+ngx_int_t ngx_http_chaton_metrics_client(ngx_conf_t *cf, ngx_str_t *name);
 ngx_int_t ngx_http_chaton_metrics_init(ngx_conf_t *cf);
 ngx_uint_t ngx_http_chaton_metrics_on(ngx_http_request_t *r);
 void ngx_http_chaton_metrics_stream(ngx_http_request_t *r);
+void ngx_http_chaton_metrics_call(ngx_http_chaton_call_t *call);
+void ngx_http_chaton_metrics_retry(ngx_http_chaton_call_t *call);
 
 /* ngx_http_chaton_store.c */
 char *ngx_http_chaton_store_directive(ngx_conf_t *cf, ngx_command_t *cmd,

@@ -240,6 +240,7 @@ ngx_http_chaton_prepare_crawl(ngx_http_request_t *r,
     args.method = "GET";
     args.path.data = path.data;
     args.path.len = path.len;
+    args.purpose = NGX_HTTP_CHATON_FOR_CRAWL;
     args.background = 1;
 
     prep = &ctx->preps[ctx->npreps];

@@ -12,8 +12,8 @@
  * events or the response object, and the conversation runner
  * (ngx_http_chaton_conversation.c) does everything between.  Where the
  * location has a store (chaton_responses_store, ngx_http_chaton_store.c),
- * the parser is given the stored items previous_response_id names, and a
- * complete answer is kept: its response object, its input items and its
+ * the parser is given the stored items previous_response_id (or an
+ * item_reference's id) names, and a complete answer is kept: its response object, its input items and its
  * output items, as the core serialises them (chaton_rstore.h).  Errors are
  * OpenAI's, as chat's.
  */
@@ -104,7 +104,10 @@ ngx_http_chaton_responses_conf(ngx_http_chaton_conv_t *ctx,
 }
 
 
-/* the parser's question: the items a stored response continues with */
+/*
+ * the parser's question: the items a stored response continues with
+ * (previous_response_id), or holds (an item_reference)
+ */
 
 static int
 ngx_http_chaton_responses_previous(void *data, const unsigned char *id,

@@ -92,6 +92,7 @@ ngx_http_chaton_speech_start(ngx_http_request_t *r, ngx_str_t *body)
     args.path = ngx_http_chaton_speech_path;
     args.body.data = b.data;
     args.body.len = b.len;
+    args.purpose = NGX_HTTP_CHATON_FOR_SPEECH;
 
     ctx->call = ngx_http_chaton_call(r, &args, ctx);
     if (ctx->call == NULL) {

@@ -323,6 +323,67 @@ $a = assemble($s->{events});
 is($call && $call->{_text}, "*** Begin Patch\nX",
    'custom tool streamed: custom_tool_call_input deltas');
 
+# ---- a namespace of tools, as Codex's multi_agent_v1: its tools offered
+# as "<namespace>.<name>", a call of one a function_call with "namespace"
+
+my $agents = { type => 'namespace', name => 'multi_agent_v1',
+               description => 'Sub-agents you can start.',
+               tools => [{ type => 'function', name => 'spawn_agent',
+                           description => 'Start an agent',
+                           strict => false,
+                           parameters => { type => 'object', properties =>
+                               { task => { type => 'string' } } } }] };
+my $top = { type => 'function', name => 'spawn_agent',
+            description => 'A top-level one of the same name' };
+$ask = 'Delegate [[tool multi_agent_v1.spawn_agent {"task":"lint"}]]';
+$res = responses(tools => [$top, $agents], input => $ask);
+is($res->code, 200, 'namespace: 200');
+$rec = $t->mock_requests('chats')->[-1];
+like($rec->{json}{messages}[0]{content},
+     qr/^## multi_agent_v1\.spawn_agent\n.*Sub-agents you can start\./ms,
+     'namespace: its tool offered by its long name, with its description');
+like($rec->{json}{messages}[0]{content}, qr/^## spawn_agent$/m,
+     'namespace: the top-level tool of the same name offered too');
+($call) = grep { $_->{type} eq 'function_call' } @{ $res->json->{output} };
+is($call && $call->{namespace}, 'multi_agent_v1',
+   'namespace: the call\'s namespace');
+is($call && $call->{name}, 'spawn_agent', 'namespace: the tool\'s own name');
+is_deeply(decode_json(($call && $call->{arguments}) || '{}'),
+          { task => 'lint' }, 'namespace: its arguments');
+is($res->json->{tools}[1]{type}, 'namespace', 'echo: the namespace tool');
+
+$res = responses(tools => [$top, $agents], input => [
+    { role => 'user', content => $ask },
+    $call,
+    { type => 'function_call_output', call_id => $call->{call_id},
+      output => 'agent 7 started' }]);
+is($res->code, 200, 'namespace: the call and output sent back: 200');
+$rec = $t->mock_requests('chats')->[-1];
+like(encode_json($rec->{json}{messages}),
+     qr/\\"name\\": ?\\"multi_agent_v1\.spawn_agent\\"/,
+     'namespace: the call in the history is the namespace\'s tool\'s');
+like(message_text($res->json), qr/The tool said: agent 7 started/,
+     'namespace: the model read the output');
+
+$res = responses(tools => [$top, $agents],
+                 input => 'Top [[tool spawn_agent {}]]');
+($call) = grep { $_->{type} eq 'function_call' } @{ $res->json->{output} };
+ok($call && !exists $call->{namespace},
+   'namespace: a call of the top-level tool has none');
+
+$s = responses_stream(tools => [$agents], input => $ask);
+$a = assemble($s->{events});
+($call) = grep { $_->{type} eq 'function_call' } @{ $a ? $a->{items} : [] };
+is($call && "$call->{namespace}/$call->{name}",
+   'multi_agent_v1/spawn_agent', 'namespace streamed: the item done');
+my ($added) = grep { ($_->{json}{type} // '') eq 'response.output_item.added'
+                     && $_->{json}{item}{type} eq 'function_call' }
+              grep { exists $_->{data} } @{ $s->{events} };
+is($added && $added->{json}{item}{namespace}, 'multi_agent_v1',
+   'namespace streamed: the item added');
+is_deeply(decode_json(($call && $call->{_text}) || '{}'), { task => 'lint' },
+          'namespace streamed: the arguments\' deltas');
+
 # ---- text.format
 
 $res = responses(input => 'give json', text => { format => {
@@ -429,6 +490,15 @@ my @bad = (
     [{ stream => 'yes' }, 'stream'],
     [{ store => 'yes' }, 'store'],
     [{ parallel_tool_calls => 1 }, 'parallel_tool_calls'],
+    [{ tools => [{ type => 'web_search', external_web_access => 'no' }] },
+     'tools[0].external_web_access'],
+    [{ tools => [{ type => 'namespace', name => 'n', tools => [] }] },
+     'tools[0].tools'],
+    [{ tools => [{ type => 'namespace', name => 'n',
+                   tools => [{ type => 'mcp' }] }] }, 'tools[0].tools[0].type'],
+    [{ input => [{ type => 'function_call', call_id => 'c', name => 'f',
+                   namespace => 5, arguments => '{}' }] },
+     'input[0].namespace'],
     [{ background => true }, 'background'],
     [{ background => 'x' }, 'background'],
     [{ conversation => 'conv_1' }, 'conversation'],
@@ -488,6 +558,20 @@ is($res->code, 200, 'web_search tool: 200');
 $rec = $t->mock_requests('chats')->[-1];
 is($rec->{json}{function_web_search}, true,
    'web_search tool: the backend\'s web search on');
+# Codex's: cached results only, which the gateway has not: no web search
+$res = responses(tools => [{ type => 'web_search',
+                             external_web_access => false }]);
+is($res->code, 200, 'web_search, external_web_access false: 200');
+$rec = $t->mock_requests('chats')->[-1];
+is($rec->{json}{function_web_search}, false,
+   'web_search, external_web_access false: the backend\'s web search off');
+is($res->json->{tools}[0]{external_web_access}, false,
+   'web_search, external_web_access false: echoed as sent');
+$res = responses(tools => [{ type => 'web_search',
+                             external_web_access => true }]);
+$rec = $t->mock_requests('chats')->[-1];
+is($rec->{json}{function_web_search}, true,
+   'web_search, external_web_access true: on');
 
 # ---- heartbeats: comment lines while the backend is slow
 
@@ -568,6 +652,35 @@ is($res->code, 200, 'item_reference: 200');
 $rec = $t->mock_requests('chats')->[-1];
 is($rec->{json}{messages}[2]{content}, message_text($r1),
    'item_reference: the item it names');
+
+# a bare item_reference (the AI SDK's, to an earlier answer): the stored
+# response its id names, without previous_response_id
+$res = responses(input => [
+    { role => 'user', content => [{ type => 'input_text',
+                                     text => 'first question' }] },
+    { type => 'item_reference', id => $r1->{output}[0]{id} },
+    { role => 'user', content => [{ type => 'input_text',
+                                     text => 'second' }] }]);
+is($res->code, 200, 'bare item_reference: 200');
+$rec = $t->mock_requests('chats')->[-1];
+is_deeply([map { "$_->{role}:$_->{content}" } @{ $rec->{json}{messages} }],
+          ['user:first question', 'assistant:' . message_text($r1),
+           'user:second'],
+          'bare item_reference: the stored answer in its place');
+my $in1 = $t->get("/v1/responses/$r1->{id}/input_items")->json->{data}[0];
+$res = responses(input => [{ type => 'item_reference', id => $in1->{id} }]);
+$rec = $t->mock_requests('chats')->[-1];
+is($rec->{json}{messages}[-1]{content}, 'first question',
+   'bare item_reference: a stored input item, by the id it was given');
+(my $gone = $r1->{output}[0]{id}) =~ s/_0$/_9/;
+ChatonTest::is_openai_error(
+    responses(input => [{ type => 'item_reference', id => $gone }]), 400,
+    'bare item_reference: no such item', param => 'input[0].id',
+    message => qr/^Item with id '\Q$gone\E' not found\.$/);
+ChatonTest::is_openai_error(
+    responses(input => [{ type => 'item_reference',
+                          id => 'msg_00000000000000000000beef_0' }]), 400,
+    'bare item_reference: no such response', param => 'input[0].id');
 
 # the tool loop through the store: only the output is sent
 $res = responses(tools => [$weather],
@@ -681,6 +794,13 @@ ChatonTest::is_openai_error(
     zpost('/v1/responses', \%B, previous_response_id => $ra->{id}), 400,
     'isolation: bob cannot continue it', code => 'previous_response_not_found');
 ChatonTest::is_openai_error(
+    zpost('/v1/responses', \%B, input => [{ type => 'item_reference',
+                                            id => $ra->{output}[0]{id} }]),
+    400, 'isolation: nor refer to its items', param => 'input[0].id');
+is(zpost('/v1/responses', \%A, input => [{ type => 'item_reference',
+                                           id => $ra->{output}[0]{id} }])
+   ->code, 200, 'isolation: alice refers to hers');
+ChatonTest::is_openai_error(
     $z->request(DELETE => "/v1/responses/$ra->{id}", undef, %B), 404,
     'isolation: nor delete it');
 is($z->get("/v1/responses/$ra->{id}", undef, %A)->code, 200,
@@ -703,6 +823,10 @@ ChatonTest::is_openai_error($z->get("/off/v1/responses/$r->{id}"), 404,
 ChatonTest::is_openai_error(
     zpost('/off/v1/responses', {}, previous_response_id => $ro->{id}), 400,
     'store off: nothing to continue', code => 'previous_response_not_found');
+ChatonTest::is_openai_error(
+    zpost('/off/v1/responses', {}, input => [{ type => 'item_reference',
+                                               id => $ro->{output}[0]{id} }]),
+    400, 'store off: nothing to refer to', param => 'input[0].id');
 
 # a reload keeps the zone and its entries
 $z->signal_nginx('HUP');

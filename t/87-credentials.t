@@ -14,20 +14,9 @@ use Mojo::JSON qw(decode_json encode_json true false);
 use ChatonTest;
 
 my $t = ChatonTest->new(no_start => 1);
-my $dir = $t->dir;
 
-sub cred_file {
-    my ($name, $key_b) = @_;
-    open my $fh, '>', "$dir/$name.cred" or die $!;
-    print $fh "name = $name\nkey_a = demo-key-a\nkey_b = $key_b\n"
-        . "user_agent = $ChatonTest::DEMO_UA\n";
-    close $fh;
-    chmod 0600, "$dir/$name.cred";
-    return "$dir/$name.cred";
-}
-
-my @sets = (cred_file('first', 'demo-key-b'), cred_file('second', 'demo-key-b'),
-            cred_file('wrong', 'not-the-key'));
+my @sets = ($t->cred_file('first'), $t->cred_file('second'),
+            $t->cred_file('wrong', 'not-the-key'));
 
 $t->{o}{http} = "log_format creds '\$chaton_credential|\$chaton_backend_addr|"
                 . "\$chaton_backend_status|\$status';";

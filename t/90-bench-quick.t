@@ -78,6 +78,20 @@ for my $rec (qw(short long)) {
         for qw(direct plain module);
 }
 ok($P->{mock}{module}, 'the realistic run with the mock ran');
+
+# the cost of counting tokens (issue 15): without and with the tokenizer,
+# which really counted (its count of the same answer is not the estimate)
+
+for my $what (qw(whole short long)) {
+    ok($P->{"count-$what"}{off} && $P->{"count-$what"}{on},
+       "count-$what: without and with chaton_tokenizer ran");
+}
+my ($off, $on) = map { $res->{params}{"counting_completion_tokens_$_"} }
+                 qw(off on);
+ok($off && $on && $off != $on,
+   "the tokenizer counted: $on completion tokens, estimated $off");
+like($md, qr/^\| counting tokens: worker CPU s per 1,000 requests \|/m,
+     'results.md has the counting table');
 ok(grep({ /^hold-\d+$/ } keys %$P), 'a memory run ran');
 
 # plain proxy_pass gives the very bytes the backend gives: the recording

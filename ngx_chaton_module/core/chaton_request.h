@@ -74,10 +74,11 @@ typedef struct {
                                                CHATON_TOOLS_NONCE_LEN */
 
     /*
-     * Responses' store: the items of the stored response that
-     * previous_response_id names (a JSON array), or CHATON_BAD with err
-     * set; NULL: nothing is stored, no id is found.  response_id: the
-     * answer's id, for its input items' ids; NULL: the items are not kept.
+     * Responses' store: the items of the stored response of an id (a
+     * JSON array: previous_response_id's, or the one an item_reference's
+     * id names), or CHATON_BAD with err set; NULL: nothing is stored, no
+     * id is found.  response_id: the answer's id, for its input items'
+     * ids; NULL: the items are not kept.
      */
     int                   (*previous)(void *data, const unsigned char *id,
                                       size_t len, const unsigned char **items,

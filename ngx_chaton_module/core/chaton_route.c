@@ -10,20 +10,30 @@
 #include "chaton_route.h"
 
 
+/*
+ * A route's label is its name in the metrics; a route without one is
+ * labelled by its own name ("responses"), so that a new route needs no
+ * change elsewhere to be counted apart.
+ */
+
 static const struct {
     const char             *name;
     size_t                  len;
     int                     route;
+    const char             *label;
 } chaton_routes[] = {
-    { "chat/completions", sizeof("chat/completions") - 1, CHATON_ROUTE_CHAT },
+    { "chat/completions", sizeof("chat/completions") - 1, CHATON_ROUTE_CHAT,
+      "chat" },
     { "images/generations", sizeof("images/generations") - 1,
-      CHATON_ROUTE_IMAGES },
-    { "audio/speech", sizeof("audio/speech") - 1, CHATON_ROUTE_SPEECH },
-    { "models", sizeof("models") - 1, CHATON_ROUTE_MODELS },
-    { "messages", sizeof("messages") - 1, CHATON_ROUTE_MESSAGES },
+      CHATON_ROUTE_IMAGES, "images" },
+    { "audio/speech", sizeof("audio/speech") - 1, CHATON_ROUTE_SPEECH,
+      "speech" },
+    { "models", sizeof("models") - 1, CHATON_ROUTE_MODELS, "models" },
+    { "messages", sizeof("messages") - 1, CHATON_ROUTE_MESSAGES,
+      "messages" },
     { "messages/count_tokens", sizeof("messages/count_tokens") - 1,
-      CHATON_ROUTE_COUNT_TOKENS },
-    { "responses", sizeof("responses") - 1, CHATON_ROUTE_RESPONSES },
+      CHATON_ROUTE_COUNT_TOKENS, "messages" },
+    { "responses", sizeof("responses") - 1, CHATON_ROUTE_RESPONSES, NULL },
 };
 
 
@@ -99,6 +109,7 @@ chaton_route_parse(chaton_route_t *rt, const unsigned char *uri, size_t len,
 
         if (n == chaton_routes[i].len) {
             rt->route = chaton_routes[i].route;
+            rt->label = chaton_route_label(i, &rt->label_len);
             return;
         }
 
@@ -108,12 +119,14 @@ chaton_route_parse(chaton_route_t *rt, const unsigned char *uri, size_t len,
 
         if (chaton_routes[i].route == CHATON_ROUTE_MODELS) {
             rt->route = CHATON_ROUTE_MODEL;
+            rt->label = chaton_route_label(i, &rt->label_len);
             rt->id = p + chaton_routes[i].len + 1;
             rt->id_len = n - chaton_routes[i].len - 1;
             return;
         }
 
         if (chaton_routes[i].route == CHATON_ROUTE_RESPONSES) {
+            rt->label = chaton_route_label(i, &rt->label_len);
             chaton_route_response(rt, p + chaton_routes[i].len + 1,
                                   n - chaton_routes[i].len - 1);
             return;
@@ -145,4 +158,27 @@ chaton_route_response(chaton_route_t *rt, const unsigned char *p, size_t n)
         rt->id = p;
         rt->id_len = slash - p;
     }
+}
+
+
+/*
+ * The label of the route table's i-th entry (routes may share one), or
+ * NULL past the table's end: the metrics take the set of labels from it.
+ */
+
+const char *
+chaton_route_label(size_t i, size_t *len)
+{
+    const char  *label;
+
+    if (i >= sizeof(chaton_routes) / sizeof(chaton_routes[0])) {
+        *len = 0;
+        return NULL;
+    }
+
+    label = chaton_routes[i].label ? chaton_routes[i].label
+                                   : chaton_routes[i].name;
+    *len = strlen(label);
+
+    return label;
 }

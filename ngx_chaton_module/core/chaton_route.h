@@ -26,6 +26,8 @@
 
 typedef struct {
     int                     route;
+    const char             *label;     /* the route's name in metrics, */
+    size_t                  label_len; /* or NULL: no route */
     const unsigned char    *path;      /* the URI under the API root, */
     size_t                  path_len;  /* without a trailing slash */
     const unsigned char    *id;        /* models/<id>, responses/<id>:
@@ -36,6 +38,7 @@ typedef struct {
 
 void chaton_route_parse(chaton_route_t *rt, const unsigned char *uri,
     size_t len, const unsigned char *prefix, size_t prefix_len);
+const char *chaton_route_label(size_t i, size_t *len);
 
 
 #endif /* _CHATON_ROUTE_H_INCLUDED_ */

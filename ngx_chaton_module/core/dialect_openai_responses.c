@@ -28,6 +28,11 @@
     "\"string\",\"description\":\"the tool's input, free text\"}},"        \
     "\"required\":[\"input\"]}"
 
+/* what the web_search tools given ask for */
+#define CHATON_RS_WEB_DEFAULT  0            /* none: the location's */
+#define CHATON_RS_WEB_CACHED   1            /* external_web_access false */
+#define CHATON_RS_WEB_LIVE     2
+
 
 typedef struct {
     chaton_chat_req_t          *req;
@@ -39,6 +44,10 @@ typedef struct {
     cJSON                      *prev;       /* previous_response_id's */
     const unsigned char        *prev_text;
     size_t                      prev_len;
+    cJSON                      *ref;        /* the items of the stored
+                                               response an item_reference
+                                               named last */
+    char                        ref_id[72]; /* its id */
     chaton_buf_t                items;      /* the input items kept */
     size_t                      nkept;      /* of the request's */
     unsigned                    keep:1;     /* for a store */
@@ -56,15 +65,27 @@ static int chaton_rs_enum(chaton_rs_parse_t *ps, cJSON *o,
 static int chaton_rs_include(chaton_rs_parse_t *ps, cJSON *root);
 static int chaton_rs_format(chaton_rs_parse_t *ps, cJSON *root);
 static int chaton_rs_tools(chaton_rs_parse_t *ps, cJSON *root);
+static int chaton_rs_web_search(chaton_rs_parse_t *ps, cJSON *item,
+    int *web);
+static int chaton_rs_room(chaton_rs_parse_t *ps, cJSON *list,
+    chaton_tool_t **tools);
+static int chaton_rs_tool(chaton_rs_parse_t *ps, cJSON *item,
+    chaton_tool_t *t, const char *served);
+static int chaton_rs_namespace(chaton_rs_parse_t *ps, cJSON *item,
+    chaton_tool_t *tools);
 static int chaton_rs_custom_tool(chaton_rs_parse_t *ps, cJSON *item,
     chaton_tool_t *t);
 static int chaton_rs_tool_choice(chaton_rs_parse_t *ps, cJSON *root);
+static int chaton_rs_choose(chaton_rs_parse_t *ps, cJSON *choice,
+    const char *name);
 static int chaton_rs_instructions(chaton_rs_parse_t *ps, cJSON *root);
 static int chaton_rs_input(chaton_rs_parse_t *ps, cJSON *input);
 static int chaton_rs_items(chaton_rs_parse_t *ps, cJSON *array, int own);
 static int chaton_rs_previous(chaton_rs_parse_t *ps);
 static int chaton_rs_reference(chaton_rs_parse_t *ps, cJSON *ref, size_t i,
     int own);
+static int chaton_rs_stored(chaton_rs_parse_t *ps, const char *id,
+    cJSON **found);
 static cJSON *chaton_rs_find(cJSON *array, const char *id);
 static int chaton_rs_keep(chaton_rs_parse_t *ps, cJSON *item);
 static int chaton_rs_keep_text(cJSON *msg, const char *text);
@@ -77,6 +98,11 @@ static int chaton_rs_image(chaton_rs_parse_t *ps, cJSON *part,
     chaton_message_t *msg);
 static int chaton_rs_calls(chaton_rs_parse_t *ps, cJSON *item, size_t i,
     cJSON **next);
+static int chaton_rs_namespaced(chaton_rs_parse_t *ps, cJSON *it,
+    chaton_call_t *c);
+static unsigned char *chaton_rs_dotted(chaton_alloc_t *a,
+    const unsigned char *ns, size_t ns_len, const unsigned char *name,
+    size_t *len);
 static int chaton_rs_arguments(chaton_rs_parse_t *ps, cJSON *it,
     chaton_call_t *c);
 static int chaton_rs_output(chaton_rs_parse_t *ps, cJSON *item, size_t i);
@@ -154,6 +180,7 @@ chaton_responses_parse(chaton_chat_req_t *req, chaton_alloc_t *a,
     rc = chaton_rs_fields(&ps, root);
 
     cJSON_Delete(ps.prev);
+    cJSON_Delete(ps.ref);
     cJSON_Delete(root);
 
     return rc;
@@ -530,71 +557,246 @@ chaton_rs_format(chaton_rs_parse_t *ps, cJSON *root)
 
 
 /*
- * tools: {"type": "function", "name", "description", "parameters"} go
- * through the tool-calling emulation; web_search(_preview) is ChatOn's
- * web search; other hosted tools cannot be served.
+ * tools: {"type": "function", "name", "description", "parameters"} and
+ * custom tools go through the tool-calling emulation, as do the tools of
+ * a namespace; web_search(_preview) is ChatOn's web search; other hosted
+ * tools cannot be served.
  */
 
 static int
 chaton_rs_tools(chaton_rs_parse_t *ps, cJSON *root)
 {
+    int                 web;
     size_t              k;
-    cJSON              *list, *item, *type;
+    cJSON              *list, *item;
     chaton_tool_t      *tools;
     chaton_chat_req_t  *req;
 
     req = ps->req;
     req->tools.choice = CHATON_TOOL_CHOICE_AUTO;
+    web = CHATON_RS_WEB_DEFAULT;
 
     chaton_try(chaton_conv_tools(req, ps->alloc, ps->err, root,
                                  CHATON_RESPONSES_MAX_TOOLS, 0, &list,
                                  &tools));
+    chaton_try(chaton_rs_room(ps, list, &tools));
 
     k = 0;
 
     cJSON_ArrayForEach(item, list) {
-        (void) snprintf(ps->param, sizeof(ps->param), "tools[%zu].type",
-                        k++);
+        (void) snprintf(ps->param, sizeof(ps->param), "tools[%zu]", k++);
 
-        type = cJSON_GetObjectItemCaseSensitive(item, "type");
-
-        if (!cJSON_IsObject(item) || !cJSON_IsString(type)) {
-            return chaton_error_set(ps->err, 400, ps->param, NULL,
-                                    "'%s' must be a string", ps->param);
-        }
-
-        if (strcmp(type->valuestring, "web_search") == 0
-            || strcmp(type->valuestring, "web_search_preview") == 0)
+        if (chaton_rs_type(item, "web_search")
+            || chaton_rs_type(item, "web_search_preview"))
         {
-            req->web_search = 1;
+            chaton_try(chaton_rs_web_search(ps, item, &web));
             continue;
         }
 
-        if (strcmp(type->valuestring, "function") != 0
-            && strcmp(type->valuestring, "custom") != 0)
-        {
-            return chaton_error_set(ps->err, 400, ps->param,
-                                    "unsupported_value",
-                                    "'%s': '%.40s' tools are not served "
-                                    "here; function, custom and web_search "
-                                    "tools are", ps->param,
-                                    type->valuestring);
+        if (chaton_rs_type(item, "namespace")) {
+            chaton_try(chaton_rs_namespace(ps, item, tools));
+            continue;
         }
 
-        ps->param[strlen(ps->param) - 5] = '\0';
-
-        if (type->valuestring[0] == 'c') {
-            chaton_try(chaton_rs_custom_tool(ps, item,
-                                             &tools[req->tools.ntools]));
-
-        } else {
-            chaton_try(chaton_conv_tool(ps->alloc, ps->err, ps->param, item,
-                                        "parameters",
-                                        &tools[req->tools.ntools]));
-        }
+        chaton_try(chaton_rs_tool(ps, item, &tools[req->tools.ntools],
+                                  "function, custom, namespace and "
+                                  "web_search"));
 
         req->tools.ntools++;
     }
+
+    /* a live search asked for wins over a cached one; none: the default */
+
+    if (web != CHATON_RS_WEB_DEFAULT) {
+        req->web_search = (web == CHATON_RS_WEB_LIVE);
+    }
+
+    return CHATON_OK;
+}
+
+
+/*
+ * A web_search tool: ChatOn's web search, unless "external_web_access" is
+ * false, which OpenAI reads as "cached results only, no live access": the
+ * gateway has no cache of the web, so that is no web search at all
+ */
+
+static int
+chaton_rs_web_search(chaton_rs_parse_t *ps, cJSON *item, int *web)
+{
+    cJSON  *v;
+
+    v = cJSON_GetObjectItemCaseSensitive(item, "external_web_access");
+
+    if (v == NULL || cJSON_IsNull(v) || cJSON_IsTrue(v)) {
+        *web = CHATON_RS_WEB_LIVE;
+        return CHATON_OK;
+    }
+
+    if (!cJSON_IsBool(v)) {
+        (void) strcat(ps->param, ".external_web_access");
+
+        return chaton_error_set(ps->err, 400, ps->param, NULL,
+                                "'%s' must be a boolean", ps->param);
+    }
+
+    if (*web == CHATON_RS_WEB_DEFAULT) {
+        *web = CHATON_RS_WEB_CACHED;
+    }
+
+    return CHATON_OK;
+}
+
+
+/*
+ * Room for every tool: a namespace is as many as it has, not one; more
+ * than CHATON_RESPONSES_MAX_TOOLS in all is a 400
+ */
+
+static int
+chaton_rs_room(chaton_rs_parse_t *ps, cJSON *list, chaton_tool_t **tools)
+{
+    size_t   n, size;
+    cJSON   *item, *v;
+
+    n = 0;
+    size = 0;
+
+    cJSON_ArrayForEach(item, list) {
+        v = cJSON_GetObjectItemCaseSensitive(item, "tools");
+
+        n += (chaton_rs_type(item, "namespace") && cJSON_IsArray(v))
+             ? (size_t) cJSON_GetArraySize(v) : 1;
+        size++;
+    }
+
+    if (n <= size) {
+        return CHATON_OK;
+    }
+
+    if (n > CHATON_RESPONSES_MAX_TOOLS) {
+        return chaton_error_set(ps->err, 400, "tools", NULL,
+                                "'tools' has more than %d tools, those of "
+                                "namespaces counted",
+                                CHATON_RESPONSES_MAX_TOOLS);
+    }
+
+    *tools = ps->alloc->alloc(ps->alloc->pool, n * sizeof(chaton_tool_t));
+    if (*tools == NULL) {
+        return CHATON_ERROR;
+    }
+
+    ps->req->tools.tools = *tools;
+
+    return CHATON_OK;
+}
+
+
+/*
+ * A function or custom tool at ps->param ("tools[k]", or a namespace's
+ * "tools[k].tools[j]"); served names the types served there, for a
+ * refusal
+ */
+
+static int
+chaton_rs_tool(chaton_rs_parse_t *ps, cJSON *item, chaton_tool_t *t,
+    const char *served)
+{
+    cJSON  *type;
+
+    if (chaton_rs_type(item, "custom")) {
+        return chaton_rs_custom_tool(ps, item, t);
+    }
+
+    if (chaton_rs_type(item, "function")) {
+        return chaton_conv_tool(ps->alloc, ps->err, ps->param, item,
+                                "parameters", t);
+    }
+
+    (void) strcat(ps->param, ".type");
+
+    type = cJSON_GetObjectItemCaseSensitive(item, "type");
+
+    if (!cJSON_IsString(type)) {
+        return chaton_error_set(ps->err, 400, ps->param, NULL,
+                                "'%s' must be a string", ps->param);
+    }
+
+    return chaton_error_set(ps->err, 400, ps->param, "unsupported_value",
+                            "'%s': '%.40s' tools are not served here; %s "
+                            "tools are", ps->param, type->valuestring,
+                            served);
+}
+
+
+/*
+ * {"type": "namespace", "name", "description", "tools": function and
+ * custom tools}: each of its tools is offered to the model as
+ * "<namespace>.<name>" (a top-level tool's name has no dot, so none can
+ * be the same), with the namespace's description before its own; the
+ * writer answers a call of one as a call of "name" with "namespace".
+ */
+
+static int
+chaton_rs_namespace(chaton_rs_parse_t *ps, cJSON *item, chaton_tool_t *tools)
+{
+    size_t          j, at;
+    cJSON          *list, *it;
+    chaton_buf_t    b;
+    chaton_tool_t   ns, *t;
+
+    /* its name and description are read as a tool's are */
+
+    chaton_try(chaton_conv_tool(ps->alloc, ps->err, ps->param, item,
+                                "parameters", &ns));
+
+    at = strlen(ps->param);
+    (void) strcat(ps->param, ".tools");
+
+    list = cJSON_GetObjectItemCaseSensitive(item, "tools");
+
+    if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) == 0) {
+        return chaton_error_set(ps->err, 400, ps->param, NULL,
+                                "'%s' must be a non-empty array of "
+                                "function and custom tools", ps->param);
+    }
+
+    j = 0;
+
+    cJSON_ArrayForEach(it, list) {
+        (void) snprintf(ps->param + at, sizeof(ps->param) - at,
+                        ".tools[%zu]", j++);
+
+        t = &tools[ps->req->tools.ntools];
+
+        chaton_try(chaton_rs_tool(ps, it, t, "function and custom"));
+
+        t->name = chaton_rs_dotted(ps->alloc, ns.name, ns.name_len,
+                                   t->name, &t->name_len);
+        if (t->name == NULL) {
+            return CHATON_ERROR;
+        }
+
+        if (ns.description_len) {
+            chaton_buf_init(&b, ps->alloc, 0);
+
+            chaton_try(chaton_buf_append(&b, ns.description,
+                                         ns.description_len));
+
+            if (t->description_len) {
+                chaton_try(chaton_buf_literal(&b, "\n\n"));
+                chaton_try(chaton_buf_append(&b, t->description,
+                                             t->description_len));
+            }
+
+            t->description = b.data;
+            t->description_len = b.len;
+        }
+
+        ps->req->tools.ntools++;
+    }
+
+    ps->param[at] = '\0';
 
     return CHATON_OK;
 }
@@ -660,7 +862,8 @@ chaton_rs_custom_tool(chaton_rs_parse_t *ps, cJSON *item, chaton_tool_t *t)
 
 
 /*
- * "none" | "auto" | "required" | {"type": "function" or "custom", "name"}
+ * "none" | "auto" | "required" | {"type": "function" or "custom", "name",
+ * "namespace" for a namespace's tool}
  */
 
 static int
@@ -710,15 +913,59 @@ chaton_rs_tool_choice(chaton_rs_parse_t *ps, cJSON *root)
 
     name = cJSON_GetObjectItemCaseSensitive(v, "name");
 
-    if (cJSON_IsString(name)
-        && chaton_conv_choose(t, name->valuestring) == CHATON_OK)
-    {
+    if (!cJSON_IsString(name)) {
+        return chaton_error_set(ps->err, 400, "tool_choice.name",
+                                "invalid_value", "'tool_choice.name' must "
+                                "name one of the function tools given");
+    }
+
+    return chaton_rs_choose(ps, v, name->valuestring);
+}
+
+
+/*
+ * The tool a tool_choice names: a top-level one, or with "namespace" (as
+ * a call of it has) a namespace's
+ */
+
+static int
+chaton_rs_choose(chaton_rs_parse_t *ps, cJSON *choice, const char *name)
+{
+    int             rc;
+    cJSON          *ns;
+    size_t          len;
+    unsigned char  *full;
+
+    ns = cJSON_GetObjectItemCaseSensitive(choice, "namespace");
+
+    if (ns == NULL || cJSON_IsNull(ns)) {
+        rc = chaton_conv_choose(&ps->req->tools, name);
+
+    } else if (cJSON_IsString(ns)) {
+        len = strlen(name);
+        full = chaton_rs_dotted(ps->alloc,
+                                (const unsigned char *) ns->valuestring,
+                                strlen(ns->valuestring),
+                                (const unsigned char *) name, &len);
+        if (full == NULL) {
+            return CHATON_ERROR;
+        }
+
+        rc = chaton_conv_choose(&ps->req->tools, (const char *) full);
+
+    } else {
+        return chaton_error_set(ps->err, 400, "tool_choice.namespace", NULL,
+                                "'tool_choice.namespace' must be a string");
+    }
+
+    if (rc == CHATON_OK) {
         return CHATON_OK;
     }
 
     return chaton_error_set(ps->err, 400, "tool_choice.name",
                             "invalid_value", "'tool_choice.name' must name "
-                            "one of the function tools given");
+                            "one of the function tools given (with "
+                            "'namespace', one of that namespace's)");
 }
 
 
@@ -891,7 +1138,8 @@ chaton_rs_previous(chaton_rs_parse_t *ps)
 
 /*
  * {"type": "item_reference", "id"}: the item of that id in the previous
- * response's items or earlier in the request, read in its place
+ * response's items, in the request, or in the stored response its id
+ * names, read in its place
  */
 
 static int
@@ -916,6 +1164,10 @@ chaton_rs_reference(chaton_rs_parse_t *ps, cJSON *ref, size_t i, int own)
     }
 
     if (found == NULL) {
+        chaton_try(chaton_rs_stored(ps, id->valuestring, &found));
+    }
+
+    if (found == NULL) {
         return chaton_error_set(ps->err, 400, ps->param, "invalid_value",
                                 "Item with id '%.64s' not found.",
                                 id->valuestring);
@@ -937,6 +1189,77 @@ chaton_rs_reference(chaton_rs_parse_t *ps, cJSON *ref, size_t i, int own)
     cJSON_Delete(copy);
 
     return rc;
+}
+
+
+/*
+ * An item of a stored response, found by its id alone (the AI SDK refers
+ * to an earlier answer so, without previous_response_id): the ids the
+ * gateway gives are the response's with another prefix for "resp_" and
+ * "_<n>" or "_i<n>" after it, so "msg_<hex>_0" is an item of
+ * "resp_<hex>", looked up in the store as previous_response_id is (the
+ * asker's only); *found is NULL when there is no such item, or no store.
+ * The response looked up last is kept for the next reference: an
+ * answer's items are often referred to together.
+ */
+
+static int
+chaton_rs_stored(chaton_rs_parse_t *ps, const char *id, cJSON **found)
+{
+    int                   rc;
+    size_t                len;
+    const char           *hex, *end, *p;
+    chaton_error_t        err;
+    const unsigned char  *items;
+
+    *found = NULL;
+
+    hex = strchr(id, '_');
+    end = strrchr(id, '_');
+
+    if (ps->conf->previous == NULL || hex == NULL || hex == end) {
+        return CHATON_OK;
+    }
+
+    hex++;
+    len = end - hex;
+    p = end + 1 + (end[1] == 'i');
+
+    if (len == 0 || len > sizeof(ps->ref_id) - sizeof("resp_")
+        || *p == '\0' || p[strspn(p, "0123456789")] != '\0')
+    {
+        return CHATON_OK;
+    }
+
+    if (ps->ref == NULL || strncmp(ps->ref_id + 5, hex, len) != 0
+        || ps->ref_id[5 + len] != '\0')
+    {
+        cJSON_Delete(ps->ref);
+        ps->ref = NULL;
+
+        (void) snprintf(ps->ref_id, sizeof(ps->ref_id), "resp_%.*s",
+                        (int) len, hex);
+
+        memset(&err, 0, sizeof(chaton_error_t));
+
+        rc = ps->conf->previous(ps->conf->previous_data,
+                                (const unsigned char *) ps->ref_id, len + 5,
+                                &items, &len, &err);
+
+        if (rc == CHATON_ERROR) {
+            return CHATON_ERROR;
+        }
+
+        if (rc != CHATON_OK) {
+            return CHATON_OK;
+        }
+
+        ps->ref = cJSON_ParseWithLength((const char *) items, len);
+    }
+
+    *found = chaton_rs_find(ps->ref, id);
+
+    return CHATON_OK;
 }
 
 
@@ -1316,6 +1639,7 @@ chaton_rs_calls(chaton_rs_parse_t *ps, cJSON *item, size_t i, cJSON **next)
         chaton_try(chaton_rs_string(ps, it, "call_id", &c->id, &c->id_len));
         chaton_try(chaton_rs_string(ps, it, "name", &c->name,
                                     &c->name_len));
+        chaton_try(chaton_rs_namespaced(ps, it, c));
         chaton_try(chaton_rs_arguments(ps, it, c));
 
         msg.ncalls++;
@@ -1328,6 +1652,62 @@ chaton_rs_calls(chaton_rs_parse_t *ps, cJSON *item, size_t i, cJSON **next)
     chaton_try(chaton_conv_calls_text(ps->req, ps->alloc, &msg));
 
     return chaton_rs_push(ps, &msg);
+}
+
+
+/* a call of a namespace's tool: named as the model was offered it */
+
+static int
+chaton_rs_namespaced(chaton_rs_parse_t *ps, cJSON *it, chaton_call_t *c)
+{
+    cJSON  *v;
+
+    v = cJSON_GetObjectItemCaseSensitive(it, "namespace");
+
+    if (v == NULL || cJSON_IsNull(v)) {
+        return CHATON_OK;
+    }
+
+    if (!cJSON_IsString(v) || v->valuestring[0] == '\0') {
+        (void) strcat(ps->param, ".namespace");
+        return chaton_error_set(ps->err, 400, ps->param, NULL,
+                                "'%s' must be a non-empty string",
+                                ps->param);
+    }
+
+    c->name = chaton_rs_dotted(ps->alloc,
+                               (const unsigned char *) v->valuestring,
+                               strlen(v->valuestring), c->name,
+                               &c->name_len);
+
+    return c->name ? CHATON_OK : CHATON_ERROR;
+}
+
+
+/*
+ * "<namespace>.<name>", a namespace's tool as the model is offered it,
+ * NUL-terminated; *len is the name's length on entry, the result's after
+ */
+
+static unsigned char *
+chaton_rs_dotted(chaton_alloc_t *a, const unsigned char *ns, size_t ns_len,
+    const unsigned char *name, size_t *len)
+{
+    unsigned char  *p;
+
+    p = a->alloc(a->pool, ns_len + 1 + *len + 1);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    memcpy(p, ns, ns_len);
+    p[ns_len] = '.';
+    memcpy(p + ns_len + 1, name, *len);
+    p[ns_len + 1 + *len] = '\0';
+
+    *len += ns_len + 1;
+
+    return p;
 }
 
 
@@ -1549,6 +1929,8 @@ static int chaton_rs_part_json(chaton_responses_t *rs, chaton_buf_t *b,
     int item);
 static int chaton_rs_call_json(chaton_responses_t *rs, chaton_buf_t *b,
     const chaton_tool_call_t *call, const char *status, int args);
+static int chaton_rs_call_name(chaton_buf_t *b,
+    const chaton_tool_call_t *call, int ns);
 static int chaton_rs_response(chaton_responses_t *rs, chaton_buf_t *b,
     const char *status, const chaton_outcome_t *o, const chaton_error_t *e);
 static int chaton_rs_echo_defaults(chaton_buf_t *b);
@@ -1753,8 +2135,7 @@ chaton_rs_tool_call(chaton_writer_t *w, chaton_buf_t *out,
         chaton_try(chaton_rs_event(rs, out,
                                    "response.function_call_arguments.done"));
         chaton_try(chaton_rs_where(rs, out, NULL));
-        chaton_try(chaton_buf_literal(out, ",\"name\":"));
-        chaton_try(chaton_json_string(out, call->name, call->name_len));
+        chaton_try(chaton_rs_call_name(out, call, 0));
         chaton_try(chaton_buf_literal(out, ",\"arguments\":"));
         chaton_try(chaton_json_string(out, call->arguments,
                                       call->arguments_len));
@@ -1830,7 +2211,8 @@ chaton_rs_custom_input(chaton_responses_t *rs, const chaton_tool_call_t *call)
 /*
  * {"id","type":"function_call","status","call_id","name","arguments"}, or
  * a custom tool's {"id","type":"custom_tool_call","status","call_id",
- * "name","input"}; "args": with the arguments (the input) or empty
+ * "name","input"}, with "namespace" before "name" for a namespace's tool;
+ * "args": with the arguments (the input) or empty
  */
 
 static int
@@ -1850,8 +2232,7 @@ chaton_rs_call_json(chaton_responses_t *rs, chaton_buf_t *b,
     chaton_try(chaton_json_cstring(b, status));
     chaton_try(chaton_buf_literal(b, ",\"call_id\":"));
     chaton_try(chaton_json_string(b, call->id, call->id_len));
-    chaton_try(chaton_buf_literal(b, ",\"name\":"));
-    chaton_try(chaton_json_string(b, call->name, call->name_len));
+    chaton_try(chaton_rs_call_name(b, call, 1));
 
     if (!custom) {
         chaton_try(chaton_buf_literal(b, ",\"arguments\":"));
@@ -1868,6 +2249,39 @@ chaton_rs_call_json(chaton_responses_t *rs, chaton_buf_t *b,
     }
 
     return chaton_buf_literal(b, "\"}");
+}
+
+
+/*
+ * ,"name": the call's; a namespace's tool, "<namespace>.<name>" to the
+ * model (no other name has a dot), is ,"namespace":...,"name":<name>,
+ * or only its name where the event has no namespace ("ns" 0)
+ */
+
+static int
+chaton_rs_call_name(chaton_buf_t *b, const chaton_tool_call_t *call, int ns)
+{
+    size_t                len;
+    const unsigned char  *name, *dot;
+
+    name = call->name;
+    len = call->name_len;
+
+    dot = memchr(name, '.', len);
+
+    if (dot) {
+        if (ns) {
+            chaton_try(chaton_buf_literal(b, ",\"namespace\":"));
+            chaton_try(chaton_json_string(b, name, dot - name));
+        }
+
+        len -= dot + 1 - name;
+        name = dot + 1;
+    }
+
+    chaton_try(chaton_buf_literal(b, ",\"name\":"));
+
+    return chaton_json_string(b, name, len);
 }
 
 

@@ -9,13 +9,24 @@
  *   chaton_responses_parse()   POST /v1/responses: the body; refusals in
  *                              err (400, param naming the field)
  *   chaton_responses_init()    the writer: its w is the runner's
- *                              chaton_writer_t
+ *                              chaton_writer_t; "store" and "kept" are
+ *                              the glue's to set (a store keeps the
+ *                              final object)
+ *
+ * The store is the glue's: previous_response_id is resolved through
+ * conf->previous (its items come first), and so is an item_reference to
+ * an item of a stored response (its id names the response); with
+ * conf->response_id the input items are kept in req->items, each with an
+ * id.
  *
  * Choices the API leaves open: output items' ids are the response's id
- * with "msg_", "rs_" or "fc_" for its "resp_" and "_<output index>"; the
- * reasoning text is the reasoning item's one summary part; a
- * function_call's call_id is the call's own id ("call_...");
- * previous_response_id is kept in req for a store, not resolved here.
+ * with "msg_", "rs_", "fc_" or "ctc_" for its "resp_" and "_<output
+ * index>", input items' with "_i<n>"; the reasoning text is the reasoning
+ * item's one summary part; a call's call_id is the call's own id
+ * ("call_..."); a custom tool is offered as a function of one string,
+ * "input"; a namespace's tool is offered as "<namespace>.<name>" (no
+ * top-level name has a dot), and its calls have "namespace" and "name";
+ * a web_search tool with "external_web_access": false is no web search.
  */
 
 #ifndef _DIALECT_OPENAI_RESPONSES_H_INCLUDED_

@@ -24,15 +24,12 @@ import { callMarker, proseAfter } from './lib/tools.mjs';
 const CLI = createRequire(import.meta.url)
     .resolve('@openai/codex/bin/codex.js');
 
-// README's recipe (the sub-agent tools, a "namespace" tool, off), and no
-// retries: a refusal fails the check at once.  `extra`: more settings.
+// README's recipe, and no retries: a refusal fails the check at once.
+// `extra`: more settings.
 function config(model, extra = '') {
     return `model = "${model}"
 model_provider = "chaton"
 ${extra}
-[agents]
-enabled = false
-
 [model_providers.chaton]
 name = "ngx_chaton"
 base_url = "${BASE_URL}"
@@ -118,10 +115,9 @@ async function mockRecords(tag) {
     });
 }
 
-check('codex: codex exec answers a prompt; its web_search tool turns on '
-      + 'ChatOn\'s web search', async () => {
-    const text = prompt('Say hello, Codex');
-    const ran = await codex(text);
+// the one backend request of a prompt's run, and Codex's answer
+async function answered(text, extra) {
+    const ran = await codex(text, { extra });
     const recs = await mockRecords(text);
 
     assert.equal(recs.length, 1, 'one backend request');
@@ -132,17 +128,37 @@ check('codex: codex exec answers a prompt; its web_search tool turns on '
 
     assert.equal(users[users.length - 1].content, text,
                  'the prompt is the last user message');
-    assert.ok(rec.sent.tools.offered.includes('exec_command'),
-              'its tools are offered (exec_command among them)');
-    assert.equal(rec.json.function_web_search, true);
-    assert.match(rec.sent.content, /^You said: /);
-    assert.equal(answer.length, 1);
-    assert.ok(answer[0].endsWith(rec.sent.content), answer[0]);
-    for (const { url } of rec.sent.web_sources) {
-        assert.ok(answer[0].includes(url), `the answer cites ${url}`);
-    }
     assert.ok(ran.events.some((e) => e.type === 'turn.completed'),
               'the turn completed');
+    assert.match(rec.sent.content, /^You said: /);
+    assert.equal(answer.length, 1);
+    return { rec, answer: answer[0] };
+}
+
+check('codex: codex exec answers a prompt, its default tools offered '
+      + '(a namespace\'s among them), no web search', async () => {
+    const { rec, answer } = await answered(prompt('Say hello, Codex'));
+    const offered = rec.sent.tools.offered;
+
+    assert.ok(offered.includes('exec_command'), offered.join(' '));
+    assert.ok(offered.includes('multi_agent_v1.spawn_agent'),
+              'the namespace multi_agent_v1\'s tools are offered');
+    assert.equal(rec.json.function_web_search, false,
+                 'its web_search tool is not a live one');
+    assert.equal(answer, rec.sent.content);
+});
+
+check('codex: with web_search = "live", ChatOn searches and the answer '
+      + 'cites its sources', async () => {
+    const { rec, answer } = await answered(prompt('Search, Codex'),
+                                           'web_search = "live"\n');
+
+    assert.equal(rec.json.function_web_search, true);
+    assert.ok(rec.sent.web_sources.length > 0, 'the mock found sources');
+    assert.ok(answer.endsWith(rec.sent.content), answer);
+    for (const { url } of rec.sent.web_sources) {
+        assert.ok(answer.includes(url), `the answer cites ${url}`);
+    }
 });
 
 check('codex: a task with one exec_command call: run, file written, '
@@ -153,7 +169,6 @@ check('codex: a task with one exec_command call: run, file written, '
     const text = `${tag} ${callMarker('exec_command', { cmd })}`;
     // a reasoning model: its reasoning item goes back in the second request
     const ran = await codex(text, { model: 'o4-mini',
-        extra: 'web_search = "disabled"\n',
         args: ['--sandbox', 'workspace-write'], read: ['codex-out.txt'] });
     const recs = await mockRecords(tag);
     const execs = items(ran, 'command_execution');

@@ -1,9 +1,13 @@
-// Stored responses through the official openai SDK:
+// Stored responses through the official openai SDK and the AI SDK:
 // previous_response_id continues a conversation (and a tool loop), and
 // responses.retrieve, responses.inputItems.list and responses.delete work
-// on what was stored; store: false keeps nothing.
+// on what was stored; store: false keeps nothing.  The AI SDK's default
+// provider sends an earlier answer of its own as a bare item_reference
+// (its store default), which the store resolves.
 
 import assert from 'node:assert/strict';
+import { createOpenAI } from '@ai-sdk/openai';
+import { generateText } from 'ai';
 import OpenAI from 'openai';
 
 import { API_KEY, BASE_URL, MODEL, check, mockAnswer, mockRecord, prompt,
@@ -136,6 +140,28 @@ check('responses-store: store: false keeps nothing', async () => {
     await notFound(client.responses.retrieve(r.id));
     await notContinued(client.responses.create({ model: MODEL,
         input: 'again', previous_response_id: r.id }));
+});
+
+check('responses-store: the AI SDK\'s item_reference to an earlier answer',
+      async () => {
+    const openai = createOpenAI({ baseURL: BASE_URL, apiKey: API_KEY });
+    const first = prompt('sdk first');
+    const r1 = await generateText({ model: openai(MODEL), prompt: first,
+                                    maxRetries: 0 });
+    const second = prompt('sdk second');
+    const r2 = await generateText({ model: openai(MODEL), maxRetries: 0,
+        messages: [{ role: 'user', content: first },
+                   ...r1.response.messages,
+                   { role: 'user', content: second }] });
+
+    assert.deepEqual(r2.request.body.input[1],
+                     { type: 'item_reference', id: r1.response.messages[0]
+                         .content[0].providerOptions.openai.itemId },
+                     'the SDK referred to the first answer');
+    assert.equal(r2.text, await mockAnswer(second));
+    assert.deepEqual(conversation(await mockRecord(second)),
+                     [['user', first], ['assistant', r1.text],
+                      ['user', second]]);
 });
 
 await run();

@@ -157,6 +157,21 @@ sub write_conf {
     close $fh;
 }
 
+# a credentials file named $name in the test's directory (key B the
+# mock's unless given): its path, for chaton_credentials
+
+sub cred_file {
+    my ($self, $name, $key_b) = @_;
+    my $file = "$self->{dir}/$name.cred";
+    open my $fh, '>', $file or die $!;
+    print $fh "name = $name\nkey_a = $self->{key_a}\n"
+        . "key_b = " . ($key_b // $self->{key_b}) . "\n"
+        . "user_agent = $self->{ua_str}\n";
+    close $fh;
+    chmod 0600, $file;
+    return $file;
+}
+
 sub start_nginx {
     my ($self) = @_;
 

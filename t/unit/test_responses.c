@@ -133,6 +133,143 @@ test_parse_tools(void **state)
 }
 
 
+/*
+ * web_search: ChatOn's web search; external_web_access false (cached
+ * results only, at OpenAI) is none; a live one wins; none: the location's
+ */
+
+static void
+test_parse_web_search(void **state)
+{
+    parse_ok(HEAD "\"input\":\"x\",\"tools\":[{\"type\":\"web_search\","
+             "\"external_web_access\":true}]}");
+    assert_true(req.web_search);
+
+    parse_ok(HEAD "\"input\":\"x\",\"tools\":[{\"type\":\"web_search\","
+             "\"external_web_access\":false}]}");
+    assert_false(req.web_search);
+    assert_int_equal(req.tools.ntools, 0);
+
+    conf.web_search = 1;
+    parse_ok(HEAD "\"input\":\"x\",\"tools\":[{\"type\":\"web_search\","
+             "\"external_web_access\":false}]}");
+    assert_false(req.web_search);
+
+    parse_ok(HEAD "\"input\":\"x\"}");
+    assert_true(req.web_search);
+
+    conf.web_search = 0;
+    parse_ok(HEAD "\"input\":\"x\",\"tools\":[{\"type\":\"web_search\","
+             "\"external_web_access\":false},{\"type\":"
+             "\"web_search_preview\"}]}");
+    assert_true(req.web_search);
+
+    parse_ok(HEAD "\"input\":\"x\",\"tools\":[{\"type\":\"web_search\","
+             "\"external_web_access\":null}]}");
+    assert_true(req.web_search);
+
+    refused(HEAD "\"input\":\"x\",\"tools\":[{\"type\":\"function\","
+            "\"name\":\"f\"},{\"type\":\"web_search\","
+            "\"external_web_access\":\"no\"}]}",
+            "tools[1].external_web_access");
+}
+
+
+/*
+ * A namespace (Codex's multi_agent_v1): its tools offered as
+ * "<namespace>.<name>" with its description first, beside a top-level
+ * tool of the same name; a call of one in the history, with its
+ * namespace, is that tool's; tool_choice names one with "namespace"
+ */
+
+#define NS_TOOLS                                                              \
+    "\"tools\":[{\"type\":\"function\",\"name\":\"spawn\","                \
+    "\"description\":\"Top.\"},"                                            \
+    "{\"type\":\"namespace\",\"name\":\"agents\",\"description\":"        \
+    "\"Sub-agents.\",\"tools\":[{\"type\":\"function\",\"name\":"         \
+    "\"spawn\",\"description\":\"Start one.\",\"parameters\":{\"type\":"  \
+    "\"object\"},\"strict\":false},{\"type\":\"function\",\"name\":"      \
+    "\"wait\"},{\"type\":\"custom\",\"name\":\"note\"}]},"                \
+    "{\"type\":\"web_search\",\"external_web_access\":false}]"
+
+static void
+test_parse_namespace(void **state)
+{
+    const chaton_tool_t  *t;
+
+    parse_ok(HEAD "\"input\":["
+             "{\"role\":\"user\",\"content\":\"go\"},"
+             "{\"type\":\"function_call\",\"call_id\":\"call_1\","
+             "\"namespace\":\"agents\",\"name\":\"spawn\","
+             "\"arguments\":\"{}\"},"
+             "{\"type\":\"function_call_output\",\"call_id\":\"call_1\","
+             "\"output\":\"started\"}]," NS_TOOLS "}");
+
+    assert_int_equal(req.tools.ntools, 4);
+    t = req.tools.tools;
+    assert_string_equal(unit_strn(t[0].name, t[0].name_len), "spawn");
+    assert_string_equal(unit_strn(t[1].name, t[1].name_len),
+                        "agents.spawn");
+    assert_string_equal(unit_strn(t[1].description, t[1].description_len),
+                        "Sub-agents.\n\nStart one.");
+    assert_string_equal(unit_strn(t[1].parameters, t[1].parameters_len),
+                        "{\"type\":\"object\"}");
+    assert_string_equal(unit_strn(t[2].name, t[2].name_len), "agents.wait");
+    assert_string_equal(unit_strn(t[2].description, t[2].description_len),
+                        "Sub-agents.");
+    assert_string_equal(unit_strn(t[3].name, t[3].name_len), "agents.note");
+    assert_true(t[3].custom);
+    assert_false(req.web_search);
+    assert_non_null(strstr(content(0), "agents.spawn"));
+
+    /* the call in the history is the namespace's tool's; its output too */
+    assert_int_equal(req.messages[2].ncalls, 1);
+    assert_string_equal(unit_strn(req.messages[2].calls[0].name,
+                                  req.messages[2].calls[0].name_len),
+                        "agents.spawn");
+    assert_non_null(strstr(content(2), "\"agents.spawn\""));
+    assert_non_null(strstr(content(3), "name=\"agents.spawn\""));
+
+    parse_ok(HEAD "\"input\":\"x\"," NS_TOOLS ",\"tool_choice\":{"
+             "\"type\":\"function\",\"name\":\"wait\",\"namespace\":"
+             "\"agents\"}}");
+    assert_int_equal(req.tools.choice, CHATON_TOOL_CHOICE_FUNCTION);
+    assert_string_equal(unit_strn(req.tools.choice_name,
+                                  req.tools.choice_name_len), "agents.wait");
+
+    parse_ok(HEAD "\"input\":\"x\"," NS_TOOLS ",\"tool_choice\":{"
+             "\"type\":\"function\",\"name\":\"spawn\"}}");
+    assert_string_equal(unit_strn(req.tools.choice_name,
+                                  req.tools.choice_name_len), "spawn");
+
+    refused(HEAD "\"input\":\"x\"," NS_TOOLS ",\"tool_choice\":{"
+            "\"type\":\"function\",\"name\":\"wait\"}}",
+            "tool_choice.name");
+    refused(HEAD "\"input\":\"x\"," NS_TOOLS ",\"tool_choice\":{"
+            "\"type\":\"function\",\"name\":\"wait\",\"namespace\":1}}",
+            "tool_choice.namespace");
+    refused(HEAD "\"input\":\"x\",\"tools\":[{\"type\":\"namespace\","
+            "\"description\":\"d\",\"tools\":[]}]}", "tools[0].name");
+    refused(HEAD "\"input\":\"x\",\"tools\":[{\"type\":\"namespace\","
+            "\"name\":\"a.b\",\"tools\":[]}]}", "tools[0].name");
+    refused(HEAD "\"input\":\"x\",\"tools\":[{\"type\":\"namespace\","
+            "\"name\":\"n\",\"tools\":[]}]}", "tools[0].tools");
+    refused(HEAD "\"input\":\"x\",\"tools\":[{\"type\":\"namespace\","
+            "\"name\":\"n\",\"description\":5,\"tools\":[]}]}",
+            "tools[0].description");
+    refused(HEAD "\"input\":\"x\",\"tools\":[{\"type\":\"web_search\"},"
+            "{\"type\":\"namespace\",\"name\":\"n\",\"tools\":["
+            "{\"type\":\"function\",\"name\":\"f\"},"
+            "{\"type\":\"web_search\"}]}]}", "tools[1].tools[1].type");
+    refused(HEAD "\"input\":\"x\",\"tools\":[{\"type\":\"namespace\","
+            "\"name\":\"n\",\"tools\":[{\"type\":\"function\","
+            "\"name\":\"bad name\"}]}]}", "tools[0].tools[0].name");
+    refused(HEAD "\"input\":[{\"type\":\"function_call\",\"call_id\":"
+            "\"c\",\"name\":\"f\",\"namespace\":5,\"arguments\":"
+            "\"{}\"}]}", "input[0].namespace");
+}
+
+
 /* the tool loop: a call, its output answering it by call_id */
 
 static void
@@ -259,11 +396,14 @@ test_parse_custom(void **state)
 /* the store's side: what previous_response_id names, from conf */
 
 static const char  *stored_items;
+static int          stored_asked;
 
 static int
 stored(void *data, const unsigned char *id, size_t len,
     const unsigned char **items, size_t *items_len, chaton_error_t *e)
 {
+    stored_asked++;
+
     if (stored_items == NULL || len != 6 || memcmp(id, "resp_1", 6) != 0) {
         return chaton_rstore_not_found(e, id, len, 1);
     }
@@ -357,6 +497,81 @@ test_parse_previous(void **state)
     stored_items = "[{";
     refused(HEAD "\"previous_response_id\":\"resp_1\",\"input\":\"x\"}",
             "previous_response_id");
+}
+
+
+/*
+ * A bare item_reference (the AI SDK's, to an earlier answer): the
+ * response its id names, from the store; one look-up for its items
+ */
+
+static void
+test_parse_reference(void **state)
+{
+    cJSON  *items;
+
+    conf.previous = stored;
+    conf.response_id = (const unsigned char *) "resp_abc";
+    conf.response_id_len = 8;
+
+    stored_items = "[{\"id\":\"msg_1_i0\",\"type\":\"message\",\"role\":"
+                   "\"user\",\"content\":[{\"type\":\"input_text\","
+                   "\"text\":\"first\"}]},"
+                   "{\"id\":\"rs_1_0\",\"type\":\"reasoning\","
+                   "\"summary\":[]},"
+                   "{\"id\":\"msg_1_1\",\"type\":\"message\",\"status\":"
+                   "\"completed\",\"role\":\"assistant\",\"content\":[{"
+                   "\"type\":\"output_text\",\"annotations\":[],"
+                   "\"text\":\"the answer\"}]}]";
+    stored_asked = 0;
+
+    parse_ok(HEAD "\"input\":["
+             "{\"role\":\"user\",\"content\":[{\"type\":\"input_text\","
+             "\"text\":\"first\"}]},"
+             "{\"type\":\"item_reference\",\"id\":\"rs_1_0\"},"
+             "{\"type\":\"item_reference\",\"id\":\"msg_1_1\"},"
+             "{\"role\":\"user\",\"content\":\"second\"}]}");
+
+    assert_int_equal(req.nmessages, 3);
+    assert_string_equal(content(0), "first");
+    assert_string_equal(req.messages[1].role, "assistant");
+    assert_string_equal(content(1), "the answer");
+    assert_string_equal(content(2), "second");
+    assert_int_equal(stored_asked, 1);
+
+    /* kept as the items they name, ids and all */
+    items = unit_json(req.items, req.items_len);
+    assert_int_equal(cJSON_GetArraySize(items), 4);
+    assert_string_equal(unit_jstr(cJSON_GetArrayItem(items, 2), "id"),
+                        "msg_1_1");
+
+    /* an input item as stored, by the id the gateway gave it */
+    parse_ok(HEAD "\"input\":[{\"type\":\"item_reference\",\"id\":"
+             "\"msg_1_i0\"}]}");
+    assert_int_equal(req.nmessages, 1);
+    assert_string_equal(content(0), "first");
+
+    /* no such item, no such response, no id of the gateway's, no store */
+    refused(HEAD "\"input\":[{\"role\":\"user\",\"content\":\"x\"},"
+            "{\"type\":\"item_reference\",\"id\":\"msg_1_7\"}]}",
+            "input[1].id");
+    assert_string_equal(unit_strn(err.text, err.text_len),
+                        "Item with id 'msg_1_7' not found.");
+    refused(HEAD "\"input\":[{\"type\":\"item_reference\",\"id\":"
+            "\"msg_2_0\"}]}", "input[0].id");
+    assert_string_equal(err.code, "invalid_value");
+    stored_asked = 0;
+    refused(HEAD "\"input\":[{\"type\":\"item_reference\",\"id\":"
+            "\"msg_1_x\"}]}", "input[0].id");
+    refused(HEAD "\"input\":[{\"type\":\"item_reference\",\"id\":"
+            "\"msg_1\"}]}", "input[0].id");
+    refused(HEAD "\"input\":[{\"type\":\"item_reference\",\"id\":"
+            "\"msg__0\"}]}", "input[0].id");
+    assert_int_equal(stored_asked, 0);
+
+    conf.previous = NULL;
+    refused(HEAD "\"input\":[{\"type\":\"item_reference\",\"id\":"
+            "\"msg_1_1\"}]}", "input[0].id");
 }
 
 
@@ -479,6 +694,7 @@ typedef struct {
     const char    *text[MAX_ITEMS];     /* text, summary, arguments */
     const char    *name[MAX_ITEMS];
     const char    *call_id[MAX_ITEMS];
+    const char    *ns[MAX_ITEMS];       /* a call's namespace, or NULL */
     const char    *status;
     const char    *incomplete;          /* incomplete_details.reason */
     double         input_tokens;
@@ -528,8 +744,17 @@ item_read(cJSON *it, answer_t *a)
     }
 
     assert_string_equal(a->type[k], "function_call");
-    unit_jkeys_exactly(it, "id", "type", "status", "call_id", "name",
-                       "arguments", NULL);
+
+    if (cJSON_HasObjectItem(it, "namespace")) {
+        unit_jkeys_exactly(it, "id", "type", "status", "call_id",
+                           "namespace", "name", "arguments", NULL);
+        a->ns[k] = unit_jstr(it, "namespace");
+
+    } else {
+        unit_jkeys_exactly(it, "id", "type", "status", "call_id", "name",
+                           "arguments", NULL);
+    }
+
     assert_string_equal(unit_jstr(it, "status"), "completed");
     a->text[k] = unit_jstr(it, "arguments");
     a->name[k] = unit_jstr(it, "name");
@@ -673,6 +898,8 @@ stream_item(const char **name, cJSON **data, size_t n, size_t *i,
         assert_string_equal(unit_jstr(it, "arguments"), "");
         s->name[k] = unit_jstr(it, "name");
         s->call_id[k] = unit_jstr(it, "call_id");
+        s->ns[k] = cJSON_HasObjectItem(it, "namespace")
+                   ? unit_jstr(it, "namespace") : NULL;
         delta_ev = "response.function_call_arguments.delta";
         done_ev = "response.function_call_arguments.done";
         part_add = NULL;
@@ -837,6 +1064,7 @@ stream_check(const chaton_buf_t *out, answer_t *a, answer_t *s)
     for (i = 0; i < a->n; i++) {
         assert_string_equal(s->type[i], a->type[i]);
         assert_string_equal(s->text[i], a->text[i]);
+        assert_true((s->ns[i] == NULL) == (a->ns[i] == NULL));
     }
 }
 
@@ -979,6 +1207,73 @@ test_write_tool_calls(void **state)
         assert_string_equal(a.name[2], "read");
         assert_string_equal(a.text[2], "{}");
         assert_null(strstr(unit_bufstr(&out), "tool_call_"));
+    }
+}
+
+
+/*
+ * a namespace's tool's call: "namespace" and its own name, in the item
+ * (added and done) and the whole answer; its arguments' done event has
+ * the name only, as the SDK's type; a top-level tool of the same name
+ * has none
+ */
+
+static const chaton_tool_t  tools_ns[] = {
+    { (const unsigned char *) "spawn", 5, NULL, 0, NULL, 0, 0 },
+    { (const unsigned char *) "agents.spawn", 12, NULL, 0, NULL, 0, 0 },
+};
+
+
+static void
+test_write_namespace(void **state)
+{
+    int             stream;
+    char            e[1024];
+    answer_t        a;
+    chaton_buf_t    out;
+    chaton_chat_t   t;
+    chaton_tools_t  tools;
+
+    memset(&tools, 0, sizeof(chaton_tools_t));
+    tools.tools = tools_ns;
+    tools.ntools = 2;
+    tools.parallel = 1;
+    memcpy(tools.nonce, NONCE, CHATON_TOOLS_NONCE_LEN);
+
+    (void) snprintf(e, sizeof(e),
+                    "{\"choices\":[{\"delta\":{\"content\":\""
+                    "\\u003ctool_call_" NONCE "\\u003e{\\\"name\\\": "
+                    "\\\"agents.spawn\\\", \\\"arguments\\\": {\\\"n\\\": 1}}"
+                    "\\u003c/tool_call_" NONCE "\\u003e\\n"
+                    "\\u003ctool_call_" NONCE "\\u003e{\\\"name\\\": "
+                    "\\\"spawn\\\", \\\"arguments\\\": {}}"
+                    "\\u003c/tool_call_" NONCE "\\u003e\"}}]}");
+
+    for (stream = 0; stream <= 1; stream++) {
+        (void) rs_new(&t, &out, stream);
+        assert_int_equal(chaton_chat_tools(&t, &tools, 4096), CHATON_OK);
+
+        assert_int_equal(ev(&t, e), CHATON_OK);
+        finish(&t, &out, stream, &a);
+
+        assert_int_equal(a.n, 2);
+        assert_string_equal(a.type[0], "function_call");
+        assert_string_equal(a.ns[0], "agents");
+        assert_string_equal(a.name[0], "spawn");
+        assert_string_equal(a.text[0], "{\"n\":1}");
+        assert_string_equal(a.type[1], "function_call");
+        assert_null(a.ns[1]);
+        assert_string_equal(a.name[1], "spawn");
+
+        if (stream) {
+            assert_non_null(strstr(unit_bufstr(&out),
+                                   "\"item\":{\"id\":\"fc_gw0001_0\","
+                                   "\"type\":\"function_call\",\"status\":"
+                                   "\"in_progress\",\"call_id\":\"call_"
+                                   NONCE "_0\",\"namespace\":\"agents\","
+                                   "\"name\":\"spawn\",\"arguments\":\"\"}"));
+            assert_null(strstr(unit_bufstr(&out), "agents."));
+        }
     }
 }
 
@@ -1153,13 +1448,17 @@ main(void)
         rtest(test_parse_string_input),
         rtest(test_parse_items),
         rtest(test_parse_tools),
+        rtest(test_parse_web_search),
+        rtest(test_parse_namespace),
         rtest(test_parse_tool_loop),
         rtest(test_parse_echo),
         rtest(test_parse_custom),
         rtest(test_parse_previous),
+        rtest(test_parse_reference),
         rtest(test_parse_refusals),
         rtest(test_write_text_reasoning),
         rtest(test_write_tool_calls),
+        rtest(test_write_namespace),
         rtest(test_write_custom),
         rtest(test_write_length),
         rtest(test_write_failed),

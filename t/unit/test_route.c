@@ -1,7 +1,7 @@
 /*
  * chaton_route.h: the one route parser, on the URIs and locations README
  * promises: routes after "/v1/", or after the location's prefix, and the
- * id of "models/<id>".
+ * id of "models/<id>"; and each route's label in the metrics.
  */
 
 #include "unit.h"
@@ -205,6 +205,60 @@ test_route_path(void **state)
 }
 
 
+/*
+ * The metrics' route label: chat's is "chat", routes may share one
+ * (count_tokens with messages, a model with the models), no route has
+ * none; the table's labels, in order, end with NULL.
+ */
+
+static void
+test_route_label(void **state)
+{
+    size_t          i, len;
+    const char     *label;
+    chaton_route_t  rt;
+
+    static const struct {
+        const char  *uri;
+        const char  *label;
+    } v[] = {
+        { "/v1/chat/completions", "chat" },
+        { "/v1/messages", "messages" },
+        { "/v1/messages/count_tokens", "messages" },
+        { "/v1/models", "models" },
+        { "/v1/models/gpt-4o", "models" },
+        { "/v1/images/generations", "images" },
+        { "/v1/audio/speech", "speech" },
+    };
+
+    for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        chaton_route_parse(&rt, (const unsigned char *) v[i].uri,
+                           strlen(v[i].uri), NULL, 0);
+
+        if (rt.label == NULL || rt.label_len != strlen(v[i].label)
+            || memcmp(rt.label, v[i].label, rt.label_len) != 0)
+        {
+            print_error("%s: label \"%.*s\", expected \"%s\"\n", v[i].uri,
+                        (int) rt.label_len, rt.label ? rt.label : "",
+                        v[i].label);
+            fail();
+        }
+    }
+
+    chaton_route_parse(&rt, (const unsigned char *) "/v1/files", 9, NULL, 0);
+    assert_null(rt.label);
+    assert_int_equal(rt.label_len, 0);
+
+    for (i = 0; (label = chaton_route_label(i, &len)) != NULL; i++) {
+        assert_int_equal(len, strlen(label));
+        assert_true(len > 0);
+    }
+
+    assert_true(i >= 6);
+    assert_int_equal(len, 0);
+}
+
+
 int
 main(void)
 {
@@ -212,6 +266,7 @@ main(void)
         utest(test_route_after_v1),
         utest(test_route_after_prefix),
         utest(test_route_path),
+        utest(test_route_label),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
