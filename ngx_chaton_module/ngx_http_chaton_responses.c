@@ -13,9 +13,9 @@
  * (ngx_http_chaton_conversation.c) does everything between.  Where the
  * location has a store (chaton_responses_store, ngx_http_chaton_store.c),
  * the parser is given the stored items previous_response_id (or an
- * item_reference's id) names, and a complete answer is kept: its response object, its input items and its
- * output items, as the core serialises them (chaton_rstore.h).  Errors are
- * OpenAI's, as chat's.
+ * item_reference's id) names, and a complete answer is kept: its response
+ * object, its input items and its output items, as the core serialises
+ * them (chaton_rstore.h).  Errors are OpenAI's, as chat's.
  */
 
 

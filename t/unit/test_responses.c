@@ -415,21 +415,31 @@ stored(void *data, const unsigned char *id, size_t len,
 }
 
 
+/* a store holding "resp_1" with items; this answer is "resp_abc" */
+
+static void
+store_on(const char *items)
+{
+    conf.previous = stored;
+    conf.response_id = (const unsigned char *) "resp_abc";
+    conf.response_id_len = 8;
+
+    stored_items = items;
+    stored_asked = 0;
+}
+
+
 static void
 test_parse_previous(void **state)
 {
     cJSON  *items, *it;
 
-    conf.previous = stored;
-    conf.response_id = (const unsigned char *) "resp_abc";
-    conf.response_id_len = 8;
-
-    stored_items = "[{\"id\":\"msg_1_i0\",\"type\":\"message\",\"role\":"
-                   "\"user\",\"content\":[{\"type\":\"input_text\","
-                   "\"text\":\"Weather?\"}]},"
-                   "{\"id\":\"fc_1_0\",\"type\":\"function_call\","
-                   "\"status\":\"completed\",\"call_id\":\"call_w\","
-                   "\"name\":\"get_weather\",\"arguments\":\"{}\"}]";
+    store_on("[{\"id\":\"msg_1_i0\",\"type\":\"message\",\"role\":"
+             "\"user\",\"content\":[{\"type\":\"input_text\","
+             "\"text\":\"Weather?\"}]},"
+             "{\"id\":\"fc_1_0\",\"type\":\"function_call\","
+             "\"status\":\"completed\",\"call_id\":\"call_w\","
+             "\"name\":\"get_weather\",\"arguments\":\"{}\"}]");
 
     /* the stored items first; an output answers the stored call */
 
@@ -510,20 +520,15 @@ test_parse_reference(void **state)
 {
     cJSON  *items;
 
-    conf.previous = stored;
-    conf.response_id = (const unsigned char *) "resp_abc";
-    conf.response_id_len = 8;
-
-    stored_items = "[{\"id\":\"msg_1_i0\",\"type\":\"message\",\"role\":"
-                   "\"user\",\"content\":[{\"type\":\"input_text\","
-                   "\"text\":\"first\"}]},"
-                   "{\"id\":\"rs_1_0\",\"type\":\"reasoning\","
-                   "\"summary\":[]},"
-                   "{\"id\":\"msg_1_1\",\"type\":\"message\",\"status\":"
-                   "\"completed\",\"role\":\"assistant\",\"content\":[{"
-                   "\"type\":\"output_text\",\"annotations\":[],"
-                   "\"text\":\"the answer\"}]}]";
-    stored_asked = 0;
+    store_on("[{\"id\":\"msg_1_i0\",\"type\":\"message\",\"role\":"
+             "\"user\",\"content\":[{\"type\":\"input_text\","
+             "\"text\":\"first\"}]},"
+             "{\"id\":\"rs_1_0\",\"type\":\"reasoning\","
+             "\"summary\":[]},"
+             "{\"id\":\"msg_1_1\",\"type\":\"message\",\"status\":"
+             "\"completed\",\"role\":\"assistant\",\"content\":[{"
+             "\"type\":\"output_text\",\"annotations\":[],"
+             "\"text\":\"the answer\"}]}]");
 
     parse_ok(HEAD "\"input\":["
              "{\"role\":\"user\",\"content\":[{\"type\":\"input_text\","
@@ -1156,9 +1161,17 @@ test_write_text_reasoning(void **state)
 }
 
 
+/*
+ * calls: function_call items; a namespace's tool's ("agents.read" to the
+ * model) with "namespace" and its own name, in the item added and done
+ * and the whole answer, and its arguments' done event with the name only
+ * (the SDK's type); the top-level "read" with none
+ */
+
 static const chaton_tool_t  tools_f[] = {
     { (const unsigned char *) "get_weather", 11, NULL, 0, NULL, 0, 0 },
     { (const unsigned char *) "read", 4, NULL, 0, NULL, 0, 0 },
+    { (const unsigned char *) "agents.read", 11, NULL, 0, NULL, 0, 0 },
 };
 
 
@@ -1174,7 +1187,7 @@ test_write_tool_calls(void **state)
 
     memset(&tools, 0, sizeof(chaton_tools_t));
     tools.tools = tools_f;
-    tools.ntools = 2;
+    tools.ntools = 3;
     tools.parallel = 1;
     memcpy(tools.nonce, NONCE, CHATON_TOOLS_NONCE_LEN);
 
@@ -1185,6 +1198,9 @@ test_write_tool_calls(void **state)
                     "\\\"Paris\\\"}}\\u003c/tool_call_" NONCE "\\u003e\\n"
                     "\\u003ctool_call_" NONCE "\\u003e{\\\"name\\\": "
                     "\\\"read\\\", \\\"arguments\\\": {}}"
+                    "\\u003c/tool_call_" NONCE "\\u003e\\n"
+                    "\\u003ctool_call_" NONCE "\\u003e{\\\"name\\\": "
+                    "\\\"agents.read\\\", \\\"arguments\\\": {\\\"n\\\": 1}}"
                     "\\u003c/tool_call_" NONCE "\\u003e\"}}]}");
 
     for (stream = 0; stream <= 1; stream++) {
@@ -1195,7 +1211,7 @@ test_write_tool_calls(void **state)
         finish(&t, &out, stream, &a);
 
         assert_string_equal(a.status, "completed");
-        assert_int_equal(a.n, 3);
+        assert_int_equal(a.n, 4);
         assert_string_equal(a.type[0], "message");
         assert_string_equal(a.text[0], "Sure.");
         assert_string_equal(a.type[1], "function_call");
@@ -1206,73 +1222,20 @@ test_write_tool_calls(void **state)
         assert_string_equal(a.call_id[2], "call_" NONCE "_1");
         assert_string_equal(a.name[2], "read");
         assert_string_equal(a.text[2], "{}");
+        assert_null(a.ns[2]);
+        assert_string_equal(a.ns[3], "agents");
+        assert_string_equal(a.name[3], "read");
+        assert_string_equal(a.text[3], "{\"n\":1}");
         assert_null(strstr(unit_bufstr(&out), "tool_call_"));
-    }
-}
-
-
-/*
- * a namespace's tool's call: "namespace" and its own name, in the item
- * (added and done) and the whole answer; its arguments' done event has
- * the name only, as the SDK's type; a top-level tool of the same name
- * has none
- */
-
-static const chaton_tool_t  tools_ns[] = {
-    { (const unsigned char *) "spawn", 5, NULL, 0, NULL, 0, 0 },
-    { (const unsigned char *) "agents.spawn", 12, NULL, 0, NULL, 0, 0 },
-};
-
-
-static void
-test_write_namespace(void **state)
-{
-    int             stream;
-    char            e[1024];
-    answer_t        a;
-    chaton_buf_t    out;
-    chaton_chat_t   t;
-    chaton_tools_t  tools;
-
-    memset(&tools, 0, sizeof(chaton_tools_t));
-    tools.tools = tools_ns;
-    tools.ntools = 2;
-    tools.parallel = 1;
-    memcpy(tools.nonce, NONCE, CHATON_TOOLS_NONCE_LEN);
-
-    (void) snprintf(e, sizeof(e),
-                    "{\"choices\":[{\"delta\":{\"content\":\""
-                    "\\u003ctool_call_" NONCE "\\u003e{\\\"name\\\": "
-                    "\\\"agents.spawn\\\", \\\"arguments\\\": {\\\"n\\\": 1}}"
-                    "\\u003c/tool_call_" NONCE "\\u003e\\n"
-                    "\\u003ctool_call_" NONCE "\\u003e{\\\"name\\\": "
-                    "\\\"spawn\\\", \\\"arguments\\\": {}}"
-                    "\\u003c/tool_call_" NONCE "\\u003e\"}}]}");
-
-    for (stream = 0; stream <= 1; stream++) {
-        (void) rs_new(&t, &out, stream);
-        assert_int_equal(chaton_chat_tools(&t, &tools, 4096), CHATON_OK);
-
-        assert_int_equal(ev(&t, e), CHATON_OK);
-        finish(&t, &out, stream, &a);
-
-        assert_int_equal(a.n, 2);
-        assert_string_equal(a.type[0], "function_call");
-        assert_string_equal(a.ns[0], "agents");
-        assert_string_equal(a.name[0], "spawn");
-        assert_string_equal(a.text[0], "{\"n\":1}");
-        assert_string_equal(a.type[1], "function_call");
-        assert_null(a.ns[1]);
-        assert_string_equal(a.name[1], "spawn");
+        assert_null(strstr(unit_bufstr(&out), "agents."));
 
         if (stream) {
             assert_non_null(strstr(unit_bufstr(&out),
-                                   "\"item\":{\"id\":\"fc_gw0001_0\","
+                                   "\"item\":{\"id\":\"fc_gw0001_3\","
                                    "\"type\":\"function_call\",\"status\":"
                                    "\"in_progress\",\"call_id\":\"call_"
-                                   NONCE "_0\",\"namespace\":\"agents\","
-                                   "\"name\":\"spawn\",\"arguments\":\"\"}"));
-            assert_null(strstr(unit_bufstr(&out), "agents."));
+                                   NONCE "_2\",\"namespace\":\"agents\","
+                                   "\"name\":\"read\",\"arguments\":\"\"}"));
         }
     }
 }
@@ -1458,7 +1421,6 @@ main(void)
         rtest(test_parse_refusals),
         rtest(test_write_text_reasoning),
         rtest(test_write_tool_calls),
-        rtest(test_write_namespace),
         rtest(test_write_custom),
         rtest(test_write_length),
         rtest(test_write_failed),
