@@ -1,12 +1,14 @@
 #!/usr/bin/env perl
 # Real clients are the judges of compatibility: the official openai npm
-# SDK, the Vercel AI SDK and LangChain.js, Anthropic's @anthropic-ai/sdk
-# and the AI SDK's @ai-sdk/anthropic (on /v1/messages), Claude Code
-# (`claude -p`), pinned in t/clients/package-lock.json, run their own
-# requests against the gateway and the mock (the configuration `make run`
-# uses).  Each script in t/clients prints a TAP
-# line per check; each becomes one result here.  No node or no packages is
-# a failure, not a skip: t/clients/install (npm ci) is part of the test.
+# SDK, the Vercel AI SDK and LangChain.js (chat completions, and the
+# openai SDK's and the AI SDK's default provider's Responses), Anthropic's
+# @anthropic-ai/sdk and the AI SDK's @ai-sdk/anthropic (on /v1/messages),
+# Claude Code (`claude -p`) and Codex CLI (`codex exec`, on /v1/responses),
+# pinned in t/clients/package-lock.json, run their own requests against the
+# gateway and the mock (the configuration `make run` uses).  Each script in
+# t/clients prints a TAP line per check; each becomes one result here.  No
+# node or no packages is a failure, not a skip: t/clients/install (npm ci)
+# is part of the test.
 #
 # The tool-calling scripts (tools-*) run each client's own tool loop:
 # openai's runTools(), the AI SDK's tools with steps, LangChain's
@@ -25,7 +27,8 @@ my $DIR = "$ChatonTest::ROOT/t/clients";
 my @SCRIPTS = split ' ', ($ENV{CHATON_CLIENT_SCRIPTS}
                           // 'openai ai-sdk langchain tools-openai '
                              . 'tools-ai-sdk tools-langchain anthropic '
-                             . 'ai-sdk-anthropic claude-code');
+                             . 'ai-sdk-anthropic claude-code '
+                             . 'responses-openai responses-store codex');
 my $TIMEOUT = 60;
 
 my $out = `"$DIR/install" 2>&1`;

@@ -1,6 +1,8 @@
-// Tool calling through the Vercel AI SDK (openai.chat): generateText with a
-// zod tool and streamText with a JSON-schema tool, each running the loop to
-// its end (the call, the tool's result, the prose quoting it).
+// Tool calling through the Vercel AI SDK, with both of its OpenAI models
+// (openai.chat on chat completions, the default openai(model) on
+// Responses): generateText with a zod tool and streamText with a
+// JSON-schema tool, each running the loop to its end (the call, the tool's
+// result, the prose quoting it).
 
 import assert from 'node:assert/strict';
 import { createOpenAI } from '@ai-sdk/openai';
@@ -12,7 +14,7 @@ import { ARGS, WEATHER, getWeather, proseAfter, weatherQuestion }
     from './lib/tools.mjs';
 
 const openai = createOpenAI({ baseURL: BASE_URL, apiKey: API_KEY });
-const model = openai.chat(MODEL);
+const MODELS = { chat: openai.chat(MODEL), responses: openai(MODEL) };
 
 function weatherTool(inputSchema, calls) {
     return { [WEATHER.name]: tool({
@@ -38,38 +40,41 @@ function assertLoop(steps, calls) {
     assert.deepEqual(second.toolCalls, []);
 }
 
-check('tools-ai-sdk: generateText with a zod tool runs the loop', async () => {
-    const calls = [];
-    const r = await generateText({ model, maxRetries: 0,
-        prompt: weatherQuestion('generate'),
-        tools: weatherTool(z.object({ city: z.string() }), calls),
-        stopWhen: stepCountIs(3) });
+for (const [api, model] of Object.entries(MODELS)) {
+    check(`tools-ai-sdk (${api}): generateText with a zod tool runs the loop`,
+          async () => {
+        const calls = [];
+        const r = await generateText({ model, maxRetries: 0,
+            prompt: weatherQuestion(`generate ${api}`),
+            tools: weatherTool(z.object({ city: z.string() }), calls),
+            stopWhen: stepCountIs(3) });
 
-    assertLoop(r.steps, calls);
-    assert.equal(r.text, proseAfter(getWeather(ARGS)));
-    assert.equal(r.finishReason, 'stop');
-    assert.ok(r.totalUsage.inputTokens > 0, 'usage of both steps');
-});
+        assertLoop(r.steps, calls);
+        assert.equal(r.text, proseAfter(getWeather(ARGS)));
+        assert.equal(r.finishReason, 'stop');
+        assert.ok(r.totalUsage.inputTokens > 0, 'usage of both steps');
+    });
 
-check('tools-ai-sdk: streamText with a JSON-schema tool runs the loop',
-      async () => {
-    const calls = [];
-    const errors = [];
-    const r = streamText({ model, maxRetries: 0,
-        prompt: weatherQuestion('stream'),
-        tools: weatherTool(jsonSchema(WEATHER.parameters), calls),
-        stopWhen: stepCountIs(3),
-        onError: ({ error }) => errors.push(error) });
-    let text = '';
+    check(`tools-ai-sdk (${api}): streamText with a JSON-schema tool runs the `
+          + 'loop', async () => {
+        const calls = [];
+        const errors = [];
+        const r = streamText({ model, maxRetries: 0,
+            prompt: weatherQuestion(`stream ${api}`),
+            tools: weatherTool(jsonSchema(WEATHER.parameters), calls),
+            stopWhen: stepCountIs(3),
+            onError: ({ error }) => errors.push(error) });
+        let text = '';
 
-    for await (const part of r.textStream) {
-        text += part;
-    }
+        for await (const part of r.textStream) {
+            text += part;
+        }
 
-    assert.deepEqual(errors, []);
-    assertLoop(await r.steps, calls);
-    assert.equal(text, proseAfter(getWeather(ARGS)));
-    assert.equal(await r.finishReason, 'stop');
-});
+        assert.deepEqual(errors, []);
+        assertLoop(await r.steps, calls);
+        assert.equal(text, proseAfter(getWeather(ARGS)));
+        assert.equal(await r.finishReason, 'stop');
+    });
+}
 
 await run();
