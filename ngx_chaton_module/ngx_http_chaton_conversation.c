@@ -32,7 +32,7 @@ static ngx_int_t ngx_http_chaton_conversation_end(ngx_http_request_t *r,
     ngx_http_chaton_conv_t *ctx, ngx_http_chaton_step_e step);
 static ngx_int_t ngx_http_chaton_conversation_whole(ngx_http_request_t *r,
     ngx_http_chaton_conv_t *ctx);
-static void ngx_http_chaton_conversation_truncated(
+static ngx_int_t ngx_http_chaton_conversation_truncated(
     ngx_http_chaton_conv_t *ctx);
 static void ngx_http_chaton_conversation_beat(ngx_event_t *ev);
 static void ngx_http_chaton_conversation_usage(ngx_http_chaton_conv_t *ctx);
@@ -387,7 +387,11 @@ ngx_http_chaton_conversation_outcome(ngx_http_chaton_conv_t *ctx, int rc,
     }
 
     ctx->step = NGX_HTTP_CHATON_FAILED;
-    ctx->error = &ctx->t.error;
+
+    ctx->error = chaton_chat_error(&ctx->t);
+    if (ctx->error == NULL) {
+        return NGX_ERROR;
+    }
 
     return ctx->stream_started
            ? ngx_http_chaton_conversation_error_event(ctx, out) : NGX_OK;
@@ -596,7 +600,9 @@ ngx_http_chaton_conversation_end(ngx_http_request_t *r,
     if (call->status == NGX_HTTP_OK && !call->unusable) {
 
         if (step == NGX_HTTP_CHATON_CALLING) {
-            ngx_http_chaton_conversation_truncated(ctx);
+            if (ngx_http_chaton_conversation_truncated(ctx) != NGX_OK) {
+                return NGX_ERROR;
+            }
 
             if (ctx->stream_started
                 && ngx_http_chaton_conversation_error_event(ctx, &out)
@@ -607,7 +613,10 @@ ngx_http_chaton_conversation_end(ngx_http_request_t *r,
         }
 
     } else {
-        ctx->error = &ctx->t.error;
+        ctx->error = chaton_chat_error(&ctx->t);
+        if (ctx->error == NULL) {
+            return NGX_ERROR;
+        }
 
         if (call->unusable) {
             (void) chaton_error_answer(ctx->error, call->encoded
@@ -678,7 +687,7 @@ ngx_http_chaton_conversation_usage(ngx_http_chaton_conv_t *ctx)
  * alike, so the silence is measured here).  Never passed off as complete.
  */
 
-static void
+static ngx_int_t
 ngx_http_chaton_conversation_truncated(ngx_http_chaton_conv_t *ctx)
 {
     ngx_http_upstream_t     *u;
@@ -687,7 +696,10 @@ ngx_http_chaton_conversation_truncated(ngx_http_chaton_conv_t *ctx)
     call = ctx->call;
     u = call->sr->upstream;
 
-    ctx->error = &ctx->t.error;
+    ctx->error = chaton_chat_error(&ctx->t);
+    if (ctx->error == NULL) {
+        return NGX_ERROR;
+    }
 
     /*
      * nginx moves a timer only when it changes by more than
@@ -704,6 +716,8 @@ ngx_http_chaton_conversation_truncated(ngx_http_chaton_conv_t *ctx)
     } else {
         (void) chaton_error_answer(ctx->error, CHATON_ANSWER_CUT);
     }
+
+    return NGX_OK;
 }
 
 

@@ -326,6 +326,8 @@ static ngx_int_t
 ngx_http_chaton_images_drawn(ngx_http_chaton_images_ctx_t *ctx,
     ngx_http_chaton_slot_t *slot)
 {
+    chaton_error_t  *err;
+
     ctx->req.events += slot->t.events;
 
     if (slot->t.waiting
@@ -380,7 +382,12 @@ ngx_http_chaton_images_drawn(ngx_http_chaton_images_ctx_t *ctx,
     }
 
     if (slot->result == CHATON_BAD) {
-        ctx->error = slot->t.error;
+        err = chaton_chat_error(&slot->t);
+        if (err == NULL) {
+            return NGX_ERROR;
+        }
+
+        ctx->error = *err;
         ctx->error.param = NULL;
 
     } else {
