@@ -179,7 +179,8 @@ ngx_http_chaton_images_draw(ngx_http_chaton_images_ctx_t *ctx,
         return NGX_ERROR;
     }
 
-    slot->call = ngx_http_chaton_call_chat(ctx->request, &ctx->body, 1, slot);
+    slot->call = ngx_http_chaton_call_chat(ctx->request, &ctx->body, 1, NULL,
+                                           slot);
     if (slot->call == NULL) {
         return NGX_ERROR;
     }
