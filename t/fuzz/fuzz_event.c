@@ -352,29 +352,6 @@ same_bytes(const unsigned char *a, size_t alen, const unsigned char *b,
 }
 
 
-static int
-same_cstr(const char *a, const char *b)
-{
-    return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
-}
-
-
-/* the answers' errors: none (never given room), or the same */
-
-static int
-same_error(const chaton_error_t *a, const chaton_error_t *b)
-{
-    if (a == NULL || b == NULL) {
-        return a == b;
-    }
-
-    return a->status == b->status
-           && same_cstr(a->code, b->code)
-           && same_cstr(a->type, b->type)
-           && same_bytes(a->text, a->text_len, b->text, b->text_len);
-}
-
-
 static void
 same_state(side_t *a, side_t *b, const char *when, size_t i)
 {
@@ -404,7 +381,7 @@ same_state(side_t *a, side_t *b, const char *when, size_t i)
     } else if (strcmp(a->t.finish, b->t.finish) != 0) {
         what = "finish_reason";
 
-    } else if (!same_error(a->t.error, b->t.error)) {
+    } else if (!chaton_error_same(a->t.error, b->t.error)) {
         what = "error";
 
     } else if (a->t.events != b->t.events || a->t.writer->chunks != b->t.writer->chunks
