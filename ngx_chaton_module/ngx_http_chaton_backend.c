@@ -26,7 +26,7 @@ static ngx_http_chaton_call_t *ngx_http_chaton_call_start(
 static ngx_int_t ngx_http_chaton_call_uri(ngx_http_request_t *r,
     ngx_http_chaton_call_t *call, ngx_http_chaton_call_args_t *args,
     ngx_str_t *uri, ngx_str_t *query);
-static ngx_chain_t *ngx_http_chaton_call_body(ngx_http_request_t *r,
+static ngx_chain_t *ngx_http_chaton_call_body(ngx_pool_t *pool,
     ngx_str_t *body);
 static ngx_int_t ngx_http_chaton_call_finished(ngx_http_request_t *sr,
     void *data, ngx_int_t rc);
@@ -108,12 +108,13 @@ ngx_http_chaton_call(ngx_http_request_t *r, ngx_http_chaton_call_args_t *args,
 /*
  * POST /chats/stream with a ChatOn chat body: the conversation's call is
  * in the client's way (its output is the client's), an image's drawing in
- * the background.
+ * the background.  A pool given holds the body and what the sending needs
+ * (see ngx_http_chaton_call_sent()).
  */
 
 ngx_http_chaton_call_t *
 ngx_http_chaton_call_chat(ngx_http_request_t *r, ngx_str_t *body,
-    ngx_uint_t background, void *data)
+    ngx_uint_t background, ngx_pool_t *pool, void *data)
 {
     ngx_http_chaton_call_args_t  args;
 
@@ -123,6 +124,7 @@ ngx_http_chaton_call_chat(ngx_http_request_t *r, ngx_str_t *body,
     args.path = ngx_http_chaton_chat_path;
     args.body = *body;
     args.purpose = NGX_HTTP_CHATON_FOR_CHAT;
+    args.pool = pool;
     args.background = background;
 
     return ngx_http_chaton_call(r, &args, data);
@@ -340,7 +342,8 @@ ngx_http_chaton_call_start(ngx_http_request_t *r,
         rb->bufs = args->bufs;
 
     } else if (args->body.len) {
-        rb->bufs = ngx_http_chaton_call_body(r, &args->body);
+        rb->bufs = ngx_http_chaton_call_body(args->pool ? args->pool : r->pool,
+                                             &args->body);
         if (rb->bufs == NULL) {
             return NULL;
         }
@@ -411,12 +414,12 @@ ngx_http_chaton_call_uri(ngx_http_request_t *r, ngx_http_chaton_call_t *call,
 
 
 static ngx_chain_t *
-ngx_http_chaton_call_body(ngx_http_request_t *r, ngx_str_t *body)
+ngx_http_chaton_call_body(ngx_pool_t *pool, ngx_str_t *body)
 {
     ngx_buf_t    *b;
     ngx_chain_t  *cl;
 
-    b = ngx_calloc_buf(r->pool);
+    b = ngx_calloc_buf(pool);
     if (b == NULL) {
         return NULL;
     }
@@ -428,7 +431,7 @@ ngx_http_chaton_call_body(ngx_http_request_t *r, ngx_str_t *body)
     b->memory = 1;
     b->last_buf = 1;
 
-    cl = ngx_alloc_chain_link(r->pool);
+    cl = ngx_alloc_chain_link(pool);
     if (cl == NULL) {
         return NULL;
     }
@@ -453,9 +456,14 @@ ngx_http_chaton_call_sign(ngx_http_request_t *r, ngx_http_chaton_call_t *call,
 {
     size_t                       len, escape;
     u_char                      *p, *rest;
+    ngx_pool_t                  *pool;
     ngx_http_chaton_loc_conf_t  *lcf;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_chaton_module);
+
+    /* proxy copies them into its request: only the sending needs them */
+
+    pool = call->args.pool ? call->args.pool : r->pool;
 
     rest = uri->data + lcf->backend.len;
     len = uri->len - lcf->backend.len;
@@ -463,7 +471,7 @@ ngx_http_chaton_call_sign(ngx_http_request_t *r, ngx_http_chaton_call_t *call,
     escape = 2 * ngx_escape_uri(NULL, rest, len, NGX_ESCAPE_URI);
 
     call->path.len = 1 + len + escape + (args->len ? 1 + args->len : 0);
-    call->path.data = ngx_pnalloc(r->pool, call->path.len);
+    call->path.data = ngx_pnalloc(pool, call->path.len);
     if (call->path.data == NULL) {
         return NGX_ERROR;
     }
@@ -483,7 +491,7 @@ ngx_http_chaton_call_sign(ngx_http_request_t *r, ngx_http_chaton_call_t *call,
         ngx_memcpy(p, args->data, args->len);
     }
 
-    call->date.data = ngx_pnalloc(r->pool, CHATON_DATE_LEN + 1);
+    call->date.data = ngx_pnalloc(pool, CHATON_DATE_LEN + 1);
     if (call->date.data == NULL) {
         return NGX_ERROR;
     }
@@ -491,7 +499,7 @@ ngx_http_chaton_call_sign(ngx_http_request_t *r, ngx_http_chaton_call_t *call,
     call->date.len = chaton_sign_date((char *) call->date.data, ngx_time());
 
     call->authorization.len = chaton_sign_len(call->cred->signer);
-    call->authorization.data = ngx_pnalloc(r->pool, call->authorization.len);
+    call->authorization.data = ngx_pnalloc(pool, call->authorization.len);
     if (call->authorization.data == NULL) {
         return NGX_ERROR;
     }
@@ -507,6 +515,40 @@ ngx_http_chaton_call_sign(ngx_http_request_t *r, ngx_http_chaton_call_t *call,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * Whether what only the sending of a call needed (its body, the
+ * signature's strings, in args.pool) may go: called once the backend's
+ * answer has begun, with a status that no other try follows (only a
+ * refusal is tried again, ngx_http_chaton_call_again()).  It may not while
+ * nginx has not sent all of the body (a backend may answer early); if it
+ * may, the call forgets it, and so does the subrequest.
+ */
+
+ngx_int_t
+ngx_http_chaton_call_sent(ngx_http_chaton_call_t *call)
+{
+    ngx_http_request_t  *sr;
+
+    sr = call->sr;
+
+    if (sr->upstream && !sr->upstream->request_body_sent) {
+        return 0;
+    }
+
+    if (sr->request_body && call->args.bufs == NULL) {
+        sr->request_body->bufs = NULL;
+    }
+
+    ngx_str_null(&call->args.body);
+    ngx_str_null(&call->path);
+    ngx_str_null(&call->date);
+    ngx_str_null(&call->authorization);
+    call->args.pool = NULL;
+
+    return 1;
 }
 
 

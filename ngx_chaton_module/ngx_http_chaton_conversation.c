@@ -32,7 +32,7 @@ static ngx_int_t ngx_http_chaton_conversation_end(ngx_http_request_t *r,
     ngx_http_chaton_conv_t *ctx, ngx_http_chaton_step_e step);
 static ngx_int_t ngx_http_chaton_conversation_whole(ngx_http_request_t *r,
     ngx_http_chaton_conv_t *ctx);
-static void ngx_http_chaton_conversation_truncated(
+static ngx_int_t ngx_http_chaton_conversation_truncated(
     ngx_http_chaton_conv_t *ctx);
 static void ngx_http_chaton_conversation_beat(ngx_event_t *ev);
 static void ngx_http_chaton_conversation_usage(ngx_http_chaton_conv_t *ctx);
@@ -40,6 +40,8 @@ static ngx_int_t ngx_http_chaton_conversation_start(
     ngx_http_chaton_conv_t *ctx);
 static ngx_int_t ngx_http_chaton_conversation_beat_text(
     ngx_http_chaton_conv_t *ctx);
+static void ngx_http_chaton_conversation_sent(ngx_http_chaton_conv_t *ctx,
+    ngx_http_chaton_call_t *call);
 static void ngx_http_chaton_conversation_cleanup(void *data);
 
 
@@ -192,16 +194,36 @@ ngx_http_chaton_conversation_call(ngx_http_chaton_conv_t *ctx)
 {
     ngx_str_t                    body;
     chaton_buf_t                 b;
+    chaton_alloc_t               setup;
     chaton_writer_t             *writer;
     const chaton_bpe_t          *tokenizer;
     ngx_http_request_t          *r;
     ngx_http_chaton_call_t      *call;
+    ngx_http_core_srv_conf_t    *cscf;
     ngx_http_chaton_loc_conf_t  *lcf;
 
     r = ctx->request;
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_chaton_module);
 
-    chaton_buf_init(&b, &ctx->alloc, 0);
+    /*
+     * The ChatOn body and what the call's sending needs are of no use once
+     * the answer has begun: a pool of their own, which goes then
+     * (ngx_http_chaton_conversation_sent()), so that a stream holds no
+     * more than it needs for its life.  A retry sends them again.  Its
+     * size is a request pool's: most bodies fit, and once freed its memory
+     * fits the next block of any request's pool (no hole of another size
+     * is left between them when many streams begin at once).
+     */
+
+    cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
+
+    ctx->setup = ngx_create_pool(cscf->request_pool_size, r->connection->log);
+    if (ctx->setup == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_chaton_alloc_init(&setup, ctx->setup);
+    chaton_buf_init(&b, &setup, 0);
 
     if (chaton_chat_body(&b, &ctx->chat) != CHATON_OK) {
         return NGX_ERROR;
@@ -242,7 +264,7 @@ ngx_http_chaton_conversation_call(ngx_http_chaton_conv_t *ctx)
     body.data = b.data;
     body.len = b.len;
 
-    call = ngx_http_chaton_call_chat(r, &body, 0, ctx);
+    call = ngx_http_chaton_call_chat(r, &body, 0, ctx->setup, ctx);
     if (call == NULL) {
         return NGX_ERROR;
     }
@@ -280,6 +302,10 @@ ngx_http_chaton_conversation_header(ngx_http_chaton_call_t *call)
 
     ctx = call->data;
     ctx->req.backend_status = call->status;
+
+    if (call->status == NGX_HTTP_OK) {
+        ngx_http_chaton_conversation_sent(ctx, call);
+    }
 
     if (call->status != NGX_HTTP_OK || call->unusable) {
         return NGX_OK;
@@ -387,7 +413,11 @@ ngx_http_chaton_conversation_outcome(ngx_http_chaton_conv_t *ctx, int rc,
     }
 
     ctx->step = NGX_HTTP_CHATON_FAILED;
-    ctx->error = &ctx->t.error;
+
+    ctx->error = chaton_chat_error(&ctx->t);
+    if (ctx->error == NULL) {
+        return NGX_ERROR;
+    }
 
     return ctx->stream_started
            ? ngx_http_chaton_conversation_error_event(ctx, out) : NGX_OK;
@@ -596,7 +626,9 @@ ngx_http_chaton_conversation_end(ngx_http_request_t *r,
     if (call->status == NGX_HTTP_OK && !call->unusable) {
 
         if (step == NGX_HTTP_CHATON_CALLING) {
-            ngx_http_chaton_conversation_truncated(ctx);
+            if (ngx_http_chaton_conversation_truncated(ctx) != NGX_OK) {
+                return NGX_ERROR;
+            }
 
             if (ctx->stream_started
                 && ngx_http_chaton_conversation_error_event(ctx, &out)
@@ -607,7 +639,10 @@ ngx_http_chaton_conversation_end(ngx_http_request_t *r,
         }
 
     } else {
-        ctx->error = &ctx->t.error;
+        ctx->error = chaton_chat_error(&ctx->t);
+        if (ctx->error == NULL) {
+            return NGX_ERROR;
+        }
 
         if (call->unusable) {
             (void) chaton_error_answer(ctx->error, call->encoded
@@ -678,7 +713,7 @@ ngx_http_chaton_conversation_usage(ngx_http_chaton_conv_t *ctx)
  * alike, so the silence is measured here).  Never passed off as complete.
  */
 
-static void
+static ngx_int_t
 ngx_http_chaton_conversation_truncated(ngx_http_chaton_conv_t *ctx)
 {
     ngx_http_upstream_t     *u;
@@ -687,7 +722,10 @@ ngx_http_chaton_conversation_truncated(ngx_http_chaton_conv_t *ctx)
     call = ctx->call;
     u = call->sr->upstream;
 
-    ctx->error = &ctx->t.error;
+    ctx->error = chaton_chat_error(&ctx->t);
+    if (ctx->error == NULL) {
+        return NGX_ERROR;
+    }
 
     /*
      * nginx moves a timer only when it changes by more than
@@ -704,6 +742,8 @@ ngx_http_chaton_conversation_truncated(ngx_http_chaton_conv_t *ctx)
     } else {
         (void) chaton_error_answer(ctx->error, CHATON_ANSWER_CUT);
     }
+
+    return NGX_OK;
 }
 
 
@@ -838,6 +878,21 @@ ngx_http_chaton_conversation_beat_text(ngx_http_chaton_conv_t *ctx)
 }
 
 
+/* the answer has begun: the call's sending is over, and so is its pool */
+
+static void
+ngx_http_chaton_conversation_sent(ngx_http_chaton_conv_t *ctx,
+    ngx_http_chaton_call_t *call)
+{
+    if (ctx->setup && ngx_http_chaton_call_sent(call)) {
+        ngx_destroy_pool(ctx->setup);
+        ctx->setup = NULL;
+    }
+}
+
+
+/* the request ends, the answer done or not (a client may leave at once) */
+
 static void
 ngx_http_chaton_conversation_cleanup(void *data)
 {
@@ -845,5 +900,10 @@ ngx_http_chaton_conversation_cleanup(void *data)
 
     if (ctx->beat.timer_set) {
         ngx_del_timer(&ctx->beat);
+    }
+
+    if (ctx->setup) {
+        ngx_destroy_pool(ctx->setup);
+        ctx->setup = NULL;
     }
 }

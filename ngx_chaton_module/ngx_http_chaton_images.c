@@ -179,7 +179,8 @@ ngx_http_chaton_images_draw(ngx_http_chaton_images_ctx_t *ctx,
         return NGX_ERROR;
     }
 
-    slot->call = ngx_http_chaton_call_chat(ctx->request, &ctx->body, 1, slot);
+    slot->call = ngx_http_chaton_call_chat(ctx->request, &ctx->body, 1, NULL,
+                                           slot);
     if (slot->call == NULL) {
         return NGX_ERROR;
     }
@@ -326,6 +327,8 @@ static ngx_int_t
 ngx_http_chaton_images_drawn(ngx_http_chaton_images_ctx_t *ctx,
     ngx_http_chaton_slot_t *slot)
 {
+    chaton_error_t  *err;
+
     ctx->req.events += slot->t.events;
 
     if (slot->t.waiting
@@ -380,7 +383,12 @@ ngx_http_chaton_images_drawn(ngx_http_chaton_images_ctx_t *ctx,
     }
 
     if (slot->result == CHATON_BAD) {
-        ctx->error = slot->t.error;
+        err = chaton_chat_error(&slot->t);
+        if (err == NULL) {
+            return NGX_ERROR;
+        }
+
+        ctx->error = *err;
         ctx->error.param = NULL;
 
     } else {

@@ -142,6 +142,10 @@ typedef struct {
     size_t                       capture;        /* of an answer kept */
     ngx_uint_t                   kind;
     ngx_uint_t                   purpose;        /* an API call's */
+    ngx_pool_t                  *pool;           /* for what only sending
+                                                    needs (the body's buffer,
+                                                    the signature); NULL:
+                                                    the request's */
     unsigned                     background:1;
 } ngx_http_chaton_call_args_t;
 
@@ -310,7 +314,8 @@ ngx_http_chaton_call_t *ngx_http_chaton_call(ngx_http_request_t *r,
 ngx_http_chaton_call_t *ngx_http_chaton_call_again(
     ngx_http_chaton_call_t *call);
 ngx_http_chaton_call_t *ngx_http_chaton_call_chat(ngx_http_request_t *r,
-    ngx_str_t *body, ngx_uint_t background, void *data);
+    ngx_str_t *body, ngx_uint_t background, ngx_pool_t *pool, void *data);
+ngx_int_t ngx_http_chaton_call_sent(ngx_http_chaton_call_t *call);
 ngx_http_chaton_call_t *ngx_http_chaton_call_upload(ngx_http_request_t *r,
     ngx_chain_t *bufs, ngx_str_t *content_type, void *data);
 ngx_http_chaton_call_t *ngx_http_chaton_call_storage(ngx_http_request_t *r,

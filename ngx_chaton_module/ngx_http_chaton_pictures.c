@@ -96,7 +96,12 @@ ngx_http_chaton_pictures_resolve(ngx_http_chaton_conv_t *ctx)
 
     if (rc == CHATON_TOO_BIG) {
         ctx->step = NGX_HTTP_CHATON_FAILED;
-        ctx->error = &ctx->t.error;
+
+        ctx->error = chaton_chat_error(&ctx->t);
+        if (ctx->error == NULL) {
+            return NGX_ERROR;
+        }
+
         (void) chaton_error_answer(ctx->error, CHATON_ANSWER_TOO_LARGE);
 
         if (ctx->stream_started

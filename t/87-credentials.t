@@ -63,6 +63,13 @@ is(scalar(grep { defined $_->{json} && $_->{json}{choices}
                  && $_->{json}{choices}[0]{delta}{role} } @{ $s->{events} }),
    1, 'the role once: nothing of the refused call reached the client');
 
+# the ChatOn body lives in a pool of its own until the answer begins: the
+# retry sends it again, byte for byte (and the second set's signature of
+# it was good, or the mock would have refused it)
+is($recs->[-1]{body}, $recs->[-2]{body},
+   '401 on one set, streamed: the retry sends the same ChatOn body');
+ok(length($recs->[-1]{body} // '') > 0, 'the retried body is not empty');
+
 # every set refused: bounded, then the error
 
 $n = count();

@@ -51,6 +51,7 @@ static int chaton_chat_sources(chaton_chat_t *t, cJSON *sources);
 static int chaton_chat_markdown(chaton_chat_t *t, chaton_buf_t *md,
     cJSON *sources);
 static int chaton_chat_failed(chaton_chat_t *t, cJSON *error);
+static int chaton_chat_fault(chaton_chat_t *t, chaton_answer_fault_e fault);
 static int chaton_chat_feed_event(void *data, const unsigned char *ev,
     size_t len);
 static int chaton_chat_feed_framed(void *data, const unsigned char *in,
@@ -116,6 +117,39 @@ static const unsigned char  chaton_chat_escape[256] = {
     ['"'] = 1, ['\\'] = 1, ['n'] = 1, ['r'] = 1, ['t'] = 1, ['b'] = 1,
     ['f'] = 1
 };
+
+
+/*
+ * The answer's error, given its room at the first failure: most answers
+ * never fail, and a stream keeps its state for its life.  NULL: no memory.
+ */
+
+chaton_error_t *
+chaton_chat_error(chaton_chat_t *t)
+{
+    if (t->error == NULL) {
+        t->error = t->alloc->alloc(t->alloc->pool, sizeof(chaton_error_t));
+
+        if (t->error) {
+            memset(t->error, 0, sizeof(chaton_error_t));
+        }
+    }
+
+    return t->error;
+}
+
+
+/* the answer fails for what chaton_error_answer() says */
+
+static int
+chaton_chat_fault(chaton_chat_t *t, chaton_answer_fault_e fault)
+{
+    chaton_error_t  *e;
+
+    e = chaton_chat_error(t);
+
+    return e ? chaton_error_answer(e, fault) : CHATON_ERROR;
+}
 
 
 int
@@ -192,7 +226,7 @@ chaton_chat_feed(chaton_chat_t *t, chaton_sse_t *sse, const unsigned char *in,
     rc = chaton_sse_feed(sse, in, len, chaton_chat_feed_event, t);
 
     if (rc == CHATON_TOO_BIG) {
-        return chaton_error_answer(&t->error, CHATON_EVENT_TOO_LARGE);
+        return chaton_chat_fault(t, CHATON_EVENT_TOO_LARGE);
     }
 
     return rc;
@@ -211,7 +245,7 @@ chaton_chat_feed_end(chaton_chat_t *t, chaton_sse_t *sse, chaton_buf_t *out)
     rc = chaton_sse_finish(sse, chaton_chat_feed_event, t);
 
     if (rc == CHATON_TOO_BIG) {
-        return chaton_error_answer(&t->error, CHATON_EVENT_TOO_LARGE);
+        return chaton_chat_fault(t, CHATON_EVENT_TOO_LARGE);
     }
 
     return rc;
@@ -227,7 +261,7 @@ chaton_chat_feed_event(void *data, const unsigned char *ev, size_t len)
     rc = chaton_chat_event(t, ev, len);
 
     if (rc == CHATON_TOO_BIG) {
-        return chaton_error_answer(&t->error, CHATON_ANSWER_TOO_LARGE);
+        return chaton_chat_fault(t, CHATON_ANSWER_TOO_LARGE);
     }
 
     return rc;
@@ -795,7 +829,14 @@ chaton_chat_json(chaton_chat_t *t, const unsigned char *ev, size_t len)
 static int
 chaton_chat_bad(chaton_chat_t *t)
 {
-    return chaton_error_set(&t->error, 502, NULL, "bad_backend_event",
+    chaton_error_t  *e;
+
+    e = chaton_chat_error(t);
+    if (e == NULL) {
+        return CHATON_ERROR;
+    }
+
+    return chaton_error_set(e, 502, NULL, "bad_backend_event",
                             "The backend sent an event that is not "
                             "valid JSON.");
 }
@@ -977,7 +1018,13 @@ chaton_chat_markdown(chaton_chat_t *t, chaton_buf_t *md, cJSON *sources)
 static int
 chaton_chat_failed(chaton_chat_t *t, cJSON *error)
 {
-    cJSON  *v;
+    cJSON           *v;
+    chaton_error_t  *e;
+
+    e = chaton_chat_error(t);
+    if (e == NULL) {
+        return CHATON_ERROR;
+    }
 
     v = error;
 
@@ -994,11 +1041,11 @@ chaton_chat_failed(chaton_chat_t *t, cJSON *error)
     }
 
     if (t->error_text.len == 0) {
-        return chaton_error_set(&t->error, 502, NULL, "backend_error",
+        return chaton_error_set(e, 502, NULL, "backend_error",
                                 "The backend reported an error.");
     }
 
-    chaton_error_text(&t->error, 502, "backend_error", t->error_text.data,
+    chaton_error_text(e, 502, "backend_error", t->error_text.data,
                       t->error_text.len);
 
     return CHATON_BAD;

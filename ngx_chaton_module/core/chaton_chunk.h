@@ -28,7 +28,8 @@ typedef struct {
     chaton_writer_t        *writer;         /* the client's dialect */
     chaton_buf_t           *out;            /* where the writer writes now */
     chaton_event_shape_t    shape;          /* of the backend's deltas */
-    chaton_error_t          error;          /* what went wrong, if it did */
+    chaton_error_t         *error;          /* what went wrong, if it did:
+                                               chaton_chat_error() */
     chaton_buf_t            error_text;
 
     chaton_spc_t            spc;            /* finds pictures' placeholders */
@@ -72,6 +73,7 @@ typedef struct {
 void chaton_collect_init(chaton_collect_t *c, chaton_alloc_t *a,
     size_t max_answer);
 
+chaton_error_t *chaton_chat_error(chaton_chat_t *t);
 int chaton_chat_init(chaton_chat_t *t, chaton_alloc_t *a,
     chaton_writer_t *writer, size_t max_answer);
 int chaton_chat_tools(chaton_chat_t *t, const chaton_tools_t *tools,

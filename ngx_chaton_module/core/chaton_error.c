@@ -592,3 +592,27 @@ chaton_error_upload(chaton_error_t *e, int status, const char *param,
                             "in %s: %.*s", param, (int) (len > 127 ? 127 : len),
                             (const char *) reason);
 }
+
+
+#ifdef CHATON_TESTS
+
+/* whether two errors are the same: both none (NULL), or the same answer */
+
+int
+chaton_error_same(const chaton_error_t *a, const chaton_error_t *b)
+{
+    if (a == NULL || b == NULL) {
+        return a == b;
+    }
+
+    return a->status == b->status
+           && (a->code == b->code
+               || (a->code && b->code && strcmp(a->code, b->code) == 0))
+           && (a->type == b->type
+               || (a->type && b->type && strcmp(a->type, b->type) == 0))
+           && a->text_len == b->text_len
+           && (a->text_len == 0
+               || memcmp(a->text, b->text, a->text_len) == 0);
+}
+
+#endif

@@ -59,4 +59,9 @@ void chaton_error_upload(chaton_error_t *e, int status, const char *param,
     const unsigned char *reason, size_t len);
 
 
+#ifdef CHATON_TESTS
+int chaton_error_same(const chaton_error_t *a, const chaton_error_t *b);
+#endif
+
+
 #endif /* _CHATON_ERROR_H_INCLUDED_ */

@@ -51,6 +51,15 @@
 
 #define CHATON_EV_DEPTH      1000   /* CJSON_NESTING_LIMIT */
 
+/*
+ * The scratch buffer's first room: a ChatOn delta (about 260 bytes) with
+ * escapes fits, and so do the slightly longer ones after it.  Sized at
+ * the first such event only, it would grow at the next longer one, some
+ * time into the stream, leaving its first block behind in a pool.
+ */
+
+#define CHATON_EV_SCRATCH_ROOM  512
+
 
 /*
  * Escapes are the rare case: kept out of line, the plain string scan that
@@ -1209,9 +1218,18 @@ chaton_ev_escaped(chaton_ev_t *sc, const unsigned char *from,
 
     case CHATON_EV_VALUE:
         if (!sc->reserved) {
-            if (chaton_buf_reserve(sc->scratch, sc->end - sc->start)
-                != CHATON_OK)
+            n = sc->end - sc->start;
+
+            /* its first room at least a delta's: grown by longer ones only */
+
+            if (sc->scratch->cap == 0 && n < CHATON_EV_SCRATCH_ROOM
+                && (sc->scratch->max == 0
+                    || sc->scratch->max >= CHATON_EV_SCRATCH_ROOM))
             {
+                n = CHATON_EV_SCRATCH_ROOM;
+            }
+
+            if (chaton_buf_reserve(sc->scratch, n) != CHATON_OK) {
                 sc->nomem = 1;
                 return NULL;
             }

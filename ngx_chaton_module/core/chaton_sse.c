@@ -16,6 +16,17 @@
 
 
 #define chaton_min(a, b)  ((a) < (b) ? (a) : (b))
+#define chaton_max(a, b)  ((a) > (b) ? (a) : (b))
+
+/*
+ * The line's first room: a line of ChatOn's common event (a delta, about
+ * 260 bytes with its "data: ") fits at once.  A buffer that grows leaves
+ * its first block behind in a pool, and the line grows only once a line
+ * longer than those held before is split by the network: a stream would
+ * hold more the longer it runs.
+ */
+
+#define CHATON_SSE_LINE_ROOM  512
 
 
 static int chaton_sse_line(chaton_sse_t *p, const unsigned char *l,
@@ -179,8 +190,10 @@ chaton_sse_feed(chaton_sse_t *p, const unsigned char *in, size_t len,
             n = p->line.len;
             p->line.len = 0;
 
+            /* in place: the line is kept as it is until the next one */
+
             rc = p->skip ? CHATON_OK
-                         : chaton_sse_line(p, p->line.data, n, 0, handler,
+                         : chaton_sse_line(p, p->line.data, n, 1, handler,
                                            data);
             p->skip = 0;
 
@@ -245,6 +258,23 @@ chaton_sse_hold(chaton_sse_t *p, const unsigned char *pos, size_t len)
 
     if (p->skip) {
         return CHATON_OK;
+    }
+
+    /* an event's data may be the line held before (in place) */
+
+    rc = chaton_sse_keep(p);
+    if (rc != CHATON_OK) {
+        return rc;
+    }
+
+    if (p->line.cap == 0) {
+        n = (p->line.max && p->line.max < CHATON_SSE_LINE_ROOM)
+            ? p->line.max : CHATON_SSE_LINE_ROOM;
+
+        rc = chaton_buf_reserve(&p->line, chaton_max(n, len));
+        if (rc != CHATON_OK && rc != CHATON_TOO_BIG) {
+            return rc;
+        }
     }
 
     rc = chaton_buf_append(&p->line, pos, len);

@@ -37,6 +37,17 @@ static int chaton_openai_chat_completion(chaton_openai_chat_t *oc,
 static int chaton_openai_chat_unfenced(chaton_openai_chat_t *oc);
 
 
+/* a text chunk's last bytes, with the usage member include_usage asks */
+
+#define CHATON_OPENAI_CHAT_TAIL                                              \
+    "\"},\"logprobs\":null,\"finish_reason\":null}]"
+
+static const char  chaton_openai_chat_tail_plain[] =
+    CHATON_OPENAI_CHAT_TAIL "}\n\n";
+static const char  chaton_openai_chat_tail_usage[] =
+    CHATON_OPENAI_CHAT_TAIL ",\"usage\":null}\n\n";
+
+
 static const chaton_writer_ops_t  chaton_openai_chat_ops = {
     chaton_openai_chat_text,
     chaton_openai_chat_escaped,
@@ -54,6 +65,8 @@ chaton_openai_chat_init(chaton_openai_chat_t *oc, chaton_alloc_t *a,
     size_t model_len, uint64_t created, size_t max_answer, int stream,
     int include_usage)
 {
+    const char  *tail;
+
     memset(oc, 0, sizeof(chaton_openai_chat_t));
 
     oc->w.ops = &chaton_openai_chat_ops;
@@ -105,14 +118,18 @@ chaton_openai_chat_init(chaton_openai_chat_t *oc, chaton_alloc_t *a,
 
     chaton_try(chaton_buf_literal(&oc->prefix, "\"content\":\""));
 
-    chaton_try(chaton_buf_literal(&oc->tail, "\"},\"logprobs\":null,"
-                                             "\"finish_reason\":null}]"));
+    /*
+     * The tail is the same for every stream: the writer's, never written
+     * to (it has no room of its own), so that a stream holds no copy
+     */
 
-    if (include_usage) {
-        chaton_try(chaton_buf_literal(&oc->tail, ",\"usage\":null"));
-    }
+    tail = include_usage ? chaton_openai_chat_tail_usage
+                         : chaton_openai_chat_tail_plain;
 
-    return chaton_buf_literal(&oc->tail, "}\n\n");
+    oc->tail.data = (unsigned char *) tail;
+    oc->tail.len = strlen(tail);
+
+    return CHATON_OK;
 }
 
 

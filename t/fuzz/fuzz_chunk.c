@@ -414,7 +414,8 @@ run(int mode, const setup_t *su, const uint8_t *ev, size_t evlen,
                  || (rc == CHATON_TOO_BIG && (!stream || t.pictures)),
                  "chat_event returned %d in %s mode", rc, mode_names[mode]);
 
-        FZ_CHECK(t.error.status == 0 || rc == CHATON_BAD,
+        FZ_CHECK(t.error == NULL || t.error->status == 0
+                 || rc == CHATON_BAD,
                  "an error recorded, yet %d", rc);
 
         if (!stream) {
@@ -422,18 +423,18 @@ run(int mode, const setup_t *su, const uint8_t *ev, size_t evlen,
         }
 
         if (rc == CHATON_BAD) {
-            FZ_CHECK(t.error.status == 502 && t.error.code
-                     && t.error.text_len > 0,
+            FZ_CHECK(t.error && t.error->status == 502 && t.error->code
+                     && t.error->text_len > 0,
                      "a backend error that is not a 502 with a message");
 
             /* what the module sends once the stream has begun */
             if (stream) {
-                FZ_CHECK(chaton_error_event(&out, &t.error) == CHATON_OK,
+                FZ_CHECK(chaton_error_event(&out, t.error) == CHATON_OK,
                          "error_event");
             }
 
             chaton_buf_init(&b, &pool.a, 0);
-            FZ_CHECK(chaton_error_json(&b, &t.error) == CHATON_OK,
+            FZ_CHECK(chaton_error_json(&b, t.error) == CHATON_OK,
                      "error_json");
             fz_check_error_json(b.data, b.len);
 

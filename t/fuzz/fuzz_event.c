@@ -352,13 +352,6 @@ same_bytes(const unsigned char *a, size_t alen, const unsigned char *b,
 }
 
 
-static int
-same_cstr(const char *a, const char *b)
-{
-    return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
-}
-
-
 static void
 same_state(side_t *a, side_t *b, const char *when, size_t i)
 {
@@ -388,12 +381,7 @@ same_state(side_t *a, side_t *b, const char *when, size_t i)
     } else if (strcmp(a->t.finish, b->t.finish) != 0) {
         what = "finish_reason";
 
-    } else if (a->t.error.status != b->t.error.status
-               || !same_cstr(a->t.error.code, b->t.error.code)
-               || !same_cstr(a->t.error.type, b->t.error.type)
-               || !same_bytes(a->t.error.text, a->t.error.text_len,
-                              b->t.error.text, b->t.error.text_len))
-    {
+    } else if (!chaton_error_same(a->t.error, b->t.error)) {
         what = "error";
 
     } else if (a->t.events != b->t.events || a->t.writer->chunks != b->t.writer->chunks

@@ -629,6 +629,80 @@ test_sse_in_place_then_overwritten(void **state)
 }
 
 
+/* feeds s from buf, where it is copied first (and may be scribbled on) */
+
+static void
+feed_copy(chaton_sse_t *p, char *buf, const char *s, rec_t *r)
+{
+    strcpy(buf, s);
+    assert_int_equal(chaton_sse_feed(p, (unsigned char *) buf, strlen(buf),
+                                     rec_handler, r), CHATON_OK);
+}
+
+
+/*
+ * A line the network split is read in place, in the line buffer that held
+ * it: the event's data is copied only when it must outlive that buffer
+ * (another line held before the event's end).  The line's first room
+ * holds a common ChatOn delta, so that it does not grow later.
+ */
+
+static void
+test_sse_held_line_in_place(void **state)
+{
+    rec_t         r;
+    size_t        cap;
+    chaton_sse_t  p;
+    char          buf[512];
+
+    static const char  *one[] = { "abcd" };
+    static const char  *joined[] = { "abcd\nefgh" };
+
+    rec_init(&r);
+
+    /* the held line completed, its blank line in the same feed */
+    chaton_sse_init(&p, &unit_alloc, 1024);
+    feed_copy(&p, buf, "data: ab", &r);
+    feed_copy(&p, buf, "cd\n\n", &r);
+    rec_expect(&r, one, 1, "held line, in place");
+    assert_int_equal(p.data.cap, 0);
+    sse_release(&p);
+
+    /* the held line completed, its blank line in the next feed */
+    rec_reset(&r);
+    chaton_sse_init(&p, &unit_alloc, 1024);
+    feed_copy(&p, buf, "data: ab", &r);
+    feed_copy(&p, buf, "cd\n", &r);
+    feed_copy(&p, buf, "\n", &r);
+    rec_expect(&r, one, 1, "held line, blank line later");
+    sse_release(&p);
+
+    /* the held line's data, then another line held: the data is kept */
+    rec_reset(&r);
+    chaton_sse_init(&p, &unit_alloc, 1024);
+    feed_copy(&p, buf, "data: ab", &r);
+    feed_copy(&p, buf, "cd\ndata: ef", &r);
+    memset(buf, 'X', sizeof(buf));
+    feed_copy(&p, buf, "gh\n\n", &r);
+    rec_expect(&r, joined, 1, "held line, then another held");
+    sse_release(&p);
+
+    /* a delta's line (about 260 bytes) split: held without growing */
+    rec_reset(&r);
+    chaton_sse_init(&p, &unit_alloc, 4096);
+    feed_copy(&p, buf, "data: aaaa", &r);
+    cap = p.line.cap;
+    assert_true(cap >= 300);
+    memset(buf, 'a', 280);
+    strcpy(buf + 280, "\n\n");
+    assert_int_equal(chaton_sse_feed(&p, (unsigned char *) buf, 282,
+                                     rec_handler, &r), CHATON_OK);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.len[0], 284);
+    assert_int_equal(p.line.cap, cap);
+    sse_release(&p);
+}
+
 /* ---- line ends and fields -------------------------------------------------- */
 
 
@@ -734,6 +808,7 @@ main(void)
         utest(test_sse_in_place_then_overwritten),
         utest(test_sse_line_ends),
         utest(test_sse_fields),
+        utest(test_sse_held_line_in_place),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
