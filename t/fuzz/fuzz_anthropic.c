@@ -27,36 +27,12 @@
 
 
 static void
-conf_init(chaton_chat_conf_t *conf, uint64_t h)
-{
-    memset(conf, 0, sizeof(chaton_chat_conf_t));
-
-    conf->models = chaton_models_builtin;
-    conf->nmodels = chaton_models_nbuiltin;
-    conf->fallback = ((h >> 24) & 1) ? &chaton_models_builtin[0] : NULL;
-    conf->max_tokens = 8000;
-    conf->max_image = 300;
-    conf->max_images = 6;
-    conf->web_search = (h >> 25) & 1;
-}
-
-
-static void
 check_refusal(int rc, chaton_error_t *err, fz_pool_t *pool)
 {
-    chaton_buf_t  b;
+    fz_parse_refused(rc, err, pool);
 
-    FZ_CHECK(rc == CHATON_BAD, "the parser returned %d", rc);
-    FZ_CHECK(err->status == 400 || err->status == 404,
-             "a refusal with status %d", err->status);
-    FZ_CHECK(err->text_len > 0 && err->text_len < sizeof(err->buf),
-             "a refusal message of %zu bytes", err->text_len);
     FZ_CHECK(chaton_anthropic_error_type(err->status) != NULL,
              "no error type");
-
-    chaton_buf_init(&b, &pool->a, 0);
-    FZ_CHECK(chaton_error_json(&b, err) == CHATON_OK, "error_json failed");
-    fz_check_error_json(b.data, b.len);
 }
 
 
@@ -206,7 +182,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     count = (h >> 5) & 1;
     parse = count ? chaton_anthropic_parse_count : chaton_anthropic_parse;
 
-    conf_init(&conf, h);
+    fz_parse_conf(&conf, h);
 
     fz_pool_init(&pool, 1);
     memset(&err, 0, sizeof(err));

@@ -18,6 +18,48 @@ typedef int (*fz_parse_pt)(chaton_chat_req_t *req, chaton_alloc_t *a,
 
 
 /*
+ * The configuration both dialects' targets parse with: the built-in
+ * models, a default model half the time, web search on half the time
+ */
+
+static FZ_UNUSED void
+fz_parse_conf(chaton_chat_conf_t *conf, uint64_t h)
+{
+    memset(conf, 0, sizeof(chaton_chat_conf_t));
+
+    conf->models = chaton_models_builtin;
+    conf->nmodels = chaton_models_nbuiltin;
+    conf->fallback = ((h >> 24) & 1) ? &chaton_models_builtin[0] : NULL;
+    conf->max_tokens = 8000;
+    conf->max_image = 300;
+    conf->max_images = 6;
+    conf->web_search = (h >> 25) & 1;
+}
+
+
+/*
+ * A refusal: CHATON_BAD, a 400 or 404 with a message that fits, written
+ * as valid error JSON
+ */
+
+static FZ_UNUSED void
+fz_parse_refused(int rc, chaton_error_t *err, fz_pool_t *pool)
+{
+    chaton_buf_t  b;
+
+    FZ_CHECK(rc == CHATON_BAD, "the parser returned %d", rc);
+    FZ_CHECK(err->status == 400 || err->status == 404,
+             "a refusal with status %d", err->status);
+    FZ_CHECK(err->text_len > 0 && err->text_len < sizeof(err->buf),
+             "a refusal message of %zu bytes", err->text_len);
+
+    chaton_buf_init(&b, &pool->a, 0);
+    FZ_CHECK(chaton_error_json(&b, err) == CHATON_OK, "error_json failed");
+    fz_check_error_json(b.data, b.len);
+}
+
+
+/*
  * An accepted conversation: its model the table's or the default, and a
  * ChatOn body that is a JSON object (uploads given their URLs first, as
  * the module does).

@@ -53,15 +53,7 @@ stored(void *data, const unsigned char *id, size_t len,
 static void
 conf_init(chaton_chat_conf_t *conf, uint64_t h)
 {
-    memset(conf, 0, sizeof(chaton_chat_conf_t));
-
-    conf->models = chaton_models_builtin;
-    conf->nmodels = chaton_models_nbuiltin;
-    conf->fallback = ((h >> 24) & 1) ? &chaton_models_builtin[0] : NULL;
-    conf->max_tokens = 8000;
-    conf->max_image = 300;
-    conf->max_images = 6;
-    conf->web_search = (h >> 25) & 1;
+    fz_parse_conf(conf, h);
 
     /* a store, half the time: continued, and the input items kept */
 
@@ -79,29 +71,22 @@ check_refusal(int rc, chaton_error_t *err, fz_pool_t *pool,
 {
     int             object;
     cJSON          *j;
-    chaton_buf_t    b;
     chaton_error_t  body;
 
-    /* a body the shared reading refuses (no JSON object, bad UTF-8, ...)
-     * has no field to name */
+    fz_parse_refused(rc, err, pool);
+
+    /*
+     * a body the shared reading refuses (no JSON object, bad UTF-8, ...)
+     * has no field to name; any other 400 names one
+     */
 
     memset(&body, 0, sizeof(chaton_error_t));
     j = chaton_json_body(data, size, &body);
     object = (j != NULL);
     cJSON_Delete(j);
 
-    FZ_CHECK(rc == CHATON_BAD, "the parser returned %d", rc);
-    FZ_CHECK(err->status == 400 || err->status == 404,
-             "a refusal with status %d", err->status);
-    /* a body that is no JSON object has no field to name */
     FZ_CHECK(err->status != 400 || !object || (err->param && err->param[0]),
              "a 400 naming no field");
-    FZ_CHECK(err->text_len > 0 && err->text_len < sizeof(err->buf),
-             "a refusal message of %zu bytes", err->text_len);
-
-    chaton_buf_init(&b, &pool->a, 0);
-    FZ_CHECK(chaton_error_json(&b, err) == CHATON_OK, "error_json failed");
-    fz_check_error_json(b.data, b.len);
 }
 
 
