@@ -389,6 +389,7 @@ test_sign_text_keys(void **state)
 static void
 test_sign_binary_keys(void **state)
 {
+    size_t            n;
     chaton_buf_t      ka, kb;
     chaton_signer_t  *s;
     char             *auth;
@@ -432,6 +433,14 @@ test_sign_binary_keys(void **state)
     check(s, ka.data, ka.len, kb.data, kb.len, 0, "POST", "/chats/stream",
           13, (const unsigned char *) "{}", 2);
     chaton_signer_destroy(s);
+
+    /* keys about a block long: padded (63, 64) or hashed (65) */
+    for (n = 63; n <= 65; n++) {
+        s = signer(ka.data, ka.len, kb.data, n);
+        check(s, ka.data, ka.len, kb.data, n, 0, "POST", "/chats/stream",
+              13, body, sizeof(body) - 1);
+        chaton_signer_destroy(s);
+    }
 }
 
 
