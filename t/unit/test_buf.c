@@ -849,6 +849,92 @@ test_json_escape_random_bytes(void **state)
 }
 
 
+/*
+ * The byte at each place of ASCII strings up to three words long, each of
+ * its 256 values, and a two-byte character across each place: the word
+ * at a time checks (escaping, UTF-8, the usage count) see it wherever it
+ * is, as the byte loops do.
+ */
+
+static const char *
+escaped_byte(unsigned c, char *buf)
+{
+    switch (c) {
+    case '"': return "\\\"";
+    case '\\': return "\\\\";
+    case '\n': return "\\n";
+    case '\r': return "\\r";
+    case '\t': return "\\t";
+    case '\b': return "\\b";
+    case '\f': return "\\f";
+    }
+
+    if (c < 0x20) {
+        sprintf(buf, "\\u%04x", c);
+
+    } else if (c >= 0x80) {
+        strcpy(buf, "\\ufffd");       /* a lone byte: invalid UTF-8 */
+
+    } else {
+        buf[0] = (char) c;
+        buf[1] = '\0';
+    }
+
+    return buf;
+}
+
+
+static void
+test_words_each_place(void **state)
+{
+    size_t          len, at;
+    unsigned        c;
+    chaton_usage_t  u;
+    char            in[32], want[96], one[8];
+
+    for (len = 1; len <= 24; len++) {
+        for (at = 0; at < len; at++) {
+            for (c = 0; c < 256; c++) {
+                memset(in, 'a', len);
+                in[at] = (char) c;
+
+                snprintf(want, sizeof(want), "%.*s%s%.*s", (int) at, in,
+                         escaped_byte(c, one), (int) (len - at - 1),
+                         in + at + 1);
+                assert_string_equal(escaped(in, len), want);
+
+                assert_int_equal(chaton_utf8_valid((unsigned char *) in, len),
+                                 c < 0x80);
+
+                memset(&u, 0, sizeof(u));
+                chaton_usage_add(&u, (unsigned char *) in, len);
+                assert_int_equal(u.ascii, len - 1 + (c < 0x80));
+                assert_int_equal(u.other, c >= 0xc0);
+
+                unit_pool_release(&unit_pool);
+            }
+
+            if (at + 1 == len) {
+                continue;
+            }
+
+            memset(in, 'a', len);
+            memcpy(in + at, "\xc3\xa9", 2);
+
+            assert_string_equal(escaped(in, len), unit_strn(in, len));
+            assert_true(chaton_utf8_valid((unsigned char *) in, len));
+
+            memset(&u, 0, sizeof(u));
+            chaton_usage_add(&u, (unsigned char *) in, len);
+            assert_int_equal(u.ascii, len - 2);
+            assert_int_equal(u.other, 1);
+
+            unit_pool_release(&unit_pool);
+        }
+    }
+}
+
+
 /* big strings of nothing but escapes: the buffer is topped up correctly */
 
 static void
@@ -962,6 +1048,7 @@ main(void)
         utest(test_utf8_chars),
         utest(test_usage),
         utest(test_json_escape_exact),
+        utest(test_words_each_place),
         utest(test_json_escape_invalid),
         utest(test_json_string_and_cstring),
         utest(test_json_escape_roundtrip),
