@@ -31,7 +31,7 @@ my $recs = $t->mock_wait('chats', 1);
 my $rec = $recs->[-1];
 
 is($j->{object}, 'chat.completion', 'whole: object');
-like($j->{id}, qr/^chatcmpl-\w+$/, 'whole: id');
+like($j->{id}, qr/^chatcmpl-[0-9a-f]{24}$/, 'whole: id');
 is($j->{model}, 'gpt-4o', 'whole: the model asked for, not the backend\'s');
 isnt($rec->{sent}{model}, 'gpt-4o', 'the mock did send a versioned model name');
 is($j->{choices}[0]{message}{role}, 'assistant', 'whole: role');

@@ -33,8 +33,25 @@ chaton_urls_find(const unsigned char *text, size_t len, chaton_url_t *urls,
     const unsigned char  *p, *end, *u, *e;
 
     n = 0;
-    p = text;
     end = text + len;
+
+    /*
+     * every link has "://", 4 or 5 bytes after its start: the first one
+     * (memchr() is fast, prose has few ':') tells where to begin, and
+     * text without one has none
+     */
+
+    for (p = text; (p = memchr(p, ':', end - p)) != NULL; p++) {
+        if (end - p >= 3 && p[1] == '/' && p[2] == '/') {
+            break;
+        }
+    }
+
+    if (p == NULL) {
+        return 0;
+    }
+
+    p = (p - text >= 5) ? p - 5 : text;
 
     while (n < max && p + 8 <= end) {
         for (u = p; u < end && (*u | 0x20) != 'h'; u++) { /* void */ }

@@ -114,6 +114,14 @@ test_crawl_urls_prose(void **state)
     expect_urls("https://. http://...", NULL);
     expect_urls("ftp://example.com mailto:a@b.c", NULL);
     expect_urls("example.com www.example.com", NULL);
+
+    /* the scan begins at the first "://": what comes before it is seen */
+    expect_urls("note: http and https: see http://a.example",
+                "http://a.example", NULL);
+    expect_urls("x://y then https://b.example", "https://b.example", NULL);
+    expect_urls("ahttps://c.example https://d.example",
+                "https://d.example", NULL);
+    expect_urls("time 10:30:00, ratio 1:2 and no link", NULL);
 }
 
 
