@@ -96,9 +96,44 @@ chaton_buf_append(chaton_buf_t *b, const void *p, size_t n)
     } while (0)
 
 
+/*
+ * Text scanned eight bytes at a time (JSON strings escaped and checked,
+ * UTF-8, the usage count): text is mostly ASCII with nothing to escape,
+ * and a byte loop with four comparisons per byte cost more than the
+ * copying.  The tests below say only whether some byte of the word is of
+ * the kind (borrows carry from such a byte only), never which one: the
+ * byte loop then finds it.
+ */
+
+#define CHATON_ONES   0x0101010101010101ULL
+#define CHATON_HIGHS  0x8080808080808080ULL
+
+
+static inline uint64_t
+chaton_word(const unsigned char *s)
+{
+    uint64_t  x;
+
+    memcpy(&x, s, sizeof(x));
+
+    return x;
+}
+
+
+/* some byte of x is zero: its high bit in the result */
+
+#define chaton_word_zero(x)  (((x) - CHATON_ONES) & ~(x))
+
+
+/* some byte of x is below n (n <= 0x80): its high bit in the result */
+
+#define chaton_word_below(x, n)  (((x) - CHATON_ONES * (n)) & ~(x))
+
+
 /* JSON writing: one escaper for every string the gateway emits */
 
 struct cJSON *chaton_json_parse(const unsigned char *s, size_t len);
+struct cJSON *chaton_json_get(const struct cJSON *object, const char *name);
 int chaton_json_strict(const unsigned char *s, size_t len);
 int chaton_json_escape(chaton_buf_t *b, const unsigned char *s, size_t len);
 int chaton_json_string(chaton_buf_t *b, const unsigned char *s, size_t len);

@@ -5,39 +5,6 @@
 #include "chaton.h"
 
 
-/*
- * Eight bytes at a time: text is mostly ASCII with nothing to escape, and
- * a byte loop with four comparisons per byte cost more than the copying.
- * The tests below say only whether some byte of the word is of the kind
- * (borrows carry from such a byte only), never which one: the byte loop
- * then finds it.
- */
-
-#define CHATON_ONES   0x0101010101010101ULL
-#define CHATON_HIGHS  0x8080808080808080ULL
-
-
-static inline uint64_t
-chaton_word(const unsigned char *s)
-{
-    uint64_t  x;
-
-    memcpy(&x, s, sizeof(x));
-
-    return x;
-}
-
-
-/* some byte of x is zero: its high bit in the result */
-
-#define chaton_word_zero(x)  (((x) - CHATON_ONES) & ~(x))
-
-
-/* some byte of x is below n (n <= 0x80): its high bit in the result */
-
-#define chaton_word_below(x, n)  (((x) - CHATON_ONES * (n)) & ~(x))
-
-
 void
 chaton_buf_init(chaton_buf_t *b, chaton_alloc_t *a, size_t max)
 {

@@ -219,10 +219,10 @@ chaton_chat_fields(chaton_parse_t *ps, cJSON *root)
         return rc;
     }
 
-    v = cJSON_GetObjectItemCaseSensitive(root, "stream");
+    v = chaton_json_get(root, "stream");
     req->stream = cJSON_IsTrue(v);
 
-    v = cJSON_GetObjectItemCaseSensitive(root, "stream_options");
+    v = chaton_json_get(root, "stream_options");
 
     if (v && !cJSON_IsNull(v)) {
         if (!cJSON_IsObject(v)) {
@@ -230,7 +230,7 @@ chaton_chat_fields(chaton_parse_t *ps, cJSON *root)
                                     "'stream_options' must be an object");
         }
 
-        o = cJSON_GetObjectItemCaseSensitive(v, "include_usage");
+        o = chaton_json_get(v, "include_usage");
 
         if (o && !cJSON_IsNull(o) && !cJSON_IsBool(o)) {
             return chaton_error_set(ps->err, 400,
@@ -266,7 +266,7 @@ chaton_chat_fields(chaton_parse_t *ps, cJSON *root)
         return rc;
     }
 
-    v = cJSON_GetObjectItemCaseSensitive(root, "n");
+    v = chaton_json_get(root, "n");
 
     if (v && !cJSON_IsNull(v)) {
         if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble)
@@ -302,7 +302,7 @@ chaton_chat_fields(chaton_parse_t *ps, cJSON *root)
         return CHATON_BAD;
     }
 
-    v = cJSON_GetObjectItemCaseSensitive(root, "stop");
+    v = chaton_json_get(root, "stop");
 
     if (v && !cJSON_IsNull(v) && !cJSON_IsString(v)) {
         o = cJSON_IsArray(v) ? v->child : NULL;
@@ -318,7 +318,7 @@ chaton_chat_fields(chaton_parse_t *ps, cJSON *root)
         }
     }
 
-    v = cJSON_GetObjectItemCaseSensitive(root, "user");
+    v = chaton_json_get(root, "user");
 
     if (v && !cJSON_IsNull(v) && !cJSON_IsString(v)) {
         return chaton_error_set(ps->err, 400, "user", NULL,
@@ -356,7 +356,7 @@ chaton_chat_fields(chaton_parse_t *ps, cJSON *root)
 
     /* OpenAI's way to ask for a searched answer */
 
-    v = cJSON_GetObjectItemCaseSensitive(root, "web_search_options");
+    v = chaton_json_get(root, "web_search_options");
 
     if (v && !cJSON_IsNull(v)) {
         if (!cJSON_IsObject(v)) {
@@ -368,7 +368,7 @@ chaton_chat_fields(chaton_parse_t *ps, cJSON *root)
         req->web_search = 1;
     }
 
-    v = cJSON_GetObjectItemCaseSensitive(root, "web_search_engine");
+    v = chaton_json_get(root, "web_search_engine");
 
     if (v && !cJSON_IsNull(v)) {
         if (!cJSON_IsString(v) || v->valuestring[0] == '\0') {
@@ -384,7 +384,7 @@ chaton_chat_fields(chaton_parse_t *ps, cJSON *root)
         }
     }
 
-    v = cJSON_GetObjectItemCaseSensitive(root, "messages");
+    v = chaton_json_get(root, "messages");
 
     if (v == NULL || cJSON_IsNull(v)) {
         return chaton_error_set(ps->err, 400, "messages", NULL,
@@ -530,6 +530,18 @@ chaton_conv_fits(chaton_chat_req_t *req, chaton_error_t *err)
 }
 
 
+/* "messages[i]" and what follows, in ps->param */
+
+static const char *
+chaton_chat_param(chaton_parse_t *ps, size_t i, const char *field)
+{
+    (void) snprintf(ps->param, sizeof(ps->param), "messages[%zu]%s", i,
+                    field);
+
+    return ps->param;
+}
+
+
 static int
 chaton_chat_message(chaton_parse_t *ps, cJSON *m, size_t i,
     chaton_message_t *msg)
@@ -538,21 +550,20 @@ chaton_chat_message(chaton_parse_t *ps, cJSON *m, size_t i,
     cJSON         *v;
     chaton_buf_t   text;
 
-    (void) snprintf(ps->param, sizeof(ps->param), "messages[%zu]", i);
+    /* the parameter's name is written when it is refused only */
 
     if (!cJSON_IsObject(m)) {
-        return chaton_error_set(ps->err, 400, ps->param, NULL,
-                                "'%s' must be an object", ps->param);
+        return chaton_error_set(ps->err, 400, chaton_chat_param(ps, i, ""),
+                                NULL, "'%s' must be an object", ps->param);
     }
 
     memset(msg, 0, sizeof(chaton_message_t));
 
-    (void) snprintf(ps->param, sizeof(ps->param), "messages[%zu].role", i);
-
-    v = cJSON_GetObjectItemCaseSensitive(m, "role");
+    v = chaton_json_get(m, "role");
 
     if (!cJSON_IsString(v)) {
-        return chaton_error_set(ps->err, 400, ps->param, NULL,
+        return chaton_error_set(ps->err, 400,
+                                chaton_chat_param(ps, i, ".role"), NULL,
                                 "'%s' must be a string", ps->param);
     }
 
@@ -565,7 +576,8 @@ chaton_chat_message(chaton_parse_t *ps, cJSON *m, size_t i,
     msg->role = chaton_chat_role(v->valuestring);
 
     if (msg->role == NULL) {
-        return chaton_error_set(ps->err, 400, ps->param, NULL,
+        return chaton_error_set(ps->err, 400,
+                                chaton_chat_param(ps, i, ".role"), NULL,
                                 "'%s' must be one of system, developer, "
                                 "user, assistant", ps->param);
     }
@@ -577,9 +589,7 @@ chaton_chat_message(chaton_parse_t *ps, cJSON *m, size_t i,
         }
     }
 
-    (void) snprintf(ps->param, sizeof(ps->param), "messages[%zu].content", i);
-
-    v = cJSON_GetObjectItemCaseSensitive(m, "content");
+    v = chaton_json_get(m, "content");
 
     /* an assistant turn may have no content (it only called tools) */
 
@@ -588,7 +598,8 @@ chaton_chat_message(chaton_parse_t *ps, cJSON *m, size_t i,
             return CHATON_OK;
         }
 
-        return chaton_error_set(ps->err, 400, ps->param, NULL,
+        return chaton_error_set(ps->err, 400,
+                                chaton_chat_param(ps, i, ".content"), NULL,
                                 "'%s' is required", ps->param);
     }
 
@@ -599,13 +610,15 @@ chaton_chat_message(chaton_parse_t *ps, cJSON *m, size_t i,
     }
 
     if (!cJSON_IsArray(v)) {
-        return chaton_error_set(ps->err, 400, ps->param, NULL,
+        return chaton_error_set(ps->err, 400,
+                                chaton_chat_param(ps, i, ".content"), NULL,
                                 "'%s' must be a string or an array of "
                                 "content parts", ps->param);
     }
 
     if (cJSON_GetArraySize(v) == 0) {
-        return chaton_error_set(ps->err, 400, ps->param, NULL,
+        return chaton_error_set(ps->err, 400,
+                                chaton_chat_param(ps, i, ".content"), NULL,
                                 "'%s' must not be an empty array", ps->param);
     }
 
@@ -643,7 +656,7 @@ chaton_chat_parts(chaton_parse_t *ps, cJSON *parts, size_t i,
         (void) snprintf(ps->param, sizeof(ps->param),
                         "messages[%zu].content[%zu]", i, j);
 
-        type = cJSON_GetObjectItemCaseSensitive(part, "type");
+        type = chaton_json_get(part, "type");
 
         if (!cJSON_IsObject(part) || !cJSON_IsString(type)) {
             return chaton_error_set(ps->err, 400, ps->param, NULL,
@@ -654,7 +667,7 @@ chaton_chat_parts(chaton_parse_t *ps, cJSON *parts, size_t i,
         if (strcmp(type->valuestring, "text") == 0
             || strcmp(type->valuestring, "input_text") == 0)
         {
-            v = cJSON_GetObjectItemCaseSensitive(part, "text");
+            v = chaton_json_get(part, "text");
 
             if (!cJSON_IsString(v)) {
                 return chaton_error_set(ps->err, 400, ps->param, NULL,
@@ -713,12 +726,12 @@ chaton_chat_image(chaton_parse_t *ps, cJSON *part)
 
     req = ps->req;
 
-    v = cJSON_GetObjectItemCaseSensitive(part, "image_url");
+    v = chaton_json_get(part, "image_url");
 
     /* {"url": "..."} per the API, a bare string from lax clients */
 
     if (cJSON_IsObject(v)) {
-        v = cJSON_GetObjectItemCaseSensitive(v, "url");
+        v = chaton_json_get(v, "url");
     }
 
     if (!cJSON_IsString(v) || v->valuestring[0] == '\0') {
@@ -867,7 +880,7 @@ chaton_conv_model(chaton_chat_req_t *req, chaton_alloc_t *a,
 {
     cJSON  *v;
 
-    v = cJSON_GetObjectItemCaseSensitive(root, "model");
+    v = chaton_json_get(root, "model");
 
     if (v == NULL || cJSON_IsNull(v)) {
         return chaton_error_set(err, 400, "model", NULL,
@@ -922,7 +935,7 @@ chaton_conv_bool(chaton_error_t *err, cJSON *root, const char *name,
 {
     cJSON  *v;
 
-    v = cJSON_GetObjectItemCaseSensitive(root, name);
+    v = chaton_json_get(root, name);
 
     if (v == NULL || cJSON_IsNull(v)) {
         return CHATON_OK;
@@ -949,7 +962,7 @@ chaton_conv_number(chaton_error_t *err, cJSON *root, const char *name,
 {
     cJSON  *v;
 
-    v = cJSON_GetObjectItemCaseSensitive(root, name);
+    v = chaton_json_get(root, name);
 
     if (v == NULL || cJSON_IsNull(v)) {
         return CHATON_OK;
@@ -983,7 +996,7 @@ chaton_conv_integer(chaton_error_t *err, cJSON *root, const char *name,
 {
     cJSON  *v;
 
-    v = cJSON_GetObjectItemCaseSensitive(root, name);
+    v = chaton_json_get(root, name);
 
     if (v == NULL || cJSON_IsNull(v)) {
         return CHATON_OK;
@@ -1025,10 +1038,10 @@ chaton_chat_tools(chaton_parse_t *ps, cJSON *root)
     req = ps->req;
     legacy = 0;
 
-    list = cJSON_GetObjectItemCaseSensitive(root, "tools");
+    list = chaton_json_get(root, "tools");
 
     if (list == NULL || cJSON_IsNull(list)) {
-        list = cJSON_GetObjectItemCaseSensitive(root, "functions");
+        list = chaton_json_get(root, "functions");
         legacy = 1;
     }
 
@@ -1069,7 +1082,7 @@ chaton_chat_tools(chaton_parse_t *ps, cJSON *root)
                                         "'%s' must be an object", ps->param);
             }
 
-            v = cJSON_GetObjectItemCaseSensitive(item, "type");
+            v = chaton_json_get(item, "type");
 
             if (!cJSON_IsString(v) || strcmp(v->valuestring, "function")) {
                 (void) snprintf(ps->param, sizeof(ps->param),
@@ -1083,7 +1096,7 @@ chaton_chat_tools(chaton_parse_t *ps, cJSON *root)
 
             (void) snprintf(ps->param, sizeof(ps->param),
                             "tools[%zu].function", k);
-            fn = cJSON_GetObjectItemCaseSensitive(item, "function");
+            fn = chaton_json_get(item, "function");
         }
 
         rc = chaton_conv_tool(ps->alloc, ps->err, ps->param, fn,
@@ -1100,13 +1113,13 @@ chaton_chat_tools(chaton_parse_t *ps, cJSON *root)
     req->tools.choice = CHATON_TOOL_CHOICE_AUTO;
     req->tools.parallel = 1;
 
-    v = cJSON_GetObjectItemCaseSensitive(root, "tool_choice");
+    v = chaton_json_get(root, "tool_choice");
 
     if (v && !cJSON_IsNull(v)) {
         rc = chaton_chat_tool_choice(ps, v, "tool_choice");
 
     } else {
-        v = cJSON_GetObjectItemCaseSensitive(root, "function_call");
+        v = chaton_json_get(root, "function_call");
         rc = (v && !cJSON_IsNull(v))
              ? chaton_chat_tool_choice(ps, v, "function_call") : CHATON_OK;
     }
@@ -1115,7 +1128,7 @@ chaton_chat_tools(chaton_parse_t *ps, cJSON *root)
         return rc;
     }
 
-    v = cJSON_GetObjectItemCaseSensitive(root, "parallel_tool_calls");
+    v = chaton_json_get(root, "parallel_tool_calls");
 
     if (v && !cJSON_IsNull(v)) {
         if (!cJSON_IsBool(v)) {
@@ -1160,7 +1173,7 @@ chaton_conv_tool(chaton_alloc_t *a, chaton_error_t *err, const char *param,
 
     (void) snprintf(name, sizeof(name), "%s.name", param);
 
-    v = cJSON_GetObjectItemCaseSensitive(fn, "name");
+    v = chaton_json_get(fn, "name");
 
     if (!cJSON_IsString(v)) {
         return chaton_error_set(err, 400, name, NULL,
@@ -1188,7 +1201,7 @@ chaton_conv_tool(chaton_alloc_t *a, chaton_error_t *err, const char *param,
         return CHATON_ERROR;
     }
 
-    v = cJSON_GetObjectItemCaseSensitive(fn, "description");
+    v = chaton_json_get(fn, "description");
 
     if (v && !cJSON_IsNull(v)) {
         if (!cJSON_IsString(v)) {
@@ -1204,7 +1217,7 @@ chaton_conv_tool(chaton_alloc_t *a, chaton_error_t *err, const char *param,
         }
     }
 
-    v = cJSON_GetObjectItemCaseSensitive(fn, schema);
+    v = chaton_json_get(fn, schema);
 
     if (v && !cJSON_IsNull(v)) {
         if (!cJSON_IsObject(v)) {
@@ -1243,7 +1256,7 @@ chaton_conv_tools(chaton_chat_req_t *req, chaton_alloc_t *a,
     *list = NULL;
     *tools = NULL;
 
-    v = cJSON_GetObjectItemCaseSensitive(root, "tools");
+    v = chaton_json_get(root, "tools");
 
     if (v == NULL || cJSON_IsNull(v)) {
         return CHATON_OK;
@@ -1350,18 +1363,17 @@ chaton_chat_tool_choice(chaton_parse_t *ps, cJSON *v, const char *param)
     fn = v;
 
     if (cJSON_IsObject(v) && param[0] == 't') {
-        name = cJSON_GetObjectItemCaseSensitive(v, "type");
+        name = chaton_json_get(v, "type");
 
         if (!cJSON_IsString(name) || strcmp(name->valuestring, "function")) {
             return chaton_error_set(ps->err, 400, param, "invalid_value",
                                     "'%s.type' must be 'function'", param);
         }
 
-        fn = cJSON_GetObjectItemCaseSensitive(v, "function");
+        fn = chaton_json_get(v, "function");
     }
 
-    name = cJSON_IsObject(fn) ? cJSON_GetObjectItemCaseSensitive(fn, "name")
-                              : NULL;
+    name = cJSON_IsObject(fn) ? chaton_json_get(fn, "name") : NULL;
 
     if (!cJSON_IsString(name)) {
         return chaton_error_set(ps->err, 400, param, "invalid_value",
@@ -1415,7 +1427,7 @@ chaton_chat_format(chaton_parse_t *ps, cJSON *root)
 {
     cJSON  *v;
 
-    v = cJSON_GetObjectItemCaseSensitive(root, "response_format");
+    v = chaton_json_get(root, "response_format");
 
     if (v == NULL || cJSON_IsNull(v)) {
         return CHATON_OK;
@@ -1445,7 +1457,7 @@ chaton_conv_format(chaton_chat_req_t *req, chaton_alloc_t *a,
                                 "'%s' must be an object", param);
     }
 
-    type = cJSON_GetObjectItemCaseSensitive(v, "type");
+    type = chaton_json_get(v, "type");
     (void) snprintf(p, sizeof(p), "%s.type", param);
 
     if (!cJSON_IsString(type)) {
@@ -1472,7 +1484,7 @@ chaton_conv_format(chaton_chat_req_t *req, chaton_alloc_t *a,
     (void) snprintf(p, sizeof(p), "%s", param);
 
     if (nested) {
-        js = cJSON_GetObjectItemCaseSensitive(v, "json_schema");
+        js = chaton_json_get(v, "json_schema");
         (void) snprintf(p, sizeof(p), "%s.json_schema", param);
 
         if (!cJSON_IsObject(js)) {
@@ -1481,7 +1493,7 @@ chaton_conv_format(chaton_chat_req_t *req, chaton_alloc_t *a,
         }
     }
 
-    o = cJSON_GetObjectItemCaseSensitive(js, "name");
+    o = chaton_json_get(js, "name");
     (void) strcat(p, ".name");
 
     if (!cJSON_IsString(o) || o->valuestring[0] == '\0') {
@@ -1495,7 +1507,7 @@ chaton_conv_format(chaton_chat_req_t *req, chaton_alloc_t *a,
         return CHATON_ERROR;
     }
 
-    o = cJSON_GetObjectItemCaseSensitive(js, "schema");
+    o = chaton_json_get(js, "schema");
 
     if (o && !cJSON_IsNull(o)) {
         if (!cJSON_IsObject(o)) {
@@ -1528,10 +1540,10 @@ chaton_chat_calls(chaton_parse_t *ps, cJSON *m, size_t i,
     cJSON   *list, *item, *v;
     char     param[80];
 
-    list = cJSON_GetObjectItemCaseSensitive(m, "tool_calls");
+    list = chaton_json_get(m, "tool_calls");
 
     if (list == NULL || cJSON_IsNull(list)) {
-        v = cJSON_GetObjectItemCaseSensitive(m, "function_call");
+        v = chaton_json_get(m, "function_call");
 
         if (v == NULL || cJSON_IsNull(v)) {
             return CHATON_OK;
@@ -1588,7 +1600,7 @@ chaton_chat_calls(chaton_parse_t *ps, cJSON *m, size_t i,
                                     "'%s' must be an object", ps->param);
         }
 
-        v = cJSON_GetObjectItemCaseSensitive(item, "id");
+        v = chaton_json_get(item, "id");
 
         if (!cJSON_IsString(v) || v->valuestring[0] == '\0') {
             (void) snprintf(param, sizeof(param), "%s.id", ps->param);
@@ -1603,7 +1615,7 @@ chaton_chat_calls(chaton_parse_t *ps, cJSON *m, size_t i,
             return CHATON_ERROR;
         }
 
-        v = cJSON_GetObjectItemCaseSensitive(item, "type");
+        v = chaton_json_get(item, "type");
 
         if (v && !cJSON_IsNull(v)
             && !(cJSON_IsString(v) && strcmp(v->valuestring, "function") == 0))
@@ -1616,8 +1628,7 @@ chaton_chat_calls(chaton_parse_t *ps, cJSON *m, size_t i,
         (void) snprintf(ps->param, sizeof(ps->param),
                         "messages[%zu].tool_calls[%zu].function", i, k);
 
-        rc = chaton_chat_call(ps, cJSON_GetObjectItemCaseSensitive(item,
-                                                                "function"),
+        rc = chaton_chat_call(ps, chaton_json_get(item, "function"),
                               &msg->calls[k]);
         if (rc != CHATON_OK) {
             return rc;
@@ -1645,7 +1656,7 @@ chaton_chat_call(chaton_parse_t *ps, cJSON *fn, chaton_call_t *c)
                                 "'%s' must be an object", ps->param);
     }
 
-    v = cJSON_GetObjectItemCaseSensitive(fn, "name");
+    v = chaton_json_get(fn, "name");
 
     if (!cJSON_IsString(v) || v->valuestring[0] == '\0') {
         (void) snprintf(param, sizeof(param), "%s.name", ps->param);
@@ -1660,7 +1671,7 @@ chaton_chat_call(chaton_parse_t *ps, cJSON *fn, chaton_call_t *c)
 
     (void) snprintf(param, sizeof(param), "%s.arguments", ps->param);
 
-    v = cJSON_GetObjectItemCaseSensitive(fn, "arguments");
+    v = chaton_json_get(fn, "arguments");
 
     if (!cJSON_IsString(v)) {
         return chaton_error_set(ps->err, 400, param, NULL,
@@ -1704,7 +1715,7 @@ chaton_chat_result(chaton_parse_t *ps, cJSON *m, size_t i,
         (void) snprintf(ps->param, sizeof(ps->param),
                         "messages[%zu].tool_call_id", i);
 
-        v = cJSON_GetObjectItemCaseSensitive(m, "tool_call_id");
+        v = chaton_json_get(m, "tool_call_id");
 
         if (!cJSON_IsString(v)) {
             return chaton_error_set(ps->err, 400, ps->param, NULL,
@@ -1717,7 +1728,7 @@ chaton_chat_result(chaton_parse_t *ps, cJSON *m, size_t i,
         (void) snprintf(ps->param, sizeof(ps->param), "messages[%zu].name",
                         i);
 
-        v = cJSON_GetObjectItemCaseSensitive(m, "name");
+        v = chaton_json_get(m, "name");
 
         if (!cJSON_IsString(v)) {
             return chaton_error_set(ps->err, 400, ps->param, NULL,
@@ -1737,7 +1748,7 @@ chaton_chat_result(chaton_parse_t *ps, cJSON *m, size_t i,
 
     chaton_buf_init(&content, ps->alloc, 0);
 
-    v = cJSON_GetObjectItemCaseSensitive(m, "content");
+    v = chaton_json_get(m, "content");
 
     if (cJSON_IsString(v)) {
         chaton_try(chaton_buf_append_str(&content, v->valuestring));
@@ -1745,7 +1756,7 @@ chaton_chat_result(chaton_parse_t *ps, cJSON *m, size_t i,
     } else if (cJSON_IsArray(v)) {
 
         cJSON_ArrayForEach(part, v) {
-            text = cJSON_GetObjectItemCaseSensitive(part, "text");
+            text = chaton_json_get(part, "text");
 
             if (!cJSON_IsString(text)) {
                 return chaton_error_set(ps->err, 400, ps->param, NULL,

@@ -306,8 +306,8 @@ chaton_tools_example_args(chaton_buf_t *b, const chaton_tool_t *tool)
         schema = chaton_json_parse(tool->parameters, tool->parameters_len);
     }
 
-    props = cJSON_GetObjectItemCaseSensitive(schema, "properties");
-    req = cJSON_GetObjectItemCaseSensitive(schema, "required");
+    props = chaton_json_get(schema, "properties");
+    req = chaton_json_get(schema, "required");
 
     if (!cJSON_IsObject(props)) {
         props = NULL;
@@ -374,14 +374,13 @@ chaton_tools_example_value(chaton_buf_t *b, const cJSON *schema)
     cJSON       *type, *e;
     const char  *s;
 
-    e = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(schema, "enum"),
-                           0);
+    e = cJSON_GetArrayItem(chaton_json_get(schema, "enum"), 0);
 
     if (cJSON_IsString(e)) {
         return chaton_json_cstring(b, e->valuestring);
     }
 
-    type = cJSON_GetObjectItemCaseSensitive(schema, "type");
+    type = chaton_json_get(schema, "type");
     s = cJSON_IsString(type) ? type->valuestring : "";
 
     if (strcmp(s, "integer") == 0 || strcmp(s, "number") == 0) {

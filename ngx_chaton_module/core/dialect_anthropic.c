@@ -146,7 +146,7 @@ chaton_an_fields(chaton_an_parse_t *ps, cJSON *root)
         chaton_try(chaton_conv_nonce(ps->req, ps->conf));
     }
 
-    v = cJSON_GetObjectItemCaseSensitive(root, "messages");
+    v = chaton_json_get(root, "messages");
 
     if (v == NULL || cJSON_IsNull(v)) {
         return chaton_error_set(ps->err, 400, "messages", NULL,
@@ -195,7 +195,7 @@ chaton_an_options(chaton_an_parse_t *ps, cJSON *root)
 
     req = ps->req;
 
-    v = cJSON_GetObjectItemCaseSensitive(root, "max_tokens");
+    v = chaton_json_get(root, "max_tokens");
 
     if ((v == NULL || cJSON_IsNull(v)) && !ps->count) {
         return chaton_error_set(ps->err, 400, "max_tokens", NULL,
@@ -207,7 +207,7 @@ chaton_an_options(chaton_an_parse_t *ps, cJSON *root)
     req->max_tokens = cJSON_IsNumber(v) ? (uint64_t) v->valuedouble
                                         : ps->conf->max_tokens;
 
-    v = cJSON_GetObjectItemCaseSensitive(root, "stream");
+    v = chaton_json_get(root, "stream");
 
     if (v && !cJSON_IsNull(v) && !cJSON_IsBool(v)) {
         return chaton_error_set(ps->err, 400, "stream", NULL,
@@ -225,7 +225,7 @@ chaton_an_options(chaton_an_parse_t *ps, cJSON *root)
     chaton_try(chaton_an_object(ps, root, "metadata", &v));
 
     if (v) {
-        v = cJSON_GetObjectItemCaseSensitive(v, "user_id");
+        v = chaton_json_get(v, "user_id");
 
         if (v && !cJSON_IsNull(v) && !cJSON_IsString(v)) {
             return chaton_error_set(ps->err, 400, "metadata.user_id", NULL,
@@ -258,7 +258,7 @@ chaton_an_thinking(chaton_an_parse_t *ps, cJSON *root)
         return CHATON_OK;
     }
 
-    type = cJSON_GetObjectItemCaseSensitive(v, "type");
+    type = chaton_json_get(v, "type");
 
     if (!cJSON_IsString(type)
         || (strcmp(type->valuestring, "enabled") != 0
@@ -274,7 +274,7 @@ chaton_an_thinking(chaton_an_parse_t *ps, cJSON *root)
         return CHATON_OK;
     }
 
-    v = cJSON_GetObjectItemCaseSensitive(v, "budget_tokens");
+    v = chaton_json_get(v, "budget_tokens");
 
     if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble)
         || v->valuedouble < 1 || v->valuedouble > 1e9)
@@ -299,7 +299,7 @@ chaton_an_stops(chaton_an_parse_t *ps, cJSON *root)
 
     req = ps->req;
 
-    list = cJSON_GetObjectItemCaseSensitive(root, "stop_sequences");
+    list = chaton_json_get(root, "stop_sequences");
 
     if (list == NULL || cJSON_IsNull(list)) {
         return CHATON_OK;
@@ -392,7 +392,7 @@ chaton_an_tools(chaton_an_parse_t *ps, cJSON *root)
                                     "%s: must be an object", ps->param);
         }
 
-        type = cJSON_GetObjectItemCaseSensitive(item, "type");
+        type = chaton_json_get(item, "type");
 
         if (cJSON_IsString(type)
             && strncmp(type->valuestring, "web_search_", 11) == 0)
@@ -417,7 +417,7 @@ chaton_an_tools(chaton_an_parse_t *ps, cJSON *root)
                                                          : "");
         }
 
-        schema = cJSON_GetObjectItemCaseSensitive(item, "input_schema");
+        schema = chaton_json_get(item, "input_schema");
 
         if (!cJSON_IsObject(schema)) {
             (void) snprintf(ps->param, sizeof(ps->param),
@@ -455,7 +455,7 @@ chaton_an_tool_choice(chaton_an_parse_t *ps, cJSON *root)
         return CHATON_OK;
     }
 
-    name = cJSON_GetObjectItemCaseSensitive(v, "disable_parallel_tool_use");
+    name = chaton_json_get(v, "disable_parallel_tool_use");
 
     if (name && !cJSON_IsNull(name)) {
         if (!cJSON_IsBool(name)) {
@@ -468,7 +468,7 @@ chaton_an_tool_choice(chaton_an_parse_t *ps, cJSON *root)
         t->parallel = !cJSON_IsTrue(name);
     }
 
-    type = cJSON_GetObjectItemCaseSensitive(v, "type");
+    type = chaton_json_get(v, "type");
 
     if (!cJSON_IsString(type)) {
         return chaton_error_set(ps->err, 400, "tool_choice.type", NULL,
@@ -503,7 +503,7 @@ chaton_an_tool_choice(chaton_an_parse_t *ps, cJSON *root)
         return CHATON_OK;
     }
 
-    name = cJSON_GetObjectItemCaseSensitive(v, "name");
+    name = chaton_json_get(v, "name");
 
     if (cJSON_IsString(name)
         && chaton_conv_choose(t, name->valuestring) == CHATON_OK)
@@ -529,7 +529,7 @@ chaton_an_system(chaton_an_parse_t *ps, cJSON *root)
 
     req = ps->req;
 
-    v = cJSON_GetObjectItemCaseSensitive(root, "system");
+    v = chaton_json_get(root, "system");
 
     if (v == NULL || cJSON_IsNull(v)) {
         return CHATON_OK;
@@ -639,7 +639,7 @@ chaton_an_message(chaton_an_parse_t *ps, cJSON *m, size_t i,
 
     (void) snprintf(ps->param, sizeof(ps->param), "messages[%zu].role", i);
 
-    v = cJSON_GetObjectItemCaseSensitive(m, "role");
+    v = chaton_json_get(m, "role");
 
     if (cJSON_IsString(v) && strcmp(v->valuestring, "user") == 0) {
         msg->role = "user";
@@ -659,7 +659,7 @@ chaton_an_message(chaton_an_parse_t *ps, cJSON *m, size_t i,
     (void) snprintf(ps->param, sizeof(ps->param), "messages[%zu].content",
                     i);
 
-    v = cJSON_GetObjectItemCaseSensitive(m, "content");
+    v = chaton_json_get(m, "content");
 
     chaton_buf_init(&text, ps->alloc, 0);
 
@@ -715,7 +715,7 @@ chaton_an_calls(cJSON *blocks)
     n = 0;
 
     cJSON_ArrayForEach(block, blocks) {
-        type = cJSON_GetObjectItemCaseSensitive(block, "type");
+        type = chaton_json_get(block, "type");
 
         if (cJSON_IsString(type) && strcmp(type->valuestring, "tool_use") == 0)
         {
@@ -736,7 +736,7 @@ chaton_an_block(chaton_an_parse_t *ps, cJSON *block, const char *role,
     cJSON        *type, *v;
     const char   *t;
 
-    type = cJSON_GetObjectItemCaseSensitive(block, "type");
+    type = chaton_json_get(block, "type");
 
     if (!cJSON_IsObject(block) || !cJSON_IsString(type)) {
         return chaton_error_set(ps->err, 400, ps->param, NULL,
@@ -747,7 +747,7 @@ chaton_an_block(chaton_an_parse_t *ps, cJSON *block, const char *role,
     t = type->valuestring;
 
     if (strcmp(t, "text") == 0) {
-        v = cJSON_GetObjectItemCaseSensitive(block, "text");
+        v = chaton_json_get(block, "text");
 
         if (!cJSON_IsString(v)) {
             (void) strcat(ps->param, ".text");
@@ -800,7 +800,7 @@ chaton_an_text(chaton_an_parse_t *ps, cJSON *blocks, chaton_message_t *msg,
         (void) snprintf(ps->param + plen, sizeof(ps->param) - plen, "[%zu]",
                         k++);
 
-        type = cJSON_GetObjectItemCaseSensitive(block, "type");
+        type = chaton_json_get(block, "type");
 
         if (images && cJSON_IsString(type)
             && strcmp(type->valuestring, "image") == 0)
@@ -809,7 +809,7 @@ chaton_an_text(chaton_an_parse_t *ps, cJSON *blocks, chaton_message_t *msg,
             continue;
         }
 
-        v = cJSON_GetObjectItemCaseSensitive(block, "text");
+        v = chaton_json_get(block, "text");
 
         if (!cJSON_IsString(type) || strcmp(type->valuestring, "text") != 0
             || !cJSON_IsString(v))
@@ -844,8 +844,8 @@ chaton_an_image(chaton_an_parse_t *ps, cJSON *block, chaton_message_t *msg)
     chaton_image_t                 *img;
     const chaton_dataurl_type_t    *mime;
 
-    src = cJSON_GetObjectItemCaseSensitive(block, "source");
-    type = cJSON_GetObjectItemCaseSensitive(src, "type");
+    src = chaton_json_get(block, "source");
+    type = chaton_json_get(src, "type");
 
     (void) snprintf(param, sizeof(param), "%s.source", ps->param);
 
@@ -859,7 +859,7 @@ chaton_an_image(chaton_an_parse_t *ps, cJSON *block, chaton_message_t *msg)
                                  ps->err, &img));
 
     if (strcmp(type->valuestring, "url") == 0) {
-        v = cJSON_GetObjectItemCaseSensitive(src, "url");
+        v = chaton_json_get(src, "url");
 
         if (!cJSON_IsString(v)
             || !chaton_conv_http_url((const unsigned char *) v->valuestring,
@@ -888,7 +888,7 @@ chaton_an_image(chaton_an_parse_t *ps, cJSON *block, chaton_message_t *msg)
                                 "%s: must be 'base64' or 'url'", param);
     }
 
-    v = cJSON_GetObjectItemCaseSensitive(src, "media_type");
+    v = chaton_json_get(src, "media_type");
 
     mime = cJSON_IsString(v)
            ? chaton_dataurl_type((const unsigned char *) v->valuestring,
@@ -904,7 +904,7 @@ chaton_an_image(chaton_an_parse_t *ps, cJSON *block, chaton_message_t *msg)
 
     (void) strcat(param, ".data");
 
-    v = cJSON_GetObjectItemCaseSensitive(src, "data");
+    v = chaton_json_get(src, "data");
 
     if (!cJSON_IsString(v)) {
         return chaton_error_set(ps->err, 400, param, NULL,
@@ -960,7 +960,7 @@ chaton_an_tool_use(chaton_an_parse_t *ps, cJSON *block,
     chaton_try(chaton_an_string(ps, block, "id", &c->id, &c->id_len));
     chaton_try(chaton_an_string(ps, block, "name", &c->name, &c->name_len));
 
-    v = cJSON_GetObjectItemCaseSensitive(block, "input");
+    v = chaton_json_get(block, "input");
 
     if (!cJSON_IsObject(v)) {
         (void) snprintf(param, sizeof(param), "%s.input", ps->param);
@@ -998,7 +998,7 @@ chaton_an_tool_result(chaton_an_parse_t *ps, cJSON *block,
 
     (void) strcat(ps->param, ".tool_use_id");
 
-    v = cJSON_GetObjectItemCaseSensitive(block, "tool_use_id");
+    v = chaton_json_get(block, "tool_use_id");
 
     if (!cJSON_IsString(v)) {
         return chaton_error_set(ps->err, 400, ps->param, NULL,
@@ -1016,7 +1016,7 @@ chaton_an_tool_result(chaton_an_parse_t *ps, cJSON *block,
     ps->param[plen] = '\0';
     (void) strcat(ps->param, ".is_error");
 
-    v = cJSON_GetObjectItemCaseSensitive(block, "is_error");
+    v = chaton_json_get(block, "is_error");
 
     if (v && !cJSON_IsNull(v) && !cJSON_IsBool(v)) {
         return chaton_error_set(ps->err, 400, ps->param, NULL,
@@ -1033,7 +1033,7 @@ chaton_an_tool_result(chaton_an_parse_t *ps, cJSON *block,
     ps->param[plen] = '\0';
     (void) strcat(ps->param, ".content");
 
-    v = cJSON_GetObjectItemCaseSensitive(block, "content");
+    v = chaton_json_get(block, "content");
 
     if (cJSON_IsString(v)) {
         chaton_try(chaton_buf_append_str(&content, v->valuestring));
@@ -1073,7 +1073,7 @@ chaton_an_string(chaton_an_parse_t *ps, cJSON *o, const char *key,
     cJSON  *v;
     char    param[128];
 
-    v = cJSON_GetObjectItemCaseSensitive(o, key);
+    v = chaton_json_get(o, key);
 
     if (!cJSON_IsString(v) || v->valuestring[0] == '\0') {
         (void) snprintf(param, sizeof(param), "%s.%s", ps->param, key);
@@ -1093,7 +1093,7 @@ static int
 chaton_an_object(chaton_an_parse_t *ps, cJSON *root, const char *name,
     cJSON **v)
 {
-    *v = cJSON_GetObjectItemCaseSensitive(root, name);
+    *v = chaton_json_get(root, name);
 
     if (*v == NULL || cJSON_IsNull(*v)) {
         *v = NULL;
@@ -1134,7 +1134,7 @@ chaton_an_number(chaton_an_parse_t *ps, cJSON *root, const char *name,
 {
     cJSON  *v;
 
-    v = cJSON_GetObjectItemCaseSensitive(root, name);
+    v = chaton_json_get(root, name);
 
     if (v == NULL || cJSON_IsNull(v)) {
         return CHATON_OK;

@@ -208,7 +208,7 @@ chaton_rs_fields(chaton_rs_parse_t *ps, cJSON *root)
         chaton_try(chaton_conv_nonce(ps->req, ps->conf));
     }
 
-    v = cJSON_GetObjectItemCaseSensitive(root, "input");
+    v = chaton_json_get(root, "input");
 
     if (v == NULL || cJSON_IsNull(v)) {
         return chaton_error_set(ps->err, 400, "input", NULL,
@@ -275,7 +275,7 @@ chaton_rs_echo(chaton_rs_parse_t *ps, cJSON *root)
         chaton_try(chaton_buf_append_str(&b, chaton_rs_echoes[i].name));
         chaton_try(chaton_buf_literal(&b, "\":"));
 
-        v = cJSON_GetObjectItemCaseSensitive(root, chaton_rs_echoes[i].name);
+        v = chaton_json_get(root, chaton_rs_echoes[i].name);
 
         if (v == NULL || cJSON_IsNull(v)) {
             chaton_try(chaton_buf_append_str(&b,
@@ -286,7 +286,7 @@ chaton_rs_echo(chaton_rs_parse_t *ps, cJSON *root)
         /* "text" without its format has the default format */
 
         if (cJSON_IsObject(v) && strcmp(chaton_rs_echoes[i].name, "text") == 0
-            && cJSON_GetObjectItemCaseSensitive(v, "format") == NULL)
+            && chaton_json_get(v, "format") == NULL)
         {
             f = cJSON_Parse("{\"type\":\"text\"}");
 
@@ -385,7 +385,7 @@ chaton_rs_options(chaton_rs_parse_t *ps, cJSON *root)
 
     /* what needs state or features of OpenAI's the gateway has not */
 
-    v = cJSON_GetObjectItemCaseSensitive(root, "conversation");
+    v = chaton_json_get(root, "conversation");
 
     if (v && !cJSON_IsNull(v)) {
         return chaton_error_set(ps->err, 400, "conversation",
@@ -395,7 +395,7 @@ chaton_rs_options(chaton_rs_parse_t *ps, cJSON *root)
                                 "items in 'input'.");
     }
 
-    v = cJSON_GetObjectItemCaseSensitive(root, "prompt");
+    v = chaton_json_get(root, "prompt");
 
     if (v && !cJSON_IsNull(v)) {
         return chaton_error_set(ps->err, 400, "prompt", "unsupported_value",
@@ -403,7 +403,7 @@ chaton_rs_options(chaton_rs_parse_t *ps, cJSON *root)
                                 "send 'instructions' and 'input'.");
     }
 
-    v = cJSON_GetObjectItemCaseSensitive(root, "previous_response_id");
+    v = chaton_json_get(root, "previous_response_id");
 
     if (cJSON_IsString(v) && v->valuestring[0] != '\0') {
         req->previous_response_id =
@@ -435,7 +435,7 @@ chaton_rs_kind(chaton_rs_parse_t *ps, cJSON *root, const char *name,
 {
     cJSON  *v;
 
-    v = cJSON_GetObjectItemCaseSensitive(root, name);
+    v = chaton_json_get(root, name);
 
     if (v == NULL || cJSON_IsNull(v) || (v->type & 0xff) == type) {
         return CHATON_OK;
@@ -458,7 +458,7 @@ chaton_rs_enum(chaton_rs_parse_t *ps, cJSON *o, const char *name,
     cJSON       *v;
     const char  *p;
 
-    v = cJSON_GetObjectItemCaseSensitive(o, name);
+    v = chaton_json_get(o, name);
 
     if (v == NULL || cJSON_IsNull(v)) {
         return CHATON_OK;
@@ -488,7 +488,7 @@ chaton_rs_include(chaton_rs_parse_t *ps, cJSON *root)
     size_t   i, k;
     cJSON   *list, *v;
 
-    list = cJSON_GetObjectItemCaseSensitive(root, "include");
+    list = chaton_json_get(root, "include");
 
     if (list == NULL || cJSON_IsNull(list)) {
         return CHATON_OK;
@@ -531,7 +531,7 @@ chaton_rs_format(chaton_rs_parse_t *ps, cJSON *root)
 {
     cJSON  *text, *v;
 
-    text = cJSON_GetObjectItemCaseSensitive(root, "text");
+    text = chaton_json_get(root, "text");
 
     if (text == NULL || cJSON_IsNull(text)) {
         return CHATON_OK;
@@ -545,7 +545,7 @@ chaton_rs_format(chaton_rs_parse_t *ps, cJSON *root)
     chaton_try(chaton_rs_enum(ps, text, "verbosity", "text.verbosity",
                               "low|medium|high|"));
 
-    v = cJSON_GetObjectItemCaseSensitive(text, "format");
+    v = chaton_json_get(text, "format");
 
     if (v == NULL || cJSON_IsNull(v)) {
         return CHATON_OK;
@@ -626,7 +626,7 @@ chaton_rs_web_search(chaton_rs_parse_t *ps, cJSON *item, int *web)
 {
     cJSON  *v;
 
-    v = cJSON_GetObjectItemCaseSensitive(item, "external_web_access");
+    v = chaton_json_get(item, "external_web_access");
 
     if (v == NULL || cJSON_IsNull(v) || cJSON_IsTrue(v)) {
         *web = CHATON_RS_WEB_LIVE;
@@ -663,7 +663,7 @@ chaton_rs_room(chaton_rs_parse_t *ps, cJSON *list, chaton_tool_t **tools)
     size = 0;
 
     cJSON_ArrayForEach(item, list) {
-        v = cJSON_GetObjectItemCaseSensitive(item, "tools");
+        v = chaton_json_get(item, "tools");
 
         n += (chaton_rs_type(item, "namespace") && cJSON_IsArray(v))
              ? (size_t) cJSON_GetArraySize(v) : 1;
@@ -715,7 +715,7 @@ chaton_rs_tool(chaton_rs_parse_t *ps, cJSON *item, chaton_tool_t *t,
 
     (void) strcat(ps->param, ".type");
 
-    type = cJSON_GetObjectItemCaseSensitive(item, "type");
+    type = chaton_json_get(item, "type");
 
     if (!cJSON_IsString(type)) {
         return chaton_error_set(ps->err, 400, ps->param, NULL,
@@ -753,7 +753,7 @@ chaton_rs_namespace(chaton_rs_parse_t *ps, cJSON *item, chaton_tool_t *tools)
     at = strlen(ps->param);
     (void) strcat(ps->param, ".tools");
 
-    list = cJSON_GetObjectItemCaseSensitive(item, "tools");
+    list = chaton_json_get(item, "tools");
 
     if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) == 0) {
         return chaton_error_set(ps->err, 400, ps->param, NULL,
@@ -821,7 +821,7 @@ chaton_rs_custom_tool(chaton_rs_parse_t *ps, cJSON *item, chaton_tool_t *t)
     t->parameters = (const unsigned char *) CHATON_RS_CUSTOM_SCHEMA;
     t->parameters_len = sizeof(CHATON_RS_CUSTOM_SCHEMA) - 1;
 
-    format = cJSON_GetObjectItemCaseSensitive(item, "format");
+    format = chaton_json_get(item, "format");
 
     if (format == NULL || cJSON_IsNull(format)
         || chaton_rs_type(format, "text"))
@@ -831,7 +831,7 @@ chaton_rs_custom_tool(chaton_rs_parse_t *ps, cJSON *item, chaton_tool_t *t)
 
     (void) strcat(ps->param, ".format");
 
-    v = cJSON_GetObjectItemCaseSensitive(format, "definition");
+    v = chaton_json_get(format, "definition");
 
     if (!chaton_rs_type(format, "grammar") || !cJSON_IsString(v)) {
         return chaton_error_set(ps->err, 400, ps->param, "invalid_value",
@@ -875,7 +875,7 @@ chaton_rs_tool_choice(chaton_rs_parse_t *ps, cJSON *root)
 
     t = &ps->req->tools;
 
-    v = cJSON_GetObjectItemCaseSensitive(root, "tool_choice");
+    v = chaton_json_get(root, "tool_choice");
 
     if (v == NULL || cJSON_IsNull(v)) {
         return CHATON_OK;
@@ -911,7 +911,7 @@ chaton_rs_tool_choice(chaton_rs_parse_t *ps, cJSON *root)
                                 "\"name\"}");
     }
 
-    name = cJSON_GetObjectItemCaseSensitive(v, "name");
+    name = chaton_json_get(v, "name");
 
     if (!cJSON_IsString(name)) {
         return chaton_error_set(ps->err, 400, "tool_choice.name",
@@ -936,7 +936,7 @@ chaton_rs_choose(chaton_rs_parse_t *ps, cJSON *choice, const char *name)
     size_t          len;
     unsigned char  *full;
 
-    ns = cJSON_GetObjectItemCaseSensitive(choice, "namespace");
+    ns = chaton_json_get(choice, "namespace");
 
     if (ns == NULL || cJSON_IsNull(ns)) {
         rc = chaton_conv_choose(&ps->req->tools, name);
@@ -977,7 +977,7 @@ chaton_rs_instructions(chaton_rs_parse_t *ps, cJSON *root)
     cJSON             *v;
     chaton_message_t   msg;
 
-    v = cJSON_GetObjectItemCaseSensitive(root, "instructions");
+    v = chaton_json_get(root, "instructions");
 
     if (v == NULL || cJSON_IsNull(v)) {
         return CHATON_OK;
@@ -1150,7 +1150,7 @@ chaton_rs_reference(chaton_rs_parse_t *ps, cJSON *ref, size_t i, int own)
 
     (void) snprintf(ps->param, sizeof(ps->param), "input[%zu].id", i);
 
-    id = cJSON_GetObjectItemCaseSensitive(ref, "id");
+    id = chaton_json_get(ref, "id");
 
     if (!cJSON_IsString(id)) {
         return chaton_error_set(ps->err, 400, ps->param, NULL,
@@ -1275,7 +1275,7 @@ chaton_rs_find(cJSON *array, const char *id)
     }
 
     cJSON_ArrayForEach(it, array) {
-        v = cJSON_GetObjectItemCaseSensitive(it, "id");
+        v = chaton_json_get(it, "id");
 
         if (cJSON_IsString(v) && strcmp(v->valuestring, id) == 0
             && !chaton_rs_type(it, "item_reference"))
@@ -1296,7 +1296,7 @@ chaton_rs_keep_text(cJSON *msg, const char *text)
     cJSON       *parts, *part, *role;
     const char  *type;
 
-    role = cJSON_GetObjectItemCaseSensitive(msg, "role");
+    role = chaton_json_get(msg, "role");
     type = (cJSON_IsString(role) && strcmp(role->valuestring, "assistant")
                                     == 0)
            ? "output_text" : "input_text";
@@ -1342,14 +1342,14 @@ chaton_rs_keep(chaton_rs_parse_t *ps, cJSON *item)
     }
 
     rc = CHATON_ERROR;
-    v = cJSON_GetObjectItemCaseSensitive(it, "type");
+    v = chaton_json_get(it, "type");
     type = cJSON_IsString(v) ? v->valuestring : "message";
 
     if (v == NULL && cJSON_AddStringToObject(it, "type", "message") == NULL) {
         goto done;
     }
 
-    v = cJSON_GetObjectItemCaseSensitive(it, "content");
+    v = chaton_json_get(it, "content");
 
     if (strcmp(type, "message") == 0 && cJSON_IsString(v)
         && chaton_rs_keep_text(it, v->valuestring) != CHATON_OK)
@@ -1357,7 +1357,7 @@ chaton_rs_keep(chaton_rs_parse_t *ps, cJSON *item)
         goto done;
     }
 
-    if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(it, "id"))) {
+    if (!cJSON_IsString(chaton_json_get(it, "id"))) {
         prefix = strcmp(type, "message") == 0 ? "msg_"
                  : strcmp(type, "function_call") == 0 ? "fc_"
                  : strcmp(type, "function_call_output") == 0 ? "fco_"
@@ -1420,7 +1420,7 @@ chaton_rs_item(chaton_rs_parse_t *ps, cJSON *item, size_t i, cJSON **next)
                                 "'%s' must be an object", ps->param);
     }
 
-    type = cJSON_GetObjectItemCaseSensitive(item, "type");
+    type = chaton_json_get(item, "type");
 
     if (type == NULL || cJSON_IsNull(type)) {
         return chaton_rs_message(ps, item, i);
@@ -1471,7 +1471,7 @@ chaton_rs_message(chaton_rs_parse_t *ps, cJSON *item, size_t i)
 
     (void) snprintf(ps->param, sizeof(ps->param), "input[%zu].role", i);
 
-    v = cJSON_GetObjectItemCaseSensitive(item, "role");
+    v = chaton_json_get(item, "role");
     r = cJSON_IsString(v) ? v->valuestring : "";
 
     if (strcmp(r, "user") == 0 || strcmp(r, "assistant") == 0
@@ -1491,7 +1491,7 @@ chaton_rs_message(chaton_rs_parse_t *ps, cJSON *item, size_t i)
 
     (void) snprintf(ps->param, sizeof(ps->param), "input[%zu].content", i);
 
-    v = cJSON_GetObjectItemCaseSensitive(item, "content");
+    v = chaton_json_get(item, "content");
 
     if (cJSON_IsString(v)) {
         msg.content = chaton_conv_copy(ps->alloc, v->valuestring,
@@ -1549,10 +1549,10 @@ chaton_rs_part(chaton_rs_parse_t *ps, cJSON *part, chaton_message_t *msg,
                                 ps->param);
     }
 
-    v = cJSON_GetObjectItemCaseSensitive(part, "text");
+    v = chaton_json_get(part, "text");
 
     if (chaton_rs_type(part, "refusal")) {
-        v = cJSON_GetObjectItemCaseSensitive(part, "refusal");
+        v = chaton_json_get(part, "refusal");
     }
 
     if (!cJSON_IsString(v)) {
@@ -1582,7 +1582,7 @@ chaton_rs_image(chaton_rs_parse_t *ps, cJSON *part, chaton_message_t *msg)
 
     (void) strcat(ps->param, ".image_url");
 
-    v = cJSON_GetObjectItemCaseSensitive(part, "image_url");
+    v = chaton_json_get(part, "image_url");
 
     if (!cJSON_IsString(v) || v->valuestring[0] == '\0') {
         return chaton_error_set(ps->err, 400, ps->param, NULL,
@@ -1662,7 +1662,7 @@ chaton_rs_namespaced(chaton_rs_parse_t *ps, cJSON *it, chaton_call_t *c)
 {
     cJSON  *v;
 
-    v = cJSON_GetObjectItemCaseSensitive(it, "namespace");
+    v = chaton_json_get(it, "namespace");
 
     if (v == NULL || cJSON_IsNull(v)) {
         return CHATON_OK;
@@ -1721,7 +1721,7 @@ chaton_rs_arguments(chaton_rs_parse_t *ps, cJSON *it, chaton_call_t *c)
     if (chaton_rs_type(it, "custom_tool_call")) {
         (void) strcat(ps->param, ".input");
 
-        v = cJSON_GetObjectItemCaseSensitive(it, "input");
+        v = chaton_json_get(it, "input");
 
         if (!cJSON_IsString(v)) {
             return chaton_error_set(ps->err, 400, ps->param, NULL,
@@ -1740,7 +1740,7 @@ chaton_rs_arguments(chaton_rs_parse_t *ps, cJSON *it, chaton_call_t *c)
     } else {
         (void) strcat(ps->param, ".arguments");
 
-        v = cJSON_GetObjectItemCaseSensitive(it, "arguments");
+        v = chaton_json_get(it, "arguments");
         args = cJSON_IsString(v) ? cJSON_Parse(v->valuestring) : NULL;
 
         if (!cJSON_IsObject(args)) {
@@ -1773,7 +1773,7 @@ chaton_rs_output(chaton_rs_parse_t *ps, cJSON *item, size_t i)
 
     (void) snprintf(ps->param, sizeof(ps->param), "input[%zu].call_id", i);
 
-    v = cJSON_GetObjectItemCaseSensitive(item, "call_id");
+    v = chaton_json_get(item, "call_id");
 
     if (!cJSON_IsString(v)) {
         return chaton_error_set(ps->err, 400, ps->param, NULL,
@@ -1791,7 +1791,7 @@ chaton_rs_output(chaton_rs_parse_t *ps, cJSON *item, size_t i)
 
     (void) snprintf(ps->param, sizeof(ps->param), "input[%zu].output", i);
 
-    v = cJSON_GetObjectItemCaseSensitive(item, "output");
+    v = chaton_json_get(item, "output");
     chaton_buf_init(&content, ps->alloc, 0);
 
     if (cJSON_IsString(v)) {
@@ -1799,7 +1799,7 @@ chaton_rs_output(chaton_rs_parse_t *ps, cJSON *item, size_t i)
 
     } else if (cJSON_IsArray(v)) {
         cJSON_ArrayForEach(part, v) {
-            v = cJSON_GetObjectItemCaseSensitive(part, "text");
+            v = chaton_json_get(part, "text");
 
             if (!chaton_rs_type(part, "input_text") || !cJSON_IsString(v)) {
                 return chaton_error_set(ps->err, 400, ps->param, NULL,
@@ -1864,7 +1864,7 @@ chaton_rs_string(chaton_rs_parse_t *ps, cJSON *o, const char *key,
     cJSON  *v;
     char    param[128];
 
-    v = cJSON_GetObjectItemCaseSensitive(o, key);
+    v = chaton_json_get(o, key);
 
     if (!cJSON_IsString(v) || v->valuestring[0] == '\0') {
         (void) snprintf(param, sizeof(param), "%s.%s", ps->param, key);
@@ -1883,7 +1883,7 @@ chaton_rs_type(cJSON *o, const char *type)
 {
     cJSON  *v;
 
-    v = cJSON_GetObjectItemCaseSensitive(o, "type");
+    v = chaton_json_get(o, "type");
 
     return cJSON_IsString(v) && strcmp(v->valuestring, type) == 0;
 }
@@ -2190,7 +2190,7 @@ chaton_rs_custom_input(chaton_responses_t *rs, const chaton_tool_call_t *call)
 
     args = cJSON_ParseWithLength((const char *) call->arguments,
                                  call->arguments_len);
-    v = cJSON_GetObjectItemCaseSensitive(args, "input");
+    v = chaton_json_get(args, "input");
 
     if (cJSON_IsString(v)) {
         rc = chaton_json_escape(&rs->input,
