@@ -11,6 +11,8 @@
  * call described instead of made, a result made up after the call).
  */
 
+#include <pthread.h>
+
 #include <openssl/rand.h>
 
 #include <cjson/cJSON.h>
@@ -41,6 +43,62 @@ static const char  chaton_tools_alphabet[] =
 
 
 /*
+ * RAND_bytes() costs about 6,700 instructions a call (the DRBG's lock and
+ * provider dispatch), whatever the size: its bytes are drawn 256 at a time
+ * and each one is wiped once used.  A forked child drops what it inherited
+ * (pthread_atfork()): its nonces must be neither its parent's nor a
+ * sibling's.
+ */
+
+#define CHATON_TOOLS_RANDOM  256
+
+
+static unsigned char  chaton_tools_random[CHATON_TOOLS_RANDOM];
+static size_t         chaton_tools_random_left;
+static int            chaton_tools_random_forks;
+
+
+static void
+chaton_tools_random_drop(void)
+{
+    memset(chaton_tools_random, 0, sizeof(chaton_tools_random));
+    chaton_tools_random_left = 0;
+}
+
+
+static int
+chaton_tools_random_byte(unsigned char *c)
+{
+    unsigned char  *p;
+
+    if (chaton_tools_random_left == 0) {
+
+        if (!chaton_tools_random_forks) {
+            if (pthread_atfork(NULL, NULL, chaton_tools_random_drop) != 0) {
+                return CHATON_ERROR;
+            }
+
+            chaton_tools_random_forks = 1;
+        }
+
+        if (RAND_bytes(chaton_tools_random, CHATON_TOOLS_RANDOM) != 1) {
+            return CHATON_ERROR;
+        }
+
+        chaton_tools_random_left = CHATON_TOOLS_RANDOM;
+    }
+
+    p = &chaton_tools_random[CHATON_TOOLS_RANDOM - chaton_tools_random_left];
+
+    *c = *p;
+    *p = 0;
+    chaton_tools_random_left--;
+
+    return CHATON_OK;
+}
+
+
+/*
  * Eight characters of [a-z0-9] from the system's CSPRNG: 41 bits that the
  * user cannot guess, so no text of theirs can spell this request's tags.
  * Bytes of 252 and over are drawn again: 252 = 7 * 36 keeps them uniform.
@@ -50,21 +108,17 @@ int
 chaton_tools_nonce(unsigned char *nonce)
 {
     size_t         n;
-    unsigned char  r[32], *p, *end;
+    unsigned char  r;
 
     n = 0;
 
     while (n < CHATON_TOOLS_NONCE_LEN) {
-        if (RAND_bytes(r, sizeof(r)) != 1) {
+        if (chaton_tools_random_byte(&r) != CHATON_OK) {
             return CHATON_ERROR;
         }
 
-        end = r + sizeof(r);
-
-        for (p = r; p < end && n < CHATON_TOOLS_NONCE_LEN; p++) {
-            if (*p < 252) {
-                nonce[n++] = (unsigned char) chaton_tools_alphabet[*p % 36];
-            }
+        if (r < 252) {
+            nonce[n++] = (unsigned char) chaton_tools_alphabet[r % 36];
         }
     }
 

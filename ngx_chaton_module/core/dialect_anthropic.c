@@ -618,6 +618,18 @@ chaton_an_messages(chaton_an_parse_t *ps, cJSON *list)
 }
 
 
+/* "messages[i]" and what follows, in ps->param */
+
+static const char *
+chaton_an_param(chaton_an_parse_t *ps, size_t i, const char *field)
+{
+    (void) snprintf(ps->param, sizeof(ps->param), "messages[%zu]%s", i,
+                    field);
+
+    return ps->param;
+}
+
+
 /* {"role": "user" | "assistant", "content": a string or blocks} */
 
 static int
@@ -630,14 +642,12 @@ chaton_an_message(chaton_an_parse_t *ps, cJSON *m, size_t i,
 
     memset(msg, 0, sizeof(chaton_message_t));
 
-    (void) snprintf(ps->param, sizeof(ps->param), "messages[%zu]", i);
+    /* the parameter's name is written when it is refused only */
 
     if (!cJSON_IsObject(m)) {
-        return chaton_error_set(ps->err, 400, ps->param, NULL,
-                                "%s: must be an object", ps->param);
+        return chaton_error_set(ps->err, 400, chaton_an_param(ps, i, ""),
+                                NULL, "%s: must be an object", ps->param);
     }
-
-    (void) snprintf(ps->param, sizeof(ps->param), "messages[%zu].role", i);
 
     v = chaton_json_get(m, "role");
 
@@ -650,14 +660,12 @@ chaton_an_message(chaton_an_parse_t *ps, cJSON *m, size_t i,
         msg->role = "assistant";
 
     } else {
-        return chaton_error_set(ps->err, 400, ps->param, NULL,
+        return chaton_error_set(ps->err, 400,
+                                chaton_an_param(ps, i, ".role"), NULL,
                                 "%s: must be 'user' or 'assistant' (the "
                                 "system text is the top-level 'system')",
                                 ps->param);
     }
-
-    (void) snprintf(ps->param, sizeof(ps->param), "messages[%zu].content",
-                    i);
 
     v = chaton_json_get(m, "content");
 
@@ -670,7 +678,8 @@ chaton_an_message(chaton_an_parse_t *ps, cJSON *m, size_t i,
     }
 
     if (!cJSON_IsArray(v)) {
-        return chaton_error_set(ps->err, 400, ps->param, NULL,
+        return chaton_error_set(ps->err, 400,
+                                chaton_an_param(ps, i, ".content"), NULL,
                                 "%s: must be a string or an array of "
                                 "content blocks", ps->param);
     }

@@ -19,6 +19,9 @@
  *     core's event scanner, make the same calls.
  */
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "unit.h"
 #include "chaton_event.h"
 #include "chaton_tools.h"
@@ -1275,6 +1278,52 @@ test_tools_nonce(void **state)
 }
 
 
+/*
+ * Random bytes are drawn ahead and kept: a forked child must not draw the
+ * ones its parent has left, or a worker's nonces would be its sibling's.
+ */
+
+static void
+test_tools_nonce_fork(void **state)
+{
+    int            fd[2], status;
+    pid_t          pid;
+    unsigned char  n[CHATON_TOOLS_NONCE_LEN];
+    unsigned char  child[2 * CHATON_TOOLS_NONCE_LEN];
+
+    /* the parent has bytes in hand */
+    assert_int_equal(chaton_tools_nonce(n), CHATON_OK);
+
+    assert_int_equal(pipe(fd), 0);
+
+    pid = fork();
+    assert_true(pid >= 0);
+
+    if (pid == 0) {
+        close(fd[0]);
+        _exit(chaton_tools_nonce(child) == CHATON_OK
+              && chaton_tools_nonce(child + CHATON_TOOLS_NONCE_LEN)
+                 == CHATON_OK
+              && write(fd[1], child, sizeof(child)) == sizeof(child)
+              ? 0 : 1);
+    }
+
+    close(fd[1]);
+    assert_int_equal(read(fd[0], child, sizeof(child)), sizeof(child));
+    close(fd[0]);
+
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+    /* the child drew bytes of its own: not the parent's, not blanks */
+
+    assert_int_equal(chaton_tools_nonce(n), CHATON_OK);
+    assert_memory_not_equal(n, child, CHATON_TOOLS_NONCE_LEN);
+    assert_memory_not_equal(child, child + CHATON_TOOLS_NONCE_LEN,
+                            CHATON_TOOLS_NONCE_LEN);
+}
+
+
 static void
 test_tools_response_format(void **state)
 {
@@ -1437,6 +1486,7 @@ main(void)
         utest(test_tools_fixtures),
         utest(test_tools_history),
         utest(test_tools_nonce),
+        utest(test_tools_nonce_fork),
         utest(test_tools_response_format),
         utest(test_tools_unfence),
         utest(test_tools_minify),
