@@ -112,31 +112,49 @@ static int chaton_rs_string(chaton_rs_parse_t *ps, cJSON *o,
 static int chaton_rs_type(cJSON *o, const char *type);
 
 
-/* what the response object repeats of the request, and the defaults */
+/*
+ * What the response object repeats of the request, and the defaults: each
+ * with its ',"name":' and lengths, as the echo is written for every
+ * request.
+ */
+
+#define chaton_rs_default(name, value)                                       \
+    { ",\"" name "\":", sizeof(",\"" name "\":") - 1, name,                   \
+      value, sizeof(value) - 1 }
+
+
+/* the echo's first room: the defaults take 416 bytes */
+
+#define CHATON_RS_ECHO_ROOM  512
+
 
 static const struct {
+    const char             *key;        /* ,"name": */
+    size_t                  key_len;
     const char             *name;
     const char             *value;
+    size_t                  value_len;
 } chaton_rs_echoes[] = {
-    { "background", "false" },
-    { "instructions", "null" },
-    { "max_output_tokens", "null" },
-    { "metadata", "{}" },
-    { "parallel_tool_calls", "true" },
-    { "previous_response_id", "null" },
-    { "prompt_cache_key", "null" },
-    { "reasoning", "{\"effort\":null,\"summary\":null}" },
-    { "safety_identifier", "null" },
-    { "service_tier", "\"default\"" },
-    { "temperature", "1" },
-    { "text", "{\"format\":{\"type\":\"text\"},\"verbosity\":\"medium\"}" },
-    { "tool_choice", "\"auto\"" },
-    { "tools", "[]" },
-    { "top_logprobs", "0" },
-    { "top_p", "1" },
-    { "truncation", "\"disabled\"" },
-    { "user", "null" },
-    { NULL, NULL }
+    chaton_rs_default("background", "false"),
+    chaton_rs_default("instructions", "null"),
+    chaton_rs_default("max_output_tokens", "null"),
+    chaton_rs_default("metadata", "{}"),
+    chaton_rs_default("parallel_tool_calls", "true"),
+    chaton_rs_default("previous_response_id", "null"),
+    chaton_rs_default("prompt_cache_key", "null"),
+    chaton_rs_default("reasoning", "{\"effort\":null,\"summary\":null}"),
+    chaton_rs_default("safety_identifier", "null"),
+    chaton_rs_default("service_tier", "\"default\""),
+    chaton_rs_default("temperature", "1"),
+    chaton_rs_default("text", "{\"format\":{\"type\":\"text\"},"
+                              "\"verbosity\":\"medium\"}"),
+    chaton_rs_default("tool_choice", "\"auto\""),
+    chaton_rs_default("tools", "[]"),
+    chaton_rs_default("top_logprobs", "0"),
+    chaton_rs_default("top_p", "1"),
+    chaton_rs_default("truncation", "\"disabled\""),
+    chaton_rs_default("user", "null"),
+    { NULL, 0, NULL, NULL, 0 }
 };
 
 
@@ -270,16 +288,19 @@ chaton_rs_echo(chaton_rs_parse_t *ps, cJSON *root)
 
     chaton_buf_init(&b, ps->alloc, 0);
 
+    /* sized at once: the request keeps it, no smaller block left behind */
+
+    chaton_try(chaton_buf_reserve(&b, CHATON_RS_ECHO_ROOM));
+
     for (i = 0; chaton_rs_echoes[i].name; i++) {
-        chaton_try(chaton_buf_literal(&b, ",\""));
-        chaton_try(chaton_buf_append_str(&b, chaton_rs_echoes[i].name));
-        chaton_try(chaton_buf_literal(&b, "\":"));
+        chaton_try(chaton_buf_append(&b, chaton_rs_echoes[i].key,
+                                     chaton_rs_echoes[i].key_len));
 
         v = chaton_json_get(root, chaton_rs_echoes[i].name);
 
         if (v == NULL || cJSON_IsNull(v)) {
-            chaton_try(chaton_buf_append_str(&b,
-                                             chaton_rs_echoes[i].value));
+            chaton_try(chaton_buf_append(&b, chaton_rs_echoes[i].value,
+                                         chaton_rs_echoes[i].value_len));
             continue;
         }
 
@@ -1401,6 +1422,17 @@ done:
 }
 
 
+/* "input[i]" and what follows, in ps->param */
+
+static const char *
+chaton_rs_param(chaton_rs_parse_t *ps, size_t i, const char *field)
+{
+    (void) snprintf(ps->param, sizeof(ps->param), "input[%zu]%s", i, field);
+
+    return ps->param;
+}
+
+
 /*
  * One input item: a message (with or without "type"), a run of
  * function_call items (one assistant message; *next is the item after
@@ -1413,11 +1445,11 @@ chaton_rs_item(chaton_rs_parse_t *ps, cJSON *item, size_t i, cJSON **next)
     cJSON       *type;
     const char  *t;
 
-    (void) snprintf(ps->param, sizeof(ps->param), "input[%zu]", i);
+    /* the parameter's name is written when it is refused only */
 
     if (!cJSON_IsObject(item)) {
-        return chaton_error_set(ps->err, 400, ps->param, NULL,
-                                "'%s' must be an object", ps->param);
+        return chaton_error_set(ps->err, 400, chaton_rs_param(ps, i, ""),
+                                NULL, "'%s' must be an object", ps->param);
     }
 
     type = chaton_json_get(item, "type");
@@ -1448,9 +1480,8 @@ chaton_rs_item(chaton_rs_parse_t *ps, cJSON *item, size_t i, cJSON **next)
         return CHATON_OK;
     }
 
-    (void) strcat(ps->param, ".type");
-
-    return chaton_error_set(ps->err, 400, ps->param, "unsupported_value",
+    return chaton_error_set(ps->err, 400, chaton_rs_param(ps, i, ".type"),
+                            "unsupported_value",
                             "'%s': '%.40s' items are not served here",
                             ps->param, t);
 }
@@ -1469,8 +1500,6 @@ chaton_rs_message(chaton_rs_parse_t *ps, cJSON *item, size_t i)
 
     memset(&msg, 0, sizeof(chaton_message_t));
 
-    (void) snprintf(ps->param, sizeof(ps->param), "input[%zu].role", i);
-
     v = chaton_json_get(item, "role");
     r = cJSON_IsString(v) ? v->valuestring : "";
 
@@ -1484,12 +1513,12 @@ chaton_rs_message(chaton_rs_parse_t *ps, cJSON *item, size_t i)
         msg.role = "system";
 
     } else {
-        return chaton_error_set(ps->err, 400, ps->param, "invalid_value",
+        return chaton_error_set(ps->err, 400,
+                                chaton_rs_param(ps, i, ".role"),
+                                "invalid_value",
                                 "'%s' must be 'user', 'assistant', "
                                 "'system' or 'developer'", ps->param);
     }
-
-    (void) snprintf(ps->param, sizeof(ps->param), "input[%zu].content", i);
 
     v = chaton_json_get(item, "content");
 
@@ -1504,7 +1533,8 @@ chaton_rs_message(chaton_rs_parse_t *ps, cJSON *item, size_t i)
     }
 
     if (!cJSON_IsArray(v)) {
-        return chaton_error_set(ps->err, 400, ps->param, NULL,
+        return chaton_error_set(ps->err, 400,
+                                chaton_rs_param(ps, i, ".content"), NULL,
                                 "'%s' must be a string or an array of "
                                 "parts", ps->param);
     }
@@ -2720,10 +2750,10 @@ chaton_rs_echo_defaults(chaton_buf_t *b)
     size_t  i;
 
     for (i = 0; chaton_rs_echoes[i].name; i++) {
-        chaton_try(chaton_buf_literal(b, ",\""));
-        chaton_try(chaton_buf_append_str(b, chaton_rs_echoes[i].name));
-        chaton_try(chaton_buf_literal(b, "\":"));
-        chaton_try(chaton_buf_append_str(b, chaton_rs_echoes[i].value));
+        chaton_try(chaton_buf_append(b, chaton_rs_echoes[i].key,
+                                     chaton_rs_echoes[i].key_len));
+        chaton_try(chaton_buf_append(b, chaton_rs_echoes[i].value,
+                                     chaton_rs_echoes[i].value_len));
     }
 
     return CHATON_OK;

@@ -613,6 +613,11 @@ test_parse_refusals(void **state)
             "\"c\",\"name\":\"p\",\"input\":1}]}", "input[0].input");
     refused(HEAD "\"input\":[{\"role\":\"tool\",\"content\":\"x\"}]}",
             "input[0].role");
+    refused(HEAD "\"input\":[{\"role\":\"user\",\"content\":\"x\"},"
+            "{\"type\":\"computer_call\"}]}", "input[1].type");
+    refused(HEAD "\"input\":[\"x\",{\"role\":\"user\"}]}", "input[0]");
+    refused(HEAD "\"input\":[{\"role\":\"user\",\"content\":\"x\"},"
+            "{\"role\":\"user\"}]}", "input[1].content");
     refused(HEAD "\"input\":[{\"role\":\"user\",\"content\":5}]}",
             "input[0].content");
     refused(HEAD "\"input\":[{\"role\":\"user\",\"content\":[{\"type\":"
