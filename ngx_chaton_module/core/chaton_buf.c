@@ -397,12 +397,30 @@ chaton_utf8_chars(const unsigned char *s, size_t len)
 }
 
 
-static void
-chaton_usage_bytes(chaton_usage_t *u, const unsigned char *s, size_t len)
-{
-    size_t  i;
+/* a long text's count, each byte alone: a word of ASCII is 8 at once */
 
-    for (i = 0; i < len; i++) {
+static void
+chaton_usage_words(chaton_usage_t *u, const unsigned char *s, size_t len)
+{
+    size_t  i, k;
+
+    for (i = 0; len - i >= 8; i += 8) {
+        if ((chaton_word(s + i) & CHATON_HIGHS) == 0) {
+            u->ascii += 8;
+            continue;
+        }
+
+        for (k = i; k < i + 8; k++) {
+            if (s[k] < 0x80) {
+                u->ascii++;
+
+            } else if ((s[k] & 0xc0) != 0x80) {
+                u->other++;
+            }
+        }
+    }
+
+    for ( /* void */ ; i < len; i++) {
         if (s[i] < 0x80) {
             u->ascii++;
 
@@ -418,18 +436,21 @@ chaton_usage_add(chaton_usage_t *u, const unsigned char *s, size_t len)
 {
     size_t  i;
 
-    /* each byte counts alone: a word of ASCII is 8 at once */
-
-    for (i = 0; len - i >= 8; i += 8) {
-        if ((chaton_word(s + i) & CHATON_HIGHS) == 0) {
-            u->ascii += 8;
-
-        } else {
-            chaton_usage_bytes(u, s + i, 8);
-        }
+    if (len >= 32) {
+        chaton_usage_words(u, s, len);
+        return;
     }
 
-    chaton_usage_bytes(u, s + i, len - i);
+    /* a stream's deltas: a few bytes each */
+
+    for (i = 0; i < len; i++) {
+        if (s[i] < 0x80) {
+            u->ascii++;
+
+        } else if ((s[i] & 0xc0) != 0x80) {
+            u->other++;
+        }
+    }
 }
 
 
@@ -454,16 +475,20 @@ chaton_json_plain_run(const unsigned char *s, size_t len)
     size_t    i;
     uint64_t  x, t;
 
-    for (i = 0; len - i >= 8; i += 8) {
-        x = chaton_word(s + i);
+    i = 0;
 
-        t = chaton_word_below(x, 0x20)
-            | chaton_word_zero(x ^ (CHATON_ONES * '"'))
-            | chaton_word_zero(x ^ (CHATON_ONES * '\\'))
-            | x;                        /* not ASCII: its own high bit */
+    if (len >= 16) {
+        for ( /* void */ ; len - i >= 8; i += 8) {
+            x = chaton_word(s + i);
 
-        if (t & CHATON_HIGHS) {
-            break;
+            t = chaton_word_below(x, 0x20)
+                | chaton_word_zero(x ^ (CHATON_ONES * '"'))
+                | chaton_word_zero(x ^ (CHATON_ONES * '\\'))
+                | x;                    /* not ASCII: its own high bit */
+
+            if (t & CHATON_HIGHS) {
+                break;
+            }
         }
     }
 
@@ -518,7 +543,7 @@ chaton_json_escape(chaton_buf_t *b, const unsigned char *s, size_t len)
 
         /* copy the plain run at once */
 
-        run = i + chaton_json_plain_run(s + i, len - i);
+        run = (s[i] < 0x80) ? i + chaton_json_plain_run(s + i, len - i) : i;
 
         if (run == i && s[i] >= 0x80) {
             n = chaton_utf8_seq(s + i, len - i);

@@ -850,7 +850,7 @@ test_json_escape_random_bytes(void **state)
 
 
 /*
- * The byte at each place of ASCII strings up to three words long, each of
+ * The byte at each place of ASCII strings up to five words long, each of
  * its 256 values, and a two-byte character across each place: the word
  * at a time checks (escaping, UTF-8, the usage count) see it wherever it
  * is, as the byte loops do.
@@ -890,9 +890,9 @@ test_words_each_place(void **state)
     size_t          len, at;
     unsigned        c;
     chaton_usage_t  u;
-    char            in[32], want[96], one[8];
+    char            in[48], want[128], one[8];
 
-    for (len = 1; len <= 24; len++) {
+    for (len = 1; len <= 40; len++) {
         for (at = 0; at < len; at++) {
             for (c = 0; c < 256; c++) {
                 memset(in, 'a', len);
