@@ -5,6 +5,10 @@
 #include "chaton.h"
 
 
+static void chaton_usage_words(chaton_usage_t *u, const unsigned char *s,
+    size_t len);
+
+
 void
 chaton_buf_init(chaton_buf_t *b, chaton_alloc_t *a, size_t max)
 {
@@ -397,40 +401,6 @@ chaton_utf8_chars(const unsigned char *s, size_t len)
 }
 
 
-/* a long text's count, each byte alone: a word of ASCII is 8 at once */
-
-static void
-chaton_usage_words(chaton_usage_t *u, const unsigned char *s, size_t len)
-{
-    size_t  i, k;
-
-    for (i = 0; len - i >= 8; i += 8) {
-        if ((chaton_word(s + i) & CHATON_HIGHS) == 0) {
-            u->ascii += 8;
-            continue;
-        }
-
-        for (k = i; k < i + 8; k++) {
-            if (s[k] < 0x80) {
-                u->ascii++;
-
-            } else if ((s[k] & 0xc0) != 0x80) {
-                u->other++;
-            }
-        }
-    }
-
-    for ( /* void */ ; i < len; i++) {
-        if (s[i] < 0x80) {
-            u->ascii++;
-
-        } else if ((s[i] & 0xc0) != 0x80) {
-            u->other++;
-        }
-    }
-}
-
-
 void
 chaton_usage_add(chaton_usage_t *u, const unsigned char *s, size_t len)
 {
@@ -451,6 +421,26 @@ chaton_usage_add(chaton_usage_t *u, const unsigned char *s, size_t len)
             u->other++;
         }
     }
+}
+
+
+/* a long text's count, each byte alone: a word of ASCII is 8 at once */
+
+static void
+chaton_usage_words(chaton_usage_t *u, const unsigned char *s, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; len - i >= 8; i += 8) {
+        if ((chaton_word(s + i) & CHATON_HIGHS) == 0) {
+            u->ascii += 8;
+
+        } else {
+            chaton_usage_add(u, s + i, 8);
+        }
+    }
+
+    chaton_usage_add(u, s + i, len - i);
 }
 
 
