@@ -11,8 +11,6 @@
  * call described instead of made, a result made up after the call).
  */
 
-#include <unistd.h>
-
 #include <openssl/rand.h>
 
 #include <cjson/cJSON.h>
@@ -21,7 +19,6 @@
 #include "chaton_tools.h"
 
 
-static int chaton_tools_random(unsigned char *r, size_t n);
 static int chaton_tools_tag(chaton_buf_t *b, const char *open,
     const unsigned char *nonce, const char *close);
 static int chaton_tools_list(chaton_buf_t *b, const chaton_tools_t *t);
@@ -58,7 +55,7 @@ chaton_tools_nonce(unsigned char *nonce)
     n = 0;
 
     while (n < CHATON_TOOLS_NONCE_LEN) {
-        if (chaton_tools_random(r, sizeof(r)) != CHATON_OK) {
+        if (RAND_bytes(r, sizeof(r)) != 1) {
             return CHATON_ERROR;
         }
 
@@ -70,45 +67,6 @@ chaton_tools_nonce(unsigned char *nonce)
             }
         }
     }
-
-    return CHATON_OK;
-}
-
-
-/*
- * The CSPRNG's bytes, drawn a kilobyte at a time: a RAND_bytes() call
- * costs thousands of instructions however few bytes it gives, as much as
- * the rest of a request's tool instructions.  A process that forked since
- * the draw (an nginx worker, from a master that drew) discards what is
- * left, so that no two processes hand out the same bytes.
- */
-
-static int
-chaton_tools_random(unsigned char *r, size_t n)
-{
-    static pid_t          owner;
-    static size_t         left;
-    static unsigned char  reserve[1024];
-
-    if (n > sizeof(reserve)) {
-        return RAND_bytes(r, (int) n) == 1 ? CHATON_OK : CHATON_ERROR;
-    }
-
-    if (left < n || owner != getpid()) {
-        if (RAND_bytes(reserve, sizeof(reserve)) != 1) {
-            left = 0;
-            return CHATON_ERROR;
-        }
-
-        owner = getpid();
-        left = sizeof(reserve);
-    }
-
-    /* handed out from the end, and wiped: a byte is given once */
-
-    left -= n;
-    memcpy(r, reserve + left, n);
-    memset(reserve + left, 0, n);
 
     return CHATON_OK;
 }

@@ -19,9 +19,6 @@
  *     core's event scanner, make the same calls.
  */
 
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include "unit.h"
 #include "chaton_event.h"
 #include "chaton_tools.h"
@@ -1278,49 +1275,6 @@ test_tools_nonce(void **state)
 }
 
 
-/*
- * The nonces' random bytes are drawn ahead, a kilobyte at a time: a
- * process forked after a draw (nginx's workers) must not hand out what
- * its parent would hand out next.
- */
-
-static void
-test_tools_nonce_fork(void **state)
-{
-    int            fd[2], status;
-    pid_t          pid;
-    unsigned char  n[CHATON_TOOLS_NONCE_LEN], m[CHATON_TOOLS_NONCE_LEN];
-
-    /* the parent has drawn: its reserve holds bytes still to give */
-    assert_int_equal(chaton_tools_nonce(n), CHATON_OK);
-
-    assert_int_equal(pipe(fd), 0);
-
-    pid = fork();
-    assert_true(pid >= 0);
-
-    if (pid == 0) {
-        if (chaton_tools_nonce(m) != CHATON_OK
-            || write(fd[1], m, sizeof(m)) != (ssize_t) sizeof(m))
-        {
-            _exit(1);
-        }
-
-        _exit(0);
-    }
-
-    assert_int_equal(read(fd[0], m, sizeof(m)), (ssize_t) sizeof(m));
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-
-    assert_int_equal(chaton_tools_nonce(n), CHATON_OK);
-    assert_memory_not_equal(n, m, CHATON_TOOLS_NONCE_LEN);
-
-    close(fd[0]);
-    close(fd[1]);
-}
-
-
 static void
 test_tools_response_format(void **state)
 {
@@ -1483,7 +1437,6 @@ main(void)
         utest(test_tools_fixtures),
         utest(test_tools_history),
         utest(test_tools_nonce),
-        utest(test_tools_nonce_fork),
         utest(test_tools_response_format),
         utest(test_tools_unfence),
         utest(test_tools_minify),
