@@ -79,6 +79,8 @@ typedef struct {
 } chaton_tx_members_t;
 
 
+static size_t chaton_tx_plain(chaton_tools_extract_t *x,
+    const unsigned char *p, const unsigned char *end);
 static int chaton_tx_scan(chaton_tools_extract_t *x, const unsigned char **pp,
     const unsigned char *end);
 static int chaton_tx_hold(chaton_tools_extract_t *x, unsigned char c);
@@ -227,6 +229,14 @@ chaton_tx_scan(chaton_tools_extract_t *x, const unsigned char **pp,
 
     for (p = *pp; p < end; p++) {
 
+        if (x->nhold == 0) {
+            p += chaton_tx_plain(x, p, end);
+
+            if (p == end) {
+                break;
+            }
+        }
+
         if (x->nhold == 0
             && chaton_tx_viable(x, p, 1, &fenced) == CHATON_TX_NO)
         {
@@ -248,6 +258,41 @@ chaton_tx_scan(chaton_tools_extract_t *x, const unsigned char **pp,
     *pp = p;
 
     return chaton_tx_out(x, run, p - run);
+}
+
+
+/*
+ * Most of an answer is text that cannot begin a call: a run of it passes
+ * at once, rather than byte by byte.  The run stops before any '`' or the
+ * marker's first byte, and ends with a byte that is not blank, so that a
+ * blank in it is followed by text there (no call can begin with a blank
+ * and then that).  Its bytes leave the line's state at REST (the last is
+ * neither a blank nor a tick) and the fences' as they were (no tick).
+ */
+
+static size_t
+chaton_tx_plain(chaton_tools_extract_t *x, const unsigned char *p,
+    const unsigned char *end)
+{
+    const unsigned char  *q, *last;
+
+    last = p;
+
+    for (q = p; q < end; q++) {
+        if (*q == '`' || *q == x->marker[0]) {
+            break;
+        }
+
+        if (!chaton_tx_blank(*q)) {
+            last = q + 1;
+        }
+    }
+
+    if (last != p) {
+        x->line = CHATON_TX_LINE_REST;
+    }
+
+    return last - p;
 }
 
 

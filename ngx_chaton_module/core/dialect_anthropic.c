@@ -1250,6 +1250,10 @@ chaton_anthropic_init(chaton_anthropic_t *an, chaton_alloc_t *a,
     chaton_buf_init(&an->text, a, max_answer);
     chaton_buf_init(&an->thinking, a, max_answer);
     chaton_buf_init(&an->calls, a, max_answer);
+    chaton_buf_init(&an->head, a, 0);
+
+    an->tail.data = (unsigned char *) "\"}}\n\n";
+    an->tail.len = sizeof("\"}}\n\n") - 1;
 
     /* a whole answer takes text in JSON's form as it is, unless it must
      * be read for stop sequences */
@@ -1323,11 +1327,29 @@ chaton_an_escaped(chaton_writer_t *w, chaton_buf_t *out,
         return chaton_buf_append(&an->text, s, len);
     }
 
-    chaton_try(chaton_buf_reserve(out, len + 160));
-    chaton_try(chaton_an_delta(an, out, "text_delta\",\"text\":\""));
-    chaton_try(chaton_buf_append(out, s, len));
+    /*
+     * The open block's text_delta is the same but for its text: written
+     * once, it is the writer's common chunk (w->head, w->tail), which the
+     * translator may write itself until the block closes.
+     */
 
-    return chaton_buf_literal(out, "\"}}\n\n");
+    if (an->w.head == NULL) {
+        an->head.len = 0;
+        chaton_try(chaton_an_delta(an, &an->head,
+                                   "text_delta\",\"text\":\""));
+        an->w.chunks--;     /* counted as each chunk is written */
+    }
+
+    chaton_try(chaton_buf_reserve(out, an->head.len + len + an->tail.len));
+    chaton_try(chaton_buf_append(out, an->head.data, an->head.len));
+    chaton_try(chaton_buf_append(out, s, len));
+    chaton_try(chaton_buf_append(out, an->tail.data, an->tail.len));
+
+    an->w.chunks++;
+    an->w.head = &an->head;
+    an->w.tail = &an->tail;
+
+    return CHATON_OK;
 }
 
 
@@ -1845,6 +1867,7 @@ chaton_an_close(chaton_anthropic_t *an, chaton_buf_t *out)
 
     an->block = CHATON_AN_NONE;
     an->w.ready = 0;
+    an->w.head = NULL;
 
     return chaton_buf_literal(out, "}\n\n");
 }

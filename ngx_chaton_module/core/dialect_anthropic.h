@@ -56,6 +56,10 @@ typedef struct {
     chaton_buf_t            text;           /* whole: JSON-escaped */
     chaton_buf_t            thinking;       /* whole: JSON-escaped */
     chaton_buf_t            calls;          /* whole: tool_use blocks */
+    chaton_buf_t            head;           /* stream: the open text
+                                               block's text_delta up to
+                                               its text (w.head) */
+    chaton_buf_t            tail;           /* and after it (w.tail) */
 
     uint64_t                index;          /* stream: the next block's */
     int                     block;          /* stream: the open block */

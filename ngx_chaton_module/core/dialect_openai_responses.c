@@ -1946,10 +1946,15 @@ static int chaton_rs_open(chaton_responses_t *rs, chaton_buf_t *out,
 static int chaton_rs_close(chaton_responses_t *rs, chaton_buf_t *out);
 static int chaton_rs_delta(chaton_responses_t *rs, chaton_buf_t *out,
     const unsigned char *s, size_t len, int escaped);
-static int chaton_rs_event(chaton_responses_t *rs, chaton_buf_t *out,
-    const char *type);
+static int chaton_rs_event_n(chaton_responses_t *rs, chaton_buf_t *out,
+    const char *type, size_t len);
 static int chaton_rs_where(chaton_responses_t *rs, chaton_buf_t *out,
     const char *part);
+static int chaton_rs_delta_where(chaton_responses_t *rs, chaton_buf_t *out,
+    const char *part);
+
+#define chaton_rs_event(rs, out, type)                                        \
+    chaton_rs_event_n(rs, out, type, strlen(type))
 static int chaton_rs_output_index(chaton_responses_t *rs, chaton_buf_t *out);
 static int chaton_rs_item_id(chaton_responses_t *rs, chaton_buf_t *b,
     const char *prefix);
@@ -2010,6 +2015,7 @@ chaton_responses_init(chaton_responses_t *rs, chaton_alloc_t *a,
     chaton_buf_init(&rs->items, a, max_answer);
     chaton_buf_init(&rs->cur, a, max_answer);
     chaton_buf_init(&rs->input, a, max_answer);
+    chaton_buf_init(&rs->where, a, 0);
 
     return CHATON_OK;
 }
@@ -2059,7 +2065,7 @@ chaton_rs_delta(chaton_responses_t *rs, chaton_buf_t *out,
     }
 
     chaton_try(chaton_rs_event(rs, out, "response.output_text.delta"));
-    chaton_try(chaton_rs_where(rs, out, "content_index"));
+    chaton_try(chaton_rs_delta_where(rs, out, "content_index"));
     chaton_try(chaton_buf_literal(out, ",\"delta\":\""));
     chaton_try(chaton_buf_append(out, rs->cur.data + at, rs->cur.len - at));
 
@@ -2092,7 +2098,7 @@ chaton_rs_reasoning(chaton_writer_t *w, chaton_buf_t *out,
 
     chaton_try(chaton_rs_event(rs, out,
                                "response.reasoning_summary_text.delta"));
-    chaton_try(chaton_rs_where(rs, out, "summary_index"));
+    chaton_try(chaton_rs_delta_where(rs, out, "summary_index"));
     chaton_try(chaton_buf_literal(out, ",\"delta\":\""));
     chaton_try(chaton_buf_append(out, rs->cur.data + at, rs->cur.len - at));
 
@@ -2605,20 +2611,45 @@ chaton_rs_item_id(chaton_responses_t *rs, chaton_buf_t *b,
 }
 
 
-/* "event: TYPE\ndata: {"type":TYPE,"sequence_number":N" */
+/*
+ * "event: TYPE\ndata: {"type":TYPE,"sequence_number":N"; TYPE's length is
+ * known where it is a literal (chaton_rs_event(), in the header)
+ */
 
 static int
-chaton_rs_event(chaton_responses_t *rs, chaton_buf_t *out, const char *type)
+chaton_rs_event_n(chaton_responses_t *rs, chaton_buf_t *out,
+    const char *type, size_t len)
 {
     rs->w.chunks++;
 
     chaton_try(chaton_buf_literal(out, "event: "));
-    chaton_try(chaton_buf_append_str(out, type));
+    chaton_try(chaton_buf_append(out, type, len));
     chaton_try(chaton_buf_literal(out, "\ndata: {\"type\":\""));
-    chaton_try(chaton_buf_append_str(out, type));
+    chaton_try(chaton_buf_append(out, type, len));
     chaton_try(chaton_buf_literal(out, "\",\"sequence_number\":"));
 
     return chaton_buf_append_uint(out, rs->seq++);
+}
+
+
+/*
+ * A delta's ,"item_id","output_index","content_index" (or summary_index)
+ * are those of the open item, the same for each of its deltas: written
+ * once per item and copied (an item's index is its own, and its kind
+ * names its part).
+ */
+
+static int
+chaton_rs_delta_where(chaton_responses_t *rs, chaton_buf_t *out,
+    const char *part)
+{
+    if (rs->where_index != rs->index + 1) {
+        rs->where.len = 0;
+        chaton_try(chaton_rs_where(rs, &rs->where, part));
+        rs->where_index = rs->index + 1;
+    }
+
+    return chaton_buf_append(out, rs->where.data, rs->where.len);
 }
 
 

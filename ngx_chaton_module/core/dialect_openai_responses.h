@@ -55,6 +55,10 @@ typedef struct {
     chaton_buf_t            cur;            /* the open item's text,
                                                JSON-escaped */
     chaton_buf_t            input;          /* a custom call's input */
+    chaton_buf_t            where;          /* the open item's deltas'
+                                               ,"item_id"...: see
+                                               chaton_rs_delta_where() */
+    uint64_t                where_index;    /* its item's index + 1 */
     chaton_buf_t           *kept;           /* the final response object
                                                is copied here, if set */
     uint64_t                seq;            /* stream: sequence_number */

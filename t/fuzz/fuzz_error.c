@@ -94,6 +94,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                      "a message cut inside a character");
         }
 
+    } else if (status == 503 || status == 529) {
+        FZ_CHECK(e.status == 502
+                 && strcmp(e.code, "backend_overloaded") == 0,
+                 "%d: %d %s", status, e.status, e.code);
+
     } else {
         FZ_CHECK(e.status == 502 && strcmp(e.code, "backend_error") == 0,
                  "%d: %d %s", status, e.status, e.code);

@@ -1080,6 +1080,53 @@ test_write_reasoning(void **state)
 }
 
 
+/*
+ * A text block's deltas after its first are written by the translator
+ * from the writer's head and tail: a later text block (after a thinking
+ * one) must get its own index in them, not the first block's.
+ */
+
+static void
+test_write_text_blocks_head(void **state)
+{
+    size_t         i;
+    message_t      m;
+    chaton_buf_t   out;
+    chaton_chat_t  t;
+
+    static const char  *evs[] = {
+        "{\"choices\":[{\"delta\":{\"content\":\"A\"}}]}",
+        "{\"choices\":[{\"delta\":{\"content\":\"B\"}}]}",
+        "{\"choices\":[{\"delta\":{\"content\":\"C\"}}]}",
+        "{\"choices\":[{\"delta\":{\"content\":null,"
+            "\"reasoning_content\":\"r\"}}]}",
+        "{\"choices\":[{\"delta\":{\"content\":\"D\"}}]}",
+        "{\"choices\":[{\"delta\":{\"content\":\"E\"}}]}",
+        "{\"choices\":[{\"delta\":{\"content\":\"F\"}}]}",
+    };
+
+    (void) an_new(&t, &out, 1, NULL);
+
+    for (i = 0; i < sizeof(evs) / sizeof(evs[0]); i++) {
+        assert_int_equal(ev(&t, evs[i]), CHATON_OK);
+
+        if (i == 1) {
+            /* the first delta made the head: the common chunk is known */
+            assert_non_null(t.writer->head);
+        }
+    }
+
+    finish(&t, &out, 1, &m, 0);
+
+    assert_int_equal(m.nblocks, 3);
+    assert_string_equal(m.type[0], "text");
+    assert_string_equal(block_text(&m, 0), "ABC");
+    assert_string_equal(m.type[1], "thinking");
+    assert_string_equal(m.type[2], "text");
+    assert_string_equal(block_text(&m, 2), "DEF");
+}
+
+
 static const chaton_tool_t  tools_f[] = {
     { (const unsigned char *) "get_weather", 11, NULL, 0, NULL, 0, 0 },
     { (const unsigned char *) "read", 4, NULL, 0, NULL, 0, 0 },
@@ -1463,6 +1510,7 @@ main(void)
         atest(test_write_text),
         atest(test_write_realistic_split),
         atest(test_write_reasoning),
+        atest(test_write_text_blocks_head),
         atest(test_write_tool_calls),
         atest(test_write_length_and_empty),
         atest(test_write_stop_sequences),
