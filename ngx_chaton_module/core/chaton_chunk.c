@@ -99,6 +99,8 @@ static inline int chaton_chat_lane(chaton_chat_t *t);
 static chaton_hot const unsigned char *chaton_chat_run(const unsigned char *s,
     const unsigned char *end, const unsigned char *lim, int json,
     chaton_usage_t *u, size_t *escapes);
+static chaton_hot const unsigned char *chaton_chat_quick(
+    const unsigned char *s, const unsigned char *stop);
 static chaton_hot const unsigned char *chaton_chat_ascii_run(
     const unsigned char *s, const unsigned char *end,
     const unsigned char *lim);
@@ -505,6 +507,43 @@ chaton_chat_run(const unsigned char *s, const unsigned char *end,
 
 
 /*
+ * The common text, from s: plain ASCII (chaton_chat_ascii), nothing
+ * escaped, its closing quote among the 16 bytes from s, at stop at most;
+ * where that quote is, or NULL for chaton_chat_run() to say.  16 bytes
+ * from s may be read.
+ */
+
+static chaton_hot const unsigned char *
+chaton_chat_quick(const unsigned char *s, const unsigned char *stop)
+{
+#if defined(__SSE2__)
+    int                   bits;
+    __m128i               v;
+    const unsigned char  *q;
+
+    v = _mm_loadu_si128((const __m128i *) s);
+
+    bits = _mm_movemask_epi8(
+               _mm_or_si128(
+                   _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+                                _mm_cmpeq_epi8(v, _mm_set1_epi8('"'))),
+                   _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')),
+                                _mm_cmpeq_epi8(v, _mm_set1_epi8('!')))));
+
+    if (bits == 0) {
+        return NULL;
+    }
+
+    q = s + __builtin_ctz(bits);
+
+    return (*q == '"' && q <= stop) ? q : NULL;
+#else
+    return NULL;
+#endif
+}
+
+
+/*
  * Where the run of plain ASCII (chaton_chat_ascii) from s ends, end at
  * most: 16 bytes at a time while 16 may be read (a byte below 0x20 or
  * above 0x7f is below 0x20 as a signed one), then byte by byte.  Deltas'
@@ -615,7 +654,16 @@ chaton_chat_framed(chaton_chat_t *t, const unsigned char *in, size_t len,
         }
 
         s = p + 6 + head;
-        q = chaton_chat_run(s, stop, end, 1, &u, &escapes);
+        q = c.copy16 ? chaton_chat_quick(s, stop) : NULL;
+
+        if (q) {
+            u.ascii = q - s;
+            u.other = 0;
+            escapes = 0;
+
+        } else {
+            q = chaton_chat_run(s, stop, end, 1, &u, &escapes);
+        }
 
         /*
          * text with \u escapes: written decoded, as the parser's way would
