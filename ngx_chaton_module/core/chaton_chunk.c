@@ -56,6 +56,15 @@ typedef struct {
 } chaton_chat_chunks_t;
 
 
+/* a run of plain text found (chaton_chat_run()): where, what it counts */
+
+typedef struct {
+    const unsigned char    *end;
+    chaton_usage_t          usage;
+    size_t                  escapes;
+} chaton_chat_found_t;
+
+
 /* text being decoded into the output (chaton_chat_decoded) */
 
 typedef struct {
@@ -113,8 +122,11 @@ static chaton_hot void chaton_chat_chunks_end(chaton_chat_t *t,
 static chaton_hot int chaton_chat_chunk(chaton_chat_chunks_t *c,
     const unsigned char *s, size_t len, const chaton_usage_t *u);
 static const unsigned char *chaton_chat_decoded(chaton_chat_t *t,
-    const unsigned char *s, const unsigned char *end,
-    const unsigned char *lim, const unsigned char *tail, size_t tail_len);
+    const unsigned char *s, const chaton_chat_found_t *found,
+    const unsigned char *end, const unsigned char *lim,
+    const unsigned char *tail, size_t tail_len);
+static chaton_hot int chaton_chat_append(chaton_buf_t *out,
+    const unsigned char *p, size_t n, const unsigned char *lim);
 static chaton_hot const unsigned char *chaton_chat_unicode(
     chaton_chat_decode_t *d,
     const unsigned char *p, const unsigned char *end);
@@ -608,6 +620,7 @@ chaton_chat_framed(chaton_chat_t *t, const unsigned char *in, size_t len,
     int                    rc;
     size_t                 head, tail, frame, escapes;
     chaton_usage_t         u;
+    chaton_chat_found_t    found;
     chaton_chat_chunks_t   c;
     const unsigned char   *p, *end, *stop, *s, *q, *shape;
     chaton_event_shape_t  *sh;
@@ -673,7 +686,11 @@ chaton_chat_framed(chaton_chat_t *t, const unsigned char *in, size_t len,
         if (*q == '\\' && q[1] == 'u' && c.direct) {
             chaton_chat_chunks_end(t, &c);
 
-            q = chaton_chat_decoded(t, s,
+            found.end = q;
+            found.usage = u;
+            found.escapes = escapes;
+
+            q = chaton_chat_decoded(t, s, &found,
                                     ((size_t) (end - p) > room)
                                     ? p + room - tail - 2 : stop,
                                     end, shape + head, tail);
@@ -858,6 +875,7 @@ chaton_chat_shaped(chaton_chat_t *t, const unsigned char *ev, size_t len)
 {
     size_t                 head, tail, escapes;
     chaton_usage_t         u;
+    chaton_chat_found_t    found;
     const unsigned char   *s, *end, *q, *shape;
     chaton_event_shape_t  *sh;
 
@@ -888,9 +906,13 @@ chaton_chat_shaped(chaton_chat_t *t, const unsigned char *ev, size_t len)
         return chaton_chat_text(t, s, end - s, (end - s) - escapes, &u);
     }
 
+    found.end = q;
+    found.usage = u;
+    found.escapes = escapes;
+
     if (*q == '\\' && end - q >= 2 && q[1] == 'u' && t->writer->head
         && t->counted == NULL
-        && chaton_chat_decoded(t, s, end, ev + len, NULL, 0) != NULL)
+        && chaton_chat_decoded(t, s, &found, end, ev + len, NULL, 0) != NULL)
     {
         t->events++;
         return CHATON_OK;
@@ -918,8 +940,8 @@ chaton_chat_shaped(chaton_chat_t *t, const unsigned char *ev, size_t len)
 
 static const unsigned char *
 chaton_chat_decoded(chaton_chat_t *t, const unsigned char *s,
-    const unsigned char *end, const unsigned char *lim,
-    const unsigned char *tail, size_t tail_len)
+    const chaton_chat_found_t *found, const unsigned char *end,
+    const unsigned char *lim, const unsigned char *tail, size_t tail_len)
 {
     size_t                 at, escapes;
     chaton_buf_t          *out;
@@ -942,9 +964,19 @@ chaton_chat_decoded(chaton_chat_t *t, const unsigned char *s,
     }
 
     for (p = s; /* void */ ; p = q) {
-        q = chaton_chat_run(p, end, lim, 1, &u, &escapes);
 
-        if (chaton_buf_append(out, p, q - p) != CHATON_OK) {
+        /* the first run is the one the caller found, unless past end */
+
+        if (p == s && found->end <= end) {
+            q = found->end;
+            u = found->usage;
+            escapes = found->escapes;
+
+        } else {
+            q = chaton_chat_run(p, end, lim, 1, &u, &escapes);
+        }
+
+        if (chaton_chat_append(out, p, q - p, lim) != CHATON_OK) {
             goto failed;
         }
 
@@ -1003,6 +1035,30 @@ failed:
     out->len = at;
 
     return NULL;
+}
+
+
+/*
+ * chaton_buf_append() of a run of text (p, n bytes) where 16 bytes from p
+ * may be read (to lim): most runs between escapes are a few bytes, copied
+ * by one 16-byte load and store where the output has the room.
+ */
+
+static chaton_hot int
+chaton_chat_append(chaton_buf_t *out, const unsigned char *p, size_t n,
+    const unsigned char *lim)
+{
+#if defined(__SSE2__)
+    if (n <= 16 && lim - p >= 16 && out->cap - out->len >= 16) {
+        _mm_storeu_si128((__m128i *) (out->data + out->len),
+                         _mm_loadu_si128((const __m128i *) p));
+        out->len += n;
+
+        return CHATON_OK;
+    }
+#endif
+
+    return chaton_buf_append(out, p, n);
 }
 
 
