@@ -566,7 +566,7 @@ run_framed(const setup_t *su, unsigned char **ev, const size_t *len,
     side_t         a, b;
     fz_pool_t      pool;
     chaton_sse_t   pa, pb;
-    unsigned char *wire;
+    unsigned char *wire, *copy;
 
     wlen = 0;
 
@@ -604,8 +604,16 @@ run_framed(const setup_t *su, unsigned char **ev, const size_t *len,
             piece = wlen - at;
         }
 
-        ra = chaton_sse_feed(&pa, wire + at, piece, framed_shaped_event, &a);
-        rb = chaton_sse_feed(&pb, wire + at, piece, framed_event, &b);
+        /* each piece in a block of its own: ASan sees a read past it */
+
+        copy = malloc(piece);
+        FZ_CHECK(copy != NULL, "out of memory");
+        memcpy(copy, wire + at, piece);
+
+        ra = chaton_sse_feed(&pa, copy, piece, framed_shaped_event, &a);
+        rb = chaton_sse_feed(&pb, copy, piece, framed_event, &b);
+
+        free(copy);
 
         FZ_CHECK(ra == rb, "piece %zu: %d with whole events taken, %d "
                  "without", k, ra, rb);

@@ -2132,6 +2132,152 @@ test_event_framed(void **state)
 }
 
 
+/*
+ * The short ways at the edges of their 16-byte steps: a delta's text of 0
+ * to 40 bytes, plain but for one thing (an escape, a \u escape or a pair,
+ * a letter beyond ASCII, U+2028 as it is, a '!', a control byte, a quote
+ * or a backslash that ends or runs on the string) at every place in it,
+ * in shapes whose tail (from the closing quote, with the blank line) is
+ * 7 to 27 bytes long; the stream fed whole and in pieces of 1, 7, 16 and
+ * 61 bytes, each piece in a block of its own size, so that a sanitizer
+ * sees a read past it.  Both translators must say and write the same.
+ */
+
+static void
+framed_feed(const unsigned char *wire, size_t len, size_t step,
+    const char *what)
+{
+    int              ra, rb;
+    size_t           at, piece;
+    side_t           a, b;
+    unit_pool_t      pool;
+    chaton_sse_t     pa, pb;
+    unsigned char   *copy;
+    chaton_alloc_t   alloc;
+    char             when[96];
+
+    unit_pool_init(&pool);
+    alloc = unit_allocator(&pool, 1);
+
+    side_init(&a, &alloc, MODE_STREAM, 0, 0);
+    side_init(&b, &alloc, MODE_STREAM, 0, 0);
+
+    chaton_sse_init(&pa, &alloc, 1024 * 1024);
+    chaton_sse_init(&pb, &alloc, 1024 * 1024);
+    pa.whole = framed_whole;
+
+    ra = CHATON_OK;
+
+    for (at = 0; at < len; at += piece) {
+        piece = (step == 0 || step > len - at) ? len - at : step;
+        copy = exact(wire + at, piece);
+
+        ra = chaton_sse_feed(&pa, copy, piece, framed_shaped_event, &a);
+        rb = chaton_sse_feed(&pb, copy, piece, framed_event, &b);
+
+        free(copy);
+
+        snprintf(when, sizeof(when), "%s, pieces of %zu, at %zu", what,
+                 step, at);
+
+        if (ra != rb) {
+            dump("input", wire, len);
+            print_error("%s: %d with whole events taken, %d without\n",
+                        when, ra, rb);
+            fail();
+        }
+
+        ra = same_then_resolved(&a, &b, ra, when);
+
+        if (ra != CHATON_OK) {
+            break;
+        }
+    }
+
+    if (ra == CHATON_OK) {
+        ra = chaton_sse_finish(&pa, framed_shaped_event, &a);
+        assert_int_equal(chaton_sse_finish(&pb, framed_event, &b), ra);
+        same_state(&a, &b, "finish");
+    }
+
+    unit_pool_release(&pool);
+}
+
+
+static void
+test_event_framed_edges(void **state)
+{
+    size_t          pad, n, k, i, j, s;
+    gen_t           wire;
+    char            what[64];
+    static const size_t  steps[] = { 0, 1, 7, 16, 61 };
+    static const char   *odd[] = {
+        "\\n", "\\\"", "\\\\", "\\u00e9", "\\ud83d\\ude00", "\\u2028",
+        "\\u005C", "\\u0021", "\\u0001", "\\ud83d", E_ACUTE,
+        "\xe2\x80\xa8", "!", "\x01", "\"", "\\", "\\x", "\xc3"
+    };
+
+    wire.cap = 64 * 1024;
+    wire.p = unit_mem(wire.cap);
+
+    framed_taken = 0;
+    framed_shaped = 0;
+
+    for (pad = 0; pad <= 20; pad += (pad < 12) ? 1 : 4) {
+        for (k = 0; k < sizeof(odd) / sizeof(odd[0]); k++) {
+            for (n = 0; n <= 40; n += (n < 20) ? 1 : 3) {
+
+                /* a stream: the shape learnt, then the odd one at every
+                 * place of a text n bytes long, then a plain one */
+
+                wire.len = 0;
+
+                for (i = 0; i <= n + 1; i++) {
+                    puts_(&wire, "data: {\"choices\":[{\"delta\":"
+                                 "{\"content\":\"");
+
+                    if (i == 0 || i == n + 1) {
+                        puts_(&wire, "Hi");
+
+                    } else {
+                        for (j = 0; j < n; j++) {
+                            if (j == i - 1) {
+                                puts_(&wire, odd[k]);
+                            }
+
+                            puts_(&wire, "a");
+                        }
+                    }
+
+                    puts_(&wire, "\"}");
+
+                    for (j = 0; j < pad; j++) {
+                        puts_(&wire, j == 0 ? ",\"x\":\"" : "y");
+                    }
+
+                    puts_(&wire, pad ? "\"}]}\n\n" : "}]}\n\n");
+                }
+
+                assert_true(wire.len < wire.cap);
+
+                for (s = 0; s < sizeof(steps) / sizeof(steps[0]); s++) {
+                    snprintf(what, sizeof(what), "odd %zu, text %zu, pad %zu",
+                             k, n, pad);
+                    framed_feed(wire.p, wire.len, steps[s], what);
+                }
+            }
+        }
+    }
+
+    print_message("framed edges: %zu events taken whole, %zu handed out by"
+                  " the parser and taken the short way\n", framed_taken,
+                  framed_shaped);
+
+    assert_true(framed_taken > 10000);
+    assert_true(framed_shaped > 10000);
+}
+
+
 /* a shape larger than CHATON_EVENT_SHAPE_MAX is not kept: all scanned */
 
 static void
@@ -2372,6 +2518,7 @@ main(void)
         utest(test_event_truncated),
         utest(test_event_shapes),
         utest(test_event_framed),
+        utest(test_event_framed_edges),
         utest(test_event_shape_max),
         utest(test_event_no_alloc_per_event),
         utest(test_event_scratch_fails),
