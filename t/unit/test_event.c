@@ -2204,10 +2204,68 @@ framed_feed(const unsigned char *wire, size_t len, size_t step,
 }
 
 
+/* the stream in two pieces, cut at cut */
+
+static void
+framed_cut(const unsigned char *wire, size_t len, size_t cut,
+    const char *what)
+{
+    int              ra, rb;
+    size_t           i, at[3];
+    side_t           a, b;
+    unit_pool_t      pool;
+    chaton_sse_t     pa, pb;
+    unsigned char   *copy;
+    chaton_alloc_t   alloc;
+    char             when[96];
+
+    unit_pool_init(&pool);
+    alloc = unit_allocator(&pool, 1);
+
+    side_init(&a, &alloc, MODE_STREAM, 0, 0);
+    side_init(&b, &alloc, MODE_STREAM, 0, 0);
+
+    chaton_sse_init(&pa, &alloc, 1024 * 1024);
+    chaton_sse_init(&pb, &alloc, 1024 * 1024);
+    pa.whole = framed_whole;
+
+    at[0] = 0;
+    at[1] = cut;
+    at[2] = len;
+
+    ra = CHATON_OK;
+
+    for (i = 0; i < 2 && ra == CHATON_OK; i++) {
+        copy = exact(wire + at[i], at[i + 1] - at[i]);
+
+        ra = chaton_sse_feed(&pa, copy, at[i + 1] - at[i],
+                             framed_shaped_event, &a);
+        rb = chaton_sse_feed(&pb, copy, at[i + 1] - at[i], framed_event,
+                             &b);
+
+        free(copy);
+
+        snprintf(when, sizeof(when), "%s, cut at %zu, piece %zu", what,
+                 cut, i);
+
+        if (ra != rb) {
+            dump("input", wire, len);
+            print_error("%s: %d with whole events taken, %d without\n",
+                        when, ra, rb);
+            fail();
+        }
+
+        ra = same_then_resolved(&a, &b, ra, when);
+    }
+
+    unit_pool_release(&pool);
+}
+
+
 static void
 test_event_framed_edges(void **state)
 {
-    size_t          pad, n, k, i, j, s;
+    size_t          pad, n, k, i, j, s, at;
     gen_t           wire;
     char            what[64];
     static const size_t  steps[] = { 0, 1, 7, 16, 61 };
@@ -2264,6 +2322,68 @@ test_event_framed_edges(void **state)
                     snprintf(what, sizeof(what), "odd %zu, text %zu, pad %zu",
                              k, n, pad);
                     framed_feed(wire.p, wire.len, steps[s], what);
+                }
+            }
+        }
+    }
+
+    /*
+     * A run's texts held to the bytes between two of them found right
+     * before (the tail, the blank line, "data: ", the head): a run of
+     * events, the fourth with one of those bytes changed, at every place;
+     * and the stream unchanged, cut in two at every byte, so that a piece
+     * ends anywhere in an event after whole ones.
+     */
+
+    for (pad = 0; pad <= 9; pad += 3) {
+        for (n = 0; n <= 17; n += (n < 14) ? 7 : 1) {
+            for (k = 0; /* void */ ; k++) {
+                wire.len = 0;
+
+                for (i = 0; i < 6; i++) {
+                    at = wire.len;
+
+                    puts_(&wire, "data: {\"choices\":[{\"delta\":"
+                                 "{\"content\":\"");
+
+                    for (j = 0; j < n; j++) {
+                        puts_(&wire, (j % 5 == 4) ? "\\n" : "a");
+                    }
+
+                    puts_(&wire, "\"}");
+
+                    for (j = 0; j < pad; j++) {
+                        puts_(&wire, j == 0 ? ",\"x\":\"" : "y");
+                    }
+
+                    puts_(&wire, pad ? "\"}]}\n\n" : "}]}\n\n");
+
+                    if (i == 3) {
+                        s = wire.len - at;      /* the event's length */
+                    }
+                }
+
+                /* k / 2: the byte changed (but the text's), k = 0: none */
+
+                if (k) {
+                    j = (k - 1) / 2;
+                    j = (j < 39) ? j : j + n + n / 5;   /* the text's */
+
+                    if (j >= s) {
+                        break;
+                    }
+
+                    wire.p[3 * s + j] ^= (k % 2) ? 0x01 : 0x20;
+                }
+
+                snprintf(what, sizeof(what), "text %zu, pad %zu, change %zu",
+                         n, pad, k);
+                framed_feed(wire.p, wire.len, 0, what);
+
+                if (k == 0) {
+                    for (j = 1; j < wire.len; j++) {
+                        framed_cut(wire.p, wire.len, j, what);
+                    }
                 }
             }
         }
