@@ -115,6 +115,8 @@ static chaton_hot const unsigned char *chaton_chat_ascii_run(
     const unsigned char *lim);
 static chaton_hot int chaton_chat_text(chaton_chat_t *t,
     const unsigned char *s, size_t len, size_t bytes, const chaton_usage_t *u);
+static chaton_hot int chaton_chat_escaped(const unsigned char *q,
+    const unsigned char *lim);
 static chaton_hot int chaton_chat_headed(const unsigned char *p,
     const unsigned char *end, size_t frame, const unsigned char *shape,
     size_t head);
@@ -688,11 +690,12 @@ chaton_chat_framed(chaton_chat_t *t, const unsigned char *in, size_t len,
         }
 
         /*
-         * text with \u escapes: written decoded, as the parser's way would
-         * (where tokens are counted, that way counts them)
+         * text with \u escapes or U+2028, U+2029: written decoded, as the
+         * parser's way would (where tokens are counted, that way counts
+         * them)
          */
 
-        if (*q == '\\' && q[1] == 'u' && c.direct) {
+        if (chaton_chat_escaped(q, end) && c.direct) {
             chaton_chat_chunks_end(t, &c);
 
             found.end = q;
@@ -895,6 +898,21 @@ done:
 }
 
 
+/*
+ * Whether plain text stopped at a \u escape or at U+2028, U+2029 (which
+ * JSON writes escaped): chaton_chat_decoded()'s (bytes to lim may be read)
+ */
+
+static chaton_hot int
+chaton_chat_escaped(const unsigned char *q, const unsigned char *lim)
+{
+    return lim - q >= 3
+           && ((q[0] == '\\' && q[1] == 'u')
+               || (q[0] == 0xe2 && q[1] == 0x80
+                   && (q[2] == 0xa8 || q[2] == 0xa9)));
+}
+
+
 /* an event's framing and head from p on, with room for its tail after */
 
 static chaton_hot int
@@ -955,7 +973,7 @@ chaton_chat_shaped(chaton_chat_t *t, const unsigned char *ev, size_t len)
     found.usage = u;
     found.escapes = escapes;
 
-    if (*q == '\\' && end - q >= 2 && q[1] == 'u' && t->writer->head
+    if (chaton_chat_escaped(q, ev + len) && t->writer->head
         && t->counted == NULL
         && chaton_chat_decoded(t, s, &found, end, ev + len, NULL, 0) != NULL)
     {
