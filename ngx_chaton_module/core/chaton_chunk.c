@@ -312,7 +312,15 @@ chaton_chat_feed_event(void *data, const unsigned char *ev, size_t len)
     int             rc;
     chaton_chat_t  *t = data;
 
-    rc = chaton_chat_shaped(t, ev, len);
+    /*
+     * The short way only where it may be: not for an answer kept whole
+     * (its writer never takes text in JSON's form), nor where tools were
+     * offered, nor for events shorter than the shape.
+     */
+
+    rc = (t->shape.bytes.len && len > t->shape.bytes.len
+          && chaton_chat_lane(t))
+         ? chaton_chat_shaped(t, ev, len) : CHATON_DECLINED;
 
     if (rc == CHATON_DECLINED) {
         rc = chaton_chat_event(t, ev, len);
