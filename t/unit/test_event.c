@@ -2398,6 +2398,40 @@ test_event_framed_edges(void **state)
 }
 
 
+/* \u escapes' digits (chaton_event_hex4(), a table in line): every value
+ * in either case, every byte that is no digit at every place */
+
+static void
+test_event_hex4(void **state)
+{
+    int            c, v;
+    size_t         i;
+    unsigned char  b[5];
+
+    for (v = 0; v < 0x10000; v++) {
+        snprintf((char *) b, sizeof(b), "%04x", v);
+        assert_int_equal(chaton_event_hex4(b), v);
+
+        snprintf((char *) b, sizeof(b), "%04X", v);
+        assert_int_equal(chaton_event_hex4(b), v);
+    }
+
+    for (c = 0; c < 256; c++) {
+        if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')
+            || (c >= 'A' && c <= 'F'))
+        {
+            continue;
+        }
+
+        for (i = 0; i < 4; i++) {
+            memcpy(b, "aF09", 4);
+            b[i] = (unsigned char) c;
+            assert_int_equal(chaton_event_hex4(b), -1);
+        }
+    }
+}
+
+
 /* a shape larger than CHATON_EVENT_SHAPE_MAX is not kept: all scanned */
 
 static void
@@ -2639,6 +2673,7 @@ main(void)
         utest(test_event_shapes),
         utest(test_event_framed),
         utest(test_event_framed_edges),
+        utest(test_event_hex4),
         utest(test_event_shape_max),
         utest(test_event_no_alloc_per_event),
         utest(test_event_scratch_fails),
