@@ -108,6 +108,9 @@ static inline int chaton_chat_lane(chaton_chat_t *t);
 static chaton_hot const unsigned char *chaton_chat_run(const unsigned char *s,
     const unsigned char *end, const unsigned char *lim, int json,
     chaton_usage_t *u, size_t *escapes);
+#if defined(__SSE2__)
+static chaton_hot int chaton_chat_stops(__m128i v);
+#endif
 static chaton_hot const unsigned char *chaton_chat_quick(
     const unsigned char *s, const unsigned char *stop);
 static chaton_hot const unsigned char *chaton_chat_ascii_run(
@@ -442,10 +445,9 @@ chaton_chat_delta(chaton_chat_t *t, chaton_event_t *e)
  * Whether a piece of content is the common one in a stream, once the
  * writer is ready for text in JSON's form: printable ASCII but '"', '\\'
  * and '!', and other valid UTF-8 but U+2028 and U+2029, with nothing held
- * back.  It then needs no
- * escape (chaton_json_escape() would copy it as it is), cannot start a
- * picture's placeholder (chaton_spc.c would pass it on as it is), and is
- * counted as it is scanned.
+ * back.  It then needs no escape (chaton_json_escape() would copy it as it
+ * is), cannot start a picture's placeholder (chaton_spc.c would pass it on
+ * as it is), and is counted as it is scanned.
  */
 
 static inline int
@@ -531,6 +533,27 @@ chaton_chat_run(const unsigned char *s, const unsigned char *end,
 }
 
 
+#if defined(__SSE2__)
+
+/*
+ * The bytes of v that end plain ASCII (chaton_chat_ascii), one bit each:
+ * below 0x20 or above 0x7f (below 0x20 as signed bytes), '"', '\\', '!'
+ */
+
+static chaton_hot int
+chaton_chat_stops(__m128i v)
+{
+    return _mm_movemask_epi8(
+               _mm_or_si128(
+                   _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+                                _mm_cmpeq_epi8(v, _mm_set1_epi8('"'))),
+                   _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')),
+                                _mm_cmpeq_epi8(v, _mm_set1_epi8('!')))));
+}
+
+#endif
+
+
 /*
  * The common text, from s: plain ASCII (chaton_chat_ascii), nothing
  * escaped, its closing quote among the 16 bytes from s, at stop at most;
@@ -548,12 +571,7 @@ chaton_chat_quick(const unsigned char *s, const unsigned char *stop)
 
     v = _mm_loadu_si128((const __m128i *) s);
 
-    bits = _mm_movemask_epi8(
-               _mm_or_si128(
-                   _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
-                                _mm_cmpeq_epi8(v, _mm_set1_epi8('"'))),
-                   _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')),
-                                _mm_cmpeq_epi8(v, _mm_set1_epi8('!')))));
+    bits = chaton_chat_stops(v);
 
     if (bits == 0) {
         return NULL;
@@ -570,10 +588,8 @@ chaton_chat_quick(const unsigned char *s, const unsigned char *stop)
 
 /*
  * Where the run of plain ASCII (chaton_chat_ascii) from s ends, end at
- * most: 16 bytes at a time while 16 may be read (a byte below 0x20 or
- * above 0x7f is below 0x20 as a signed one), then byte by byte.  Deltas'
- * texts are a few bytes: the first 16 mostly hold the whole text and its
- * closing quote.
+ * most: 16 bytes at a time while 16 may be read (to lim), then byte by
+ * byte.
  */
 
 static chaton_hot const unsigned char *
@@ -587,12 +603,7 @@ chaton_chat_ascii_run(const unsigned char *s, const unsigned char *end,
     while (s < end && lim - s >= 16) {
         v = _mm_loadu_si128((const __m128i *) s);
 
-        bits = _mm_movemask_epi8(
-                   _mm_or_si128(
-                       _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
-                                    _mm_cmpeq_epi8(v, _mm_set1_epi8('"'))),
-                       _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')),
-                                    _mm_cmpeq_epi8(v, _mm_set1_epi8('!')))));
+        bits = chaton_chat_stops(v);
 
         if (bits) {
             s += __builtin_ctz(bits);
