@@ -2012,18 +2012,78 @@ framed_whole(void *data, const unsigned char *in, size_t len, size_t room,
 }
 
 
+/* the two sides of the framed tests: with the short ways, and without */
+
+typedef struct {
+    side_t                  a;
+    side_t                  b;
+    chaton_sse_t            pa;
+    chaton_sse_t            pb;
+    unit_pool_t             pool;
+    chaton_alloc_t          alloc;      /* the sides keep its address */
+} framed_t;
+
+
+static void
+framed_begin(framed_t *f, size_t max, int include_usage)
+{
+    unit_pool_init(&f->pool);
+    f->alloc = unit_allocator(&f->pool, 1);
+
+    side_init(&f->a, &f->alloc, MODE_STREAM, include_usage, 0);
+    side_init(&f->b, &f->alloc, MODE_STREAM, include_usage, 0);
+
+    chaton_sse_init(&f->pa, &f->alloc, max);
+    chaton_sse_init(&f->pb, &f->alloc, max);
+    f->pa.whole = framed_whole;
+}
+
+
+/* a piece of the stream (wire) to both sides: the same codes and state */
+
+static int
+framed_piece(framed_t *f, const unsigned char *in, size_t len,
+    const unsigned char *wire, size_t wire_len, const char *when)
+{
+    int  ra, rb;
+
+    ra = chaton_sse_feed(&f->pa, in, len, framed_shaped_event, &f->a);
+    rb = chaton_sse_feed(&f->pb, in, len, framed_event, &f->b);
+
+    if (ra != rb) {
+        dump("input", wire, wire_len);
+        print_error("%s: %d with whole events taken, %d without\n",
+                    when, ra, rb);
+        fail();
+    }
+
+    return same_then_resolved(&f->a, &f->b, ra, when);
+}
+
+
+static void
+framed_end(framed_t *f, int rc)
+{
+    if (rc == CHATON_OK) {
+        rc = chaton_sse_finish(&f->pa, framed_shaped_event, &f->a);
+        assert_int_equal(chaton_sse_finish(&f->pb, framed_event, &f->b),
+                         rc);
+        same_state(&f->a, &f->b, "finish");
+    }
+
+    unit_pool_release(&f->pool);
+}
+
+
 static void
 test_event_framed(void **state)
 {
-    int              ra, rb;
+    int              rc, usage;
     size_t           i, j, n, k, len[SHAPED_MAX], at, piece, max;
     gen_t            g, sg, wire;
-    side_t           a, b;
-    unit_pool_t      pool;
-    chaton_sse_t     pa, pb;
+    framed_t         f;
     chaton_buf_t     scratch;
     unsigned char   *ev[SHAPED_MAX];
-    chaton_alloc_t   alloc;
     char             when[64];
 
     chaton_buf_init(&scratch, &unit_alloc, 0);
@@ -2069,50 +2129,26 @@ test_event_framed(void **state)
             puts_(&wire, rnd(&g, 10) ? "\n\n" : "\r\n\r\n");
         }
 
-        unit_pool_init(&pool);
-        alloc = unit_allocator(&pool, 1);
-
-        side_init(&a, &alloc, MODE_STREAM, rnd(&g, 2), 0);
-        side_init(&b, &alloc, MODE_STREAM, a.include_usage, 0);
-
+        usage = rnd(&g, 2);
         max = rnd(&g, 8) ? 1024 * 1024 : 64 + rnd(&g, 256);
 
-        chaton_sse_init(&pa, &alloc, max);
-        chaton_sse_init(&pb, &alloc, max);
-        pa.whole = framed_whole;
+        framed_begin(&f, max, usage);
 
-        ra = CHATON_OK;
+        rc = CHATON_OK;
 
         for (at = 0, k = 0; at < wire.len; at += piece, k++) {
             piece = rnd(&g, 3) ? wire.len - at : 1 + rnd(&g, wire.len - at);
 
-            ra = chaton_sse_feed(&pa, wire.p + at, piece,
-                                 framed_shaped_event, &a);
-            rb = chaton_sse_feed(&pb, wire.p + at, piece, framed_event, &b);
-
             snprintf(when, sizeof(when), "run %zu, piece %zu", i, k);
 
-            if (ra != rb) {
-                dump("input", wire.p, wire.len);
-                print_error("%s: %d with whole events taken, %d without\n",
-                            when, ra, rb);
-                fail();
-            }
-
-            ra = same_then_resolved(&a, &b, ra, when);
-
-            if (ra != CHATON_OK) {
+            rc = framed_piece(&f, wire.p + at, piece, wire.p, wire.len,
+                              when);
+            if (rc != CHATON_OK) {
                 break;
             }
         }
 
-        if (ra == CHATON_OK) {
-            ra = chaton_sse_finish(&pa, framed_shaped_event, &a);
-            assert_int_equal(chaton_sse_finish(&pb, framed_event, &b), ra);
-            same_state(&a, &b, "finish");
-        }
-
-        unit_pool_release(&pool);
+        framed_end(&f, rc);
 
         for (j = 0; j < n; j++) {
             free(ev[j]);
@@ -2144,121 +2180,34 @@ test_event_framed(void **state)
  */
 
 static void
-framed_feed(const unsigned char *wire, size_t len, size_t step,
-    const char *what)
+framed_feed(const unsigned char *wire, size_t len, size_t first,
+    size_t step, const char *what)
 {
-    int              ra, rb;
-    size_t           at, piece;
-    side_t           a, b;
-    unit_pool_t      pool;
-    chaton_sse_t     pa, pb;
-    unsigned char   *copy;
-    chaton_alloc_t   alloc;
-    char             when[96];
+    int             rc;
+    size_t          at, piece;
+    framed_t        f;
+    unsigned char  *copy;
+    char            when[96];
 
-    unit_pool_init(&pool);
-    alloc = unit_allocator(&pool, 1);
+    framed_begin(&f, 1024 * 1024, 0);
 
-    side_init(&a, &alloc, MODE_STREAM, 0, 0);
-    side_init(&b, &alloc, MODE_STREAM, 0, 0);
+    rc = CHATON_OK;
 
-    chaton_sse_init(&pa, &alloc, 1024 * 1024);
-    chaton_sse_init(&pb, &alloc, 1024 * 1024);
-    pa.whole = framed_whole;
+    for (at = 0; at < len && rc == CHATON_OK; at += piece) {
+        piece = (at == 0) ? first : step;
+        piece = (piece == 0 || piece > len - at) ? len - at : piece;
 
-    ra = CHATON_OK;
-
-    for (at = 0; at < len; at += piece) {
-        piece = (step == 0 || step > len - at) ? len - at : step;
         copy = exact(wire + at, piece);
 
-        ra = chaton_sse_feed(&pa, copy, piece, framed_shaped_event, &a);
-        rb = chaton_sse_feed(&pb, copy, piece, framed_event, &b);
+        snprintf(when, sizeof(when), "%s, pieces of %zu after %zu, at %zu",
+                 what, step, first, at);
+
+        rc = framed_piece(&f, copy, piece, wire, len, when);
 
         free(copy);
-
-        snprintf(when, sizeof(when), "%s, pieces of %zu, at %zu", what,
-                 step, at);
-
-        if (ra != rb) {
-            dump("input", wire, len);
-            print_error("%s: %d with whole events taken, %d without\n",
-                        when, ra, rb);
-            fail();
-        }
-
-        ra = same_then_resolved(&a, &b, ra, when);
-
-        if (ra != CHATON_OK) {
-            break;
-        }
     }
 
-    if (ra == CHATON_OK) {
-        ra = chaton_sse_finish(&pa, framed_shaped_event, &a);
-        assert_int_equal(chaton_sse_finish(&pb, framed_event, &b), ra);
-        same_state(&a, &b, "finish");
-    }
-
-    unit_pool_release(&pool);
-}
-
-
-/* the stream in two pieces, cut at cut */
-
-static void
-framed_cut(const unsigned char *wire, size_t len, size_t cut,
-    const char *what)
-{
-    int              ra, rb;
-    size_t           i, at[3];
-    side_t           a, b;
-    unit_pool_t      pool;
-    chaton_sse_t     pa, pb;
-    unsigned char   *copy;
-    chaton_alloc_t   alloc;
-    char             when[96];
-
-    unit_pool_init(&pool);
-    alloc = unit_allocator(&pool, 1);
-
-    side_init(&a, &alloc, MODE_STREAM, 0, 0);
-    side_init(&b, &alloc, MODE_STREAM, 0, 0);
-
-    chaton_sse_init(&pa, &alloc, 1024 * 1024);
-    chaton_sse_init(&pb, &alloc, 1024 * 1024);
-    pa.whole = framed_whole;
-
-    at[0] = 0;
-    at[1] = cut;
-    at[2] = len;
-
-    ra = CHATON_OK;
-
-    for (i = 0; i < 2 && ra == CHATON_OK; i++) {
-        copy = exact(wire + at[i], at[i + 1] - at[i]);
-
-        ra = chaton_sse_feed(&pa, copy, at[i + 1] - at[i],
-                             framed_shaped_event, &a);
-        rb = chaton_sse_feed(&pb, copy, at[i + 1] - at[i], framed_event,
-                             &b);
-
-        free(copy);
-
-        snprintf(when, sizeof(when), "%s, cut at %zu, piece %zu", what,
-                 cut, i);
-
-        if (ra != rb) {
-            dump("input", wire, len);
-            print_error("%s: %d with whole events taken, %d without\n",
-                        when, ra, rb);
-            fail();
-        }
-
-        ra = same_then_resolved(&a, &b, ra, when);
-    }
-
-    unit_pool_release(&pool);
+    framed_end(&f, rc);
 }
 
 
@@ -2321,7 +2270,8 @@ test_event_framed_edges(void **state)
                 for (s = 0; s < sizeof(steps) / sizeof(steps[0]); s++) {
                     snprintf(what, sizeof(what), "odd %zu, text %zu, pad %zu",
                              k, n, pad);
-                    framed_feed(wire.p, wire.len, steps[s], what);
+                    framed_feed(wire.p, wire.len, steps[s], steps[s],
+                                what);
                 }
             }
         }
@@ -2378,11 +2328,11 @@ test_event_framed_edges(void **state)
 
                 snprintf(what, sizeof(what), "text %zu, pad %zu, change %zu",
                          n, pad, k);
-                framed_feed(wire.p, wire.len, 0, what);
+                framed_feed(wire.p, wire.len, 0, 0, what);
 
                 if (k == 0) {
                     for (j = 1; j < wire.len; j++) {
-                        framed_cut(wire.p, wire.len, j, what);
+                        framed_feed(wire.p, wire.len, j, 0, what);
                     }
                 }
             }
