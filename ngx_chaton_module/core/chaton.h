@@ -20,6 +20,7 @@
 #define CHATON_TOO_BIG    -2     /* a configured size limit was hit */
 #define CHATON_BAD        -3     /* malformed input */
 #define CHATON_DONE       -4     /* end of stream seen */
+#define CHATON_DECLINED   -5     /* not this way's to take: another's */
 
 
 typedef struct {
@@ -138,9 +139,62 @@ int chaton_json_strict(const unsigned char *s, size_t len);
 int chaton_json_escape(chaton_buf_t *b, const unsigned char *s, size_t len);
 int chaton_json_string(chaton_buf_t *b, const unsigned char *s, size_t len);
 int chaton_json_cstring(chaton_buf_t *b, const char *s);
-size_t chaton_utf8_seq(const unsigned char *s, size_t len);
 int chaton_utf8_valid(const unsigned char *s, size_t len);
 size_t chaton_utf8_chars(const unsigned char *s, size_t len);
+
+
+/*
+ * Returns the length of the valid UTF-8 sequence at s (1..4), or 0 if the
+ * bytes there are not one: overlongs, surrogates and values past U+10FFFF
+ * are rejected as RFC 3629 says.  In line: the text scans call it for
+ * every character beyond ASCII.
+ */
+
+static inline size_t
+chaton_utf8_seq(const unsigned char *s, size_t len)
+{
+    unsigned char  c;
+
+    c = s[0];
+
+    if (c < 0x80) {
+        return 1;
+    }
+
+    if (c >= 0xc2 && c <= 0xdf) {
+        return (len >= 2 && (s[1] & 0xc0) == 0x80) ? 2 : 0;
+    }
+
+    if (c >= 0xe0 && c <= 0xef) {
+        if (len < 3 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80) {
+            return 0;
+        }
+
+        if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f)) {
+            return 0;
+        }
+
+        return 3;
+    }
+
+    if (c >= 0xf0 && c <= 0xf4) {
+        if (len < 4
+            || (s[1] & 0xc0) != 0x80
+            || (s[2] & 0xc0) != 0x80
+            || (s[3] & 0xc0) != 0x80)
+        {
+            return 0;
+        }
+
+        if ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] > 0x8f)) {
+            return 0;
+        }
+
+        return 4;
+    }
+
+    return 0;
+}
 
 
 /*

@@ -31,6 +31,39 @@
 #include "chaton_chunk.h"
 #include "chaton_event.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+
+/* a run of framed events' chunks (chaton_chat_framed) */
+
+typedef struct {
+    chaton_buf_t           *out;
+    unsigned char          *o;          /* out's, kept here during a run */
+    size_t                  len;
+    size_t                  cap;
+    const unsigned char    *head;       /* the writer's chunk */
+    size_t                  head_len;
+    const unsigned char    *tail;
+    size_t                  tail_len;
+    uint64_t                chunks;     /* written, one per event */
+    uint64_t                bytes;      /* their text's, unescaped */
+    chaton_usage_t          usage;
+    int                     direct;     /* written here, not by calls */
+    int                     copy16;     /* 16 bytes of input after a text
+                                           up to 16 bytes long */
+} chaton_chat_chunks_t;
+
+
+/* a run of plain text found (chaton_chat_run()): where, what it counts */
+
+typedef struct {
+    const unsigned char    *end;
+    chaton_usage_t          usage;
+    size_t                  escapes;
+} chaton_chat_found_t;
+
 
 /* text being decoded into the output (chaton_chat_decoded) */
 
@@ -72,16 +105,40 @@ static int chaton_collect_error(chaton_writer_t *w, chaton_buf_t *out,
 static inline int chaton_chat_plain(chaton_chat_t *t, const unsigned char *s,
     size_t len, chaton_usage_t *u);
 static inline int chaton_chat_lane(chaton_chat_t *t);
-static inline const unsigned char *chaton_chat_run(const unsigned char *s,
-    const unsigned char *end, int json, chaton_usage_t *u, size_t *escapes);
+static chaton_hot const unsigned char *chaton_chat_run(const unsigned char *s,
+    const unsigned char *end, const unsigned char *lim, int json,
+    chaton_usage_t *u, size_t *escapes);
+#if defined(__SSE2__)
+static chaton_hot int chaton_chat_stops(__m128i v);
+#endif
+static chaton_hot const unsigned char *chaton_chat_quick(
+    const unsigned char *s, const unsigned char *stop);
+static chaton_hot const unsigned char *chaton_chat_ascii_run(
+    const unsigned char *s, const unsigned char *end,
+    const unsigned char *lim);
 static chaton_hot int chaton_chat_text(chaton_chat_t *t,
     const unsigned char *s, size_t len, size_t bytes, const chaton_usage_t *u);
+static chaton_hot int chaton_chat_escaped(const unsigned char *q,
+    const unsigned char *lim);
+static chaton_hot int chaton_chat_headed(const unsigned char *p,
+    const unsigned char *end, size_t frame, const unsigned char *shape,
+    size_t head);
+static chaton_hot void chaton_chat_chunks_start(chaton_chat_t *t,
+    chaton_chat_chunks_t *c, size_t after);
+static chaton_hot void chaton_chat_chunks_end(chaton_chat_t *t,
+    chaton_chat_chunks_t *c);
+static chaton_hot int chaton_chat_chunk(chaton_chat_chunks_t *c,
+    const unsigned char *s, size_t len, const chaton_usage_t *u);
 static const unsigned char *chaton_chat_decoded(chaton_chat_t *t,
-    const unsigned char *s, const unsigned char *end,
+    const unsigned char *s, const chaton_chat_found_t *found,
+    const unsigned char *end, const unsigned char *lim,
     const unsigned char *tail, size_t tail_len);
-static const unsigned char *chaton_chat_unicode(chaton_chat_decode_t *d,
+static chaton_hot int chaton_chat_append(chaton_buf_t *out,
+    const unsigned char *p, size_t n, const unsigned char *lim);
+static chaton_hot const unsigned char *chaton_chat_unicode(
+    chaton_chat_decode_t *d,
     const unsigned char *p, const unsigned char *end);
-static int chaton_chat_char(chaton_chat_decode_t *d, int cp);
+static chaton_hot int chaton_chat_char(chaton_chat_decode_t *d, int cp);
 static int chaton_chat_released(void *data, int path, const unsigned char *s,
     size_t len);
 static int chaton_chat_write(chaton_chat_t *t, const unsigned char *content,
@@ -258,7 +315,19 @@ chaton_chat_feed_event(void *data, const unsigned char *ev, size_t len)
     int             rc;
     chaton_chat_t  *t = data;
 
-    rc = chaton_chat_event(t, ev, len);
+    /*
+     * The short way only where it may be: not for an answer kept whole
+     * (its writer never takes text in JSON's form), nor where tools were
+     * offered, nor for events shorter than the shape.
+     */
+
+    rc = (t->shape.bytes.len && len > t->shape.bytes.len
+          && chaton_chat_lane(t))
+         ? chaton_chat_shaped(t, ev, len) : CHATON_DECLINED;
+
+    if (rc == CHATON_DECLINED) {
+        rc = chaton_chat_event(t, ev, len);
+    }
 
     if (rc == CHATON_TOO_BIG) {
         return chaton_chat_fault(t, CHATON_ANSWER_TOO_LARGE);
@@ -374,11 +443,11 @@ chaton_chat_delta(chaton_chat_t *t, chaton_event_t *e)
 
 /*
  * Whether a piece of content is the common one in a stream, once the
- * writer is ready for text in JSON's form: printable ASCII but '"', '\\' and '!', and other valid
- * UTF-8 but U+2028 and U+2029, with nothing held back.  It then needs no
- * escape (chaton_json_escape() would copy it as it is), cannot start a
- * picture's placeholder (chaton_spc.c would pass it on as it is), and is
- * counted as it is scanned.
+ * writer is ready for text in JSON's form: printable ASCII but '"', '\\'
+ * and '!', and other valid UTF-8 but U+2028 and U+2029, with nothing held
+ * back.  It then needs no escape (chaton_json_escape() would copy it as it
+ * is), cannot start a picture's placeholder (chaton_spc.c would pass it on
+ * as it is), and is counted as it is scanned.
  */
 
 static inline int
@@ -388,7 +457,8 @@ chaton_chat_plain(chaton_chat_t *t, const unsigned char *s, size_t len,
     size_t  escapes;
 
     return len && chaton_chat_lane(t)
-           && chaton_chat_run(s, s + len, 0, u, &escapes) == s + len;
+           && chaton_chat_run(s, s + len, s + len, 0, u, &escapes)
+              == s + len;
 }
 
 
@@ -407,12 +477,12 @@ chaton_chat_lane(chaton_chat_t *t)
  * its characters are counted into u.  In JSON's form (json), the text may
  * also hold the escapes chaton_json_escape() writes as they are: \" \\
  * \n \r \t \b \f (counted in *escapes), so that its bytes are the
- * escaped text already.
+ * escaped text already.  The bytes up to lim (end or beyond) may be read.
  */
 
-static inline const unsigned char *
-chaton_chat_run(const unsigned char *s, const unsigned char *end, int json,
-    chaton_usage_t *u, size_t *escapes)
+static chaton_hot const unsigned char *
+chaton_chat_run(const unsigned char *s, const unsigned char *end,
+    const unsigned char *lim, int json, chaton_usage_t *u, size_t *escapes)
 {
     size_t                n;
     const unsigned char  *p;
@@ -425,7 +495,8 @@ chaton_chat_run(const unsigned char *s, const unsigned char *end, int json,
 
         /* a run of plain ASCII, counted at once */
 
-        for (p = s; s < end && chaton_chat_ascii[*s]; s++) { /* void */ }
+        p = s;
+        s = chaton_chat_ascii_run(s, end, lim);
 
         u->ascii += s - p;
 
@@ -462,6 +533,99 @@ chaton_chat_run(const unsigned char *s, const unsigned char *end, int json,
 }
 
 
+#if defined(__SSE2__)
+
+/*
+ * The bytes of v that end plain ASCII (chaton_chat_ascii), one bit each:
+ * below 0x20 or above 0x7f (below 0x20 as signed bytes), '"', '\\', '!'
+ */
+
+static chaton_hot int
+chaton_chat_stops(__m128i v)
+{
+    return _mm_movemask_epi8(
+               _mm_or_si128(
+                   _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+                                _mm_cmpeq_epi8(v, _mm_set1_epi8('"'))),
+                   _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')),
+                                _mm_cmpeq_epi8(v, _mm_set1_epi8('!')))));
+}
+
+#endif
+
+
+/*
+ * The common text, from s: plain ASCII (chaton_chat_ascii), nothing
+ * escaped, its closing quote among the 16 bytes from s, at stop at most;
+ * where that quote is, or NULL for chaton_chat_run() to say.  16 bytes
+ * from s may be read.
+ */
+
+static chaton_hot const unsigned char *
+chaton_chat_quick(const unsigned char *s, const unsigned char *stop)
+{
+#if defined(__SSE2__)
+    int                   bits;
+    __m128i               v;
+    const unsigned char  *q;
+
+    v = _mm_loadu_si128((const __m128i *) s);
+
+    bits = chaton_chat_stops(v);
+
+    if (bits == 0) {
+        return NULL;
+    }
+
+    q = s + __builtin_ctz(bits);
+
+    return (*q == '"' && q <= stop) ? q : NULL;
+#else
+    return NULL;
+#endif
+}
+
+
+/*
+ * Where the run of plain ASCII (chaton_chat_ascii) from s ends, end at
+ * most: 16 bytes at a time while 16 may be read (to lim), then byte by
+ * byte.
+ */
+
+static chaton_hot const unsigned char *
+chaton_chat_ascii_run(const unsigned char *s, const unsigned char *end,
+    const unsigned char *lim)
+{
+#if defined(__SSE2__)
+    int      bits;
+    __m128i  v;
+
+    while (s < end && lim - s >= 16) {
+        v = _mm_loadu_si128((const __m128i *) s);
+
+        bits = chaton_chat_stops(v);
+
+        if (bits) {
+            s += __builtin_ctz(bits);
+            return (s < end) ? s : end;
+        }
+
+        s += 16;
+    }
+
+    if (s >= end) {
+        return end;
+    }
+#endif
+
+    while (s < end && chaton_chat_ascii[*s]) {
+        s++;
+    }
+
+    return s;
+}
+
+
 /*
  * Events straight from the backend's bytes, framing and all: "data: ",
  * the last delta's shape around plain text in JSON's form, a blank line.
@@ -478,9 +642,12 @@ chaton_chat_framed(chaton_chat_t *t, const unsigned char *in, size_t len,
     size_t room, size_t *n)
 {
     int                    rc;
-    size_t                 head, tail, frame, escapes;
+    int                    next;
+    size_t                 head, tail, frame, gap, escapes;
     chaton_usage_t         u;
-    const unsigned char   *p, *end, *last, *s, *q, *shape;
+    chaton_chat_found_t    found;
+    chaton_chat_chunks_t   c;
+    const unsigned char   *p, *end, *stop, *s, *q, *shape, *ref;
     chaton_event_shape_t  *sh;
 
     *n = 0;
@@ -499,81 +666,364 @@ chaton_chat_framed(chaton_chat_t *t, const unsigned char *in, size_t len,
 
     p = in;
     end = in + len;
+    rc = CHATON_OK;
 
-    /* nothing an event does changes the lane or the shape: checked once */
+    if (len < frame) {
+        return CHATON_OK;
+    }
+
+    /*
+     * The text is looked at up to where the shortest frame would put its
+     * tail; an event longer than room is the parser's (it refuses it).
+     */
+
+    stop = end - tail - 2;
+
+    chaton_chat_chunks_start(t, &c, tail + 2);
+
+    /*
+     * Nothing an event does changes the lane or the shape: checked once.
+     * Between two texts of a run lie the tail, the blank line, "data: "
+     * and the head (gap bytes): once such bytes were found right, with
+     * the shape's, the next ones are held to them, in one comparison.
+     */
+
+    gap = tail + 8 + head;
+    ref = NULL;
+
+    if (!chaton_chat_headed(p, end, frame, shape, head)) {
+        goto done;
+    }
 
     for ( ;; ) {
-        last = ((size_t) (end - p) > room) ? p + room : end;
+        s = p + 6 + head;
+        q = c.copy16 ? chaton_chat_quick(s, stop) : NULL;
 
-        if ((size_t) (last - p) < frame
-            || memcmp(p, "data: ", 6) != 0
-            || memcmp(p + 6, shape, head) != 0)
-        {
-            break;
+        if (q) {
+            u.ascii = q - s;
+            u.other = 0;
+            escapes = 0;
+
+        } else {
+            q = chaton_chat_run(s, stop, end, 1, &u, &escapes);
         }
 
-        s = p + 6 + head;
-        q = chaton_chat_run(s, last - tail - 2, 1, &u, &escapes);
-
         /*
-         * text with \u escapes: written decoded, as the parser's way would
-         * (where tokens are counted, that way counts them)
+         * text with \u escapes or U+2028, U+2029: written decoded, as the
+         * parser's way would (where tokens are counted, that way counts
+         * them)
          */
 
-        if (*q == '\\' && q[1] == 'u' && t->writer->head
-            && t->counted == NULL)
-        {
-            q = chaton_chat_decoded(t, s, last - tail - 2, shape + head,
-                                    tail);
+        if (chaton_chat_escaped(q, end) && c.direct) {
+            chaton_chat_chunks_end(t, &c);
+
+            found.end = q;
+            found.usage = u;
+            found.escapes = escapes;
+
+            q = chaton_chat_decoded(t, s, &found,
+                                    ((size_t) (end - p) > room)
+                                    ? p + room - tail - 2 : stop,
+                                    end, shape + head, tail);
+
+            chaton_chat_chunks_start(t, &c, tail + 2);
+
             if (q == NULL) {
                 break;
             }
 
             t->events++;
             p = q + tail + 2;
+
+            if (!chaton_chat_headed(p, end, frame, shape, head)) {
+                break;
+            }
+
+            ref = q;
             continue;
         }
 
-        if (q == s
-            || memcmp(q, shape + head, tail) != 0
-            || q[tail] != '\n' || q[tail + 1] != '\n')
+        if (q == s || (size_t) (q + tail + 2 - p) > room) {
+            break;
+        }
+
+        /* the tail and the blank line; with them, the next head at once */
+
+        next = (ref != NULL && (size_t) (end - q) >= gap + tail + 2
+                && memcmp(q, ref, gap) == 0);
+
+        if (!next
+            && (memcmp(q, shape + head, tail) != 0
+                || q[tail] != '\n' || q[tail + 1] != '\n'))
         {
             break;
         }
 
-        t->events++;
+        if (c.direct) {
+            rc = chaton_chat_chunk(&c, s, q - s, &u);
+            if (rc != CHATON_OK) {
+                t->events++;        /* as the parser's way counts it */
+                break;
+            }
 
-        rc = chaton_chat_text(t, s, q - s, q - s - escapes, &u);
+            c.bytes += q - s - escapes;
+
+        } else {
+            t->events++;
+
+            rc = chaton_chat_text(t, s, q - s, q - s - escapes, &u);
+            if (rc != CHATON_OK) {
+                return rc;
+            }
+        }
+
+        p = q + tail + 2;
+
+        if (!next) {
+            if (!chaton_chat_headed(p, end, frame, shape, head)) {
+                break;
+            }
+
+            ref = q;
+        }
+    }
+
+done:
+
+    chaton_chat_chunks_end(t, &c);
+
+    *n = p - in;
+
+    return rc;
+}
+
+
+/*
+ * The chunks of a run of framed events, when the writer has said what its
+ * chunk is (w->head, w->tail) and tokens are not counted (c->direct): the
+ * output's end and the counts are kept here, out of the answer's state,
+ * and given back at the run's end (chaton_chat_chunks_end).  Each text is
+ * followed by after bytes of the input at least.
+ */
+
+static chaton_hot void
+chaton_chat_chunks_start(chaton_chat_t *t, chaton_chat_chunks_t *c,
+    size_t after)
+{
+    chaton_writer_t  *w;
+
+    w = t->writer;
+
+    c->direct = (w->head != NULL && t->counted == NULL);
+
+    c->out = t->out;
+    c->o = c->out->data;
+    c->len = c->out->len;
+    c->cap = c->out->cap;
+    c->head = c->direct ? w->head->data : NULL;
+    c->head_len = c->direct ? w->head->len : 0;
+    c->tail = c->direct ? w->tail->data : NULL;
+    c->tail_len = c->direct ? w->tail->len : 0;
+    c->copy16 = (after >= 16);
+    c->chunks = 0;
+    c->bytes = 0;
+    c->usage.ascii = 0;
+    c->usage.other = 0;
+}
+
+
+static chaton_hot void
+chaton_chat_chunks_end(chaton_chat_t *t, chaton_chat_chunks_t *c)
+{
+    if (c->chunks == 0) {
+        return;
+    }
+
+    c->out->len = c->len;
+
+    t->events += c->chunks;
+    t->writer->chunks += c->chunks;
+    t->completion.ascii += c->usage.ascii;
+    t->completion.other += c->usage.other;
+    t->content_bytes += c->bytes;
+    t->content_seen = 1;
+
+    c->chunks = 0;
+}
+
+
+/*
+ * A chunk of the run: the writer's head, the text (s, its len bytes in
+ * JSON's form), its tail.  A text of up to 16 bytes, nearly every delta's,
+ * is copied 16 bytes at once where the input has them after it
+ * (c->copy16) and the output has room: the tail then writes over what was
+ * copied past the text.
+ */
+
+static chaton_hot int
+chaton_chat_chunk(chaton_chat_chunks_t *c, const unsigned char *s,
+    size_t len, const chaton_usage_t *u)
+{
+    int             rc;
+    size_t          need;
+    unsigned char  *o;
+
+    need = c->head_len + len + c->tail_len;
+
+#if defined(__SSE2__)
+    if (len <= 16 && c->copy16 && c->cap - c->len >= need + 16) {
+        o = c->o + c->len;
+
+        memcpy(o, c->head, c->head_len);
+        o += c->head_len;
+
+        _mm_storeu_si128((__m128i *) o,
+                         _mm_loadu_si128((const __m128i *) s));
+
+        memcpy(o + len, c->tail, c->tail_len);
+
+        goto done;
+    }
+#endif
+
+    if (c->cap - c->len < need) {
+        c->out->len = c->len;
+
+        rc = chaton_buf_reserve(c->out, need);
         if (rc != CHATON_OK) {
             return rc;
         }
 
-        p = q + tail + 2;
+        c->o = c->out->data;
+        c->cap = c->out->cap;
     }
 
-    *n = p - in;
+    o = c->o + c->len;
+
+    memcpy(o, c->head, c->head_len);
+    memcpy(o + c->head_len, s, len);
+    memcpy(o + c->head_len + len, c->tail, c->tail_len);
+
+#if defined(__SSE2__)
+done:
+#endif
+
+    c->len += need;
+    c->chunks++;
+    c->usage.ascii += u->ascii;
+    c->usage.other += u->other;
 
     return CHATON_OK;
 }
 
 
 /*
- * A framed event whose text, from s, has \u escapes (or U+2028, U+2029 as
- * they are).  The parser's way would decode the whole text and write it
- * in JSON's form again (chaton_json_escape()): the escapes that it writes
- * as they are stay, the others are written as it writes what they stand
- * for.  So here, unless the text holds what that way treats otherwise (a
- * '!' that may start a picture's placeholder, U+0000, a lone surrogate,
- * invalid UTF-8).  Not where tokens are counted (t->counted).  The text, at most to end, must be followed by the
- * shape's tail and the blank line (end leaves room for them): the chunk is
- * written, counted, and where the text ended is returned; NULL, and
- * nothing written, if the event is not such a one (or on an error: the
- * parser's way meets it again).
+ * Whether plain text stopped at a \u escape or at U+2028, U+2029 (which
+ * JSON writes escaped): chaton_chat_decoded()'s (bytes to lim may be read)
+ */
+
+static chaton_hot int
+chaton_chat_escaped(const unsigned char *q, const unsigned char *lim)
+{
+    return lim - q >= 3
+           && ((q[0] == '\\' && q[1] == 'u')
+               || (q[0] == 0xe2 && q[1] == 0x80
+                   && (q[2] == 0xa8 || q[2] == 0xa9)));
+}
+
+
+/* an event's framing and head from p on, with room for its tail after */
+
+static chaton_hot int
+chaton_chat_headed(const unsigned char *p, const unsigned char *end,
+    size_t frame, const unsigned char *shape, size_t head)
+{
+    return (size_t) (end - p) >= frame
+           && memcmp(p, "data: ", 6) == 0
+           && memcmp(p + 6, shape, head) == 0;
+}
+
+
+/*
+ * An event the SSE parser hands out (mostly one the network split between
+ * two reads, which chaton_chat_framed() could not take whole): taken as
+ * that takes the events it finds whole, when it is the shape's delta
+ * around such text.  CHATON_DECLINED: it is not, chaton_chat_event() is
+ * the way for it.
+ */
+
+int
+chaton_chat_shaped(chaton_chat_t *t, const unsigned char *ev, size_t len)
+{
+    size_t                 head, tail, escapes;
+    chaton_usage_t         u;
+    chaton_chat_found_t    found;
+    const unsigned char   *s, *end, *q, *shape;
+    chaton_event_shape_t  *sh;
+
+    sh = &t->shape;
+
+    if (sh->reasoning || sh->bytes.len == 0 || len <= sh->bytes.len
+        || !chaton_chat_lane(t))
+    {
+        return CHATON_DECLINED;
+    }
+
+    shape = sh->bytes.data;
+    head = sh->head;
+    tail = sh->bytes.len - head;
+
+    s = ev + head;
+    end = ev + len - tail;
+
+    if (memcmp(ev, shape, head) != 0 || memcmp(end, shape + head, tail) != 0)
+    {
+        return CHATON_DECLINED;
+    }
+
+    q = chaton_chat_run(s, end, ev + len, 1, &u, &escapes);
+
+    if (q == end) {
+        t->events++;
+        return chaton_chat_text(t, s, end - s, (end - s) - escapes, &u);
+    }
+
+    found.end = q;
+    found.usage = u;
+    found.escapes = escapes;
+
+    if (chaton_chat_escaped(q, ev + len) && t->writer->head
+        && t->counted == NULL
+        && chaton_chat_decoded(t, s, &found, end, ev + len, NULL, 0) != NULL)
+    {
+        t->events++;
+        return CHATON_OK;
+    }
+
+    return CHATON_DECLINED;
+}
+
+
+/*
+ * An event whose text, from s, has \u escapes (or U+2028, U+2029 as they
+ * are).  The parser's way would decode the whole text and write it in
+ * JSON's form again (chaton_json_escape()): the escapes that it writes as
+ * they are stay, the others are written as it writes what they stand for.
+ * So here, unless the text holds what that way treats otherwise (a '!'
+ * that may start a picture's placeholder, U+0000, a lone surrogate,
+ * invalid UTF-8).  Not where tokens are counted (t->counted).  The text,
+ * at most to end (bytes to lim may be read), must be followed by the
+ * shape's tail and the blank line (end leaves room for them), or, without
+ * a tail to look for (NULL), end exactly at end: the chunk is written,
+ * counted, and where the text ended is returned; NULL, and nothing
+ * written, if the event is not such a one (or on an error: the parser's
+ * way meets it again).
  */
 
 static const unsigned char *
 chaton_chat_decoded(chaton_chat_t *t, const unsigned char *s,
-    const unsigned char *end, const unsigned char *tail, size_t tail_len)
+    const chaton_chat_found_t *found, const unsigned char *end,
+    const unsigned char *lim, const unsigned char *tail, size_t tail_len)
 {
     size_t                 at, escapes;
     chaton_buf_t          *out;
@@ -596,9 +1046,19 @@ chaton_chat_decoded(chaton_chat_t *t, const unsigned char *s,
     }
 
     for (p = s; /* void */ ; p = q) {
-        q = chaton_chat_run(p, end, 1, &u, &escapes);
 
-        if (chaton_buf_append(out, p, q - p) != CHATON_OK) {
+        /* the first run is the one the caller found, unless past end */
+
+        if (p == s && found->end <= end) {
+            q = found->end;
+            u = found->usage;
+            escapes = found->escapes;
+
+        } else {
+            q = chaton_chat_run(p, end, lim, 1, &u, &escapes);
+        }
+
+        if (chaton_chat_append(out, p, q - p, lim) != CHATON_OK) {
             goto failed;
         }
 
@@ -627,10 +1087,18 @@ chaton_chat_decoded(chaton_chat_t *t, const unsigned char *s,
         }
     }
 
-    if (memcmp(q, tail, tail_len) != 0
-        || q[tail_len] != '\n' || q[tail_len + 1] != '\n'
-        || chaton_buf_append(out, w->tail->data, w->tail->len) != CHATON_OK)
+    if (tail == NULL) {
+        if (q != end) {
+            goto failed;
+        }
+
+    } else if (memcmp(q, tail, tail_len) != 0
+               || q[tail_len] != '\n' || q[tail_len + 1] != '\n')
     {
+        goto failed;
+    }
+
+    if (chaton_buf_append(out, w->tail->data, w->tail->len) != CHATON_OK) {
         goto failed;
     }
 
@@ -652,9 +1120,33 @@ failed:
 }
 
 
+/*
+ * chaton_buf_append() of a run of text (p, n bytes) where 16 bytes from p
+ * may be read (to lim): most runs between escapes are a few bytes, copied
+ * by one 16-byte load and store where the output has the room.
+ */
+
+static chaton_hot int
+chaton_chat_append(chaton_buf_t *out, const unsigned char *p, size_t n,
+    const unsigned char *lim)
+{
+#if defined(__SSE2__)
+    if (n <= 16 && lim - p >= 16 && out->cap - out->len >= 16) {
+        _mm_storeu_si128((__m128i *) (out->data + out->len),
+                         _mm_loadu_si128((const __m128i *) p));
+        out->len += n;
+
+        return CHATON_OK;
+    }
+#endif
+
+    return chaton_buf_append(out, p, n);
+}
+
+
 /* a \u escape at p (a pair for a character beyond U+FFFF): past it */
 
-static const unsigned char *
+static chaton_hot const unsigned char *
 chaton_chat_unicode(chaton_chat_decode_t *d, const unsigned char *p,
     const unsigned char *end)
 {
@@ -687,32 +1179,54 @@ chaton_chat_unicode(chaton_chat_decode_t *d, const unsigned char *p,
 /*
  * A character (not U+0000, no surrogate) as chaton_json_escape() writes
  * it, counted as chaton_usage_add() counts it; 0 for '!' (the pictures'
- * stage is not here) or no memory.
+ * stage is not here) or no memory.  Most are letters beyond ASCII, written
+ * as they are: 4 bytes stored at once, the length counted.
  */
 
-static int
+static chaton_hot int
 chaton_chat_char(chaton_chat_decode_t *d, int cp)
 {
-    size_t         n;
-    unsigned char  b[4];
+    size_t          n;
+    chaton_buf_t   *out;
+    unsigned char   b[4];
 
     if (cp == '!') {
         return 0;
     }
 
     if (cp < 0x80) {
-        b[0] = (unsigned char) cp;
-        n = 1;
+        d->usage.ascii++;
+        d->bytes++;
 
-    } else if (cp < 0x800) {
+        b[0] = (unsigned char) cp;
+
+        /* as it is when plain text holds it so (chaton_chat_run()) */
+
+        if (chaton_chat_ascii[cp]) {
+            return chaton_buf_append(d->out, b, 1) == CHATON_OK;
+        }
+
+        if (cp == '"' || cp == '\\') {
+            b[1] = b[0];
+            b[0] = '\\';
+            return chaton_buf_append(d->out, b, 2) == CHATON_OK;
+        }
+
+        return chaton_json_escape(d->out, b, 1) == CHATON_OK;
+    }
+
+    if (cp < 0x800) {
         b[0] = (unsigned char) (0xc0 | (cp >> 6));
         b[1] = (unsigned char) (0x80 | (cp & 0x3f));
+        b[2] = 0;
+        b[3] = 0;
         n = 2;
 
     } else if (cp < 0x10000) {
         b[0] = (unsigned char) (0xe0 | (cp >> 12));
         b[1] = (unsigned char) (0x80 | ((cp >> 6) & 0x3f));
         b[2] = (unsigned char) (0x80 | (cp & 0x3f));
+        b[3] = 0;
         n = 3;
 
     } else {
@@ -723,24 +1237,27 @@ chaton_chat_char(chaton_chat_decode_t *d, int cp)
         n = 4;
     }
 
-    if (n == 1) {
-        d->usage.ascii++;
-
-    } else {
-        d->usage.other++;
-    }
-
+    d->usage.other++;
     d->bytes += n;
 
-    /* as it is when plain text holds it so (chaton_chat_run()) */
-
-    if ((n == 1 && chaton_chat_ascii[b[0]])
-        || (n > 1 && cp != 0x2028 && cp != 0x2029))
-    {
-        return chaton_buf_append(d->out, b, n) == CHATON_OK;
+    if (cp == 0x2028) {
+        return chaton_buf_literal(d->out, "\\u2028") == CHATON_OK;
     }
 
-    return chaton_json_escape(d->out, b, n) == CHATON_OK;
+    if (cp == 0x2029) {
+        return chaton_buf_literal(d->out, "\\u2029") == CHATON_OK;
+    }
+
+    out = d->out;
+
+    if (out->cap - out->len < sizeof(b)) {
+        return chaton_buf_append(out, b, n) == CHATON_OK;
+    }
+
+    memcpy(out->data + out->len, b, sizeof(b));
+    out->len += n;
+
+    return 1;
 }
 
 

@@ -86,6 +86,8 @@ int chaton_chat_feed_end(chaton_chat_t *t, chaton_sse_t *sse,
 void chaton_chat_sse_init(chaton_sse_t *sse, chaton_alloc_t *a,
     size_t max_event);
 int chaton_chat_event(chaton_chat_t *t, const unsigned char *ev, size_t len);
+int chaton_chat_shaped(chaton_chat_t *t, const unsigned char *ev,
+    size_t len);
 int chaton_chat_framed(chaton_chat_t *t, const unsigned char *in, size_t len,
     size_t room, size_t *n);
 int chaton_chat_content(chaton_chat_t *t, const unsigned char *content,

@@ -1969,6 +1969,28 @@ framed_event(void *data, const unsigned char *ev, size_t len)
 
 static size_t  framed_taken;     /* events taken whole */
 static size_t  framed_runs;      /* calls that took more than one */
+static size_t  framed_shaped;    /* events the parser handed out, taken
+                                    the short way (chaton_chat_shaped) */
+
+
+/* the side with the short ways: the parser's events as the module's are */
+
+static int
+framed_shaped_event(void *data, const unsigned char *ev, size_t len)
+{
+    int      rc;
+    side_t  *s = data;
+
+    rc = chaton_chat_shaped(&s->t, ev, len);
+
+    if (rc == CHATON_DECLINED) {
+        return chaton_chat_event(&s->t, ev, len);
+    }
+
+    framed_shaped++;
+
+    return rc;
+}
 
 
 static int
@@ -1990,18 +2012,78 @@ framed_whole(void *data, const unsigned char *in, size_t len, size_t room,
 }
 
 
+/* the two sides of the framed tests: with the short ways, and without */
+
+typedef struct {
+    side_t                  a;
+    side_t                  b;
+    chaton_sse_t            pa;
+    chaton_sse_t            pb;
+    unit_pool_t             pool;
+    chaton_alloc_t          alloc;      /* the sides keep its address */
+} framed_t;
+
+
+static void
+framed_begin(framed_t *f, size_t max, int include_usage)
+{
+    unit_pool_init(&f->pool);
+    f->alloc = unit_allocator(&f->pool, 1);
+
+    side_init(&f->a, &f->alloc, MODE_STREAM, include_usage, 0);
+    side_init(&f->b, &f->alloc, MODE_STREAM, include_usage, 0);
+
+    chaton_sse_init(&f->pa, &f->alloc, max);
+    chaton_sse_init(&f->pb, &f->alloc, max);
+    f->pa.whole = framed_whole;
+}
+
+
+/* a piece of the stream (wire) to both sides: the same codes and state */
+
+static int
+framed_piece(framed_t *f, const unsigned char *in, size_t len,
+    const unsigned char *wire, size_t wire_len, const char *when)
+{
+    int  ra, rb;
+
+    ra = chaton_sse_feed(&f->pa, in, len, framed_shaped_event, &f->a);
+    rb = chaton_sse_feed(&f->pb, in, len, framed_event, &f->b);
+
+    if (ra != rb) {
+        dump("input", wire, wire_len);
+        print_error("%s: %d with whole events taken, %d without\n",
+                    when, ra, rb);
+        fail();
+    }
+
+    return same_then_resolved(&f->a, &f->b, ra, when);
+}
+
+
+static void
+framed_end(framed_t *f, int rc)
+{
+    if (rc == CHATON_OK) {
+        rc = chaton_sse_finish(&f->pa, framed_shaped_event, &f->a);
+        assert_int_equal(chaton_sse_finish(&f->pb, framed_event, &f->b),
+                         rc);
+        same_state(&f->a, &f->b, "finish");
+    }
+
+    unit_pool_release(&f->pool);
+}
+
+
 static void
 test_event_framed(void **state)
 {
-    int              ra, rb;
+    int              rc, usage;
     size_t           i, j, n, k, len[SHAPED_MAX], at, piece, max;
     gen_t            g, sg, wire;
-    side_t           a, b;
-    unit_pool_t      pool;
-    chaton_sse_t     pa, pb;
+    framed_t         f;
     chaton_buf_t     scratch;
     unsigned char   *ev[SHAPED_MAX];
-    chaton_alloc_t   alloc;
     char             when[64];
 
     chaton_buf_init(&scratch, &unit_alloc, 0);
@@ -2012,6 +2094,7 @@ test_event_framed(void **state)
 
     framed_taken = 0;
     framed_runs = 0;
+    framed_shaped = 0;
 
     for (i = 0; i < 3000; i++) {
         n = gen_shaped(&g, &sg, ev, len, &scratch);
@@ -2046,49 +2129,26 @@ test_event_framed(void **state)
             puts_(&wire, rnd(&g, 10) ? "\n\n" : "\r\n\r\n");
         }
 
-        unit_pool_init(&pool);
-        alloc = unit_allocator(&pool, 1);
-
-        side_init(&a, &alloc, MODE_STREAM, rnd(&g, 2), 0);
-        side_init(&b, &alloc, MODE_STREAM, a.include_usage, 0);
-
+        usage = rnd(&g, 2);
         max = rnd(&g, 8) ? 1024 * 1024 : 64 + rnd(&g, 256);
 
-        chaton_sse_init(&pa, &alloc, max);
-        chaton_sse_init(&pb, &alloc, max);
-        pa.whole = framed_whole;
+        framed_begin(&f, max, usage);
 
-        ra = CHATON_OK;
+        rc = CHATON_OK;
 
         for (at = 0, k = 0; at < wire.len; at += piece, k++) {
             piece = rnd(&g, 3) ? wire.len - at : 1 + rnd(&g, wire.len - at);
 
-            ra = chaton_sse_feed(&pa, wire.p + at, piece, framed_event, &a);
-            rb = chaton_sse_feed(&pb, wire.p + at, piece, framed_event, &b);
-
             snprintf(when, sizeof(when), "run %zu, piece %zu", i, k);
 
-            if (ra != rb) {
-                dump("input", wire.p, wire.len);
-                print_error("%s: %d with whole events taken, %d without\n",
-                            when, ra, rb);
-                fail();
-            }
-
-            ra = same_then_resolved(&a, &b, ra, when);
-
-            if (ra != CHATON_OK) {
+            rc = framed_piece(&f, wire.p + at, piece, wire.p, wire.len,
+                              when);
+            if (rc != CHATON_OK) {
                 break;
             }
         }
 
-        if (ra == CHATON_OK) {
-            ra = chaton_sse_finish(&pa, framed_event, &a);
-            assert_int_equal(chaton_sse_finish(&pb, framed_event, &b), ra);
-            same_state(&a, &b, "finish");
-        }
-
-        unit_pool_release(&pool);
+        framed_end(&f, rc);
 
         for (j = 0; j < n; j++) {
             free(ev[j]);
@@ -2096,12 +2156,229 @@ test_event_framed(void **state)
     }
 
     print_message("framed: %zu events taken whole from the input, %zu runs"
-                  " of several in one call\n", framed_taken, framed_runs);
+                  " of several in one call, %zu handed out by the parser"
+                  " and taken the short way\n", framed_taken, framed_runs,
+                  framed_shaped);
 
     /* many were, and in runs, or the test tests nothing */
 
     assert_true(framed_taken > 1500);
     assert_true(framed_runs > 100);
+    assert_true(framed_shaped > 400);
+}
+
+
+/*
+ * The short ways at the edges of their 16-byte steps: a delta's text of 0
+ * to 40 bytes, plain but for one thing (an escape, a \u escape or a pair,
+ * a letter beyond ASCII, U+2028 as it is, a '!', a control byte, a quote
+ * or a backslash that ends or runs on the string) at every place in it,
+ * in shapes whose tail (from the closing quote, with the blank line) is
+ * 7 to 27 bytes long; the stream fed whole and in pieces of 1, 7, 16 and
+ * 61 bytes, each piece in a block of its own size, so that a sanitizer
+ * sees a read past it.  Both translators must say and write the same.
+ */
+
+static void
+framed_feed(const unsigned char *wire, size_t len, size_t first,
+    size_t step, const char *what)
+{
+    int             rc;
+    size_t          at, piece;
+    framed_t        f;
+    unsigned char  *copy;
+    char            when[96];
+
+    framed_begin(&f, 1024 * 1024, 0);
+
+    rc = CHATON_OK;
+
+    for (at = 0; at < len && rc == CHATON_OK; at += piece) {
+        piece = (at == 0) ? first : step;
+        piece = (piece == 0 || piece > len - at) ? len - at : piece;
+
+        copy = exact(wire + at, piece);
+
+        snprintf(when, sizeof(when), "%s, pieces of %zu after %zu, at %zu",
+                 what, step, first, at);
+
+        rc = framed_piece(&f, copy, piece, wire, len, when);
+
+        free(copy);
+    }
+
+    framed_end(&f, rc);
+}
+
+
+static void
+test_event_framed_edges(void **state)
+{
+    size_t          pad, n, k, i, j, s, at;
+    gen_t           wire;
+    char            what[64];
+    static const size_t  steps[] = { 0, 1, 7, 16, 61 };
+    static const char   *odd[] = {
+        "\\n", "\\\"", "\\\\", "\\u00e9", "\\ud83d\\ude00", "\\u2028",
+        "\\u005C", "\\u0021", "\\u0001", "\\ud83d", E_ACUTE,
+        "\xe2\x80\xa8", "!", "\x01", "\"", "\\", "\\x", "\xc3"
+    };
+
+    wire.cap = 64 * 1024;
+    wire.p = unit_mem(wire.cap);
+
+    framed_taken = 0;
+    framed_shaped = 0;
+
+    for (pad = 0; pad <= 20; pad += (pad < 12) ? 1 : 4) {
+        for (k = 0; k < sizeof(odd) / sizeof(odd[0]); k++) {
+            for (n = 0; n <= 40; n += (n < 20) ? 1 : 3) {
+
+                /* a stream: the shape learnt, then the odd one at every
+                 * place of a text n bytes long, then a plain one */
+
+                wire.len = 0;
+
+                for (i = 0; i <= n + 1; i++) {
+                    puts_(&wire, "data: {\"choices\":[{\"delta\":"
+                                 "{\"content\":\"");
+
+                    if (i == 0 || i == n + 1) {
+                        puts_(&wire, "Hi");
+
+                    } else {
+                        for (j = 0; j < n; j++) {
+                            if (j == i - 1) {
+                                puts_(&wire, odd[k]);
+                            }
+
+                            puts_(&wire, "a");
+                        }
+                    }
+
+                    puts_(&wire, "\"}");
+
+                    for (j = 0; j < pad; j++) {
+                        puts_(&wire, j == 0 ? ",\"x\":\"" : "y");
+                    }
+
+                    puts_(&wire, pad ? "\"}]}\n\n" : "}]}\n\n");
+                }
+
+                assert_true(wire.len < wire.cap);
+
+                for (s = 0; s < sizeof(steps) / sizeof(steps[0]); s++) {
+                    snprintf(what, sizeof(what), "odd %zu, text %zu, pad %zu",
+                             k, n, pad);
+                    framed_feed(wire.p, wire.len, steps[s], steps[s],
+                                what);
+                }
+            }
+        }
+    }
+
+    /*
+     * A run's texts held to the bytes between two of them found right
+     * before (the tail, the blank line, "data: ", the head): a run of
+     * events, the fourth with one of those bytes changed, at every place;
+     * and the stream unchanged, cut in two at every byte, so that a piece
+     * ends anywhere in an event after whole ones.
+     */
+
+    for (pad = 0; pad <= 9; pad += 3) {
+        for (n = 0; n <= 17; n += (n < 14) ? 7 : 1) {
+            for (k = 0; /* void */ ; k++) {
+                wire.len = 0;
+
+                for (i = 0; i < 6; i++) {
+                    at = wire.len;
+
+                    puts_(&wire, "data: {\"choices\":[{\"delta\":"
+                                 "{\"content\":\"");
+
+                    for (j = 0; j < n; j++) {
+                        puts_(&wire, (j % 5 == 4) ? "\\n" : "a");
+                    }
+
+                    puts_(&wire, "\"}");
+
+                    for (j = 0; j < pad; j++) {
+                        puts_(&wire, j == 0 ? ",\"x\":\"" : "y");
+                    }
+
+                    puts_(&wire, pad ? "\"}]}\n\n" : "}]}\n\n");
+
+                    if (i == 3) {
+                        s = wire.len - at;      /* the event's length */
+                    }
+                }
+
+                /* k / 2: the byte changed (but the text's), k = 0: none */
+
+                if (k) {
+                    j = (k - 1) / 2;
+                    j = (j < 39) ? j : j + n + n / 5;   /* the text's */
+
+                    if (j >= s) {
+                        break;
+                    }
+
+                    wire.p[3 * s + j] ^= (k % 2) ? 0x01 : 0x20;
+                }
+
+                snprintf(what, sizeof(what), "text %zu, pad %zu, change %zu",
+                         n, pad, k);
+                framed_feed(wire.p, wire.len, 0, 0, what);
+
+                if (k == 0) {
+                    for (j = 1; j < wire.len; j++) {
+                        framed_feed(wire.p, wire.len, j, 0, what);
+                    }
+                }
+            }
+        }
+    }
+
+    print_message("framed edges: %zu events taken whole, %zu handed out by"
+                  " the parser and taken the short way\n", framed_taken,
+                  framed_shaped);
+
+    assert_true(framed_taken > 10000);
+    assert_true(framed_shaped > 10000);
+}
+
+
+/* \u escapes' digits (chaton_event_hex4(), a table in line): every value
+ * in either case, every byte that is no digit at every place */
+
+static void
+test_event_hex4(void **state)
+{
+    int            c, v;
+    size_t         i;
+    unsigned char  b[5];
+
+    for (v = 0; v < 0x10000; v++) {
+        snprintf((char *) b, sizeof(b), "%04x", v);
+        assert_int_equal(chaton_event_hex4(b), v);
+
+        snprintf((char *) b, sizeof(b), "%04X", v);
+        assert_int_equal(chaton_event_hex4(b), v);
+    }
+
+    for (c = 0; c < 256; c++) {
+        if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')
+            || (c >= 'A' && c <= 'F'))
+        {
+            continue;
+        }
+
+        for (i = 0; i < 4; i++) {
+            memcpy(b, "aF09", 4);
+            b[i] = (unsigned char) c;
+            assert_int_equal(chaton_event_hex4(b), -1);
+        }
+    }
 }
 
 
@@ -2345,6 +2622,8 @@ main(void)
         utest(test_event_truncated),
         utest(test_event_shapes),
         utest(test_event_framed),
+        utest(test_event_framed_edges),
+        utest(test_event_hex4),
         utest(test_event_shape_max),
         utest(test_event_no_alloc_per_event),
         utest(test_event_scratch_fails),
