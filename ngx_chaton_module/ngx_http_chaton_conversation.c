@@ -67,6 +67,8 @@ ngx_http_chaton_conversation(ngx_http_request_t *r, ngx_str_t *body,
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_chaton_module);
     ctx = ngx_http_get_module_ctx(r, ngx_http_chaton_module);
 
+    ngx_http_chaton_pool_debug(r, "client body read");
+
     ctx->request = r;
     ctx->dialect = dialect;
     ctx->step = NGX_HTTP_CHATON_PREPARING;
@@ -286,6 +288,8 @@ ngx_http_chaton_conversation_call(ngx_http_chaton_conv_t *ctx)
     ctx->call = call;
     ctx->step = NGX_HTTP_CHATON_CALLING;
 
+    ngx_http_chaton_pool_debug(r, "chat call made");
+
     r->write_event_handler = ngx_http_chaton_conversation_resume;
 
     if (ctx->chat.stream && (lcf->stream_wait || lcf->heartbeat)) {
@@ -313,6 +317,8 @@ ngx_http_chaton_conversation_header(ngx_http_chaton_call_t *call)
 
     ctx = call->data;
     ctx->req.backend_status = call->status;
+
+    ngx_http_chaton_pool_debug(ctx->request, "backend header");
 
     if (call->status == NGX_HTTP_OK) {
         ngx_http_chaton_conversation_sent(ctx, call);
@@ -367,6 +373,8 @@ ngx_http_chaton_conversation_body(ngx_http_chaton_call_t *call, u_char *pos,
     }
 
     rc = chaton_chat_feed(&ctx->t, &ctx->sse, pos, len, out);
+
+    ngx_http_chaton_pool_debug(ctx->request, "backend read");
 
     if (ngx_http_chaton_conversation_outcome(ctx, rc, out) != NGX_OK) {
         return NGX_ERROR;

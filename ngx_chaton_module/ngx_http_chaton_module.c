@@ -581,6 +581,47 @@ ngx_http_chaton_read_body(ngx_http_request_t *r, ngx_str_t *body)
 }
 
 
+#if (NGX_DEBUG)
+
+/*
+ * What the request's pool holds, in the debug log: its blocks (the bytes
+ * used in them, their headers included) and its large allocations.  A
+ * stream's memory is mostly this pool, so its steps show where it goes
+ * (scripts/pool-steps, docs/profile.md).  Called through
+ * ngx_http_chaton_pool_debug(), only where the log takes debug_http lines.
+ */
+
+void
+ngx_http_chaton_pool_log(ngx_http_request_t *r, const char *step)
+{
+    size_t             used;
+    ngx_uint_t         blocks, large;
+    ngx_pool_t        *p;
+    ngx_pool_large_t  *l;
+
+    used = 0;
+    blocks = 0;
+    large = 0;
+
+    for (p = r->pool; p; p = p->d.next) {
+        used += p->d.last - (u_char *) p;
+        blocks++;
+    }
+
+    for (l = r->pool->large; l; l = l->next) {
+        if (l->alloc) {
+            large++;
+        }
+    }
+
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "chaton pool: %s: %uz bytes in %ui blocks, %ui large",
+                   step, used, blocks, large);
+}
+
+#endif
+
+
 /* the core's allocator, backed by a pool: pfree only frees large blocks */
 
 void

@@ -273,6 +273,15 @@ ngx_uint_t ngx_http_chaton_served(ngx_http_request_t *r);
 void ngx_http_chaton_route(ngx_http_request_t *r, ngx_str_t *uri,
     chaton_route_t *rt);
 void ngx_http_chaton_alloc_init(chaton_alloc_t *a, ngx_pool_t *pool);
+
+#if (NGX_DEBUG)
+#define ngx_http_chaton_pool_debug(r, step)                                   \
+    if ((r)->connection->log->log_level & NGX_LOG_DEBUG_HTTP)                \
+        ngx_http_chaton_pool_log(r, step)
+void ngx_http_chaton_pool_log(ngx_http_request_t *r, const char *step);
+#else
+#define ngx_http_chaton_pool_debug(r, step)
+#endif
 ngx_int_t ngx_http_chaton_read_request(ngx_http_request_t *r, size_t size,
     ngx_http_chaton_start_pt start);
 

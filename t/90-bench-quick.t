@@ -5,6 +5,7 @@
 # timing is asserted, only that the numbers are sane: requests made and
 # none failed, events and content chunks counted, plain proxy_pass and the
 # backend itself giving the very bytes of the recording, memory sampled.
+# scripts/pool-steps reads one stream's request pool at each step.
 use strict;
 use warnings;
 
@@ -189,5 +190,28 @@ for my $k (qw(stream_short_cpu_ratio stream_long_cpu_ratio whole_rps_ratio
     ok(defined $F->{$k}, "figure $k: " . ($F->{$k} // 'missing'));
 }
 ok(@{ $res->{targets} // [] } >= 5, 'the targets are checked');
+
+# scripts/pool-steps: one stream's request pool, read at each step from
+# the module's debug log (ngx_http_chaton_pool_debug)
+
+my $steps = `"$ROOT/scripts/pool-steps" 2 2>&1`;
+is($?, 0, 'scripts/pool-steps succeeded') or diag($steps);
+
+my @steps;
+my $step = join '|', 'client body read', 'chat call made', 'backend header',
+    'backend read, first';
+while ($steps =~ /^  ($step): (\d+) bytes in (\d+) blocks/mg) {
+    push @steps, [$1, $2, $3];
+}
+
+is(join(' / ', map { $_->[0] } @steps),
+   'client body read / chat call made / backend header / '
+   . 'backend read, first', 'the pool is read at each step, in order')
+    or diag($steps);
+ok(@steps == 4 && $steps[0][1] < $steps[1][1] && $steps[1][1] < $steps[2][1]
+   && $steps[2][1] <= $steps[3][1],
+   'the pool grows from step to step')
+    or diag($steps);
+ok(@steps && $steps[-1][2] >= 2, 'its blocks are counted') or diag($steps);
 
 done_testing;
