@@ -1,6 +1,7 @@
 /*
  * Helpers of the targets that fuzz a dialect's parser
- * (t/fuzz/fuzz_anthropic.c, t/fuzz/fuzz_responses.c): what any accepted
+ * (t/fuzz/fuzz_anthropic.c, t/fuzz/fuzz_responses.c; fuzz_request.c
+ * shares the refusal's check): what any accepted
  * conversation must be, and the same parse failing at one of its
  * allocations.
  */
