@@ -248,6 +248,7 @@ ngx_http_chaton_call_start(ngx_http_request_t *r,
     ngx_str_t                    uri, query;
     ngx_chain_t                 *cl;
     ngx_http_request_t          *sr;
+    ngx_pool_t                  *pool;
     ngx_http_chaton_call_t      *call;
     ngx_http_request_body_t     *rb;
     ngx_http_post_subrequest_t  *ps;
@@ -255,7 +256,11 @@ ngx_http_chaton_call_start(ngx_http_request_t *r,
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_chaton_module);
 
-    call = ngx_pcalloc(r->pool, sizeof(ngx_http_chaton_call_t));
+    /* the call lives as long as its request's state */
+
+    pool = ngx_http_chaton_state_pool(r);
+
+    call = ngx_pcalloc(pool, sizeof(ngx_http_chaton_call_t));
     if (call == NULL) {
         return NULL;
     }
@@ -276,7 +281,7 @@ ngx_http_chaton_call_start(ngx_http_request_t *r,
         call->content_type = ngx_http_chaton_json_type;
     }
 
-    ngx_http_chaton_alloc_init(&call->alloc, r->pool);
+    ngx_http_chaton_alloc_init(&call->alloc, pool);
     chaton_buf_init(&call->answer, &call->alloc,
                     args->capture ? args->capture : 8192);
 
@@ -294,7 +299,7 @@ ngx_http_chaton_call_start(ngx_http_request_t *r,
         /* "<passthrough>chat/completions": the route, the prefix once */
 
         uri.len = lcf->passthrough.len + args->path.len;
-        uri.data = ngx_pnalloc(r->pool, uri.len);
+        uri.data = ngx_pnalloc(pool, uri.len);
         if (uri.data == NULL) {
             return NULL;
         }
@@ -313,7 +318,7 @@ ngx_http_chaton_call_start(ngx_http_request_t *r,
         }
     }
 
-    ps = ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t));
+    ps = ngx_palloc(pool, sizeof(ngx_http_post_subrequest_t));
     if (ps == NULL) {
         return NULL;
     }
@@ -331,7 +336,7 @@ ngx_http_chaton_call_start(ngx_http_request_t *r,
 
     /* a body of our own, never the client's; GET has an empty one */
 
-    rb = ngx_pcalloc(r->pool, sizeof(ngx_http_request_body_t));
+    rb = ngx_pcalloc(pool, sizeof(ngx_http_request_body_t));
     if (rb == NULL) {
         return NULL;
     }
@@ -342,7 +347,7 @@ ngx_http_chaton_call_start(ngx_http_request_t *r,
         rb->bufs = args->bufs;
 
     } else if (args->body.len) {
-        rb->bufs = ngx_http_chaton_call_body(args->pool ? args->pool : r->pool,
+        rb->bufs = ngx_http_chaton_call_body(args->pool ? args->pool : pool,
                                              &args->body);
         if (rb->bufs == NULL) {
             return NULL;
@@ -400,7 +405,7 @@ ngx_http_chaton_call_uri(ngx_http_request_t *r, ngx_http_chaton_call_t *call,
 
     uri->len = lcf->backend.len + (q ? (size_t) (q - path->data) : path->len)
                - 1;
-    uri->data = ngx_pnalloc(r->pool, uri->len);
+    uri->data = ngx_pnalloc(call->alloc.pool, uri->len);
     if (uri->data == NULL) {
         return NGX_ERROR;
     }
@@ -490,7 +495,7 @@ ngx_http_chaton_call_sign(ngx_http_request_t *r, ngx_http_chaton_call_t *call,
 
     /* proxy copies them into its request: only the sending needs them */
 
-    pool = call->args.pool ? call->args.pool : r->pool;
+    pool = call->args.pool ? call->args.pool : call->alloc.pool;
 
     rest = uri->data + lcf->backend.len;
     len = uri->len - lcf->backend.len;

@@ -55,7 +55,7 @@ ngx_http_chaton_chat_writer(ngx_http_chaton_conv_t *ctx)
 
     lcf = ngx_http_get_module_loc_conf(ctx->request, ngx_http_chaton_module);
 
-    oc = ngx_palloc(ctx->request->pool, sizeof(chaton_openai_chat_t));
+    oc = ngx_palloc(ctx->req.pool, sizeof(chaton_openai_chat_t));
     if (oc == NULL) {
         return NULL;
     }

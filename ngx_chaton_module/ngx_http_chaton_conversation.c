@@ -34,11 +34,13 @@ static ngx_int_t ngx_http_chaton_conversation_whole(ngx_http_request_t *r,
     ngx_http_chaton_conv_t *ctx);
 static ngx_int_t ngx_http_chaton_conversation_truncated(
     ngx_http_chaton_conv_t *ctx);
+static void ngx_http_chaton_conversation_sse(ngx_http_chaton_conv_t *ctx,
+    size_t max_event);
 static void ngx_http_chaton_conversation_beat(ngx_event_t *ev);
 static void ngx_http_chaton_conversation_usage(ngx_http_chaton_conv_t *ctx);
 static ngx_int_t ngx_http_chaton_conversation_start(
     ngx_http_chaton_conv_t *ctx);
-static ngx_int_t ngx_http_chaton_conversation_beat_text(
+static ngx_http_chaton_beat_t *ngx_http_chaton_conversation_beat_make(
     ngx_http_chaton_conv_t *ctx);
 static void ngx_http_chaton_conversation_sent(ngx_http_chaton_conv_t *ctx,
     ngx_http_chaton_call_t *call);
@@ -72,7 +74,7 @@ ngx_http_chaton_conversation(ngx_http_request_t *r, ngx_str_t *body,
     ctx->request = r;
     ctx->dialect = dialect;
     ctx->step = NGX_HTTP_CHATON_PREPARING;
-    ngx_http_chaton_alloc_init(&ctx->alloc, r->pool);
+    ngx_http_chaton_alloc_init(&ctx->alloc, ctx->req.pool);
 
     ngx_http_chaton_conversation_conf(r, &conf);
 
@@ -103,7 +105,7 @@ ngx_http_chaton_conversation(ngx_http_request_t *r, ngx_str_t *body,
     ctx->req.backend_model.len = ctx->chat.entry->backend_len;
     ctx->req.stream = ctx->chat.stream;
 
-    cln = ngx_pool_cleanup_add(r->pool, 0);
+    cln = ngx_pool_cleanup_add(ctx->req.pool, 0);
     if (cln == NULL) {
         return NGX_ERROR;
     }
@@ -177,7 +179,7 @@ ngx_http_chaton_conversation_id(ngx_http_chaton_conv_t *ctx,
 
     n = ngx_strlen(prefix);
 
-    id->data = ngx_pnalloc(ctx->request->pool, n + 24);
+    id->data = ngx_pnalloc(ctx->req.pool, n + 24);
     if (id->data == NULL) {
         return NGX_ERROR;
     }
@@ -271,7 +273,7 @@ ngx_http_chaton_conversation_call(ngx_http_chaton_conv_t *ctx)
         return NGX_ERROR;
     }
 
-    chaton_chat_sse_init(&ctx->sse, &ctx->alloc, lcf->max_event_size);
+    ngx_http_chaton_conversation_sse(ctx, lcf->max_event_size);
     chaton_buf_init(&ctx->tail, &ctx->alloc, 0);
 
     body.data = b.data;
@@ -293,10 +295,6 @@ ngx_http_chaton_conversation_call(ngx_http_chaton_conv_t *ctx)
     r->write_event_handler = ngx_http_chaton_conversation_resume;
 
     if (ctx->chat.stream && (lcf->stream_wait || lcf->heartbeat)) {
-        if (ngx_http_chaton_conversation_beat_text(ctx) != NGX_OK) {
-            return NGX_ERROR;
-        }
-
         ctx->beat.handler = ngx_http_chaton_conversation_beat;
         ctx->beat.data = ctx;
         ctx->beat.log = r->connection->log;
@@ -588,7 +586,7 @@ ngx_http_chaton_conversation_resume(ngx_http_request_t *r)
     if (again) {
         ctx->call = again;
         ctx->step = NGX_HTTP_CHATON_CALLING;
-        chaton_chat_sse_init(&ctx->sse, &ctx->alloc, ctx->sse.max);
+        ngx_http_chaton_conversation_sse(ctx, ctx->sse.max);
         return;
     }
 
@@ -779,6 +777,7 @@ ngx_http_chaton_conversation_beat(ngx_event_t *ev)
     ngx_int_t                    rc;
     ngx_connection_t            *c;
     ngx_http_request_t          *r;
+    ngx_http_chaton_beat_t      *b;
     ngx_http_chaton_conv_t      *ctx;
     ngx_http_chaton_loc_conf_t  *lcf;
 
@@ -817,20 +816,35 @@ ngx_http_chaton_conversation_beat(ngx_event_t *ev)
         }
     }
 
-    /* the previous beat still waiting for the client: no need for more */
+    /*
+     * The previous beat still waiting for the client: no need for more.
+     * Most streams never beat (output pushes the beat back): the beat's
+     * text and buffer are made when the first is sent.
+     */
 
-    if (ctx->beat_buf.pos == ctx->beat_buf.last) {
-        ctx->beat_buf.pos = ctx->beat_text.data;
-        ctx->beat_buf.last = ctx->beat_text.data + ctx->beat_text.len;
-        ctx->beat_buf.memory = 1;
-        ctx->beat_buf.flush = 1;
+    b = ctx->beat_sent;
 
-        ctx->beat_out.buf = &ctx->beat_buf;
-        ctx->beat_out.next = NULL;
+    if (b == NULL) {
+        b = ngx_http_chaton_conversation_beat_make(ctx);
+        if (b == NULL) {
+            ngx_http_finalize_request(r, NGX_ERROR);
+            ngx_http_run_posted_requests(c);
+            return;
+        }
 
-        if (ngx_http_chaton_call_output(ctx->call, &ctx->beat_out)
-            == NGX_ERROR)
-        {
+        ctx->beat_sent = b;
+    }
+
+    if (b->buf.pos == b->buf.last) {
+        b->buf.pos = b->text.data;
+        b->buf.last = b->text.data + b->text.len;
+        b->buf.memory = 1;
+        b->buf.flush = 1;
+
+        b->out.buf = &b->buf;
+        b->out.next = NULL;
+
+        if (ngx_http_chaton_call_output(ctx->call, &b->out) == NGX_ERROR) {
             ngx_http_finalize_request(r, NGX_ERROR);
             ngx_http_run_posted_requests(c);
             return;
@@ -874,26 +888,32 @@ ngx_http_chaton_conversation_start(ngx_http_chaton_conv_t *ctx)
 
 /* the dialect's heartbeat, written once for all the beats of a stream */
 
-static ngx_int_t
-ngx_http_chaton_conversation_beat_text(ngx_http_chaton_conv_t *ctx)
+static ngx_http_chaton_beat_t *
+ngx_http_chaton_conversation_beat_make(ngx_http_chaton_conv_t *ctx)
 {
-    chaton_buf_t  b;
+    chaton_buf_t             text;
+    ngx_http_chaton_beat_t  *b;
+
+    b = ngx_pcalloc(ctx->req.pool, sizeof(ngx_http_chaton_beat_t));
+    if (b == NULL) {
+        return NULL;
+    }
 
     if (ctx->dialect->ping == NULL) {
-        ngx_str_set(&ctx->beat_text, ": keep-alive\n\n");
-        return NGX_OK;
+        ngx_str_set(&b->text, ": keep-alive\n\n");
+        return b;
     }
 
-    chaton_buf_init(&b, &ctx->alloc, 0);
+    chaton_buf_init(&text, &ctx->alloc, 0);
 
-    if (ctx->dialect->ping(&b) != CHATON_OK) {
-        return NGX_ERROR;
+    if (ctx->dialect->ping(&text) != CHATON_OK) {
+        return NULL;
     }
 
-    ctx->beat_text.data = b.data;
-    ctx->beat_text.len = b.len;
+    b->text.data = text.data;
+    b->text.len = text.len;
 
-    return NGX_OK;
+    return b;
 }
 
 
@@ -912,6 +932,23 @@ ngx_http_chaton_conversation_sent(ngx_http_chaton_conv_t *ctx,
 
 /* the request ends, the answer done or not (a client may leave at once) */
 
+/*
+ * The backend's event stream's parser, anew for each call.  Its line and
+ * data are on the heap, given back between events (chaton_sse_t's lean):
+ * a stream waiting for its next event holds no bytes of the last one,
+ * and a line split between reads takes only its size.
+ */
+
+static void
+ngx_http_chaton_conversation_sse(ngx_http_chaton_conv_t *ctx,
+    size_t max_event)
+{
+    chaton_sse_free(&ctx->sse);
+    chaton_chat_sse_init(&ctx->sse, ngx_http_chaton_heap(), max_event);
+    ctx->sse.lean = 1;
+}
+
+
 static void
 ngx_http_chaton_conversation_cleanup(void *data)
 {
@@ -920,6 +957,8 @@ ngx_http_chaton_conversation_cleanup(void *data)
     if (ctx->beat.timer_set) {
         ngx_del_timer(&ctx->beat);
     }
+
+    chaton_sse_free(&ctx->sse);
 
     if (ctx->setup) {
         ngx_destroy_pool(ctx->setup);

@@ -52,6 +52,15 @@ typedef struct {
 } ngx_http_chaton_prep_t;
 
 
+/* a stream's heartbeat on its way: made when the first one is sent */
+
+typedef struct {
+    ngx_str_t                    text;       /* the dialect's, every time */
+    ngx_buf_t                    buf;
+    ngx_chain_t                  out;
+} ngx_http_chaton_beat_t;
+
+
 typedef struct ngx_http_chaton_conv_s  ngx_http_chaton_conv_t;
 
 
@@ -101,9 +110,7 @@ struct ngx_http_chaton_conv_s {
     ngx_uint_t                   npreps;
 
     ngx_event_t                  beat;       /* stream wait, heartbeat */
-    ngx_str_t                    beat_text;
-    ngx_buf_t                    beat_buf;
-    ngx_chain_t                  beat_out;
+    ngx_http_chaton_beat_t      *beat_sent;  /* or NULL: none sent yet */
 
     chaton_error_t              *error;
     chaton_buf_t                 tail;       /* output after the call */

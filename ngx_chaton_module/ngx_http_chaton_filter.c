@@ -36,7 +36,7 @@ static ngx_int_t ngx_http_chaton_filter_buf(ngx_http_chaton_call_t *call,
 static ngx_chain_t *ngx_http_chaton_filter_out(ngx_http_chaton_call_t *call,
     ngx_chain_t *ocl, chaton_buf_t *wrap);
 static ngx_uint_t ngx_http_chaton_filter_waits(ngx_http_request_t *r);
-static void ngx_http_chaton_filter_release(ngx_http_request_t *r,
+static void ngx_http_chaton_filter_release(ngx_http_chaton_call_t *call,
     ngx_chain_t *free);
 static off_t ngx_http_chaton_busy(ngx_chain_t *busy);
 
@@ -210,7 +210,7 @@ ngx_http_chaton_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
                                 (ngx_buf_tag_t) &ngx_http_chaton_module);
 
         if (call->busy == NULL && ngx_http_chaton_filter_waits(r)) {
-            ngx_http_chaton_filter_release(r, call->free);
+            ngx_http_chaton_filter_release(call, call->free);
         }
 
         if (rc == NGX_ERROR
@@ -301,15 +301,18 @@ ngx_http_chaton_filter_waits(ngx_http_request_t *r)
  */
 
 static void
-ngx_http_chaton_filter_release(ngx_http_request_t *r, ngx_chain_t *free)
+ngx_http_chaton_filter_release(ngx_http_chaton_call_t *call,
+    ngx_chain_t *free)
 {
     ngx_buf_t  *b;
 
     for ( /* void */ ; free; free = free->next) {
         b = free->buf;
 
-        if (b->start && ngx_pfree(r->pool, b->start) == NGX_OK) {
-            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+        /* the route wrote it through the call's allocator (its pool's) */
+
+        if (b->start && ngx_pfree(call->alloc.pool, b->start) == NGX_OK) {
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, call->sr->connection->log, 0,
                            "chaton output released: %uz bytes",
                            (size_t) (b->end - b->start));
 

@@ -485,7 +485,7 @@ ngx_http_chaton_images_fetched(ngx_http_chaton_images_ctx_t *ctx,
         return NGX_ERROR;
     }
 
-    (void) ngx_pfree(ctx->request->pool, call->answer.data);
+    (void) ngx_pfree(call->alloc.pool, call->answer.data);
     call->answer.data = NULL;
     call->answer.len = 0;
 

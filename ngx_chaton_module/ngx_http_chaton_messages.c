@@ -61,7 +61,7 @@ ngx_http_chaton_messages_writer(ngx_http_chaton_conv_t *ctx)
 
     lcf = ngx_http_get_module_loc_conf(ctx->request, ngx_http_chaton_module);
 
-    an = ngx_palloc(ctx->request->pool, sizeof(chaton_anthropic_t));
+    an = ngx_palloc(ctx->req.pool, sizeof(chaton_anthropic_t));
     if (an == NULL) {
         return NULL;
     }

@@ -11,6 +11,11 @@ static ngx_int_t ngx_http_chaton_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_chaton_not_found(ngx_http_request_t *r);
 static ngx_int_t ngx_http_chaton_unauthorized(ngx_http_request_t *r);
 static void ngx_http_chaton_body_read(ngx_http_request_t *r);
+static void ngx_http_chaton_state_free(void *data);
+#if (NGX_DEBUG)
+static void ngx_http_chaton_pool_count(ngx_pool_t *pool, size_t *used,
+    ngx_uint_t *blocks, ngx_uint_t *large);
+#endif
 static ngx_int_t ngx_http_chaton_read_body(ngx_http_request_t *r,
     ngx_str_t *body);
 static void *ngx_http_chaton_create_loc_conf(ngx_conf_t *cf);
@@ -31,10 +36,18 @@ static char *ngx_http_chaton_tokenizer(ngx_conf_t *cf, ngx_command_t *cmd,
 static ngx_int_t ngx_http_chaton_read_file(ngx_conf_t *cf, ngx_str_t *name,
     ngx_str_t *text);
 static void *ngx_http_chaton_palloc(void *pool, size_t size);
+static void *ngx_http_chaton_heap_alloc(void *pool, size_t size);
+static void ngx_http_chaton_heap_free(void *pool, void *p);
 static void ngx_http_chaton_pfree(void *pool, void *p);
 
 
 static ngx_int_t  ngx_http_chaton_request_id_index;
+
+static chaton_alloc_t  ngx_http_chaton_heap_alloc_t = {
+    ngx_http_chaton_heap_alloc,
+    ngx_http_chaton_heap_free,
+    NULL
+};
 
 
 static ngx_command_t  ngx_http_chaton_commands[] = {
@@ -440,8 +453,8 @@ ngx_http_chaton_not_found(ngx_http_request_t *r)
 
 /*
  * The start of every POST route: the method, a context of the route's
- * size (it begins with ngx_http_chaton_req_t), the body read without
- * blocking, then the route's start with the body.
+ * size (it begins with ngx_http_chaton_req_t) in a state pool of its own,
+ * the body read without blocking, then the route's start with the body.
  */
 
 ngx_int_t
@@ -449,18 +462,41 @@ ngx_http_chaton_read_request(ngx_http_request_t *r, size_t size,
     ngx_http_chaton_start_pt start)
 {
     ngx_int_t               rc;
+    ngx_pool_t             *pool;
+    ngx_pool_cleanup_t     *cln;
     ngx_http_chaton_req_t  *req;
 
     if (r->method != NGX_HTTP_POST) {
         return ngx_http_chaton_method_not_allowed(r, "POST");
     }
 
-    req = ngx_pcalloc(r->pool, size);
+    /*
+     * Registered before any cleanup of the module's: the request pool runs
+     * its cleanups last in, first out, so those that read the state run
+     * while it is still there.
+     */
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    pool = ngx_create_pool(NGX_HTTP_CHATON_STATE_POOL_SIZE,
+                           r->connection->log);
+    if (pool == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_http_chaton_state_free;
+    cln->data = pool;
+
+    req = ngx_pcalloc(pool, size);
     if (req == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     req->start = start;
+    req->pool = pool;
     req->started = ngx_current_msec;
 
     ngx_http_set_ctx(r, req, ngx_http_chaton_module);
@@ -472,6 +508,36 @@ ngx_http_chaton_read_request(ngx_http_request_t *r, size_t size,
     }
 
     return NGX_DONE;
+}
+
+
+/*
+ * A request's state (the route's context, its calls, the answer's writer
+ * and state) lives in a pool of its own, the size of a stream's, rather
+ * than in the request's.  A stream's request pool is then nginx's alone:
+ * the request, the subrequest and the upstream take about three of its
+ * 4 KiB blocks, and the state in there would add a fourth to every open
+ * stream (docs/profile.md, "Memory per open stream").  The GET routes,
+ * with no state to speak of, keep the request's pool.
+ */
+
+ngx_pool_t *
+ngx_http_chaton_state_pool(ngx_http_request_t *r)
+{
+    ngx_http_chaton_req_t  *req;
+
+    req = ngx_http_get_module_ctx(r->main, ngx_http_chaton_module);
+
+    return (req && req->pool) ? req->pool : r->main->pool;
+}
+
+
+static void
+ngx_http_chaton_state_free(void *data)
+{
+    ngx_pool_t  *pool = data;
+
+    ngx_destroy_pool(pool);
 }
 
 
@@ -584,39 +650,60 @@ ngx_http_chaton_read_body(ngx_http_request_t *r, ngx_str_t *body)
 #if (NGX_DEBUG)
 
 /*
- * What the request's pool holds, in the debug log: its blocks (the bytes
- * used in them, their headers included) and its large allocations.  A
- * stream's memory is mostly this pool, so its steps show where it goes
- * (scripts/pool-steps, docs/profile.md).  Called through
- * ngx_http_chaton_pool_debug(), only where the log takes debug_http lines.
+ * What the request's pool and the state's hold, in the debug log: their
+ * blocks (the bytes used in them, their headers included) and their large
+ * allocations.  A stream's memory is mostly these pools, so their steps
+ * show where it goes (scripts/pool-steps, docs/profile.md).  Called
+ * through ngx_http_chaton_pool_debug(), only where the log takes
+ * debug_http lines.
  */
 
 void
 ngx_http_chaton_pool_log(ngx_http_request_t *r, const char *step)
 {
-    size_t             used;
-    ngx_uint_t         blocks, large;
-    ngx_pool_t        *p;
-    ngx_pool_large_t  *l;
+    size_t       used[2];
+    ngx_uint_t   blocks[2], large[2];
+    ngx_pool_t  *state;
 
-    used = 0;
-    blocks = 0;
-    large = 0;
-
-    for (p = r->pool; p; p = p->d.next) {
-        used += p->d.last - (u_char *) p;
-        blocks++;
-    }
-
-    for (l = r->pool->large; l; l = l->next) {
-        if (l->alloc) {
-            large++;
-        }
-    }
+    ngx_http_chaton_pool_count(r->pool, &used[0], &blocks[0], &large[0]);
 
     ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "chaton pool: %s: %uz bytes in %ui blocks, %ui large",
-                   step, used, blocks, large);
+                   step, used[0], blocks[0], large[0]);
+
+    state = ngx_http_chaton_state_pool(r);
+
+    if (state != r->main->pool) {
+        ngx_http_chaton_pool_count(state, &used[1], &blocks[1], &large[1]);
+
+        ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "chaton state: %s: %uz bytes in %ui blocks, %ui large",
+                       step, used[1], blocks[1], large[1]);
+    }
+}
+
+
+static void
+ngx_http_chaton_pool_count(ngx_pool_t *pool, size_t *used,
+    ngx_uint_t *blocks, ngx_uint_t *large)
+{
+    ngx_pool_t        *p;
+    ngx_pool_large_t  *l;
+
+    *used = 0;
+    *blocks = 0;
+    *large = 0;
+
+    for (p = pool; p; p = p->d.next) {
+        *used += p->d.last - (u_char *) p;
+        (*blocks)++;
+    }
+
+    for (l = pool->large; l; l = l->next) {
+        if (l->alloc) {
+            (*large)++;
+        }
+    }
 }
 
 #endif
@@ -644,6 +731,34 @@ static void
 ngx_http_chaton_pfree(void *pool, void *p)
 {
     (void) ngx_pfree(pool, p);
+}
+
+
+/*
+ * The core's allocator on the heap, for memory that comes and goes within
+ * a request (a stream's SSE line): given back for real, where a pool keeps
+ * its small blocks to the end.  Whoever takes from it gives back what it
+ * holds by the request's end.
+ */
+
+chaton_alloc_t *
+ngx_http_chaton_heap(void)
+{
+    return &ngx_http_chaton_heap_alloc_t;
+}
+
+
+static void *
+ngx_http_chaton_heap_alloc(void *pool, size_t size)
+{
+    return ngx_alloc(size, ngx_cycle->log);
+}
+
+
+static void
+ngx_http_chaton_heap_free(void *pool, void *p)
+{
+    ngx_free(p);
 }
 
 

@@ -119,6 +119,16 @@ typedef struct {
 } ngx_http_chaton_main_conf_t;
 
 
+/*
+ * The block of a request's state pool (ngx_http_chaton_state_pool()): what
+ * an open stream's state takes, its pool's header included, so that a
+ * stream keeps one block.  Larger states (pictures, pre-steps, a whole
+ * answer's text) take more blocks, or large allocations.
+ */
+
+#define NGX_HTTP_CHATON_STATE_POOL_SIZE  3072
+
+
 #define NGX_HTTP_CHATON_CALL_API     0       /* ChatOn, signed */
 #define NGX_HTTP_CHATON_CALL_FETCH   1       /* any URL, nothing of ours */
 #define NGX_HTTP_CHATON_CALL_PASS    2       /* another OpenAI server */
@@ -232,6 +242,9 @@ typedef ngx_int_t (*ngx_http_chaton_start_pt)(ngx_http_request_t *r,
 
 typedef struct {
     ngx_http_chaton_start_pt     start;
+    ngx_pool_t                  *pool;           /* the state's: see
+                                                    ngx_http_chaton_state_pool
+                                                    () */
     ngx_msec_t                   started;
     ngx_str_t                    model;          /* as the client asked */
     ngx_str_t                    backend_model;  /* as ChatOn was sent */
@@ -273,6 +286,8 @@ ngx_uint_t ngx_http_chaton_served(ngx_http_request_t *r);
 void ngx_http_chaton_route(ngx_http_request_t *r, ngx_str_t *uri,
     chaton_route_t *rt);
 void ngx_http_chaton_alloc_init(chaton_alloc_t *a, ngx_pool_t *pool);
+ngx_pool_t *ngx_http_chaton_state_pool(ngx_http_request_t *r);
+chaton_alloc_t *ngx_http_chaton_heap(void);
 
 #if (NGX_DEBUG)
 #define ngx_http_chaton_pool_debug(r, step)                                   \

@@ -56,8 +56,8 @@ ngx_http_chaton_prepare(ngx_http_chaton_conv_t *ctx)
 
     last = ctx->chat.nimages + n;
 
-    ctx->preps = ngx_pcalloc(r->pool, last * sizeof(ngx_http_chaton_prep_t)
-                                      + 1);
+    ctx->preps = ngx_pcalloc(ctx->req.pool,
+                             last * sizeof(ngx_http_chaton_prep_t) + 1);
     if (ctx->preps == NULL) {
         return NGX_ERROR;
     }

@@ -157,7 +157,7 @@ ngx_http_chaton_responses_writer(ngx_http_chaton_conv_t *ctx)
     rc = (ngx_http_chaton_responses_ctx_t *) ctx;
     lcf = ngx_http_get_module_loc_conf(ctx->request, ngx_http_chaton_module);
 
-    rs = ngx_palloc(ctx->request->pool, sizeof(chaton_responses_t));
+    rs = ngx_palloc(ctx->req.pool, sizeof(chaton_responses_t));
     if (rs == NULL) {
         return NULL;
     }

@@ -5,7 +5,8 @@
 # timing is asserted, only that the numbers are sane: requests made and
 # none failed, events and content chunks counted, plain proxy_pass and the
 # backend itself giving the very bytes of the recording, memory sampled.
-# scripts/pool-steps reads one stream's request pool at each step.
+# scripts/pool-steps reads one stream's request and state pools at each
+# step.
 use strict;
 use warnings;
 
@@ -191,18 +192,29 @@ for my $k (qw(stream_short_cpu_ratio stream_long_cpu_ratio whole_rps_ratio
 }
 ok(@{ $res->{targets} // [] } >= 5, 'the targets are checked');
 
-# scripts/pool-steps: one stream's request pool, read at each step from
-# the module's debug log (ngx_http_chaton_pool_debug)
+# scripts/pool-steps: one stream's request pool and state pool, read at
+# each step from the module's debug log (ngx_http_chaton_pool_debug)
 
 my $steps = `"$ROOT/scripts/pool-steps" 2 2>&1`;
 is($?, 0, 'scripts/pool-steps succeeded') or diag($steps);
 
-my @steps;
-my $step = join '|', 'client body read', 'chat call made', 'backend header',
-    'backend read, first';
-while ($steps =~ /^  ($step): (\d+) bytes in (\d+) blocks/mg) {
-    push @steps, [$1, $2, $3];
+my ($request_part, $state_part) =
+    $steps =~ /^its request pool:\n(.*)^its state pool[^\n]*\n(.*)/ms;
+
+# pool_steps TEXT: [step, bytes, blocks] of each step the text shows
+sub pool_steps {
+    my ($text) = @_;
+    my @steps;
+    my $step = join '|', 'client body read', 'chat call made',
+        'backend header', 'backend read, first', 'backend read, last';
+    while (($text // '') =~ /^  ($step): (\d+) bytes in (\d+) blocks/mg) {
+        push @steps, [$1, $2, $3];
+    }
+    return @steps;
 }
+
+my @steps = grep { $_->[0] ne 'backend read, last' }
+    pool_steps($request_part);
 
 is(join(' / ', map { $_->[0] } @steps),
    'client body read / chat call made / backend header / '
@@ -213,5 +225,16 @@ ok(@steps == 4 && $steps[0][1] < $steps[1][1] && $steps[1][1] < $steps[2][1]
    'the pool grows from step to step')
     or diag($steps);
 ok(@steps && $steps[-1][2] >= 2, 'its blocks are counted') or diag($steps);
+
+# the module's state is in a pool of its own, one block of it for a stream
+# (NGX_HTTP_CHATON_STATE_POOL_SIZE), however long the stream reads
+
+my @state = pool_steps($state_part);
+is(join(' / ', map { $_->[0] } @state),
+   'client body read / chat call made / backend header / '
+   . 'backend read, first / backend read, last',
+   'the state pool is read at each step') or diag($steps);
+is(join(' ', map { $_->[2] } @state), '1 1 1 1 1',
+   "a stream's state keeps one block of its pool") or diag($steps);
 
 done_testing;

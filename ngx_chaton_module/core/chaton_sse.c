@@ -34,6 +34,8 @@ static int chaton_sse_line(chaton_sse_t *p, const unsigned char *l,
 static int chaton_sse_keep(chaton_sse_t *p);
 static int chaton_sse_hold(chaton_sse_t *p, const unsigned char *pos,
     size_t len);
+static int chaton_sse_room(chaton_sse_t *p, size_t len);
+static void chaton_sse_release(chaton_buf_t *b);
 
 
 void
@@ -52,6 +54,30 @@ chaton_sse_init(chaton_sse_t *p, chaton_alloc_t *a, size_t max_event)
     p->cr = 0;
     p->skip = 0;
     p->started = 0;
+    p->lean = 0;
+}
+
+
+/* the memory of a lean parser (nothing else holds any) */
+
+void
+chaton_sse_free(chaton_sse_t *p)
+{
+    chaton_sse_release(&p->line);
+    chaton_sse_release(&p->data);
+}
+
+
+static void
+chaton_sse_release(chaton_buf_t *b)
+{
+    if (b->data && b->alloc->free) {
+        b->alloc->free(b->alloc->pool, b->data);
+    }
+
+    b->data = NULL;
+    b->len = 0;
+    b->cap = 0;
 }
 
 
@@ -210,7 +236,19 @@ chaton_sse_feed(chaton_sse_t *p, const unsigned char *in, size_t len,
 
     /* the input goes away after this call: keep what still points into it */
 
-    return chaton_sse_keep(p);
+    rc = chaton_sse_keep(p);
+
+    if (p->lean) {
+        if (p->line.len == 0) {
+            chaton_sse_release(&p->line);
+        }
+
+        if (p->data.len == 0) {
+            chaton_sse_release(&p->data);
+        }
+    }
+
+    return rc;
 }
 
 
@@ -267,7 +305,13 @@ chaton_sse_hold(chaton_sse_t *p, const unsigned char *pos, size_t len)
         return rc;
     }
 
-    if (p->line.cap == 0) {
+    if (p->lean) {
+        rc = chaton_sse_room(p, len);
+        if (rc != CHATON_OK && rc != CHATON_TOO_BIG) {
+            return rc;
+        }
+
+    } else if (p->line.cap == 0) {
         n = (p->line.max && p->line.max < CHATON_SSE_LINE_ROOM)
             ? p->line.max : CHATON_SSE_LINE_ROOM;
 
@@ -307,6 +351,53 @@ chaton_sse_hold(chaton_sse_t *p, const unsigned char *pos, size_t len)
     p->skip = 1;
     p->started = 1;
     p->line.len = 0;
+
+    return CHATON_OK;
+}
+
+
+/*
+ * A lean parser's line grows to what it holds, exactly: it is held only
+ * while a line is split between reads, its growth is bounded by one line,
+ * and the old block is given back.  Past the line's cap,
+ * chaton_buf_append() says CHATON_TOO_BIG.
+ */
+
+static int
+chaton_sse_room(chaton_sse_t *p, size_t len)
+{
+    size_t          need;
+    unsigned char  *d;
+
+    if (len <= p->line.cap - p->line.len) {
+        return CHATON_OK;
+    }
+
+    if (p->line.max && len > p->line.max - p->line.len) {
+        return CHATON_TOO_BIG;
+    }
+
+    if (len > SIZE_MAX - p->line.len) {
+        return CHATON_TOO_BIG;
+    }
+
+    need = p->line.len + len;
+
+    d = p->line.alloc->alloc(p->line.alloc->pool, need);
+    if (d == NULL) {
+        return CHATON_ERROR;
+    }
+
+    if (p->line.len) {
+        memcpy(d, p->line.data, p->line.len);
+    }
+
+    if (p->line.data && p->line.alloc->free) {
+        p->line.alloc->free(p->line.alloc->pool, p->line.data);
+    }
+
+    p->line.data = d;
+    p->line.cap = need;
 
     return CHATON_OK;
 }

@@ -43,10 +43,20 @@ typedef struct {
     unsigned                cr:1;     /* a CR ended the last feed */
     unsigned                skip:1;   /* the unfinished line is ignored */
     unsigned                started:1;
+
+    /*
+     * Set after chaton_sse_init(), for an allocator whose free() gives the
+     * memory back: a line held between feeds takes what it needs, no
+     * more, and the line's and the data's memory goes back at the end of
+     * any feed that left them empty.  A stream whose events arrive whole
+     * then holds nothing between them; chaton_sse_free() ends it.
+     */
+    unsigned                lean:1;
 } chaton_sse_t;
 
 
 void chaton_sse_init(chaton_sse_t *p, chaton_alloc_t *a, size_t max_event);
+void chaton_sse_free(chaton_sse_t *p);
 int chaton_sse_feed(chaton_sse_t *p, const unsigned char *in, size_t len,
     chaton_sse_handler_pt handler, void *data);
 int chaton_sse_finish(chaton_sse_t *p, chaton_sse_handler_pt handler,

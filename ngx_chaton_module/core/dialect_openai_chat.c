@@ -79,16 +79,17 @@ chaton_openai_chat_init(chaton_openai_chat_t *oc, chaton_alloc_t *a,
     oc->created = created;
     oc->include_usage = include_usage ? 1 : 0;
 
-    chaton_buf_init(&oc->prefix, a, 0);
-    chaton_buf_init(&oc->tail, a, 0);
-    chaton_buf_init(&oc->content, a, max_answer);
-    chaton_buf_init(&oc->reasoning, a, max_answer);
-    chaton_buf_init(&oc->calls, a, max_answer);
-    chaton_buf_init(&oc->raw, a, max_answer);
-
     if (!stream) {
+        chaton_buf_init(&oc->content, a, max_answer);
+        chaton_buf_init(&oc->reasoning, a, max_answer);
+        chaton_buf_init(&oc->calls, a, max_answer);
+        chaton_buf_init(&oc->raw, a, max_answer);
+
         return CHATON_OK;
     }
+
+    chaton_buf_init(&oc->prefix, a, 0);
+    chaton_buf_init(&oc->tail, a, 0);
 
     /* the parts every chunk of this stream shares, written once */
 

@@ -16,15 +16,23 @@ typedef struct {
     chaton_writer_t         w;              /* first: the events' target */
     chaton_alloc_t         *alloc;
 
-    chaton_buf_t            prefix;         /* a text chunk's head */
-    size_t                  choices;        /* its length to "choices":[ */
-    size_t                  head_len;       /* to "delta":{, every chunk's */
-    chaton_buf_t            tail;           /* a text chunk's last bytes */
+    /* a writer is in one mode for good: the modes' parts share memory */
 
-    chaton_buf_t            content;        /* whole: JSON-escaped */
-    chaton_buf_t            reasoning;      /* whole: JSON-escaped */
-    chaton_buf_t            calls;          /* whole: tool_calls' members */
-    chaton_buf_t            raw;            /* whole, unfence: the text */
+    union {
+        struct {                            /* stream mode */
+            chaton_buf_t    prefix;         /* a text chunk's head */
+            size_t          choices;        /* its length to "choices":[ */
+            size_t          head_len;       /* to "delta":{, every chunk's */
+            chaton_buf_t    tail;           /* a text chunk's last bytes */
+        };
+
+        struct {                            /* whole mode */
+            chaton_buf_t    content;        /* JSON-escaped */
+            chaton_buf_t    reasoning;      /* JSON-escaped */
+            chaton_buf_t    calls;          /* tool_calls' members */
+            chaton_buf_t    raw;            /* unfence: the text */
+        };
+    };
 
     const unsigned char    *id;
     size_t                  id_len;

@@ -201,19 +201,33 @@ typedef struct {
 } side_t;
 
 
-/* what the answer's writer keeps of a whole answer, in the side's mode */
+/*
+ * What the answer's writer keeps of a whole answer, in the side's mode; a
+ * stream's keeps nothing (its whole-mode buffers share the stream's memory)
+ */
+
+static chaton_buf_t  side_none;
+
 
 static chaton_buf_t *
 side_content(side_t *s)
 {
-    return s->t.writer == &s->raw.w ? &s->raw.content : &s->oc.content;
+    if (s->t.writer == &s->raw.w) {
+        return &s->raw.content;
+    }
+
+    return s->oc.w.stream ? &side_none : &s->oc.content;
 }
 
 
 static chaton_buf_t *
 side_reasoning(side_t *s)
 {
-    return s->t.writer == &s->raw.w ? &s->raw.reasoning : &s->oc.reasoning;
+    if (s->t.writer == &s->raw.w) {
+        return &s->raw.reasoning;
+    }
+
+    return s->oc.w.stream ? &side_none : &s->oc.reasoning;
 }
 
 

@@ -791,6 +791,173 @@ test_sse_fields(void **state)
 }
 
 
+/* ---- lean: a parser on an allocator that frees (a stream's) -------------- */
+
+
+/* the parser's blocks: those live but the recorder's */
+
+static size_t
+held_blocks(size_t live, rec_t *r)
+{
+    return unit_pool.live - live - (r->bytes.data != NULL);
+}
+
+
+/* the recorded stream cut every way, lean: the same events, nothing kept */
+
+static void
+test_sse_lean_splits(void **state)
+{
+    int           iter;
+    size_t        i, n, cut, live, cuts[STREAM_LEN];
+    uint64_t      seed = 0x1ea4ull;
+    rec_t         r;
+    chaton_sse_t  p;
+
+    rec_init(&r);
+    live = unit_pool.live;
+
+    for (cut = 0; cut <= STREAM_LEN; cut++) {
+        rec_reset(&r);
+        chaton_sse_init(&p, &unit_alloc, 65536);
+        p.lean = 1;
+
+        assert_int_equal(feed_cuts(&p, stream, STREAM_LEN, &cut, 1, &r),
+                         CHATON_OK);
+        rec_expect(&r, expected, NEXPECTED, "lean, two feeds");
+
+        /* the stream ended: the parser holds no memory at all */
+        assert_null(p.line.data);
+        assert_null(p.data.data);
+        assert_int_equal(held_blocks(live, &r), 0);
+    }
+
+    for (i = 0; i < STREAM_LEN; i++) {
+        cuts[i] = i + 1;
+    }
+
+    rec_reset(&r);
+    chaton_sse_init(&p, &unit_alloc, 65536);
+    p.lean = 1;
+    assert_int_equal(feed_cuts(&p, stream, STREAM_LEN, cuts, STREAM_LEN - 1,
+                               &r), CHATON_OK);
+    rec_expect(&r, expected, NEXPECTED, "lean, byte by byte");
+    assert_int_equal(held_blocks(live, &r), 0);
+
+    for (iter = 0; iter < 1000; iter++) {
+        n = 1 + unit_rand_below(&seed, 32);
+
+        for (i = 0; i < n; i++) {
+            cuts[i] = unit_rand_below(&seed, STREAM_LEN + 1);
+        }
+
+        qsort(cuts, n, sizeof(size_t), cmp_size);
+
+        rec_reset(&r);
+        chaton_sse_init(&p, &unit_alloc, 65536);
+        p.lean = 1;
+        assert_int_equal(feed_cuts(&p, stream, STREAM_LEN, cuts, n, &r),
+                         CHATON_OK);
+        rec_expect(&r, expected, NEXPECTED, "lean, random splits");
+        assert_int_equal(held_blocks(live, &r), 0);
+    }
+}
+
+
+static void
+feed_str(chaton_sse_t *p, const char *s, rec_t *r)
+{
+    assert_int_equal(chaton_sse_feed(p, (const unsigned char *) s,
+                                     strlen(s), rec_handler, r), CHATON_OK);
+}
+
+
+/*
+ * Between events a lean parser holds nothing; a line split between reads
+ * takes its own size, and an event's data kept for its blank line is
+ * given back once the event is out.
+ */
+
+static void
+test_sse_lean_holds_only_what_is_split(void **state)
+{
+    size_t              live;
+    rec_t               r;
+    chaton_sse_t        p;
+    static const char  *ab[] = { "{\"a\":1}", "{\"b\":2}", "{\"c\":3}" };
+
+    rec_init(&r);
+    live = unit_pool.live;
+
+    chaton_sse_init(&p, &unit_alloc, 1024);
+    p.lean = 1;
+
+    feed_str(&p, "data: {\"a\":1}\n\n", &r);
+    assert_null(p.line.data);
+    assert_null(p.data.data);
+    assert_int_equal(held_blocks(live, &r), 0);
+
+    /* a line split: its piece, at its size */
+    feed_str(&p, "data: {\"b\"", &r);
+    assert_int_equal(p.line.len, 10);
+    assert_int_equal(p.line.cap, 10);
+    assert_int_equal(held_blocks(live, &r), 1);
+
+    /* the line ends, its blank line does not: the data alone is kept */
+    feed_str(&p, ":2}\n", &r);
+    assert_null(p.line.data);
+    assert_int_equal(p.data.len, 7);
+    assert_int_equal(held_blocks(live, &r), 1);
+
+    /* the event is out: nothing is held again */
+    feed_str(&p, "\ndata: {\"c\":3}\n\n", &r);
+    assert_null(p.line.data);
+    assert_null(p.data.data);
+    assert_int_equal(held_blocks(live, &r), 0);
+
+    rec_expect(&r, ab, 3, "lean");
+
+    /* what a stream cut short held is given back by chaton_sse_free() */
+    feed_str(&p, "data: {\"d\":", &r);
+    assert_int_equal(held_blocks(live, &r), 1);
+    chaton_sse_free(&p);
+    assert_null(p.line.data);
+    assert_int_equal(held_blocks(live, &r), 0);
+}
+
+
+/* a lean line is bounded like any: one that never ends is refused */
+
+static void
+test_sse_lean_line_bounded(void **state)
+{
+    int           rc;
+    size_t        i, live;
+    rec_t         r;
+    chaton_sse_t  p;
+
+    rec_init(&r);
+    live = unit_pool.live;
+
+    chaton_sse_init(&p, &unit_alloc, 64);
+    p.lean = 1;
+
+    feed_str(&p, "data: ", &r);
+
+    for (i = 0, rc = CHATON_OK; i < 100 && rc == CHATON_OK; i++) {
+        rc = chaton_sse_feed(&p, (const unsigned char *) "xxxxxxxx", 8,
+                             rec_handler, &r);
+        assert_true(p.line.cap <= p.line.max);
+    }
+
+    assert_int_equal(rc, CHATON_TOO_BIG);
+    assert_int_equal(r.n, 0);
+
+    chaton_sse_free(&p);
+    assert_int_equal(held_blocks(live, &r), 0);
+}
+
+
 int
 main(void)
 {
@@ -809,6 +976,9 @@ main(void)
         utest(test_sse_line_ends),
         utest(test_sse_fields),
         utest(test_sse_held_line_in_place),
+        utest(test_sse_lean_splits),
+        utest(test_sse_lean_holds_only_what_is_split),
+        utest(test_sse_lean_line_bounded),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
