@@ -34,6 +34,7 @@ ngx_int_t
 ngx_http_chaton_chat_handler(ngx_http_request_t *r)
 {
     return ngx_http_chaton_read_request(r, sizeof(ngx_http_chaton_conv_t),
+                                        NGX_HTTP_CHATON_STATE_CHAT,
                                         ngx_http_chaton_chat_start);
 }
 
@@ -49,6 +50,7 @@ ngx_http_chaton_chat_start(ngx_http_request_t *r, ngx_str_t *body)
 static chaton_writer_t *
 ngx_http_chaton_chat_writer(ngx_http_chaton_conv_t *ctx)
 {
+    u_char                       room[NGX_HTTP_CHATON_ID_ROOM];
     ngx_str_t                    id;
     chaton_openai_chat_t        *oc;
     ngx_http_chaton_loc_conf_t  *lcf;
@@ -60,9 +62,14 @@ ngx_http_chaton_chat_writer(ngx_http_chaton_conv_t *ctx)
         return NULL;
     }
 
-    /* one id for the whole answer, as OpenAI gives */
+    /*
+     * One id for the whole answer, as OpenAI gives; a stream's writer
+     * copies it into its chunks' prefix, a whole answer's keeps it.
+     */
 
-    if (ngx_http_chaton_conversation_id(ctx, "chatcmpl-", &id) != NGX_OK
+    if (ngx_http_chaton_conversation_id(ctx, "chatcmpl-", &id,
+                                        ctx->chat.stream ? room : NULL)
+        != NGX_OK
         || chaton_openai_chat_init(oc, &ctx->alloc, id.data, id.len,
                                    ctx->chat.model, ctx->chat.model_len,
                                    (uint64_t) ngx_time(),

@@ -165,11 +165,14 @@ ngx_http_chaton_conversation_model(ngx_http_chaton_conv_t *ctx)
 }
 
 
-/* an answer's id: the dialect's prefix, then 24 random hex digits */
+/*
+ * An answer's id: the dialect's prefix, then 24 random hex digits; in the
+ * caller's room when given (NGX_HTTP_CHATON_ID_ROOM), else in the state.
+ */
 
 ngx_int_t
 ngx_http_chaton_conversation_id(ngx_http_chaton_conv_t *ctx,
-    const char *prefix, ngx_str_t *id)
+    const char *prefix, ngx_str_t *id, u_char *room)
 {
     size_t              n, i;
     u_char             *p;
@@ -179,7 +182,7 @@ ngx_http_chaton_conversation_id(ngx_http_chaton_conv_t *ctx,
 
     n = ngx_strlen(prefix);
 
-    id->data = ngx_pnalloc(ctx->req.pool, n + 24);
+    id->data = room ? room : ngx_pnalloc(ctx->req.pool, n + 24);
     if (id->data == NULL) {
         return NGX_ERROR;
     }

@@ -124,8 +124,11 @@ ngx_int_t ngx_http_chaton_conversation(ngx_http_request_t *r,
 void ngx_http_chaton_conversation_conf(ngx_http_request_t *r,
     chaton_chat_conf_t *conf);
 void ngx_http_chaton_conversation_model(ngx_http_chaton_conv_t *ctx);
+/* an id's room: the longest dialect prefix ("chatcmpl-") and 24 digits */
+#define NGX_HTTP_CHATON_ID_ROOM  (sizeof("chatcmpl-") - 1 + 24)
+
 ngx_int_t ngx_http_chaton_conversation_id(ngx_http_chaton_conv_t *ctx,
-    const char *prefix, ngx_str_t *id);
+    const char *prefix, ngx_str_t *id, u_char *room);
 ngx_int_t ngx_http_chaton_conversation_call(ngx_http_chaton_conv_t *ctx);
 void ngx_http_chaton_conversation_resume(ngx_http_request_t *r);
 ngx_int_t ngx_http_chaton_conversation_complete(ngx_http_chaton_conv_t *ctx,

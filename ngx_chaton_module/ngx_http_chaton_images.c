@@ -91,6 +91,7 @@ ngx_http_chaton_images_handler(ngx_http_request_t *r)
 {
     return ngx_http_chaton_read_request(r,
                                         sizeof(ngx_http_chaton_images_ctx_t),
+                                        NGX_HTTP_CHATON_STATE_OTHER,
                                         ngx_http_chaton_images_start);
 }
 

@@ -40,6 +40,7 @@ ngx_int_t
 ngx_http_chaton_messages_handler(ngx_http_request_t *r)
 {
     return ngx_http_chaton_read_request(r, sizeof(ngx_http_chaton_conv_t),
+                                        NGX_HTTP_CHATON_STATE_MESSAGES,
                                         ngx_http_chaton_messages_start);
 }
 
@@ -66,7 +67,7 @@ ngx_http_chaton_messages_writer(ngx_http_chaton_conv_t *ctx)
         return NULL;
     }
 
-    if (ngx_http_chaton_conversation_id(ctx, "msg_", &id) != NGX_OK
+    if (ngx_http_chaton_conversation_id(ctx, "msg_", &id, NULL) != NGX_OK
         || chaton_anthropic_init(an, &ctx->alloc, id.data, id.len,
                                  ctx->chat.model, ctx->chat.model_len,
                                  lcf->max_answer_size, ctx->chat.stream,
@@ -84,6 +85,7 @@ ngx_int_t
 ngx_http_chaton_count_tokens_handler(ngx_http_request_t *r)
 {
     return ngx_http_chaton_read_request(r, sizeof(ngx_http_chaton_conv_t),
+                                        NGX_HTTP_CHATON_STATE_OTHER,
                                         ngx_http_chaton_count_tokens_start);
 }
 

@@ -453,13 +453,14 @@ ngx_http_chaton_not_found(ngx_http_request_t *r)
 
 /*
  * The start of every POST route: the method, a context of the route's
- * size (it begins with ngx_http_chaton_req_t) in a state pool of its own,
- * the body read without blocking, then the route's start with the body.
+ * size (it begins with ngx_http_chaton_req_t) in a state pool of its own
+ * (blocks of the route's state size), the body read without blocking,
+ * then the route's start with the body.
  */
 
 ngx_int_t
 ngx_http_chaton_read_request(ngx_http_request_t *r, size_t size,
-    ngx_http_chaton_start_pt start)
+    size_t state, ngx_http_chaton_start_pt start)
 {
     ngx_int_t               rc;
     ngx_pool_t             *pool;
@@ -481,8 +482,7 @@ ngx_http_chaton_read_request(ngx_http_request_t *r, size_t size,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    pool = ngx_create_pool(NGX_HTTP_CHATON_STATE_POOL_SIZE,
-                           r->connection->log);
+    pool = ngx_create_pool(state, r->connection->log);
     if (pool == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }

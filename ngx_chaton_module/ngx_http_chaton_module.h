@@ -120,13 +120,16 @@ typedef struct {
 
 
 /*
- * The block of a request's state pool (ngx_http_chaton_state_pool()): what
- * an open stream's state takes, its pool's header included, so that a
- * stream keeps one block.  Larger states (pictures, pre-steps, a whole
+ * The block of a request's state pool (ngx_http_chaton_state_pool()), by
+ * route: what an open stream of it takes, its pool's header included, so
+ * that a stream keeps one block (scripts/pool-steps shows it; t/90 checks
+ * the chat's).  Larger states (tools, pictures, pre-steps, a whole
  * answer's text) take more blocks, or large allocations.
  */
 
-#define NGX_HTTP_CHATON_STATE_POOL_SIZE  3072
+#define NGX_HTTP_CHATON_STATE_CHAT      2944
+#define NGX_HTTP_CHATON_STATE_MESSAGES  3328
+#define NGX_HTTP_CHATON_STATE_OTHER     4096
 
 
 #define NGX_HTTP_CHATON_CALL_API     0       /* ChatOn, signed */
@@ -298,7 +301,7 @@ void ngx_http_chaton_pool_log(ngx_http_request_t *r, const char *step);
 #define ngx_http_chaton_pool_debug(r, step)
 #endif
 ngx_int_t ngx_http_chaton_read_request(ngx_http_request_t *r, size_t size,
-    ngx_http_chaton_start_pt start);
+    size_t state, ngx_http_chaton_start_pt start);
 
 /* ngx_http_chaton_keys.c */
 char *ngx_http_chaton_credentials(ngx_conf_t *cf, ngx_command_t *cmd,

@@ -46,6 +46,7 @@ ngx_http_chaton_speech_handler(ngx_http_request_t *r)
 {
     return ngx_http_chaton_read_request(r,
                                         sizeof(ngx_http_chaton_speech_ctx_t),
+                                        NGX_HTTP_CHATON_STATE_OTHER,
                                         ngx_http_chaton_speech_start);
 }
 

@@ -35,6 +35,8 @@ static int chaton_openai_chat_finish(chaton_openai_chat_t *oc,
 static int chaton_openai_chat_completion(chaton_openai_chat_t *oc,
     chaton_buf_t *b, const chaton_outcome_t *o);
 static int chaton_openai_chat_unfenced(chaton_openai_chat_t *oc);
+static int chaton_openai_chat_prefix(chaton_openai_chat_t *oc,
+    chaton_alloc_t *a, const char *tail);
 
 
 /* a text chunk's last bytes, with the usage member include_usage asks */
@@ -88,19 +90,44 @@ chaton_openai_chat_init(chaton_openai_chat_t *oc, chaton_alloc_t *a,
         return CHATON_OK;
     }
 
-    chaton_buf_init(&oc->prefix, a, 0);
-    chaton_buf_init(&oc->tail, a, 0);
+    tail = include_usage ? chaton_openai_chat_tail_usage
+                         : chaton_openai_chat_tail_plain;
 
-    /* the parts every chunk of this stream shares, written once */
+    return chaton_openai_chat_prefix(oc, a, tail);
+}
+
+
+/*
+ * The parts every chunk of a stream shares, written once, and kept at
+ * their size, for every open stream keeps them: built in room on the
+ * stack first (a long model name's may spill to the allocator).  The id
+ * lives on in the prefix only: the caller's may go.
+ */
+
+static int
+chaton_openai_chat_prefix(chaton_openai_chat_t *oc, chaton_alloc_t *a,
+    const char *tail)
+{
+    unsigned char   room[320], *p;
+    chaton_alloc_t  spill;
+
+    spill = *a;
+    spill.free = NULL;          /* the room is no allocation of its */
+
+    oc->prefix.data = room;
+    oc->prefix.len = 0;
+    oc->prefix.cap = sizeof(room);
+    oc->prefix.max = 0;
+    oc->prefix.alloc = &spill;
 
     chaton_try(chaton_buf_literal(&oc->prefix, "data: {\"id\":"));
-    chaton_try(chaton_json_string(&oc->prefix, id, id_len));
+    chaton_try(chaton_json_string(&oc->prefix, oc->id, oc->id_len));
     chaton_try(chaton_buf_literal(&oc->prefix,
                                   ",\"object\":\"chat.completion.chunk\","
                                   "\"created\":"));
-    chaton_try(chaton_buf_append_uint(&oc->prefix, created));
+    chaton_try(chaton_buf_append_uint(&oc->prefix, oc->created));
     chaton_try(chaton_buf_literal(&oc->prefix, ",\"model\":"));
-    chaton_try(chaton_json_string(&oc->prefix, model, model_len));
+    chaton_try(chaton_json_string(&oc->prefix, oc->model, oc->model_len));
     chaton_try(chaton_buf_literal(&oc->prefix,
                                   ",\"system_fingerprint\":null,"
                                   "\"choices\":["));
@@ -119,20 +146,34 @@ chaton_openai_chat_init(chaton_openai_chat_t *oc, chaton_alloc_t *a,
 
     chaton_try(chaton_buf_literal(&oc->prefix, "\"content\":\""));
 
+    if (oc->prefix.data == room) {
+        p = a->alloc(a->pool, oc->prefix.len);
+        if (p == NULL) {
+            return CHATON_ERROR;
+        }
+
+        memcpy(p, room, oc->prefix.len);
+        oc->prefix.data = p;
+        oc->prefix.cap = oc->prefix.len;
+    }
+
+    oc->prefix.alloc = a;
+
+    oc->id = NULL;
+    oc->id_len = 0;
+
     /*
      * The tail is the same for every stream: the writer's, never written
      * to (it has no room of its own), so that a stream holds no copy
      */
 
-    tail = include_usage ? chaton_openai_chat_tail_usage
-                         : chaton_openai_chat_tail_plain;
+    chaton_buf_init(&oc->tail, a, 0);
 
     oc->tail.data = (unsigned char *) tail;
     oc->tail.len = strlen(tail);
 
     return CHATON_OK;
 }
-
 
 static int
 chaton_openai_chat_text(chaton_writer_t *w, chaton_buf_t *out,

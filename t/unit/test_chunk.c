@@ -431,6 +431,70 @@ test_chunk_notices_dropped(void **state)
 }
 
 
+/*
+ * A stream's writer keeps the chunks' common prefix at its size, and the
+ * id only in it: the caller's id may go right after the writer's init.  A
+ * model's name too long for the prefix's first room still makes it (the
+ * prefix then grew, as any buffer does).
+ */
+
+static void
+test_chunk_stream_prefix_own(void **state)
+{
+    size_t                 i, n, len[2];
+    char                   model[400], *id, *payload[MAX_CHUNKS];
+    chaton_buf_t           out;
+    chaton_openai_chat_t   oc;
+    cJSON                 *root;
+
+    len[0] = sizeof(MODEL) - 1;
+    len[1] = sizeof(model);
+
+    for (i = 0; i < 2; i++) {
+        if (i == 0) {
+            memcpy(model, MODEL, len[0]);
+
+        } else {
+            memset(model, 'm', sizeof(model));
+            model[7] = '"';
+        }
+
+        id = strdup(ID);
+        assert_non_null(id);
+
+        assert_int_equal(chaton_openai_chat_init(&oc, &unit_alloc,
+                                                 (unsigned char *) id,
+                                                 strlen(id),
+                                                 (unsigned char *) model,
+                                                 len[i], CREATED, 0, 1, 0),
+                         CHATON_OK);
+
+        memset(id, '#', strlen(id));
+        free(id);
+
+        /* a common model's prefix is kept at its size */
+        if (i == 0) {
+            assert_int_equal(oc.prefix.cap, oc.prefix.len);
+        }
+
+        chaton_buf_init(&out, &unit_alloc, 0);
+        assert_int_equal(oc.w.ops->text(&oc.w, &out,
+                                        (const unsigned char *) "hi", 2),
+                         CHATON_OK);
+
+        n = frames(&out, payload);
+        assert_int_equal(n, 1);
+
+        root = cJSON_Parse(payload[0]);
+        assert_non_null(root);
+        assert_string_equal(unit_jstr(root, "id"), ID);
+        assert_int_equal(strlen(unit_jstr(root, "model")), len[i]);
+        assert_memory_equal(unit_jstr(root, "model"), model, len[i]);
+        cJSON_Delete(root);
+    }
+}
+
+
 static void
 test_chunk_role_once_model_ours(void **state)
 {
@@ -1288,6 +1352,7 @@ main(void)
         utest(test_chunk_no_tools_no_extractor),
         utest(test_chunk_stream_include_usage),
         utest(test_chunk_stream_split_invariant),
+        utest(test_chunk_stream_prefix_own),
         utest(test_chunk_notices_dropped),
         utest(test_chunk_role_once_model_ours),
         utest(test_chunk_reasoning_then_content),
