@@ -61,9 +61,11 @@ ngx_http_chaton_conversation(ngx_http_request_t *r, ngx_str_t *body,
 {
     int                          rc;
     chaton_error_t               err;
+    chaton_alloc_t               setup;
     chaton_chat_conf_t           conf;
     ngx_pool_cleanup_t          *cln;
     ngx_http_chaton_conv_t      *ctx;
+    ngx_http_core_srv_conf_t    *cscf;
     ngx_http_chaton_loc_conf_t  *lcf;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_chaton_module);
@@ -76,7 +78,36 @@ ngx_http_chaton_conversation(ngx_http_request_t *r, ngx_str_t *body,
     ctx->step = NGX_HTTP_CHATON_PREPARING;
     ngx_http_chaton_alloc_init(&ctx->alloc, ctx->req.pool);
 
+    cln = ngx_pool_cleanup_add(ctx->req.pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_chaton_conversation_cleanup;
+    cln->data = ctx;
+
+    /*
+     * The messages, the ChatOn body made of them and what the call's
+     * sending needs are of no use once the answer has begun: a pool of
+     * their own, which goes then (ngx_http_chaton_conversation_sent()),
+     * so that a stream holds no more than it needs for its life, however
+     * long the conversation it was sent.  A retry sends them again.  Its
+     * size is a request pool's: most bodies fit, and once freed its memory
+     * fits the next block of any request's pool (no hole of another size
+     * is left between them when many streams begin at once).
+     */
+
+    cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
+
+    ctx->setup = ngx_create_pool(cscf->request_pool_size, r->connection->log);
+    if (ctx->setup == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_chaton_alloc_init(&setup, ctx->setup);
+
     ngx_http_chaton_conversation_conf(r, &conf);
+    conf.scratch = &setup;
 
     if (dialect->conf && dialect->conf(ctx, &conf) != NGX_OK) {
         return NGX_ERROR;
@@ -95,6 +126,9 @@ ngx_http_chaton_conversation(ngx_http_request_t *r, ngx_str_t *body,
         if (lcf->passthrough.len && err.code
             && ngx_strcmp(err.code, "model_not_found") == 0)
         {
+            ngx_destroy_pool(ctx->setup);
+            ctx->setup = NULL;
+
             return ngx_http_chaton_pass(r, "POST", &dialect->route, body);
         }
 
@@ -104,14 +138,6 @@ ngx_http_chaton_conversation(ngx_http_request_t *r, ngx_str_t *body,
     ctx->req.backend_model.data = (u_char *) ctx->chat.entry->backend;
     ctx->req.backend_model.len = ctx->chat.entry->backend_len;
     ctx->req.stream = ctx->chat.stream;
-
-    cln = ngx_pool_cleanup_add(ctx->req.pool, 0);
-    if (cln == NULL) {
-        return NGX_ERROR;
-    }
-
-    cln->handler = ngx_http_chaton_conversation_cleanup;
-    cln->data = ctx;
 
     rc = ngx_http_chaton_prepare(ctx);
 
@@ -217,28 +243,12 @@ ngx_http_chaton_conversation_call(ngx_http_chaton_conv_t *ctx)
     const chaton_bpe_t          *tokenizer;
     ngx_http_request_t          *r;
     ngx_http_chaton_call_t      *call;
-    ngx_http_core_srv_conf_t    *cscf;
     ngx_http_chaton_loc_conf_t  *lcf;
 
     r = ctx->request;
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_chaton_module);
 
-    /*
-     * The ChatOn body and what the call's sending needs are of no use once
-     * the answer has begun: a pool of their own, which goes then
-     * (ngx_http_chaton_conversation_sent()), so that a stream holds no
-     * more than it needs for its life.  A retry sends them again.  Its
-     * size is a request pool's: most bodies fit, and once freed its memory
-     * fits the next block of any request's pool (no hole of another size
-     * is left between them when many streams begin at once).
-     */
-
-    cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
-
-    ctx->setup = ngx_create_pool(cscf->request_pool_size, r->connection->log);
-    if (ctx->setup == NULL) {
-        return NGX_ERROR;
-    }
+    /* the body goes with the messages, in the setup's pool */
 
     ngx_http_chaton_alloc_init(&setup, ctx->setup);
     chaton_buf_init(&b, &setup, 0);

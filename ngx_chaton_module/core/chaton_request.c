@@ -26,6 +26,7 @@
 typedef struct {
     chaton_chat_req_t          *req;
     chaton_alloc_t             *alloc;
+    chaton_alloc_t             *scratch;    /* the messages' (conf's) */
     const chaton_chat_conf_t   *conf;
     chaton_error_t             *err;
     size_t                      nimages;
@@ -187,6 +188,7 @@ chaton_chat_parse(chaton_chat_req_t *req, chaton_alloc_t *a,
 
     ps.req = req;
     ps.alloc = a;
+    ps.scratch = conf->scratch ? conf->scratch : a;
     ps.conf = conf;
     ps.err = err;
     ps.nimages = 0;
@@ -427,8 +429,8 @@ chaton_chat_messages(chaton_parse_t *ps, cJSON *messages)
 
     /* one more: the instructions for tools or the answer's format */
 
-    req->messages = ps->alloc->alloc(ps->alloc->pool,
-                                     (n + 1) * sizeof(chaton_message_t));
+    req->messages = ps->scratch->alloc(ps->scratch->pool,
+                                       (n + 1) * sizeof(chaton_message_t));
     if (req->messages == NULL) {
         return CHATON_ERROR;
     }
@@ -458,7 +460,7 @@ chaton_chat_messages(chaton_parse_t *ps, cJSON *messages)
                 return CHATON_ERROR;
             }
 
-            rc = chaton_conv_calls_text(req, ps->alloc, &msg);
+            rc = chaton_conv_calls_text(req, ps->scratch, &msg);
             if (rc != CHATON_OK) {
                 return rc;
             }
@@ -483,7 +485,7 @@ chaton_chat_messages(chaton_parse_t *ps, cJSON *messages)
                                 "to answer.");
     }
 
-    rc = chaton_conv_instructions(req, ps->alloc, history);
+    rc = chaton_conv_instructions(req, ps->scratch, history);
     if (rc != CHATON_OK) {
         return rc;
     }
@@ -604,7 +606,7 @@ chaton_chat_message(chaton_parse_t *ps, cJSON *m, size_t i,
     }
 
     if (cJSON_IsString(v)) {
-        msg->content = chaton_conv_copy(ps->alloc, v->valuestring,
+        msg->content = chaton_conv_copy(ps->scratch, v->valuestring,
                                         &msg->content_len);
         return msg->content ? CHATON_OK : CHATON_ERROR;
     }
@@ -622,7 +624,7 @@ chaton_chat_message(chaton_parse_t *ps, cJSON *m, size_t i,
                                 "'%s' must not be an empty array", ps->param);
     }
 
-    chaton_buf_init(&text, ps->alloc, 0);
+    chaton_buf_init(&text, ps->scratch, 0);
 
     rc = chaton_chat_parts(ps, v, i, msg, &text);
     if (rc != CHATON_OK) {
@@ -740,7 +742,7 @@ chaton_chat_image(chaton_parse_t *ps, cJSON *part)
                                 "string", ps->param);
     }
 
-    return chaton_conv_image_url(req, ps->alloc, ps->conf, ps->param,
+    return chaton_conv_image_url(req, ps->scratch, ps->conf, ps->param,
                                  ps->err, v->valuestring);
 }
 
@@ -1552,7 +1554,8 @@ chaton_chat_calls(chaton_parse_t *ps, cJSON *m, size_t i,
         (void) snprintf(ps->param, sizeof(ps->param),
                         "messages[%zu].function_call", i);
 
-        msg->calls = ps->alloc->alloc(ps->alloc->pool, sizeof(chaton_call_t));
+        msg->calls = ps->scratch->alloc(ps->scratch->pool,
+                                        sizeof(chaton_call_t));
         if (msg->calls == NULL) {
             return CHATON_ERROR;
         }
@@ -1584,7 +1587,8 @@ chaton_chat_calls(chaton_parse_t *ps, cJSON *m, size_t i,
         return CHATON_OK;
     }
 
-    msg->calls = ps->alloc->alloc(ps->alloc->pool, n * sizeof(chaton_call_t));
+    msg->calls = ps->scratch->alloc(ps->scratch->pool,
+                                    n * sizeof(chaton_call_t));
     if (msg->calls == NULL) {
         return CHATON_ERROR;
     }
@@ -1609,7 +1613,7 @@ chaton_chat_calls(chaton_parse_t *ps, cJSON *m, size_t i,
                                     param);
         }
 
-        msg->calls[k].id = chaton_conv_copy(ps->alloc, v->valuestring,
+        msg->calls[k].id = chaton_conv_copy(ps->scratch, v->valuestring,
                                             &msg->calls[k].id_len);
         if (msg->calls[k].id == NULL) {
             return CHATON_ERROR;
@@ -1664,7 +1668,7 @@ chaton_chat_call(chaton_parse_t *ps, cJSON *fn, chaton_call_t *c)
                                 "'%s' must be a non-empty string", param);
     }
 
-    c->name = chaton_conv_copy(ps->alloc, v->valuestring, &c->name_len);
+    c->name = chaton_conv_copy(ps->scratch, v->valuestring, &c->name_len);
     if (c->name == NULL) {
         return CHATON_ERROR;
     }
@@ -1687,7 +1691,7 @@ chaton_chat_call(chaton_parse_t *ps, cJSON *fn, chaton_call_t *c)
                                 "'%s' is not a JSON object", param);
     }
 
-    c->arguments = chaton_conv_json_text(ps->alloc, args, &c->arguments_len);
+    c->arguments = chaton_conv_json_text(ps->scratch, args, &c->arguments_len);
 
     cJSON_Delete(args);
 
@@ -1746,7 +1750,7 @@ chaton_chat_result(chaton_parse_t *ps, cJSON *m, size_t i,
 
     (void) snprintf(ps->param, sizeof(ps->param), "messages[%zu].content", i);
 
-    chaton_buf_init(&content, ps->alloc, 0);
+    chaton_buf_init(&content, ps->scratch, 0);
 
     v = chaton_json_get(m, "content");
 
@@ -1775,7 +1779,7 @@ chaton_chat_result(chaton_parse_t *ps, cJSON *m, size_t i,
 
     chaton_try(chaton_conv_nonce(ps->req, ps->conf));
 
-    chaton_buf_init(&b, ps->alloc, 0);
+    chaton_buf_init(&b, ps->scratch, 0);
 
     chaton_try(chaton_tools_history_result(&b, ps->req->tools.nonce,
                                            call->id, call->id_len,

@@ -74,6 +74,13 @@ typedef struct {
                                                CHATON_TOOLS_NONCE_LEN */
 
     /*
+     * Where the messages go (their texts, calls, images: what only the
+     * chat call's body and its pre-steps read), so that they can go with
+     * it; NULL: with the rest of the request.
+     */
+    chaton_alloc_t         *scratch;
+
+    /*
      * Responses' store: the items of the stored response of an id (a
      * JSON array: previous_response_id's, or the one an item_reference's
      * id names), or CHATON_BAD with err set; NULL: nothing is stored, no

@@ -27,6 +27,7 @@
 typedef struct {
     chaton_chat_req_t          *req;
     chaton_alloc_t             *alloc;
+    chaton_alloc_t             *scratch;    /* the messages' (conf's) */
     const chaton_chat_conf_t   *conf;
     chaton_error_t             *err;
     unsigned                    count:1;    /* count_tokens: no max_tokens */
@@ -113,6 +114,7 @@ chaton_an_request(chaton_chat_req_t *req, chaton_alloc_t *a,
 
     ps.req = req;
     ps.alloc = a;
+    ps.scratch = conf->scratch ? conf->scratch : a;
     ps.conf = conf;
     ps.err = err;
     ps.count = count ? 1 : 0;
@@ -172,9 +174,9 @@ chaton_an_fields(chaton_an_parse_t *ps, cJSON *root)
 
     /* the system text first, one more for the tools' instructions */
 
-    ps->req->messages = ps->alloc->alloc(ps->alloc->pool,
-                                         ((size_t) cJSON_GetArraySize(v) + 2)
-                                         * sizeof(chaton_message_t));
+    ps->req->messages = ps->scratch->alloc(ps->scratch->pool,
+                                           ((size_t) cJSON_GetArraySize(v)
+                                            + 2) * sizeof(chaton_message_t));
     if (ps->req->messages == NULL) {
         return CHATON_ERROR;
     }
@@ -535,7 +537,7 @@ chaton_an_system(chaton_an_parse_t *ps, cJSON *root)
         return CHATON_OK;
     }
 
-    chaton_buf_init(&text, ps->alloc, 0);
+    chaton_buf_init(&text, ps->scratch, 0);
 
     (void) snprintf(ps->param, sizeof(ps->param), "system");
 
@@ -591,7 +593,7 @@ chaton_an_messages(chaton_an_parse_t *ps, cJSON *list)
         if (msg.ncalls) {
             history = 1;
             chaton_try(chaton_conv_nonce(req, ps->conf));
-            chaton_try(chaton_conv_calls_text(req, ps->alloc, &msg));
+            chaton_try(chaton_conv_calls_text(req, ps->scratch, &msg));
         }
 
         if (msg.nimages == 0 && chaton_blank(msg.content, msg.content_len)) {
@@ -610,7 +612,7 @@ chaton_an_messages(chaton_an_parse_t *ps, cJSON *list)
                                 "is nothing to answer");
     }
 
-    chaton_try(chaton_conv_instructions(req, ps->alloc, history));
+    chaton_try(chaton_conv_instructions(req, ps->scratch, history));
 
     /* count_tokens counts whatever the length: that is its question */
 
@@ -669,10 +671,10 @@ chaton_an_message(chaton_an_parse_t *ps, cJSON *m, size_t i,
 
     v = chaton_json_get(m, "content");
 
-    chaton_buf_init(&text, ps->alloc, 0);
+    chaton_buf_init(&text, ps->scratch, 0);
 
     if (cJSON_IsString(v)) {
-        msg->content = chaton_conv_copy(ps->alloc, v->valuestring,
+        msg->content = chaton_conv_copy(ps->scratch, v->valuestring,
                                         &msg->content_len);
         return msg->content ? CHATON_OK : CHATON_ERROR;
     }
@@ -687,8 +689,8 @@ chaton_an_message(chaton_an_parse_t *ps, cJSON *m, size_t i,
     n = chaton_an_calls(v);
 
     if (n && msg->role[0] == 'a') {
-        msg->calls = ps->alloc->alloc(ps->alloc->pool,
-                                      n * sizeof(chaton_call_t));
+        msg->calls = ps->scratch->alloc(ps->scratch->pool,
+                                        n * sizeof(chaton_call_t));
         if (msg->calls == NULL) {
             return CHATON_ERROR;
         }
@@ -864,7 +866,7 @@ chaton_an_image(chaton_an_parse_t *ps, cJSON *block, chaton_message_t *msg)
                                 "'type'", param);
     }
 
-    chaton_try(chaton_conv_image(ps->req, ps->alloc, ps->conf, ps->param,
+    chaton_try(chaton_conv_image(ps->req, ps->scratch, ps->conf, ps->param,
                                  ps->err, &img));
 
     if (strcmp(type->valuestring, "url") == 0) {
@@ -879,7 +881,7 @@ chaton_an_image(chaton_an_parse_t *ps, cJSON *block, chaton_message_t *msg)
                                     "%s: must be an http(s) URL", param);
         }
 
-        img->url = chaton_conv_copy(ps->alloc, v->valuestring,
+        img->url = chaton_conv_copy(ps->scratch, v->valuestring,
                                     &img->url_len);
         if (img->url == NULL) {
             return CHATON_ERROR;
@@ -920,7 +922,7 @@ chaton_an_image(chaton_an_parse_t *ps, cJSON *block, chaton_message_t *msg)
                                 "%s: must be a string of base64", param);
     }
 
-    chaton_buf_init(&data, ps->alloc, 0);
+    chaton_buf_init(&data, ps->scratch, 0);
 
     rc = chaton_dataurl_base64(&data, (const unsigned char *) v->valuestring,
                                strlen(v->valuestring), ps->conf->max_image);
@@ -977,7 +979,7 @@ chaton_an_tool_use(chaton_an_parse_t *ps, cJSON *block,
                                 "%s: must be an object", param);
     }
 
-    c->arguments = chaton_conv_json_text(ps->alloc, v, &c->arguments_len);
+    c->arguments = chaton_conv_json_text(ps->scratch, v, &c->arguments_len);
     if (c->arguments == NULL) {
         return CHATON_ERROR;
     }
@@ -1032,7 +1034,7 @@ chaton_an_tool_result(chaton_an_parse_t *ps, cJSON *block,
                                 "%s: must be a boolean", ps->param);
     }
 
-    chaton_buf_init(&content, ps->alloc, 0);
+    chaton_buf_init(&content, ps->scratch, 0);
 
     if (cJSON_IsTrue(v)) {
         chaton_try(chaton_buf_literal(&content, "Error: "));
@@ -1048,7 +1050,7 @@ chaton_an_tool_result(chaton_an_parse_t *ps, cJSON *block,
         chaton_try(chaton_buf_append_str(&content, v->valuestring));
 
     } else if (cJSON_IsArray(v)) {
-        chaton_buf_init(&blocks, ps->alloc, 0);
+        chaton_buf_init(&blocks, ps->scratch, 0);
         chaton_try(chaton_an_text(ps, v, msg, &blocks, 1));
         chaton_try(chaton_buf_append(&content, blocks.data, blocks.len));
 
@@ -1090,7 +1092,7 @@ chaton_an_string(chaton_an_parse_t *ps, cJSON *o, const char *key,
                                 "%s: must be a non-empty string", param);
     }
 
-    *s = chaton_conv_copy(ps->alloc, v->valuestring, len);
+    *s = chaton_conv_copy(ps->scratch, v->valuestring, len);
 
     return *s ? CHATON_OK : CHATON_ERROR;
 }

@@ -37,6 +37,7 @@
 typedef struct {
     chaton_chat_req_t          *req;
     chaton_alloc_t             *alloc;
+    chaton_alloc_t             *scratch;    /* the messages' (conf's) */
     const chaton_chat_conf_t   *conf;
     chaton_error_t             *err;
     int                         history;    /* calls in the input */
@@ -192,6 +193,7 @@ chaton_responses_parse(chaton_chat_req_t *req, chaton_alloc_t *a,
     memset(&ps, 0, sizeof(chaton_rs_parse_t));
     ps.req = req;
     ps.alloc = a;
+    ps.scratch = conf->scratch ? conf->scratch : a;
     ps.conf = conf;
     ps.err = err;
 
@@ -257,8 +259,8 @@ chaton_rs_fields(chaton_rs_parse_t *ps, cJSON *root)
 
     /* the instructions first, one more for the tools' instructions */
 
-    ps->req->messages = ps->alloc->alloc(ps->alloc->pool,
-                                         (n + 2) * sizeof(chaton_message_t));
+    ps->req->messages = ps->scratch->alloc(ps->scratch->pool,
+                                           (n + 2) * sizeof(chaton_message_t));
     if (ps->req->messages == NULL) {
         return CHATON_ERROR;
     }
@@ -1011,7 +1013,7 @@ chaton_rs_instructions(chaton_rs_parse_t *ps, cJSON *root)
 
     memset(&msg, 0, sizeof(chaton_message_t));
     msg.role = "system";
-    msg.content = chaton_conv_copy(ps->alloc, v->valuestring,
+    msg.content = chaton_conv_copy(ps->scratch, v->valuestring,
                                    &msg.content_len);
     if (msg.content == NULL) {
         return CHATON_ERROR;
@@ -1048,7 +1050,7 @@ chaton_rs_input(chaton_rs_parse_t *ps, cJSON *input)
     if (cJSON_IsString(input)) {
         memset(&msg, 0, sizeof(chaton_message_t));
         msg.role = "user";
-        msg.content = chaton_conv_copy(ps->alloc, input->valuestring,
+        msg.content = chaton_conv_copy(ps->scratch, input->valuestring,
                                        &msg.content_len);
         if (msg.content == NULL) {
             return CHATON_ERROR;
@@ -1084,7 +1086,7 @@ chaton_rs_input(chaton_rs_parse_t *ps, cJSON *input)
                                 "answer");
     }
 
-    chaton_try(chaton_conv_instructions(req, ps->alloc, ps->history));
+    chaton_try(chaton_conv_instructions(req, ps->scratch, ps->history));
 
     return chaton_conv_fits(req, ps->err);
 }
@@ -1523,7 +1525,7 @@ chaton_rs_message(chaton_rs_parse_t *ps, cJSON *item, size_t i)
     v = chaton_json_get(item, "content");
 
     if (cJSON_IsString(v)) {
-        msg.content = chaton_conv_copy(ps->alloc, v->valuestring,
+        msg.content = chaton_conv_copy(ps->scratch, v->valuestring,
                                        &msg.content_len);
         if (msg.content == NULL) {
             return CHATON_ERROR;
@@ -1539,7 +1541,7 @@ chaton_rs_message(chaton_rs_parse_t *ps, cJSON *item, size_t i)
                                 "parts", ps->param);
     }
 
-    chaton_buf_init(&text, ps->alloc, 0);
+    chaton_buf_init(&text, ps->scratch, 0);
     msg.image = ps->req->nimages;
     j = 0;
 
@@ -1620,7 +1622,7 @@ chaton_rs_image(chaton_rs_parse_t *ps, cJSON *part, chaton_message_t *msg)
                                 "images are not served)", ps->param);
     }
 
-    chaton_try(chaton_conv_image_url(ps->req, ps->alloc, ps->conf,
+    chaton_try(chaton_conv_image_url(ps->req, ps->scratch, ps->conf,
                                      ps->param, ps->err, v->valuestring));
 
     msg->nimages++;
@@ -1656,7 +1658,8 @@ chaton_rs_calls(chaton_rs_parse_t *ps, cJSON *item, size_t i, cJSON **next)
     memset(&msg, 0, sizeof(chaton_message_t));
     msg.role = "assistant";
     msg.content = (unsigned char *) "";
-    msg.calls = ps->alloc->alloc(ps->alloc->pool, n * sizeof(chaton_call_t));
+    msg.calls = ps->scratch->alloc(ps->scratch->pool,
+                                   n * sizeof(chaton_call_t));
     if (msg.calls == NULL) {
         return CHATON_ERROR;
     }
@@ -1679,7 +1682,7 @@ chaton_rs_calls(chaton_rs_parse_t *ps, cJSON *item, size_t i, cJSON **next)
 
     ps->history = 1;
     chaton_try(chaton_conv_nonce(ps->req, ps->conf));
-    chaton_try(chaton_conv_calls_text(ps->req, ps->alloc, &msg));
+    chaton_try(chaton_conv_calls_text(ps->req, ps->scratch, &msg));
 
     return chaton_rs_push(ps, &msg);
 }
@@ -1705,7 +1708,7 @@ chaton_rs_namespaced(chaton_rs_parse_t *ps, cJSON *it, chaton_call_t *c)
                                 ps->param);
     }
 
-    c->name = chaton_rs_dotted(ps->alloc,
+    c->name = chaton_rs_dotted(ps->scratch,
                                (const unsigned char *) v->valuestring,
                                strlen(v->valuestring), c->name,
                                &c->name_len);
@@ -1781,7 +1784,7 @@ chaton_rs_arguments(chaton_rs_parse_t *ps, cJSON *it, chaton_call_t *c)
         }
     }
 
-    c->arguments = chaton_conv_json_text(ps->alloc, args, &c->arguments_len);
+    c->arguments = chaton_conv_json_text(ps->scratch, args, &c->arguments_len);
     cJSON_Delete(args);
 
     return c->arguments ? CHATON_OK : CHATON_ERROR;
@@ -1822,7 +1825,7 @@ chaton_rs_output(chaton_rs_parse_t *ps, cJSON *item, size_t i)
     (void) snprintf(ps->param, sizeof(ps->param), "input[%zu].output", i);
 
     v = chaton_json_get(item, "output");
-    chaton_buf_init(&content, ps->alloc, 0);
+    chaton_buf_init(&content, ps->scratch, 0);
 
     if (cJSON_IsString(v)) {
         chaton_try(chaton_buf_append_str(&content, v->valuestring));
@@ -1845,7 +1848,7 @@ chaton_rs_output(chaton_rs_parse_t *ps, cJSON *item, size_t i)
                                 "'%s' must be a string", ps->param);
     }
 
-    chaton_buf_init(&b, ps->alloc, 0);
+    chaton_buf_init(&b, ps->scratch, 0);
 
     chaton_try(chaton_tools_history_result(&b, ps->req->tools.nonce,
                                            call->id, call->id_len,
@@ -1902,7 +1905,7 @@ chaton_rs_string(chaton_rs_parse_t *ps, cJSON *o, const char *key,
                                 "'%s' must be a non-empty string", param);
     }
 
-    *s = chaton_conv_copy(ps->alloc, v->valuestring, len);
+    *s = chaton_conv_copy(ps->scratch, v->valuestring, len);
 
     return *s ? CHATON_OK : CHATON_ERROR;
 }

@@ -96,6 +96,61 @@ refused_at(const char *s, const char *param, int line)
 }
 
 
+/*
+ * Parses s (accepted) with the messages in a scratch allocator, as the
+ * module does (the setup's pool), checks that they are there, and frees
+ * it scribbled over: what the request keeps for the answer must be intact
+ * after (the caller checks it).
+ */
+
+#define parse_scratch(s)  parse_scratch_at((s), __LINE__)
+
+static inline void
+parse_scratch_at(const char *s, int line)
+{
+    size_t          i;
+    unit_pool_t     scratch;
+    chaton_alloc_t  a;
+
+    unit_pool_init(&scratch);
+    a = unit_allocator(&scratch, 1);
+    conf.scratch = &a;
+
+    parse_ok_at(s, line);
+    conf.scratch = NULL;
+
+    assert_true(req.nmessages > 0);
+    assert_true(unit_pool_owns(&scratch, req.messages));
+
+    for (i = 0; i < req.nmessages; i++) {
+        if (req.messages[i].content_len
+            && !unit_pool_owns(&scratch, req.messages[i].content))
+        {
+            print_error("line %d: message %zu's text is not scratch\n",
+                        line, i);
+            fail();
+        }
+
+        if (req.messages[i].ncalls
+            && !unit_pool_owns(&scratch, req.messages[i].calls))
+        {
+            print_error("line %d: message %zu's calls are not scratch\n",
+                        line, i);
+            fail();
+        }
+    }
+
+    if (req.nimages) {
+        assert_true(unit_pool_owns(&scratch, req.images));
+    }
+
+    unit_pool_scribble(&scratch);
+
+    req.messages = NULL;
+    req.images = NULL;
+}
+
+
 /* the text of the conversation's message i */
 
 static inline const char *

@@ -1492,6 +1492,30 @@ test_models_anthropic(void **state)
 }
 
 
+/* the messages go to the scratch allocator; stops and tools stay */
+
+static void
+test_parse_scratch(void **state)
+{
+    parse_scratch(HEAD "\"system\":\"Be brief.\","
+                  "\"stop_sequences\":[\"END\"],"
+                  "\"tools\":[{\"name\":\"read\",\"input_schema\":"
+                  "{\"type\":\"object\"}}],"
+                  "\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"},"
+                  "{\"role\":\"assistant\",\"content\":[{\"type\":"
+                  "\"tool_use\",\"id\":\"tu_1\",\"name\":\"read\","
+                  "\"input\":{}}]},{\"role\":\"user\",\"content\":[{\"type\":"
+                  "\"tool_result\",\"tool_use_id\":\"tu_1\",\"content\":"
+                  "\"ok\"}]}]}");
+
+    assert_string_equal(unit_strn(req.model, req.model_len), MODEL);
+    assert_int_equal(req.nstop, 1);
+    assert_string_equal(unit_strn(req.stop[0].data, req.stop[0].len), "END");
+    assert_int_equal(req.tools.ntools, 1);
+    assert_string_equal(unit_strn(req.tools.tools[0].name,
+                                  req.tools.tools[0].name_len), "read");
+}
+
 int
 main(void)
 {
@@ -1518,6 +1542,7 @@ main(void)
         atest(test_write_error_event),
         atest(test_ping),
         atest(test_models_anthropic),
+        atest(test_parse_scratch),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1741,6 +1741,47 @@ test_request_response_format(void **state)
 }
 
 
+/*
+ * The messages (texts, images, the history's calls and results) go to the
+ * scratch allocator the module frees once the answer begins; what the
+ * answer needs (model, tools, the format's schema) stays.
+ */
+
+static void
+test_parse_scratch(void **state)
+{
+    parse_scratch("{\"model\":\"gpt-4o\",\"messages\":["
+                  "{\"role\":\"system\",\"content\":\"Be brief.\"},"
+                  "{\"role\":\"user\",\"content\":[{\"type\":\"text\","
+                  "\"text\":\"What is this?\"},{\"type\":\"image_url\","
+                  "\"image_url\":{\"url\":\"data:image/png;base64,"
+                  "iVBORw0KGgo=\"}}]},"
+                  "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":"
+                  "[{\"id\":\"call_1\",\"type\":\"function\",\"function\":"
+                  "{\"name\":\"get_weather\",\"arguments\":"
+                  "\"{\\\"city\\\":\\\"Paris\\\"}\"}}]},"
+                  "{\"role\":\"tool\",\"tool_call_id\":\"call_1\","
+                  "\"content\":\"sunny\"}],"
+                  "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":"
+                  "\"get_weather\",\"parameters\":{\"type\":\"object\"}}}],"
+                  "\"response_format\":{\"type\":\"json_schema\","
+                  "\"json_schema\":{\"name\":\"answer\",\"schema\":"
+                  "{\"type\":\"object\"}}}}");
+
+    assert_string_equal(unit_strn(req.model, req.model_len), "gpt-4o");
+    assert_int_equal(req.tools.ntools, 1);
+    assert_string_equal(unit_strn(req.tools.tools[0].name,
+                                  req.tools.tools[0].name_len),
+                        "get_weather");
+    assert_string_equal(unit_strn(req.tools.tools[0].parameters,
+                                  req.tools.tools[0].parameters_len),
+                        "{\"type\":\"object\"}");
+    assert_string_equal(unit_strn(req.schema_name, req.schema_name_len),
+                        "answer");
+    assert_string_equal(unit_strn(req.schema, req.schema_len),
+                        "{\"type\":\"object\"}");
+}
+
 int
 main(void)
 {
@@ -1776,6 +1817,7 @@ main(void)
         rtest(test_request_refuse_too_many_messages),
         rtest(test_request_error_param_outlives_parse),
         rtest(test_request_alloc_failures),
+        rtest(test_parse_scratch),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1409,6 +1409,39 @@ test_write_failed(void **state)
 }
 
 
+/*
+ * The messages go to the scratch allocator; what the response object and
+ * the store need (the echo, the kept items, the tools) stays.
+ */
+
+static void
+test_parse_scratch(void **state)
+{
+    cJSON  *items;
+
+    store_on("[]");
+
+    parse_scratch(HEAD "\"instructions\":\"Be brief.\","
+                  "\"tools\":[{\"type\":\"function\",\"name\":\"f\"}],"
+                  "\"input\":[{\"type\":\"message\",\"role\":\"user\","
+                  "\"content\":\"Weather?\"},{\"type\":\"function_call\","
+                  "\"call_id\":\"call_w\",\"name\":\"f\",\"arguments\":\"{}\"},"
+                  "{\"type\":\"function_call_output\",\"call_id\":\"call_w\","
+                  "\"output\":\"sunny\"}]}");
+
+    assert_string_equal(unit_strn(req.model, req.model_len), MODEL);
+    assert_true(req.echo_len > 1 && req.echo[0] == ',');
+    assert_non_null(strstr(unit_strn(req.echo, req.echo_len),
+                           "\"instructions\":\"Be brief.\""));
+    assert_string_equal(unit_strn(req.tools.tools[0].name,
+                                  req.tools.tools[0].name_len), "f");
+
+    items = unit_json(req.items, req.items_len);
+    assert_int_equal(cJSON_GetArraySize(items), 3);
+    assert_string_equal(unit_jstr(cJSON_GetArrayItem(items, 2), "output"),
+                        "sunny");
+}
+
 int
 main(void)
 {
@@ -1429,6 +1462,7 @@ main(void)
         rtest(test_write_custom),
         rtest(test_write_length),
         rtest(test_write_failed),
+        rtest(test_parse_scratch),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -153,6 +153,41 @@ unit_pool_release(unit_pool_t *p)
 }
 
 
+/* whether ptr lies in a block p holds */
+
+static UNIT_UNUSED int
+unit_pool_owns(unit_pool_t *p, const void *ptr)
+{
+    unit_hdr_t           *h;
+    const unsigned char  *b, *c = ptr;
+
+    for (h = p->head.h.next; h != &p->head; h = h->h.next) {
+        b = (const unsigned char *) (h + 1);
+
+        if (c >= b && c < b + (h->h.size ? h->h.size : 1)) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* every block p holds scribbled over, then freed: what kept one shows */
+
+static UNIT_UNUSED void
+unit_pool_scribble(unit_pool_t *p)
+{
+    unit_hdr_t  *h;
+
+    for (h = p->head.h.next; h != &p->head; h = h->h.next) {
+        memset(h + 1, 0x5a, h->h.size);
+    }
+
+    unit_pool_release(p);
+}
+
+
 static UNIT_UNUSED chaton_alloc_t
 unit_allocator(unit_pool_t *p, int with_free)
 {
