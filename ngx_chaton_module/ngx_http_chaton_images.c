@@ -333,8 +333,8 @@ ngx_http_chaton_images_drawn(ngx_http_chaton_images_ctx_t *ctx,
     ctx->req.events += slot->t.events;
 
     if (slot->t.waiting
-        && !chaton_spc_path_ok(slot->t.image_path.data,
-                               slot->t.image_path.len))
+        && !chaton_spc_path_ok(slot->t.pics->image_path.data,
+                               slot->t.pics->image_path.len))
     {
         (void) chaton_error_set(&ctx->error, NGX_HTTP_BAD_GATEWAY, NULL,
                                 "backend_error",
@@ -350,8 +350,8 @@ ngx_http_chaton_images_drawn(ngx_http_chaton_images_ctx_t *ctx,
 
         slot->step = NGX_HTTP_CHATON_LOOK_UP;
         slot->call = ngx_http_chaton_call_storage(ctx->request,
-                                                  slot->t.image_path.data,
-                                                  slot->t.image_path.len,
+                                                  slot->t.pics->image_path.data,
+                                                  slot->t.pics->image_path.len,
                                                   slot);
 
         return slot->call ? NGX_OK : NGX_ERROR;

@@ -28,8 +28,8 @@ ngx_http_chaton_pictures_look_up(ngx_http_chaton_conv_t *ctx,
 
     while (ctx->t.waiting && ctx->picture == NULL) {
 
-        if (!chaton_spc_path_ok(ctx->t.image_path.data,
-                                ctx->t.image_path.len))
+        if (!chaton_spc_path_ok(ctx->t.pics->image_path.data,
+                                ctx->t.pics->image_path.len))
         {
             ngx_http_chaton_log(NGX_LOG_WARN, r,
                           "a picture's path is not an object name");
@@ -51,8 +51,8 @@ ngx_http_chaton_pictures_look_up(ngx_http_chaton_conv_t *ctx,
             continue;
         }
 
-        ctx->picture = ngx_http_chaton_call_storage(r, ctx->t.image_path.data,
-                                                    ctx->t.image_path.len,
+        ctx->picture = ngx_http_chaton_call_storage(r, ctx->t.pics->image_path.data,
+                                                    ctx->t.pics->image_path.len,
                                                     ctx);
         if (ctx->picture == NULL) {
             return NGX_ERROR;

@@ -218,11 +218,9 @@ chaton_chat_init(chaton_chat_t *t, chaton_alloc_t *a, chaton_writer_t *writer,
     t->alloc = a;
     t->writer = writer;
 
+    t->max_answer = max_answer;
+
     chaton_event_shape_init(&t->shape, a);
-    chaton_buf_init(&t->error_text, a, 4096);
-    chaton_buf_init(&t->held, a, max_answer);
-    chaton_buf_init(&t->refeed, a, max_answer);
-    chaton_buf_init(&t->image_path, a, 0);
     chaton_buf_init(&t->md, a, 0);
     chaton_spc_init(&t->spc, a);
 
@@ -249,8 +247,6 @@ chaton_chat_tools(chaton_chat_t *t, const chaton_tools_t *tools,
     chaton_tools_extract_init(t->extract, t->alloc, tools, max_call,
                               chaton_chat_extracted_text,
                               chaton_chat_extracted_call, t);
-
-    chaton_buf_init(&t->call_id, t->alloc, 0);
 
     return CHATON_OK;
 }
@@ -1535,7 +1531,9 @@ chaton_chat_markdown(chaton_chat_t *t, chaton_buf_t *md, cJSON *sources)
 static int
 chaton_chat_failed(chaton_chat_t *t, cJSON *error)
 {
+    size_t           n;
     cJSON           *v;
+    unsigned char   *text;
     chaton_error_t  *e;
 
     e = chaton_chat_error(t);
@@ -1549,21 +1547,24 @@ chaton_chat_failed(chaton_chat_t *t, cJSON *error)
         v = cJSON_GetObjectItemCaseSensitive(error, "message");
     }
 
-    t->error_text.len = 0;
-
-    if (cJSON_IsString(v) && v->valuestring[0]) {
-        (void) chaton_buf_append(&t->error_text, v->valuestring,
-                                 strlen(v->valuestring) < 1024
-                                 ? strlen(v->valuestring) : 1024);
-    }
-
-    if (t->error_text.len == 0) {
+    if (!cJSON_IsString(v) || v->valuestring[0] == '\0') {
         return chaton_error_set(e, 502, NULL, "backend_error",
                                 "The backend reported an error.");
     }
 
-    chaton_error_text(e, 502, "backend_error", t->error_text.data,
-                      t->error_text.len);
+    /* the error ends the answer: its text is kept, as long as the error */
+
+    n = strlen(v->valuestring);
+    n = n < 1024 ? n : 1024;
+
+    text = t->alloc->alloc(t->alloc->pool, n);
+    if (text == NULL) {
+        return CHATON_ERROR;
+    }
+
+    memcpy(text, v->valuestring, n);
+
+    chaton_error_text(e, 502, "backend_error", text, n);
 
     return CHATON_BAD;
 }
@@ -1589,7 +1590,7 @@ chaton_chat_content(chaton_chat_t *t, const unsigned char *content,
     }
 
     if (t->waiting) {
-        return chaton_buf_append(&t->held, content, content_len);
+        return chaton_buf_append(&t->pics->held, content, content_len);
     }
 
     chaton_try(chaton_spc_feed(&t->spc, content, content_len,
@@ -1601,7 +1602,7 @@ chaton_chat_content(chaton_chat_t *t, const unsigned char *content,
      */
 
     if (t->waiting && t->spc.held.len) {
-        chaton_try(chaton_buf_append(&t->held, t->spc.held.data,
+        chaton_try(chaton_buf_append(&t->pics->held, t->spc.held.data,
                                      t->spc.held.len));
         t->spc.held.len = 0;
     }
@@ -1617,7 +1618,7 @@ chaton_chat_released(void *data, int path, const unsigned char *s,
     chaton_chat_t  *t = data;
 
     if (!path) {
-        return t->waiting ? chaton_buf_append(&t->held, s, len)
+        return t->waiting ? chaton_buf_append(&t->pics->held, s, len)
                           : chaton_chat_write(t, s, len, NULL, 0);
     }
 
@@ -1625,16 +1626,29 @@ chaton_chat_released(void *data, int path, const unsigned char *s,
 
         /* another picture behind the one waited for: kept for later */
 
-        chaton_try(chaton_buf_literal(&t->held, "![Image](https://spc.unk/"));
-        chaton_try(chaton_buf_append(&t->held, s, len));
-        return chaton_buf_literal(&t->held, ")");
+        chaton_try(chaton_buf_literal(&t->pics->held,
+                                      "![Image](https://spc.unk/"));
+        chaton_try(chaton_buf_append(&t->pics->held, s, len));
+        return chaton_buf_literal(&t->pics->held, ")");
+    }
+
+    if (t->pics == NULL) {
+        t->pics = t->alloc->alloc(t->alloc->pool,
+                                  sizeof(chaton_chat_pictures_t));
+        if (t->pics == NULL) {
+            return CHATON_ERROR;
+        }
+
+        chaton_buf_init(&t->pics->image_path, t->alloc, 0);
+        chaton_buf_init(&t->pics->held, t->alloc, t->max_answer);
+        chaton_buf_init(&t->pics->refeed, t->alloc, t->max_answer);
     }
 
     t->waiting = 1;
     t->pictures++;
-    t->image_path.len = 0;
+    t->pics->image_path.len = 0;
 
-    return chaton_buf_append(&t->image_path, s, len);
+    return chaton_buf_append(&t->pics->image_path, s, len);
 }
 
 
@@ -1666,18 +1680,19 @@ chaton_chat_resolved(chaton_chat_t *t, const unsigned char *url, size_t len,
     chaton_try(chaton_chat_write(t, t->md.data, t->md.len, NULL, 0));
     t->md.len = 0;
 
-    if (t->held.len == 0) {
+    if (t->pics == NULL || t->pics->held.len == 0) {
         return CHATON_OK;
     }
 
     /* feeding may hold again: the held text is fed from the other buffer */
 
-    swap = t->held;
-    t->held = t->refeed;
-    t->refeed = swap;
-    t->held.len = 0;
+    swap = t->pics->held;
+    t->pics->held = t->pics->refeed;
+    t->pics->refeed = swap;
+    t->pics->held.len = 0;
 
-    return chaton_chat_content(t, t->refeed.data, t->refeed.len, NULL, 0);
+    return chaton_chat_content(t, t->pics->refeed.data, t->pics->refeed.len,
+                               NULL, 0);
 }
 
 
@@ -1758,22 +1773,42 @@ chaton_chat_extracted_text(void *data, const unsigned char *s, size_t len)
 }
 
 
+/* an allocator that has none: a buffer's room is all it gets */
+
+static void *
+chaton_chat_no_alloc(void *pool, size_t size)
+{
+    return NULL;
+}
+
 static int
 chaton_chat_extracted_call(void *data, size_t index,
     const unsigned char *name, size_t name_len, const unsigned char *args,
     size_t args_len)
 {
-    chaton_chat_t       *t = data;
+    unsigned char        room[64];
+    chaton_buf_t         id;
+    chaton_alloc_t       none;
     chaton_tool_call_t   call;
+    chaton_chat_t       *t = data;
 
-    t->call_id.len = 0;
+    /* the id, written out by the writer at once: room for any on the stack */
 
-    chaton_try(chaton_tools_call_id(&t->call_id, t->extract->tools->nonce,
-                                    index));
+    none.alloc = chaton_chat_no_alloc;
+    none.free = NULL;
+    none.pool = NULL;
+
+    id.data = room;
+    id.len = 0;
+    id.cap = sizeof(room);
+    id.max = sizeof(room);
+    id.alloc = &none;
+
+    chaton_try(chaton_tools_call_id(&id, t->extract->tools->nonce, index));
 
     call.index = index;
-    call.id = t->call_id.data;
-    call.id_len = t->call_id.len;
+    call.id = id.data;
+    call.id_len = id.len;
     call.name = name;
     call.name_len = name_len;
     call.arguments = args;
@@ -1814,6 +1849,25 @@ uint64_t
 chaton_chat_completion_tokens(chaton_chat_t *t)
 {
     return chaton_usage_tokens(&t->completion);
+}
+
+
+/* for the tests: what a picture holds back, and its path (or nothing) */
+
+static const chaton_buf_t  chaton_chat_none;
+
+
+const chaton_buf_t *
+chaton_chat_held(chaton_chat_t *t)
+{
+    return t->pics ? &t->pics->held : &chaton_chat_none;
+}
+
+
+const chaton_buf_t *
+chaton_chat_image_path(chaton_chat_t *t)
+{
+    return t->pics ? &t->pics->image_path : &chaton_chat_none;
 }
 
 #endif

@@ -17,6 +17,15 @@
 #include "chaton_tools.h"
 
 
+/* what an answer's pictures need: made when its first one is found */
+
+typedef struct {
+    chaton_buf_t            image_path;     /* the picture waited for */
+    chaton_buf_t            held;           /* content behind it */
+    chaton_buf_t            refeed;
+} chaton_chat_pictures_t;
+
+
 /*
  * The ChatOn chat's answer: the backend's events, decoded once, go through
  * the answer's stages (pictures' placeholders; tool calls, when tools were
@@ -30,18 +39,15 @@ typedef struct {
     chaton_event_shape_t    shape;          /* of the backend's deltas */
     chaton_error_t         *error;          /* what went wrong, if it did:
                                                chaton_chat_error() */
-    chaton_buf_t            error_text;
 
     chaton_spc_t            spc;            /* finds pictures' placeholders */
-    chaton_buf_t            image_path;     /* the picture waited for */
-    chaton_buf_t            held;           /* content behind it */
-    chaton_buf_t            refeed;
+    chaton_chat_pictures_t *pics;           /* or NULL: none found yet */
     chaton_buf_t            md;
     uint64_t                pictures;
+    size_t                  max_answer;
 
     chaton_tools_extract_t *extract;        /* tools offered: the text's
                                                calls are found; or NULL */
-    chaton_buf_t            call_id;
 
     uint64_t                prompt_tokens;
     uint64_t                completion_tokens;  /* as the end gave them */
@@ -102,6 +108,8 @@ int chaton_chat_error_event(chaton_chat_t *t, chaton_buf_t *out,
 
 #ifdef CHATON_TESTS
 uint64_t chaton_chat_completion_tokens(chaton_chat_t *t);
+const chaton_buf_t *chaton_chat_held(chaton_chat_t *t);
+const chaton_buf_t *chaton_chat_image_path(chaton_chat_t *t);
 int chaton_chat_event_cjson(chaton_chat_t *t, const unsigned char *ev,
     size_t len);
 #endif

@@ -110,14 +110,15 @@ fz_chat_resolve(chaton_chat_t *t, int with_url)
 
     for (n = 0; t->waiting; n++) {
         FZ_CHECK(n < 100000, "resolving pictures does not end");
-        FZ_CHECK(t->image_path.len > 0
-                 && t->image_path.len <= CHATON_SPC_PATH_MAX,
-                 "a picture path of %zu bytes", t->image_path.len);
+        FZ_CHECK(t->pics->image_path.len > 0
+                 && t->pics->image_path.len <= CHATON_SPC_PATH_MAX,
+                 "a picture path of %zu bytes", t->pics->image_path.len);
 
         if (with_url) {
             memcpy(url, "https://cdn.example/p/", 22);
-            memcpy(url + 22, t->image_path.data, t->image_path.len);
-            len = 22 + t->image_path.len;
+            memcpy(url + 22, t->pics->image_path.data,
+                   t->pics->image_path.len);
+            len = 22 + t->pics->image_path.len;
             rc = chaton_chat_resolved(t, url, len, NULL, t->out);
 
         } else {

@@ -82,19 +82,33 @@ typedef struct {
 } side_t;
 
 
-/* what the answer's writer keeps of a whole answer, in the side's mode */
+/*
+ * What the answer's writer keeps of a whole answer, in the side's mode; a
+ * stream's keeps nothing (its whole-mode buffers share the stream's memory)
+ */
+
+static chaton_buf_t  side_none;
+
 
 static chaton_buf_t *
 side_content(side_t *s)
 {
-    return s->t.writer == &s->raw.w ? &s->raw.content : &s->oc.content;
+    if (s->t.writer == &s->raw.w) {
+        return &s->raw.content;
+    }
+
+    return s->oc.w.stream ? &side_none : &s->oc.content;
 }
 
 
 static chaton_buf_t *
 side_reasoning(side_t *s)
 {
-    return s->t.writer == &s->raw.w ? &s->raw.reasoning : &s->oc.reasoning;
+    if (s->t.writer == &s->raw.w) {
+        return &s->raw.reasoning;
+    }
+
+    return s->oc.w.stream ? &side_none : &s->oc.reasoning;
 }
 
 
@@ -373,10 +387,14 @@ same_state(side_t *a, side_t *b, const char *when, size_t i)
     {
         what = "aggregate";
 
-    } else if (!same_bytes(a->t.held.data, a->t.held.len, b->t.held.data,
-                           b->t.held.len)
-               || !same_bytes(a->t.image_path.data, a->t.image_path.len,
-                              b->t.image_path.data, b->t.image_path.len))
+    } else if (!same_bytes(chaton_chat_held(&a->t)->data,
+                           chaton_chat_held(&a->t)->len,
+                           chaton_chat_held(&b->t)->data,
+                           chaton_chat_held(&b->t)->len)
+               || !same_bytes(chaton_chat_image_path(&a->t)->data,
+                              chaton_chat_image_path(&a->t)->len,
+                              chaton_chat_image_path(&b->t)->data,
+                              chaton_chat_image_path(&b->t)->len))
     {
         what = "held text";
 
@@ -409,16 +427,18 @@ same_state(side_t *a, side_t *b, const char *when, size_t i)
 static int
 resolve(side_t *s)
 {
-    int            n;
-    size_t         len;
-    unsigned char  url[600];
+    int                  n;
+    size_t               len;
+    unsigned char        url[600];
+    const chaton_buf_t  *path;
 
     for (n = 0; s->t.waiting; n++) {
         FZ_CHECK(n < 100000, "resolving pictures does not end");
 
         memcpy(url, "https://cdn.example/", 20);
-        len = s->t.image_path.len < 500 ? s->t.image_path.len : 500;
-        memcpy(url + 20, s->t.image_path.data, len);
+        path = chaton_chat_image_path(&s->t);
+        len = path->len < 500 ? path->len : 500;
+        memcpy(url + 20, path->data, len);
 
         chaton_try(chaton_chat_resolved(&s->t, url, 20 + len, NULL,
                                         &s->out));

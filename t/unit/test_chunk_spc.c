@@ -230,8 +230,8 @@ test_chunk_spc_stream_awkward(void **state)
     feed(&t, "c.png)");
     assert_int_equal(out.len, mark);
     assert_true(t.waiting);
-    assert_buf(&t.image_path, "images/abc.png");
-    assert_int_equal(t.held.len, 0);
+    assert_buf(chaton_chat_image_path(&t), "images/abc.png");
+    assert_int_equal(chaton_chat_held(&t)->len, 0);
     assert_int_equal(t.pictures, 1);
 
     /* behind the picture: held, in order, nothing written */
@@ -241,7 +241,7 @@ test_chunk_spc_stream_awkward(void **state)
     feed(&t, " ![Image](https://spc.unk/images/def.png) Bye.");
     assert_int_equal(out.len, mark);
     assert_int_equal(t.writer->chunks, 1);
-    assert_buf(&t.held,
+    assert_buf(chaton_chat_held(&t),
                " Enjoy it! ![Image](https://spc.unk/images/def.png) Bye.");
 
     /* the end of the answer waits for the picture */
@@ -254,14 +254,14 @@ test_chunk_spc_stream_awkward(void **state)
     assert_string_equal(written(&out, &mark),
                         "![Image](" URL1 ") Enjoy it! ");
     assert_true(t.waiting);
-    assert_buf(&t.image_path, "images/def.png");
-    assert_buf(&t.held, " Bye.");
+    assert_buf(chaton_chat_image_path(&t), "images/def.png");
+    assert_buf(chaton_chat_held(&t), " Bye.");
     assert_int_equal(t.pictures, 2);
 
     assert_int_equal(resolve(&t, URL2), CHATON_OK);
     assert_string_equal(written(&out, &mark), "![Image](" URL2 ") Bye.");
     assert_false(t.waiting);
-    assert_int_equal(t.held.len, 0);
+    assert_int_equal(chaton_chat_held(&t)->len, 0);
 
     assert_int_equal(chaton_chat_flush(&t, t.out), CHATON_OK);
     assert_int_equal(chaton_chat_end(&t, t.out), CHATON_OK);
@@ -294,7 +294,7 @@ test_chunk_spc_url_kept(void **state)
     assert_true(t.waiting);
 
     /* the path as the placeholder had it: escapes are the caller's */
-    assert_buf(&t.image_path, "a/b%20c.png?v=1");
+    assert_buf(chaton_chat_image_path(&t), "a/b%20c.png?v=1");
     assert_int_equal(out.len, 0);
 
     assert_int_equal(resolve(&t, SIGNED), CHATON_OK);
@@ -320,7 +320,7 @@ test_chunk_spc_failed(void **state)
     feed(&t, "Look: ![Image](https://spc.unk/images/x.png) after");
     assert_string_equal(written(&out, &mark), "Look: ");
     assert_true(t.waiting);
-    assert_buf(&t.held, " after");
+    assert_buf(chaton_chat_held(&t), " after");
 
     assert_int_equal(chaton_chat_resolved(&t, NULL, 0, NOTE, t.out), CHATON_OK);
     assert_false(t.waiting);
@@ -346,10 +346,10 @@ test_chunk_spc_failed(void **state)
     feed(&t, "A ![Image](https://spc.unk/1.png) B "
              "![Image](https://spc.unk/2.png) C");
     assert_true(t.waiting);
-    assert_buf(&t.image_path, "1.png");
+    assert_buf(chaton_chat_image_path(&t), "1.png");
     assert_int_equal(chaton_chat_resolved(&t, NULL, 0, NOTE, t.out), CHATON_OK);
     assert_true(t.waiting);
-    assert_buf(&t.image_path, "2.png");
+    assert_buf(chaton_chat_image_path(&t), "2.png");
     assert_int_equal(resolve(&t, URL2), CHATON_OK);
     assert_int_equal(chaton_chat_flush(&t, t.out), CHATON_OK);
 
@@ -381,14 +381,14 @@ test_chunk_spc_two_in_a_row(void **state)
              "![Image](https://spc.unk/two.png) Y");
     assert_string_equal(written(&out, &mark), "X ");
     assert_true(t.waiting);
-    assert_buf(&t.image_path, "one.png");
-    assert_buf(&t.held, "![Image](https://spc.unk/two.png) Y");
+    assert_buf(chaton_chat_image_path(&t), "one.png");
+    assert_buf(chaton_chat_held(&t), "![Image](https://spc.unk/two.png) Y");
 
     assert_int_equal(resolve(&t, URL1), CHATON_OK);
     assert_string_equal(written(&out, &mark), "![Image](" URL1 ")");
     assert_true(t.waiting);
-    assert_buf(&t.image_path, "two.png");
-    assert_buf(&t.held, " Y");
+    assert_buf(chaton_chat_image_path(&t), "two.png");
+    assert_buf(chaton_chat_held(&t), " Y");
 
     assert_int_equal(resolve(&t, URL2), CHATON_OK);
     assert_string_equal(written(&out, &mark), "![Image](" URL2 ") Y");
@@ -405,15 +405,15 @@ test_chunk_spc_two_in_a_row(void **state)
     feed(&t, "ge](https://spc.unk/two.png)");
     feed(&t, "![Image](https://spc.unk/three.png) end");
     assert_int_equal(out.len, 0);
-    assert_buf(&t.image_path, "one.png");
+    assert_buf(chaton_chat_image_path(&t), "one.png");
 
     assert_int_equal(resolve(&t, URL1), CHATON_OK);
     assert_string_equal(written(&out, &mark), "![Image](" URL1 ")");
-    assert_buf(&t.image_path, "two.png");
+    assert_buf(chaton_chat_image_path(&t), "two.png");
 
     assert_int_equal(resolve(&t, URL2), CHATON_OK);
     assert_string_equal(written(&out, &mark), "![Image](" URL2 ")");
-    assert_buf(&t.image_path, "three.png");
+    assert_buf(chaton_chat_image_path(&t), "three.png");
 
     assert_int_equal(resolve(&t, URL3), CHATON_OK);
     assert_string_equal(written(&out, &mark), "![Image](" URL3 ") end");
@@ -443,7 +443,7 @@ test_chunk_spc_flush_waits(void **state)
     assert_int_equal(chaton_chat_flush(&t, t.out), CHATON_OK);
     assert_int_equal(out.len, 0);
     assert_true(t.waiting);
-    assert_buf(&t.held, " tail!");
+    assert_buf(chaton_chat_held(&t), " tail!");
 
     assert_int_equal(resolve(&t, URL1), CHATON_OK);
     assert_string_equal(written(&out, &mark), "![Image](" URL1 ") tail");
@@ -514,7 +514,7 @@ test_chunk_spc_held_bounded(void **state)
     }
 
     assert_int_equal(rc, CHATON_TOO_BIG);
-    assert_true(t.held.len <= 64);
+    assert_true(chaton_chat_held(&t)->len <= 64);
     assert_true(i >= 6 && i <= 7);
     assert_int_equal(out.len, 0);
 }
@@ -537,8 +537,8 @@ resolve_waiting(chaton_chat_t *t, size_t *k, size_t *wrong,
 {
     while (t->waiting) {
         if (*k >= npaths
-            || t->image_path.len != strlen(paths[*k])
-            || memcmp(t->image_path.data, paths[*k], t->image_path.len) != 0)
+            || chaton_chat_image_path(t)->len != strlen(paths[*k])
+            || memcmp(chaton_chat_image_path(t)->data, paths[*k], chaton_chat_image_path(t)->len) != 0)
         {
             (*wrong)++;
         }
@@ -843,11 +843,11 @@ test_chunk_spc_aggregate_same(void **state)
 
         /* the aggregate holds back exactly as the stream does */
         assert_int_equal(ta.waiting, ts.waiting);
-        assert_int_equal(ta.held.len, ts.held.len);
+        assert_int_equal(chaton_chat_held(&ta)->len, chaton_chat_held(&ts)->len);
     }
 
     assert_true(ta.waiting);
-    assert_buf(&ta.image_path, "images/abc.png");
+    assert_buf(chaton_chat_image_path(&ta), "images/abc.png");
     assert_string_equal(written(&out, &mark), "Here \"you\" go:\n");
 
     /* nothing written behind the picture, in either mode */
@@ -856,7 +856,7 @@ test_chunk_spc_aggregate_same(void **state)
     assert_int_equal(resolve(&ts, URL1), CHATON_OK);
     assert_int_equal(resolve(&ta, URL1), CHATON_OK);
     assert_true(ta.waiting && ts.waiting);
-    assert_buf(&ta.image_path, "x.png");
+    assert_buf(chaton_chat_image_path(&ta), "x.png");
 
     assert_int_equal(chaton_chat_resolved(&ts, NULL, 0, NOTE, ts.out), CHATON_OK);
     assert_int_equal(chaton_chat_resolved(&ta, NULL, 0, NOTE, ta.out), CHATON_OK);
@@ -883,11 +883,41 @@ test_chunk_spc_aggregate_same(void **state)
 }
 
 
+/*
+ * An answer without pictures holds no pictures' state: it is made when
+ * the first placeholder is found (a stream keeps its state for its life).
+ */
+
+static void
+test_chunk_spc_state_when_found(void **state)
+{
+    size_t         mark;
+    chaton_buf_t   out;
+    chaton_chat_t  t;
+
+    chat_new(&t, &out, 1, 0);
+    mark = 0;
+
+    feed(&t, "No picture here, not even ![Image](https://example.com/x).");
+    assert_string_equal(written(&out, &mark),
+                        "No picture here, not even "
+                        "![Image](https://example.com/x).");
+    assert_null(t.pics);
+
+    feed(&t, "Now: ![Image](https://spc.unk/a.png) after");
+    assert_true(t.waiting);
+    assert_non_null(t.pics);
+    assert_buf(chaton_chat_image_path(&t), "a.png");
+    assert_buf(chaton_chat_held(&t), " after");
+}
+
+
 int
 main(void)
 {
     const struct CMUnitTest  tests[] = {
         utest(test_chunk_spc_stream_awkward),
+        utest(test_chunk_spc_state_when_found),
         utest(test_chunk_spc_url_kept),
         utest(test_chunk_spc_failed),
         utest(test_chunk_spc_two_in_a_row),

@@ -287,10 +287,14 @@ same_state(side_t *a, side_t *b, const char *when)
     {
         what = "aggregate reasoning";
 
-    } else if (!same_bytes(a->t.held.data, a->t.held.len, b->t.held.data,
-                           b->t.held.len)
-               || !same_bytes(a->t.image_path.data, a->t.image_path.len,
-                              b->t.image_path.data, b->t.image_path.len))
+    } else if (!same_bytes(chaton_chat_held(&a->t)->data,
+                           chaton_chat_held(&a->t)->len,
+                           chaton_chat_held(&b->t)->data,
+                           chaton_chat_held(&b->t)->len)
+               || !same_bytes(chaton_chat_image_path(&a->t)->data,
+                              chaton_chat_image_path(&a->t)->len,
+                              chaton_chat_image_path(&b->t)->data,
+                              chaton_chat_image_path(&b->t)->len))
     {
         what = "held text";
 
@@ -327,16 +331,18 @@ same_state(side_t *a, side_t *b, const char *when)
 static int
 resolve(side_t *s)
 {
-    int             n;
-    size_t          len;
-    unsigned char   url[600];
+    int                  n;
+    size_t               len;
+    unsigned char        url[600];
+    const chaton_buf_t  *path;
 
     for (n = 0; s->t.waiting; n++) {
         assert_true(n < 100000);
 
         memcpy(url, "https://cdn.example/", 20);
-        len = s->t.image_path.len < 500 ? s->t.image_path.len : 500;
-        memcpy(url + 20, s->t.image_path.data, len);
+        path = chaton_chat_image_path(&s->t);
+        len = path->len < 500 ? path->len : 500;
+        memcpy(url + 20, path->data, len);
 
         chaton_try(chaton_chat_resolved(&s->t, url, 20 + len, NULL,
                                         &s->out));
