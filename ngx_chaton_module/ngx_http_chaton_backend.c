@@ -38,28 +38,28 @@ static ngx_int_t ngx_http_chaton_call_variable(ngx_http_request_t *r,
 static ngx_http_variable_t  ngx_http_chaton_backend_vars[] = {
 
     { ngx_string("chaton_date"), NULL, ngx_http_chaton_call_variable,
-      offsetof(ngx_http_chaton_call_t, date),
+      offsetof(ngx_http_chaton_sending_t, date),
       NGX_HTTP_VAR_NOCACHEABLE|NGX_HTTP_VAR_NOHASH, 0 },
 
     { ngx_string("chaton_authorization"), NULL,
       ngx_http_chaton_call_variable,
-      offsetof(ngx_http_chaton_call_t, authorization),
+      offsetof(ngx_http_chaton_sending_t, authorization),
       NGX_HTTP_VAR_NOCACHEABLE|NGX_HTTP_VAR_NOHASH, 0 },
 
     { ngx_string("chaton_content_type"), NULL, ngx_http_chaton_call_variable,
-      offsetof(ngx_http_chaton_call_t, content_type),
+      offsetof(ngx_http_chaton_sending_t, content_type),
       NGX_HTTP_VAR_NOCACHEABLE|NGX_HTTP_VAR_NOHASH, 0 },
 
     { ngx_string("chaton_time_zone"), NULL, ngx_http_chaton_call_variable,
-      offsetof(ngx_http_chaton_call_t, time_zone),
+      offsetof(ngx_http_chaton_sending_t, time_zone),
       NGX_HTTP_VAR_NOCACHEABLE|NGX_HTTP_VAR_NOHASH, 0 },
 
     { ngx_string("chaton_user_agent"), NULL, ngx_http_chaton_call_variable,
-      offsetof(ngx_http_chaton_call_t, user_agent),
+      offsetof(ngx_http_chaton_sending_t, user_agent),
       NGX_HTTP_VAR_NOCACHEABLE|NGX_HTTP_VAR_NOHASH, 0 },
 
     { ngx_string("chaton_fetch_url"), NULL, ngx_http_chaton_call_variable,
-      offsetof(ngx_http_chaton_call_t, url),
+      offsetof(ngx_http_chaton_sending_t, url),
       NGX_HTTP_VAR_NOCACHEABLE|NGX_HTTP_VAR_NOHASH, 0 },
 
       ngx_http_null_variable
@@ -208,7 +208,7 @@ ngx_http_chaton_call_again(ngx_http_chaton_call_t *call)
 
     lcf = ngx_http_get_module_loc_conf(call->request, ngx_http_chaton_module);
 
-    if (call->args.kind != NGX_HTTP_CHATON_CALL_API
+    if (call->kind != NGX_HTTP_CHATON_CALL_API || call->sending == NULL
         || (call->status != NGX_HTTP_UNAUTHORIZED
             && call->status != NGX_HTTP_FORBIDDEN
             && call->status != NGX_HTTP_TOO_MANY_REQUESTS)
@@ -223,7 +223,8 @@ ngx_http_chaton_call_again(ngx_http_chaton_call_t *call)
 
     ngx_http_chaton_metrics_retry(call);
 
-    again = ngx_http_chaton_call_start(call->request, &call->args, call->data,
+    again = ngx_http_chaton_call_start(call->request, &call->sending->args,
+                                       call->data,
                                        (call->cred_index + 1)
                                        % lcf->creds->nelts,
                                        call->tries + 1);
@@ -265,20 +266,29 @@ ngx_http_chaton_call_start(ngx_http_request_t *r,
         return NULL;
     }
 
+    call->sending = ngx_pcalloc(args->pool ? args->pool : pool,
+                                sizeof(ngx_http_chaton_sending_t));
+    if (call->sending == NULL) {
+        return NULL;
+    }
+
+    call->sending->args = *args;
     call->request = r;
     call->data = data;
-    call->args = *args;
+    call->kind = args->kind;
+    call->purpose = args->purpose;
+    call->background = args->background;
     call->cred_index = cred;
     call->tries = tries;
     call->cred = ((ngx_http_chaton_cred_t **) lcf->creds->elts)[cred];
-    call->content_type = args->content_type;
+    call->sending->content_type = args->content_type;
 
     /* ChatOn's bodies are JSON, but for the multipart upload */
 
     if (args->kind == NGX_HTTP_CHATON_CALL_API && args->body.len
-        && call->content_type.len == 0)
+        && call->sending->content_type.len == 0)
     {
-        call->content_type = ngx_http_chaton_json_type;
+        call->sending->content_type = ngx_http_chaton_json_type;
     }
 
     ngx_http_chaton_alloc_init(&call->alloc, pool);
@@ -290,7 +300,7 @@ ngx_http_chaton_call_start(ngx_http_request_t *r,
     switch (args->kind) {
 
     case NGX_HTTP_CHATON_CALL_FETCH:
-        call->url = args->path;
+        call->sending->url = args->path;
         uri = lcf->fetch;
         break;
 
@@ -310,8 +320,8 @@ ngx_http_chaton_call_start(ngx_http_request_t *r,
         break;
 
     default: /* NGX_HTTP_CHATON_CALL_API */
-        call->user_agent = call->cred->user_agent;
-        call->time_zone = lcf->time_zone;
+        call->sending->user_agent = call->cred->user_agent;
+        call->sending->time_zone = lcf->time_zone;
 
         if (ngx_http_chaton_call_uri(r, call, args, &uri, &query) != NGX_OK) {
             return NULL;
@@ -377,7 +387,8 @@ ngx_http_chaton_call_start(ngx_http_request_t *r,
 
     ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "chaton call: %s \"%V\" body:%O bg:%ui", args->method,
-                   args->kind == NGX_HTTP_CHATON_CALL_API ? &call->path : &uri,
+                   args->kind == NGX_HTTP_CHATON_CALL_API
+                   ? &call->sending->path : &uri,
                    len, (ngx_uint_t) args->background);
 
     return call;
@@ -476,10 +487,10 @@ ngx_http_chaton_call_date(u_char *buf)
 
 
 /*
- * Sets call->path to what proxy will put on the wire (the escaping below is
- * what proxy applies to a subrequest's URI), and signs it with the date and
- * body.  Only the Authorization value is kept; key B never leaves the
- * signer.
+ * Sets the sending's path to what proxy will put on the wire (the escaping
+ * below is what proxy applies to a subrequest's URI), and signs it with the
+ * date and body.  Only the Authorization value is kept; key B never leaves
+ * the signer.
  */
 
 static ngx_int_t
@@ -489,26 +500,28 @@ ngx_http_chaton_call_sign(ngx_http_request_t *r, ngx_http_chaton_call_t *call,
     size_t                       len, escape;
     u_char                      *p, *rest;
     ngx_pool_t                  *pool;
+    ngx_http_chaton_sending_t   *sending;
     ngx_http_chaton_loc_conf_t  *lcf;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_chaton_module);
 
     /* proxy copies them into its request: only the sending needs them */
 
-    pool = call->args.pool ? call->args.pool : call->alloc.pool;
+    sending = call->sending;
+    pool = sending->args.pool ? sending->args.pool : call->alloc.pool;
 
     rest = uri->data + lcf->backend.len;
     len = uri->len - lcf->backend.len;
 
     escape = 2 * ngx_escape_uri(NULL, rest, len, NGX_ESCAPE_URI);
 
-    call->path.len = 1 + len + escape + (args->len ? 1 + args->len : 0);
-    call->path.data = ngx_pnalloc(pool, call->path.len);
-    if (call->path.data == NULL) {
+    sending->path.len = 1 + len + escape + (args->len ? 1 + args->len : 0);
+    sending->path.data = ngx_pnalloc(pool, sending->path.len);
+    if (sending->path.data == NULL) {
         return NGX_ERROR;
     }
 
-    p = call->path.data;
+    p = sending->path.data;
     *p++ = '/';
 
     if (escape) {
@@ -523,22 +536,23 @@ ngx_http_chaton_call_sign(ngx_http_request_t *r, ngx_http_chaton_call_t *call,
         ngx_memcpy(p, args->data, args->len);
     }
 
-    call->date.data = ngx_pnalloc(pool, CHATON_DATE_LEN + 1);
-    if (call->date.data == NULL) {
+    sending->date.data = ngx_pnalloc(pool, CHATON_DATE_LEN + 1);
+    if (sending->date.data == NULL) {
         return NGX_ERROR;
     }
 
-    call->date.len = ngx_http_chaton_call_date(call->date.data);
+    sending->date.len = ngx_http_chaton_call_date(sending->date.data);
 
-    call->authorization.len = chaton_sign_len(call->cred->signer);
-    call->authorization.data = ngx_pnalloc(pool, call->authorization.len);
-    if (call->authorization.data == NULL) {
+    sending->authorization.len = chaton_sign_len(call->cred->signer);
+    sending->authorization.data = ngx_pnalloc(pool,
+                                              sending->authorization.len);
+    if (sending->authorization.data == NULL) {
         return NGX_ERROR;
     }
 
-    if (chaton_sign(call->cred->signer, call->authorization.data, method,
-                    call->path.data, call->path.len,
-                    (const char *) call->date.data, body->data, body->len)
+    if (chaton_sign(call->cred->signer, sending->authorization.data, method,
+                    sending->path.data, sending->path.len,
+                    (const char *) sending->date.data, body->data, body->len)
         != CHATON_OK)
     {
         ngx_http_chaton_log(NGX_LOG_ERR, r,
@@ -551,8 +565,8 @@ ngx_http_chaton_call_sign(ngx_http_request_t *r, ngx_http_chaton_call_t *call,
 
 
 /*
- * Whether what only the sending of a call needed (its body, the
- * signature's strings, in args.pool) may go: called once the backend's
+ * Whether what only the sending of a call needed (its body, its sending's
+ * arguments and strings, in args.pool) may go: called once the backend's
  * answer has begun, with a status that no other try follows (only a
  * refusal is tried again, ngx_http_chaton_call_again()).  It may not while
  * nginx has not sent all of the body (a backend may answer early); if it
@@ -566,19 +580,19 @@ ngx_http_chaton_call_sent(ngx_http_chaton_call_t *call)
 
     sr = call->sr;
 
+    if (call->sending == NULL) {
+        return 1;
+    }
+
     if (sr->upstream && !sr->upstream->request_body_sent) {
         return 0;
     }
 
-    if (sr->request_body && call->args.bufs == NULL) {
+    if (sr->request_body && call->sending->args.bufs == NULL) {
         sr->request_body->bufs = NULL;
     }
 
-    ngx_str_null(&call->args.body);
-    ngx_str_null(&call->path);
-    ngx_str_null(&call->date);
-    ngx_str_null(&call->authorization);
-    call->args.pool = NULL;
+    call->sending = NULL;
 
     return 1;
 }
@@ -726,12 +740,12 @@ ngx_http_chaton_call_variable(ngx_http_request_t *r,
     call = (r != r->main) ? ngx_http_get_module_ctx(r, ngx_http_chaton_module)
                           : NULL;
 
-    if (call == NULL) {
+    if (call == NULL || call->sending == NULL) {
         v->not_found = 1;
         return NGX_OK;
     }
 
-    s = (ngx_str_t *) ((char *) call + data);
+    s = (ngx_str_t *) ((char *) call->sending + data);
 
     v->len = s->len;
     v->valid = 1;

@@ -82,7 +82,7 @@ ngx_http_chaton_header_filter(ngx_http_request_t *r)
 
     req = ngx_http_get_module_ctx(r->main, ngx_http_chaton_module);
 
-    if (req && call->args.kind == NGX_HTTP_CHATON_CALL_API) {
+    if (req && call->kind == NGX_HTTP_CHATON_CALL_API) {
         req->credential = call->cred->name;
 
         if (r->upstream && r->upstream->peer.name) {
@@ -99,7 +99,7 @@ ngx_http_chaton_header_filter(ngx_http_request_t *r)
      * read: it is no answer, and never passed on as one.
      */
 
-    if (r->upstream && call->args.kind != NGX_HTTP_CHATON_CALL_PASS) {
+    if (r->upstream && call->kind != NGX_HTTP_CHATON_CALL_PASS) {
         h = ngx_http_chaton_find_header(&r->upstream->headers_in.headers,
                                         "Content-Encoding", 16);
 

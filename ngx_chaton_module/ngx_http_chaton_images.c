@@ -328,6 +328,7 @@ static ngx_int_t
 ngx_http_chaton_images_drawn(ngx_http_chaton_images_ctx_t *ctx,
     ngx_http_chaton_slot_t *slot)
 {
+    chaton_buf_t    *path;
     chaton_error_t  *err;
 
     ctx->req.events += slot->t.events;
@@ -349,10 +350,9 @@ ngx_http_chaton_images_drawn(ngx_http_chaton_images_ctx_t *ctx,
         /* the picture: where is it? */
 
         slot->step = NGX_HTTP_CHATON_LOOK_UP;
-        slot->call = ngx_http_chaton_call_storage(ctx->request,
-                                                  slot->t.pics->image_path.data,
-                                                  slot->t.pics->image_path.len,
-                                                  slot);
+        path = &slot->t.pics->image_path;
+        slot->call = ngx_http_chaton_call_storage(ctx->request, path->data,
+                                                  path->len, slot);
 
         return slot->call ? NGX_OK : NGX_ERROR;
     }

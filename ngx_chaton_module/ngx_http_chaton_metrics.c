@@ -577,7 +577,7 @@ ngx_http_chaton_metrics_call(ngx_http_chaton_call_t *call)
         return;
     }
 
-    switch (call->args.kind) {
+    switch (call->kind) {
 
     case NGX_HTTP_CHATON_CALL_FETCH:
         kind = NGX_HTTP_CHATON_KIND_FETCH;
@@ -588,7 +588,7 @@ ngx_http_chaton_metrics_call(ngx_http_chaton_call_t *call)
         break;
 
     default: /* NGX_HTTP_CHATON_CALL_API */
-        kind = call->args.purpose;
+        kind = call->purpose;
     }
 
     /* no status: no answer (refused, timed out, no live upstreams) */

@@ -127,9 +127,10 @@ typedef struct {
  * answer's text) take more blocks, or large allocations.
  */
 
-#define NGX_HTTP_CHATON_STATE_CHAT      2944
-#define NGX_HTTP_CHATON_STATE_MESSAGES  3328
-#define NGX_HTTP_CHATON_STATE_OTHER     4096
+#define NGX_HTTP_CHATON_STATE_CHAT       2560
+#define NGX_HTTP_CHATON_STATE_MESSAGES   2816
+#define NGX_HTTP_CHATON_STATE_RESPONSES  3584
+#define NGX_HTTP_CHATON_STATE_OTHER      4096
 
 
 #define NGX_HTTP_CHATON_CALL_API     0       /* ChatOn, signed */
@@ -177,6 +178,25 @@ typedef ngx_int_t (*ngx_http_chaton_body_pt)(ngx_http_chaton_call_t *call,
  * and the post_subrequest data, which survives a context reset.
  */
 
+/*
+ * What a call's sending needs: its arguments (for another try too), its
+ * request line's path and the values of its headers' variables
+ * ($chaton_date, ...).  Kept where the call's sending is (args.pool), and
+ * gone with it once it is sent.
+ */
+
+typedef struct {
+    ngx_http_chaton_call_args_t  args;
+    ngx_str_t                    path;           /* as signed and sent */
+    ngx_str_t                    content_type;
+    ngx_str_t                    date;
+    ngx_str_t                    authorization;
+    ngx_str_t                    user_agent;
+    ngx_str_t                    time_zone;
+    ngx_str_t                    url;            /* a fetch's */
+} ngx_http_chaton_sending_t;
+
+
 struct ngx_http_chaton_call_s {
     ngx_http_request_t          *request;        /* the main request */
     ngx_http_request_t          *sr;
@@ -185,17 +205,12 @@ struct ngx_http_chaton_call_s {
     ngx_http_chaton_header_pt    header;         /* backend status known */
     ngx_http_chaton_body_pt      body;           /* backend bytes, if 200 */
 
-    ngx_str_t                    path;           /* as signed and sent */
-    ngx_str_t                    content_type;
-    ngx_str_t                    date;
-    ngx_str_t                    authorization;
-    ngx_str_t                    user_agent;
-    ngx_str_t                    time_zone;
-    ngx_str_t                    url;            /* a fetch's */
+    ngx_http_chaton_sending_t   *sending;        /* or NULL: sent */
     ngx_http_chaton_cred_t      *cred;
     ngx_uint_t                   cred_index;
     ngx_uint_t                   tries;          /* sets tried before */
-    ngx_http_chaton_call_args_t  args;           /* for another try */
+    ngx_uint_t                   kind;           /* its args' */
+    ngx_uint_t                   purpose;
     chaton_alloc_t               alloc;
 
     ngx_uint_t                   status;         /* the backend's, or 0 */
@@ -221,6 +236,7 @@ struct ngx_http_chaton_call_s {
     unsigned                     overflow:1;     /* answer over its cap */
     unsigned                     satisfied:1;    /* the route has all it
                                                     needs of the answer */
+    unsigned                     background:1;   /* its args' */
 };
 
 
@@ -231,7 +247,7 @@ struct ngx_http_chaton_call_s {
  */
 
 #define ngx_http_chaton_call_over(call)                                       \
-    ((call)->args.background ? (call)->ended : (call)->sr->done)
+    ((call)->background ? (call)->ended : (call)->sr->done)
 
 
 typedef ngx_int_t (*ngx_http_chaton_start_pt)(ngx_http_request_t *r,

@@ -22,15 +22,16 @@ ngx_int_t
 ngx_http_chaton_pictures_look_up(ngx_http_chaton_conv_t *ctx,
     chaton_buf_t *out)
 {
+    chaton_buf_t        *path;
     ngx_http_request_t  *r;
 
     r = ctx->request;
 
     while (ctx->t.waiting && ctx->picture == NULL) {
 
-        if (!chaton_spc_path_ok(ctx->t.pics->image_path.data,
-                                ctx->t.pics->image_path.len))
-        {
+        path = &ctx->t.pics->image_path;
+
+        if (!chaton_spc_path_ok(path->data, path->len)) {
             ngx_http_chaton_log(NGX_LOG_WARN, r,
                           "a picture's path is not an object name");
 
@@ -51,8 +52,7 @@ ngx_http_chaton_pictures_look_up(ngx_http_chaton_conv_t *ctx,
             continue;
         }
 
-        ctx->picture = ngx_http_chaton_call_storage(r, ctx->t.pics->image_path.data,
-                                                    ctx->t.pics->image_path.len,
+        ctx->picture = ngx_http_chaton_call_storage(r, path->data, path->len,
                                                     ctx);
         if (ctx->picture == NULL) {
             return NGX_ERROR;

@@ -62,7 +62,7 @@ ngx_http_chaton_responses_handler(ngx_http_request_t *r)
 {
     return ngx_http_chaton_read_request(r,
                                         sizeof(ngx_http_chaton_responses_ctx_t),
-                                        NGX_HTTP_CHATON_STATE_OTHER,
+                                        NGX_HTTP_CHATON_STATE_RESPONSES,
                                         ngx_http_chaton_responses_start);
 }
 
@@ -88,7 +88,9 @@ ngx_http_chaton_responses_conf(ngx_http_chaton_conv_t *ctx,
 
     rc = (ngx_http_chaton_responses_ctx_t *) ctx;
 
-    if (ngx_http_chaton_conversation_id(ctx, "resp_", &rc->id, NULL) != NGX_OK) {
+    if (ngx_http_chaton_conversation_id(ctx, "resp_", &rc->id, NULL)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
 

@@ -82,10 +82,15 @@ chaton_openai_chat_init(chaton_openai_chat_t *oc, chaton_alloc_t *a,
     oc->include_usage = include_usage ? 1 : 0;
 
     if (!stream) {
-        chaton_buf_init(&oc->content, a, max_answer);
-        chaton_buf_init(&oc->reasoning, a, max_answer);
-        chaton_buf_init(&oc->calls, a, max_answer);
-        chaton_buf_init(&oc->raw, a, max_answer);
+        oc->whole = a->alloc(a->pool, sizeof(chaton_openai_chat_whole_t));
+        if (oc->whole == NULL) {
+            return CHATON_ERROR;
+        }
+
+        chaton_buf_init(&oc->whole->content, a, max_answer);
+        chaton_buf_init(&oc->whole->reasoning, a, max_answer);
+        chaton_buf_init(&oc->whole->calls, a, max_answer);
+        chaton_buf_init(&oc->whole->raw, a, max_answer);
 
         return CHATON_OK;
     }
@@ -186,8 +191,8 @@ chaton_openai_chat_text(chaton_writer_t *w, chaton_buf_t *out,
     }
 
     if (!w->stream) {
-        return oc->unfence ? chaton_buf_append(&oc->raw, s, len)
-                           : chaton_json_escape(&oc->content, s, len);
+        return oc->unfence ? chaton_buf_append(&oc->whole->raw, s, len)
+                           : chaton_json_escape(&oc->whole->content, s, len);
     }
 
     chaton_try(chaton_openai_chat_head(oc, out));
@@ -237,7 +242,7 @@ chaton_openai_chat_reasoning(chaton_writer_t *w, chaton_buf_t *out,
     chaton_openai_chat_t  *oc = (chaton_openai_chat_t *) w;
 
     if (!w->stream) {
-        return chaton_json_escape(&oc->reasoning, s, len);
+        return chaton_json_escape(&oc->whole->reasoning, s, len);
     }
 
     chaton_try(chaton_openai_chat_head(oc, out));
@@ -265,11 +270,11 @@ chaton_openai_chat_tool_call(chaton_writer_t *w, chaton_buf_t *out,
     chaton_openai_chat_t  *oc = (chaton_openai_chat_t *) w;
 
     if (!w->stream) {
-        if (oc->calls.len) {
-            chaton_try(chaton_buf_literal(&oc->calls, ","));
+        if (oc->whole->calls.len) {
+            chaton_try(chaton_buf_literal(&oc->whole->calls, ","));
         }
 
-        return chaton_openai_chat_call(&oc->calls, call, 0);
+        return chaton_openai_chat_call(&oc->whole->calls, call, 0);
     }
 
     chaton_try(chaton_openai_chat_head(oc, out));
@@ -310,15 +315,16 @@ chaton_openai_chat_end(chaton_writer_t *w, chaton_buf_t *out,
 static int
 chaton_openai_chat_unfenced(chaton_openai_chat_t *oc)
 {
-    size_t                n;
-    const unsigned char  *s;
+    size_t                       n;
+    const unsigned char         *s;
+    chaton_openai_chat_whole_t  *wh = oc->whole;
 
-    if (!chaton_tools_unfence(oc->raw.data, oc->raw.len, &s, &n)) {
-        s = oc->raw.data;
-        n = oc->raw.len;
+    if (!chaton_tools_unfence(wh->raw.data, wh->raw.len, &s, &n)) {
+        s = wh->raw.data;
+        n = wh->raw.len;
     }
 
-    return chaton_json_escape(&oc->content, s, n);
+    return chaton_json_escape(&wh->content, s, n);
 }
 
 
@@ -452,8 +458,10 @@ static int
 chaton_openai_chat_completion(chaton_openai_chat_t *oc, chaton_buf_t *b,
     const chaton_outcome_t *o)
 {
-    chaton_try(chaton_buf_reserve(b, oc->content.len + oc->reasoning.len
-                                     + oc->calls.len + 512));
+    chaton_openai_chat_whole_t  *wh = oc->whole;
+
+    chaton_try(chaton_buf_reserve(b, wh->content.len + wh->reasoning.len
+                                     + wh->calls.len + 512));
 
     chaton_try(chaton_buf_literal(b, "{\"id\":"));
     chaton_try(chaton_json_string(b, oc->id, oc->id_len));
@@ -466,25 +474,25 @@ chaton_openai_chat_completion(chaton_openai_chat_t *oc, chaton_buf_t *b,
                                      "\"message\":{\"role\":\"assistant\","
                                      "\"content\":"));
 
-    if (oc->calls.len && !oc->content_seen) {
+    if (wh->calls.len && !oc->content_seen) {
         chaton_try(chaton_buf_literal(b, "null"));
 
     } else {
         chaton_try(chaton_buf_literal(b, "\""));
-        chaton_try(chaton_buf_append(b, oc->content.data, oc->content.len));
+        chaton_try(chaton_buf_append(b, wh->content.data, wh->content.len));
         chaton_try(chaton_buf_literal(b, "\""));
     }
 
-    if (oc->reasoning.len) {
+    if (wh->reasoning.len) {
         chaton_try(chaton_buf_literal(b, ",\"reasoning_content\":\""));
-        chaton_try(chaton_buf_append(b, oc->reasoning.data,
-                                     oc->reasoning.len));
+        chaton_try(chaton_buf_append(b, wh->reasoning.data,
+                                     wh->reasoning.len));
         chaton_try(chaton_buf_literal(b, "\""));
     }
 
-    if (oc->calls.len) {
+    if (wh->calls.len) {
         chaton_try(chaton_buf_literal(b, ",\"tool_calls\":["));
-        chaton_try(chaton_buf_append(b, oc->calls.data, oc->calls.len));
+        chaton_try(chaton_buf_append(b, wh->calls.data, wh->calls.len));
         chaton_try(chaton_buf_literal(b, "]"));
     }
 

@@ -13,26 +13,25 @@
 
 
 typedef struct {
+    chaton_buf_t            content;        /* JSON-escaped */
+    chaton_buf_t            reasoning;      /* JSON-escaped */
+    chaton_buf_t            calls;          /* tool_calls' members */
+    chaton_buf_t            raw;            /* unfence: the text */
+} chaton_openai_chat_whole_t;
+
+
+typedef struct {
     chaton_writer_t         w;              /* first: the events' target */
     chaton_alloc_t         *alloc;
 
-    /* a writer is in one mode for good: the modes' parts share memory */
+    /* stream mode: every chunk's common parts */
+    chaton_buf_t            prefix;         /* a text chunk's head */
+    size_t                  choices;        /* its length to "choices":[ */
+    size_t                  head_len;       /* to "delta":{, every chunk's */
+    chaton_buf_t            tail;           /* a text chunk's last bytes */
 
-    union {
-        struct {                            /* stream mode */
-            chaton_buf_t    prefix;         /* a text chunk's head */
-            size_t          choices;        /* its length to "choices":[ */
-            size_t          head_len;       /* to "delta":{, every chunk's */
-            chaton_buf_t    tail;           /* a text chunk's last bytes */
-        };
-
-        struct {                            /* whole mode */
-            chaton_buf_t    content;        /* JSON-escaped */
-            chaton_buf_t    reasoning;      /* JSON-escaped */
-            chaton_buf_t    calls;          /* tool_calls' members */
-            chaton_buf_t    raw;            /* unfence: the text */
-        };
-    };
+    /* whole mode: the answer kept (made by the init, in that mode only) */
+    chaton_openai_chat_whole_t  *whole;
 
     const unsigned char    *id;
     size_t                  id_len;

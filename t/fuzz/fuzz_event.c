@@ -84,7 +84,7 @@ typedef struct {
 
 /*
  * What the answer's writer keeps of a whole answer, in the side's mode; a
- * stream's keeps nothing (its whole-mode buffers share the stream's memory)
+ * stream's keeps nothing (it has no whole-mode buffers)
  */
 
 static chaton_buf_t  side_none;
@@ -97,7 +97,7 @@ side_content(side_t *s)
         return &s->raw.content;
     }
 
-    return s->oc.w.stream ? &side_none : &s->oc.content;
+    return s->oc.w.stream ? &side_none : &s->oc.whole->content;
 }
 
 
@@ -108,7 +108,7 @@ side_reasoning(side_t *s)
         return &s->raw.reasoning;
     }
 
-    return s->oc.w.stream ? &side_none : &s->oc.reasoning;
+    return s->oc.w.stream ? &side_none : &s->oc.whole->reasoning;
 }
 
 

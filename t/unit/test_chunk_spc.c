@@ -851,7 +851,7 @@ test_chunk_spc_aggregate_same(void **state)
     assert_string_equal(written(&out, &mark), "Here \"you\" go:\n");
 
     /* nothing written behind the picture, in either mode */
-    assert_buf(&((chaton_openai_chat_t *) ta.writer)->content, "Here \\\"you\\\" go:\\n");
+    assert_buf(&((chaton_openai_chat_t *) ta.writer)->whole->content, "Here \\\"you\\\" go:\\n");
 
     assert_int_equal(resolve(&ts, URL1), CHATON_OK);
     assert_int_equal(resolve(&ta, URL1), CHATON_OK);

@@ -203,7 +203,7 @@ typedef struct {
 
 /*
  * What the answer's writer keeps of a whole answer, in the side's mode; a
- * stream's keeps nothing (its whole-mode buffers share the stream's memory)
+ * stream's keeps nothing (it has no whole-mode buffers)
  */
 
 static chaton_buf_t  side_none;
@@ -216,7 +216,7 @@ side_content(side_t *s)
         return &s->raw.content;
     }
 
-    return s->oc.w.stream ? &side_none : &s->oc.content;
+    return s->oc.w.stream ? &side_none : &s->oc.whole->content;
 }
 
 
@@ -227,7 +227,7 @@ side_reasoning(side_t *s)
         return &s->raw.reasoning;
     }
 
-    return s->oc.w.stream ? &side_none : &s->oc.reasoning;
+    return s->oc.w.stream ? &side_none : &s->oc.whole->reasoning;
 }
 
 
