@@ -127,9 +127,9 @@ typedef struct {
  * answer's text) take more blocks, or large allocations.
  */
 
-#define NGX_HTTP_CHATON_STATE_CHAT       2560
-#define NGX_HTTP_CHATON_STATE_MESSAGES   2816
-#define NGX_HTTP_CHATON_STATE_RESPONSES  3584
+#define NGX_HTTP_CHATON_STATE_CHAT       2432
+#define NGX_HTTP_CHATON_STATE_MESSAGES   2752
+#define NGX_HTTP_CHATON_STATE_RESPONSES  3456
 #define NGX_HTTP_CHATON_STATE_OTHER      4096
 
 
