@@ -131,11 +131,14 @@ ngx_http_chaton_call_chat(ngx_http_request_t *r, ngx_str_t *body,
 }
 
 
-/* POST /storage/upload: a multipart body, signed as an empty one */
+/*
+ * POST /storage/upload: a multipart body, signed as an empty one; what
+ * only its sending needs goes in pool (NULL: the request's state)
+ */
 
 ngx_http_chaton_call_t *
 ngx_http_chaton_call_upload(ngx_http_request_t *r, ngx_chain_t *bufs,
-    ngx_str_t *content_type, void *data)
+    ngx_str_t *content_type, ngx_pool_t *pool, void *data)
 {
     ngx_http_chaton_call_args_t  args;
 
@@ -147,6 +150,7 @@ ngx_http_chaton_call_upload(ngx_http_request_t *r, ngx_chain_t *bufs,
     args.content_type = *content_type;
     args.capture = 64 * 1024;
     args.purpose = NGX_HTTP_CHATON_FOR_UPLOAD;
+    args.pool = pool;
     args.background = 1;
 
     return ngx_http_chaton_call(r, &args, data);

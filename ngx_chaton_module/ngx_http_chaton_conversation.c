@@ -34,6 +34,10 @@ static ngx_int_t ngx_http_chaton_conversation_whole(ngx_http_request_t *r,
     ngx_http_chaton_conv_t *ctx);
 static ngx_int_t ngx_http_chaton_conversation_truncated(
     ngx_http_chaton_conv_t *ctx);
+static ngx_int_t ngx_http_chaton_conversation_setup(
+    ngx_http_chaton_conv_t *ctx);
+static void ngx_http_chaton_conversation_setup_free(
+    ngx_http_chaton_conv_t *ctx);
 static void ngx_http_chaton_conversation_sse(ngx_http_chaton_conv_t *ctx,
     size_t max_event);
 static void ngx_http_chaton_conversation_beat(ngx_event_t *ev);
@@ -61,11 +65,9 @@ ngx_http_chaton_conversation(ngx_http_request_t *r, ngx_str_t *body,
 {
     int                          rc;
     chaton_error_t               err;
-    chaton_alloc_t               setup;
     chaton_chat_conf_t           conf;
     ngx_pool_cleanup_t          *cln;
     ngx_http_chaton_conv_t      *ctx;
-    ngx_http_core_srv_conf_t    *cscf;
     ngx_http_chaton_loc_conf_t  *lcf;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_chaton_module);
@@ -86,28 +88,12 @@ ngx_http_chaton_conversation(ngx_http_request_t *r, ngx_str_t *body,
     cln->handler = ngx_http_chaton_conversation_cleanup;
     cln->data = ctx;
 
-    /*
-     * The messages, the ChatOn body made of them and what the call's
-     * sending needs are of no use once the answer has begun: a pool of
-     * their own, which goes then (ngx_http_chaton_conversation_sent()),
-     * so that a stream holds no more than it needs for its life, however
-     * long the conversation it was sent.  A retry sends them again.  Its
-     * size is a request pool's: most bodies fit, and once freed its memory
-     * fits the next block of any request's pool (no hole of another size
-     * is left between them when many streams begin at once).
-     */
-
-    cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
-
-    ctx->setup = ngx_create_pool(cscf->request_pool_size, r->connection->log);
-    if (ctx->setup == NULL) {
+    if (ngx_http_chaton_conversation_setup(ctx) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    ngx_http_chaton_alloc_init(&setup, ctx->setup);
-
     ngx_http_chaton_conversation_conf(r, &conf);
-    conf.scratch = &setup;
+    conf.scratch = ctx->setup;
 
     if (dialect->conf && dialect->conf(ctx, &conf) != NGX_OK) {
         return NGX_ERROR;
@@ -126,8 +112,7 @@ ngx_http_chaton_conversation(ngx_http_request_t *r, ngx_str_t *body,
         if (lcf->passthrough.len && err.code
             && ngx_strcmp(err.code, "model_not_found") == 0)
         {
-            ngx_destroy_pool(ctx->setup);
-            ctx->setup = NULL;
+            ngx_http_chaton_conversation_setup_free(ctx);
 
             return ngx_http_chaton_pass(r, "POST", &dialect->route, body);
         }
@@ -150,6 +135,54 @@ ngx_http_chaton_conversation(ngx_http_request_t *r, ngx_str_t *body,
     }
 
     return rc;
+}
+
+
+/*
+ * The messages, the pre-steps' state, the ChatOn body and what the call's
+ * sending needs are of no use once the answer has begun: a pool of their
+ * own, which goes then (ngx_http_chaton_conversation_sent()), so that a
+ * stream holds no more than it needs for its life, however long the
+ * conversation it was sent.  A retry sends them again.  Its size is a
+ * request pool's: most bodies fit, and once freed its memory fits the next
+ * block of any request's pool (no hole of another size is left between
+ * them when many streams begin at once).  Its allocator is in it.
+ */
+
+static ngx_int_t
+ngx_http_chaton_conversation_setup(ngx_http_chaton_conv_t *ctx)
+{
+    ngx_pool_t                *pool;
+    ngx_http_request_t        *r;
+    ngx_http_core_srv_conf_t  *cscf;
+
+    r = ctx->request;
+    cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
+
+    pool = ngx_create_pool(cscf->request_pool_size, r->connection->log);
+    if (pool == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->setup = ngx_palloc(pool, sizeof(chaton_alloc_t));
+    if (ctx->setup == NULL) {
+        ngx_destroy_pool(pool);
+        return NGX_ERROR;
+    }
+
+    ngx_http_chaton_alloc_init(ctx->setup, pool);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_chaton_conversation_setup_free(ngx_http_chaton_conv_t *ctx)
+{
+    if (ctx->setup) {
+        ngx_destroy_pool(ctx->setup->pool);
+        ctx->setup = NULL;
+    }
 }
 
 
@@ -238,7 +271,6 @@ ngx_http_chaton_conversation_call(ngx_http_chaton_conv_t *ctx)
 {
     ngx_str_t                    body;
     chaton_buf_t                 b;
-    chaton_alloc_t               setup;
     chaton_writer_t             *writer;
     const chaton_bpe_t          *tokenizer;
     ngx_http_request_t          *r;
@@ -250,8 +282,7 @@ ngx_http_chaton_conversation_call(ngx_http_chaton_conv_t *ctx)
 
     /* the body goes with the messages, in the setup's pool */
 
-    ngx_http_chaton_alloc_init(&setup, ctx->setup);
-    chaton_buf_init(&b, &setup, 0);
+    chaton_buf_init(&b, ctx->setup, 0);
 
     if (chaton_chat_body(&b, &ctx->chat) != CHATON_OK) {
         return NGX_ERROR;
@@ -292,7 +323,7 @@ ngx_http_chaton_conversation_call(ngx_http_chaton_conv_t *ctx)
     body.data = b.data;
     body.len = b.len;
 
-    call = ngx_http_chaton_call_chat(r, &body, 0, ctx->setup, ctx);
+    call = ngx_http_chaton_call_chat(r, &body, 0, ctx->setup->pool, ctx);
     if (call == NULL) {
         return NGX_ERROR;
     }
@@ -937,8 +968,7 @@ ngx_http_chaton_conversation_sent(ngx_http_chaton_conv_t *ctx,
     ngx_http_chaton_call_t *call)
 {
     if (ctx->setup && ngx_http_chaton_call_sent(call)) {
-        ngx_destroy_pool(ctx->setup);
-        ctx->setup = NULL;
+        ngx_http_chaton_conversation_setup_free(ctx);
     }
 }
 
@@ -973,8 +1003,5 @@ ngx_http_chaton_conversation_cleanup(void *data)
 
     chaton_sse_free(&ctx->sse);
 
-    if (ctx->setup) {
-        ngx_destroy_pool(ctx->setup);
-        ctx->setup = NULL;
-    }
+    ngx_http_chaton_conversation_setup_free(ctx);
 }

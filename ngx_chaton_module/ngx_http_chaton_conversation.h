@@ -97,8 +97,9 @@ struct ngx_http_chaton_conv_s {
     ngx_http_chaton_step_e       step;
 
     ngx_http_chaton_call_t      *call;       /* the chat */
-    ngx_pool_t                  *setup;      /* its sending's, until its
-                                                answer begins */
+    chaton_alloc_t              *setup;      /* its sending's, on a pool of
+                                                its own, until its answer
+                                                begins */
     ngx_http_chaton_call_t      *picture;    /* a storage look-up */
 
     chaton_alloc_t               alloc;

@@ -122,9 +122,10 @@ typedef struct {
 /*
  * The block of a request's state pool (ngx_http_chaton_state_pool()), by
  * route: what an open stream of it takes, its pool's header included, so
- * that a stream keeps one block (scripts/pool-steps shows it; t/90 checks
- * the chat's).  Larger states (tools, pictures, pre-steps, a whole
- * answer's text) take more blocks, or large allocations.
+ * that a chat or messages stream keeps one block (scripts/pool-steps shows
+ * it; t/37 and t/90 check it).  Larger states take more blocks, or large
+ * allocations: tools, pictures, a whole answer's text, a response's output
+ * (kept for response.completed and the store).
  */
 
 #define NGX_HTTP_CHATON_STATE_CHAT       2432
@@ -360,7 +361,7 @@ ngx_http_chaton_call_t *ngx_http_chaton_call_chat(ngx_http_request_t *r,
     ngx_str_t *body, ngx_uint_t background, ngx_pool_t *pool, void *data);
 ngx_int_t ngx_http_chaton_call_sent(ngx_http_chaton_call_t *call);
 ngx_http_chaton_call_t *ngx_http_chaton_call_upload(ngx_http_request_t *r,
-    ngx_chain_t *bufs, ngx_str_t *content_type, void *data);
+    ngx_chain_t *bufs, ngx_str_t *content_type, ngx_pool_t *pool, void *data);
 ngx_http_chaton_call_t *ngx_http_chaton_call_storage(ngx_http_request_t *r,
     u_char *path, size_t len, void *data);
 ngx_int_t ngx_http_chaton_is_event_stream(ngx_str_t *type);

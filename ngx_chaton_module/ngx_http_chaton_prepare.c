@@ -56,7 +56,9 @@ ngx_http_chaton_prepare(ngx_http_chaton_conv_t *ctx)
 
     last = ctx->chat.nimages + n;
 
-    ctx->preps = ngx_pcalloc(ctx->req.pool,
+    /* the pre-steps are over before the call: their state is the setup's */
+
+    ctx->preps = ngx_pcalloc(ctx->setup->pool,
                              last * sizeof(ngx_http_chaton_prep_t) + 1);
     if (ctx->preps == NULL) {
         return NGX_ERROR;
@@ -155,8 +157,8 @@ ngx_http_chaton_prepare_upload(ngx_http_request_t *r,
                     (ngx_msec_t) tp->sec * 1000 + tp->msec, img->ext);
     *p = '\0';
 
-    chaton_buf_init(&head, &ctx->alloc, 0);
-    chaton_buf_init(&tail, &ctx->alloc, 0);
+    chaton_buf_init(&head, ctx->setup, 0);
+    chaton_buf_init(&tail, ctx->setup, 0);
 
     if (chaton_multipart_head(&head, (char *) boundary, (char *) filename,
                               img->mime) != CHATON_OK
@@ -175,8 +177,8 @@ ngx_http_chaton_prepare_upload(ngx_http_request_t *r,
     ll = &bufs;
 
     for (i = 0; i < 3; i++) {
-        b = ngx_calloc_buf(r->pool);
-        cl = ngx_alloc_chain_link(r->pool);
+        b = ngx_calloc_buf(ctx->setup->pool);
+        cl = ngx_alloc_chain_link(ctx->setup->pool);
         if (b == NULL || cl == NULL) {
             return NGX_ERROR;
         }
@@ -195,7 +197,7 @@ ngx_http_chaton_prepare_upload(ngx_http_request_t *r,
 
     content_type.len = sizeof("multipart/form-data; boundary=") - 1
                        + ngx_strlen(boundary);
-    content_type.data = ngx_pnalloc(r->pool, content_type.len);
+    content_type.data = ngx_pnalloc(ctx->setup->pool, content_type.len);
     if (content_type.data == NULL) {
         return NGX_ERROR;
     }
@@ -206,7 +208,8 @@ ngx_http_chaton_prepare_upload(ngx_http_request_t *r,
     prep = &ctx->preps[ctx->npreps];
     prep->image = img;
 
-    prep->call = ngx_http_chaton_call_upload(r, bufs, &content_type, prep);
+    prep->call = ngx_http_chaton_call_upload(r, bufs, &content_type,
+                                             ctx->setup->pool, prep);
     if (prep->call == NULL) {
         return NGX_ERROR;
     }
@@ -229,7 +232,7 @@ ngx_http_chaton_prepare_crawl(ngx_http_request_t *r,
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_chaton_module);
 
-    chaton_buf_init(&path, &ctx->alloc, 0);
+    chaton_buf_init(&path, ctx->setup, 0);
 
     if (chaton_crawl_path(&path, url->data, url->len) != CHATON_OK) {
         return NGX_ERROR;
@@ -241,13 +244,14 @@ ngx_http_chaton_prepare_crawl(ngx_http_request_t *r,
     args.path.data = path.data;
     args.path.len = path.len;
     args.purpose = NGX_HTTP_CHATON_FOR_CRAWL;
+    args.pool = ctx->setup->pool;
     args.background = 1;
 
     prep = &ctx->preps[ctx->npreps];
     prep->url = *url;
 
-    chaton_sse_init(&prep->sse, &ctx->alloc, lcf->max_event_size);
-    chaton_buf_init(&prep->text, &ctx->alloc, lcf->crawl_max_size);
+    chaton_sse_init(&prep->sse, ctx->setup, lcf->max_event_size);
+    chaton_buf_init(&prep->text, ctx->setup, lcf->crawl_max_size);
 
     prep->call = ngx_http_chaton_call(r, &args, prep);
     if (prep->call == NULL) {
@@ -315,10 +319,16 @@ ngx_http_chaton_prepared(ngx_http_chaton_conv_t *ctx)
 
     end = ctx->preps + ctx->npreps;
 
+    /* the pre-steps are over: their sending goes with the setup's pool */
+
+    for (prep = ctx->preps; prep < end; prep++) {
+        (void) ngx_http_chaton_call_sent(prep->call);
+    }
+
     for (prep = ctx->preps; prep < end && prep->image; prep++) {
         call = prep->call;
 
-        chaton_buf_init(&url, &ctx->alloc, 0);
+        chaton_buf_init(&url, ctx->setup, 0);
 
         if (call->status == NGX_HTTP_OK
             && chaton_get_url(&url, call->answer.data, call->answer.len)
@@ -364,7 +374,7 @@ ngx_http_chaton_prepare_context(ngx_http_chaton_conv_t *ctx)
     chaton_buf_t             b;
     ngx_http_chaton_prep_t  *prep, *end;
 
-    chaton_buf_init(&b, &ctx->alloc, 0);
+    chaton_buf_init(&b, ctx->setup, 0);
 
     end = ctx->preps + ctx->npreps;
 
