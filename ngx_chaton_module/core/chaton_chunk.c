@@ -984,7 +984,7 @@ chaton_chat_escaped(const unsigned char *q, const unsigned char *lim)
 
 /*
  * An event's framing and head from p on, with room for its tail after.
- * "data: " is compared as one word: GCC does not always inline the
+ * "data: " is compared as two words: GCC does not always inline the
  * memcmp() of 6 bytes where this is inlined itself.
  */
 
@@ -992,18 +992,19 @@ static chaton_hot int
 chaton_chat_headed(const unsigned char *p, const unsigned char *end,
     size_t frame, const unsigned char *shape, size_t head)
 {
-    uint64_t  a, b;
+    uint16_t  a2, d2;
+    uint32_t  a4, d4;
 
     if ((size_t) (end - p) < frame) {
         return 0;
     }
 
-    a = 0;
-    b = 0;
-    memcpy(&a, p, 6);
-    memcpy(&b, "data: ", 6);
+    memcpy(&a4, p, 4);
+    memcpy(&d4, "data", 4);
+    memcpy(&a2, p + 4, 2);
+    memcpy(&d2, ": ", 2);
 
-    return a == b && memcmp(p + 6, shape, head) == 0;
+    return a4 == d4 && a2 == d2 && memcmp(p + 6, shape, head) == 0;
 }
 
 
