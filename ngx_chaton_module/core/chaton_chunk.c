@@ -50,8 +50,9 @@ typedef struct {
     uint64_t                chunks;     /* written, one per event */
     uint64_t                bytes;      /* their text's, unescaped */
     chaton_usage_t          usage;
-    const unsigned char    *lim;        /* the input may be read to here */
     int                     direct;     /* written here, not by calls */
+    int                     copy16;     /* 16 bytes of input after a text
+                                           up to 16 bytes long */
 } chaton_chat_chunks_t;
 
 
@@ -108,14 +109,10 @@ static chaton_hot const unsigned char *chaton_chat_run(const unsigned char *s,
     const unsigned char *end, const unsigned char *lim, int json,
     chaton_usage_t *u, size_t *escapes);
 #if defined(__SSE2__)
-static chaton_hot uint32_t chaton_chat_stops16(const unsigned char *p);
-static chaton_hot uint32_t chaton_chat_stops(const unsigned char *p);
-static chaton_hot void chaton_chat_copy32(unsigned char *o,
-    const unsigned char *s);
+static chaton_hot int chaton_chat_stops(__m128i v);
 #endif
 static chaton_hot const unsigned char *chaton_chat_quick(
-    const unsigned char *s, const unsigned char *stop,
-    const unsigned char *lim);
+    const unsigned char *s, const unsigned char *stop);
 static chaton_hot const unsigned char *chaton_chat_ascii_run(
     const unsigned char *s, const unsigned char *end,
     const unsigned char *lim);
@@ -127,7 +124,7 @@ static chaton_hot int chaton_chat_headed(const unsigned char *p,
     const unsigned char *end, size_t frame, const unsigned char *shape,
     size_t head);
 static chaton_hot void chaton_chat_chunks_start(chaton_chat_t *t,
-    chaton_chat_chunks_t *c, const unsigned char *lim);
+    chaton_chat_chunks_t *c, size_t after);
 static chaton_hot void chaton_chat_chunks_end(chaton_chat_t *t,
     chaton_chat_chunks_t *c);
 static chaton_hot int chaton_chat_chunk(chaton_chat_chunks_t *c,
@@ -539,54 +536,20 @@ chaton_chat_run(const unsigned char *s, const unsigned char *end,
 #if defined(__SSE2__)
 
 /*
- * The bytes of the 16 at p that end plain ASCII (chaton_chat_ascii), one
- * bit each: below 0x20 or above 0x7f, '!', '"' (below 0x23 as signed
- * bytes, but the space), '\\'
+ * The bytes of v that end plain ASCII (chaton_chat_ascii), one bit each:
+ * below 0x20 or above 0x7f, '!', '"' (below 0x23 as signed bytes, but the
+ * space), '\\'.  Five operations, not seven: this look is made for every
+ * delta.
  */
 
-static chaton_hot uint32_t
-chaton_chat_stops16(const unsigned char *p)
+static chaton_hot int
+chaton_chat_stops(__m128i v)
 {
-    __m128i  v;
-
-    v = _mm_loadu_si128((const __m128i *) p);
-
-    return (uint32_t) _mm_movemask_epi8(
+    return _mm_movemask_epi8(
                _mm_or_si128(
                    _mm_andnot_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')),
                                     _mm_cmplt_epi8(v, _mm_set1_epi8(0x23))),
                    _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
-}
-
-
-/*
- * The same of the 32 bytes at p: the second 16 are looked at only when
- * the first hold none (most deltas' texts are shorter than 16 bytes).
- */
-
-static chaton_hot uint32_t
-chaton_chat_stops(const unsigned char *p)
-{
-    uint32_t  bits;
-
-    bits = chaton_chat_stops16(p);
-
-    return bits ? bits : chaton_chat_stops16(p + 16) << 16;
-}
-
-
-/* 32 bytes from s to o, in two 16-byte loads and stores */
-
-static chaton_hot void
-chaton_chat_copy32(unsigned char *o, const unsigned char *s)
-{
-    __m128i  a, b;
-
-    a = _mm_loadu_si128((const __m128i *) s);
-    b = _mm_loadu_si128((const __m128i *) (s + 16));
-
-    _mm_storeu_si128((__m128i *) o, a);
-    _mm_storeu_si128((__m128i *) (o + 16), b);
 }
 
 #endif
@@ -594,24 +557,22 @@ chaton_chat_copy32(unsigned char *o, const unsigned char *s)
 
 /*
  * The common text, from s: plain ASCII (chaton_chat_ascii), nothing
- * escaped, its closing quote among the 32 bytes from s, at stop at most;
- * where that quote is, or NULL for chaton_chat_run() to say.  The bytes
- * to lim may be read: without 32 of them, NULL.
+ * escaped, its closing quote among the 16 bytes from s, at stop at most;
+ * where that quote is, or NULL for chaton_chat_run() to say.  16 bytes
+ * from s may be read.
  */
 
 static chaton_hot const unsigned char *
-chaton_chat_quick(const unsigned char *s, const unsigned char *stop,
-    const unsigned char *lim)
+chaton_chat_quick(const unsigned char *s, const unsigned char *stop)
 {
 #if defined(__SSE2__)
-    uint32_t              bits;
+    int                   bits;
+    __m128i               v;
     const unsigned char  *q;
 
-    if (lim - s < 32) {
-        return NULL;
-    }
+    v = _mm_loadu_si128((const __m128i *) s);
 
-    bits = chaton_chat_stops(s);
+    bits = chaton_chat_stops(v);
 
     if (bits == 0) {
         return NULL;
@@ -628,8 +589,8 @@ chaton_chat_quick(const unsigned char *s, const unsigned char *stop,
 
 /*
  * Where the run of plain ASCII (chaton_chat_ascii) from s ends, end at
- * most: 32 bytes at a time while 32 may be read (to lim), 16 once if 16
- * may, then byte by byte.
+ * most: 16 bytes at a time while 16 may be read (to lim), then byte by
+ * byte.
  */
 
 static chaton_hot const unsigned char *
@@ -637,21 +598,13 @@ chaton_chat_ascii_run(const unsigned char *s, const unsigned char *end,
     const unsigned char *lim)
 {
 #if defined(__SSE2__)
-    uint32_t  bits;
+    int      bits;
+    __m128i  v;
 
-    while (s < end && lim - s >= 32) {
-        bits = chaton_chat_stops(s);
+    while (s < end && lim - s >= 16) {
+        v = _mm_loadu_si128((const __m128i *) s);
 
-        if (bits) {
-            s += __builtin_ctz(bits);
-            return (s < end) ? s : end;
-        }
-
-        s += 32;
-    }
-
-    if (s < end && lim - s >= 16) {
-        bits = chaton_chat_stops16(s);
+        bits = chaton_chat_stops(v);
 
         if (bits) {
             s += __builtin_ctz(bits);
@@ -727,7 +680,7 @@ chaton_chat_framed(chaton_chat_t *t, const unsigned char *in, size_t len,
 
     stop = end - tail - 2;
 
-    chaton_chat_chunks_start(t, &c, end);
+    chaton_chat_chunks_start(t, &c, tail + 2);
 
     /*
      * Nothing an event does changes the lane or the shape: checked once.
@@ -745,17 +698,16 @@ chaton_chat_framed(chaton_chat_t *t, const unsigned char *in, size_t len,
 
     for ( ;; ) {
         s = p + 6 + head;
-        q = chaton_chat_quick(s, stop, end);
+        q = c.copy16 ? chaton_chat_quick(s, stop) : NULL;
 
         if (q) {
             u.ascii = q - s;
             u.other = 0;
             escapes = 0;
 
-            goto text;
+        } else {
+            q = chaton_chat_run(s, stop, end, 1, &u, &escapes);
         }
-
-        q = chaton_chat_run(s, stop, end, 1, &u, &escapes);
 
         /*
          * text with \u escapes or U+2028, U+2029: written decoded, as the
@@ -775,7 +727,7 @@ chaton_chat_framed(chaton_chat_t *t, const unsigned char *in, size_t len,
                                     ? p + room - tail - 2 : stop,
                                     end, shape + head, tail);
 
-            chaton_chat_chunks_start(t, &c, end);
+            chaton_chat_chunks_start(t, &c, tail + 2);
 
             if (q == NULL) {
                 break;
@@ -791,8 +743,6 @@ chaton_chat_framed(chaton_chat_t *t, const unsigned char *in, size_t len,
             ref = q;
             continue;
         }
-
-    text:
 
         if (q == s || (size_t) (q + tail + 2 - p) > room) {
             break;
@@ -853,13 +803,13 @@ done:
  * The chunks of a run of framed events, when the writer has said what its
  * chunk is (w->head, w->tail) and tokens are not counted (c->direct): the
  * output's end and the counts are kept here, out of the answer's state,
- * and given back at the run's end (chaton_chat_chunks_end).  The input
- * may be read to lim.
+ * and given back at the run's end (chaton_chat_chunks_end).  Each text is
+ * followed by after bytes of the input at least.
  */
 
 static chaton_hot void
 chaton_chat_chunks_start(chaton_chat_t *t, chaton_chat_chunks_t *c,
-    const unsigned char *lim)
+    size_t after)
 {
     chaton_writer_t  *w;
 
@@ -875,7 +825,7 @@ chaton_chat_chunks_start(chaton_chat_t *t, chaton_chat_chunks_t *c,
     c->head_len = c->direct ? w->head->len : 0;
     c->tail = c->direct ? w->tail->data : NULL;
     c->tail_len = c->direct ? w->tail->len : 0;
-    c->lim = lim;
+    c->copy16 = (after >= 16);
     c->chunks = 0;
     c->bytes = 0;
     c->usage.ascii = 0;
@@ -905,10 +855,10 @@ chaton_chat_chunks_end(chaton_chat_t *t, chaton_chat_chunks_t *c)
 
 /*
  * A chunk of the run: the writer's head, the text (s, its len bytes in
- * JSON's form), its tail.  A text of up to 32 bytes, nearly every delta's,
- * is copied 32 bytes at once (two 16-byte loads and stores) where the
- * input has them from s (to c->lim) and the output has room: the tail
- * then writes over what was copied past the text.
+ * JSON's form), its tail.  A text of up to 16 bytes, nearly every delta's,
+ * is copied 16 bytes at once where the input has them after it
+ * (c->copy16) and the output has room: the tail then writes over what was
+ * copied past the text.
  */
 
 static chaton_hot int
@@ -922,13 +872,14 @@ chaton_chat_chunk(chaton_chat_chunks_t *c, const unsigned char *s,
     need = c->head_len + len + c->tail_len;
 
 #if defined(__SSE2__)
-    if (len <= 32 && c->lim - s >= 32 && c->cap - c->len >= need + 32) {
+    if (len <= 16 && c->copy16 && c->cap - c->len >= need + 16) {
         o = c->o + c->len;
 
         memcpy(o, c->head, c->head_len);
         o += c->head_len;
 
-        chaton_chat_copy32(o, s);
+        _mm_storeu_si128((__m128i *) o,
+                         _mm_loadu_si128((const __m128i *) s));
 
         memcpy(o + len, c->tail, c->tail_len);
 
@@ -985,7 +936,7 @@ chaton_chat_escaped(const unsigned char *q, const unsigned char *lim)
 /*
  * An event's framing and head from p on, with room for its tail after.
  * "data: " is compared as two words: GCC does not always inline the
- * memcmp() of 6 bytes where this is inlined itself.
+ * memcmp() of 6 bytes where this function is inlined.
  */
 
 static chaton_hot int
@@ -1185,9 +1136,9 @@ failed:
 
 
 /*
- * chaton_buf_append() of a run of text (p, n bytes) where the bytes to lim
- * may be read: most runs between escapes are a few bytes, copied 32 bytes
- * at once where the input has them and the output has the room.
+ * chaton_buf_append() of a run of text (p, n bytes) where 16 bytes from p
+ * may be read (to lim): most runs between escapes are a few bytes, copied
+ * by one 16-byte load and store where the output has the room.
  */
 
 static chaton_hot int
@@ -1195,8 +1146,9 @@ chaton_chat_append(chaton_buf_t *out, const unsigned char *p, size_t n,
     const unsigned char *lim)
 {
 #if defined(__SSE2__)
-    if (n <= 32 && lim - p >= 32 && out->cap - out->len >= 32) {
-        chaton_chat_copy32(out->data + out->len, p);
+    if (n <= 16 && lim - p >= 16 && out->cap - out->len >= 16) {
+        _mm_storeu_si128((__m128i *) (out->data + out->len),
+                         _mm_loadu_si128((const __m128i *) p));
         out->len += n;
 
         return CHATON_OK;

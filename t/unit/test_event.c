@@ -2169,16 +2169,16 @@ test_event_framed(void **state)
 
 
 /*
- * The short ways at the edges of their 16- and 32-byte steps: a delta's
- * text of 0 to 34, 47 to 49 or 63 bytes (two 32-byte steps), plain but for
- * one thing (an escape, a \u escape or a pair, a letter beyond ASCII,
- * U+2028 as it is, a '!', a control byte, a quote or a backslash that ends
- * or runs on the string) at every place in it, in shapes whose tail (from
- * the closing quote, with the blank line) is 7 to 25, 29, 31 to 34, 41
- * or 49 bytes long; the stream fed whole (the input ends right after the last
- * event's blank line) and in pieces of 1, 7, 16 and 61 bytes, each piece
- * in a block of its own size, so that a sanitizer sees a read past it.
- * Both translators must say and write the same.
+ * The short ways at the edges of their 16-byte steps: a delta's text of
+ * 0 to 34, 47 to 49 or 63 bytes (one to four steps), plain but for one
+ * thing (an escape, a \u escape or a pair, a letter beyond ASCII, U+2028
+ * as it is, a '!', a control byte, a quote or a backslash that ends or
+ * runs on the string) at every place in it, the last too, then plain; in
+ * shapes whose tail (from the closing quote, with the blank line) is 7 to
+ * 25, 29, 31 to 34, 41 or 49 bytes long; the stream fed whole (the input
+ * ends right after the last event's blank line) and in pieces of 1, 7, 16
+ * and 61 bytes, each piece in a block of its own size, so that a sanitizer
+ * sees a read past it.  Both translators must say and write the same.
  */
 
 static void
@@ -2222,7 +2222,7 @@ test_event_framed_edges(void **state)
     static const size_t  steps[] = { 0, 1, 7, 16, 61 };
 
     /* the tail is 7 bytes without a pad, 13 + pad with one: 7 to 25, 29,
-     * 31 to 34 (32 bytes after a text, either side), 41, 49 */
+     * 31 to 34 (either side of 32 bytes after a text), 41, 49 */
 
     static const size_t  pads[] = {
         0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 16, 18, 19, 20, 21, 28, 36
