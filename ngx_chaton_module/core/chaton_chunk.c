@@ -533,7 +533,9 @@ chaton_chat_run(const unsigned char *s, const unsigned char *end,
 
 /*
  * The bytes of v that end plain ASCII (chaton_chat_ascii), one bit each:
- * below 0x20 or above 0x7f (below 0x20 as signed bytes), '"', '\\', '!'
+ * below 0x20 or above 0x7f, '!', '"' (below 0x23 as signed bytes, but the
+ * space), '\\'.  Five operations, not seven: this look is made for every
+ * delta.
  */
 
 static chaton_hot int
@@ -541,10 +543,9 @@ chaton_chat_stops(__m128i v)
 {
     return _mm_movemask_epi8(
                _mm_or_si128(
-                   _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
-                                _mm_cmpeq_epi8(v, _mm_set1_epi8('"'))),
-                   _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')),
-                                _mm_cmpeq_epi8(v, _mm_set1_epi8('!')))));
+                   _mm_andnot_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')),
+                                    _mm_cmplt_epi8(v, _mm_set1_epi8(0x23))),
+                   _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
 }
 
 #endif
@@ -928,15 +929,29 @@ chaton_chat_escaped(const unsigned char *q, const unsigned char *lim)
 }
 
 
-/* an event's framing and head from p on, with room for its tail after */
+/*
+ * An event's framing and head from p on, with room for its tail after.
+ * "data: " is compared as two words: GCC does not always inline the
+ * memcmp() of 6 bytes where this function is inlined.
+ */
 
 static chaton_hot int
 chaton_chat_headed(const unsigned char *p, const unsigned char *end,
     size_t frame, const unsigned char *shape, size_t head)
 {
-    return (size_t) (end - p) >= frame
-           && memcmp(p, "data: ", 6) == 0
-           && memcmp(p + 6, shape, head) == 0;
+    uint16_t  a2, d2;
+    uint32_t  a4, d4;
+
+    if ((size_t) (end - p) < frame) {
+        return 0;
+    }
+
+    memcpy(&a4, p, 4);
+    memcpy(&d4, "data", 4);
+    memcpy(&a2, p + 4, 2);
+    memcpy(&d2, ": ", 2);
+
+    return a4 == d4 && a2 == d2 && memcmp(p + 6, shape, head) == 0;
 }
 
 

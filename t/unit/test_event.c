@@ -2189,13 +2189,15 @@ test_event_framed(void **state)
 
 
 /*
- * The short ways at the edges of their 16-byte steps: a delta's text of 0
- * to 40 bytes, plain but for one thing (an escape, a \u escape or a pair,
- * a letter beyond ASCII, U+2028 as it is, a '!', a control byte, a quote
- * or a backslash that ends or runs on the string) at every place in it,
- * in shapes whose tail (from the closing quote, with the blank line) is
- * 7 to 27 bytes long; the stream fed whole and in pieces of 1, 7, 16 and
- * 61 bytes, each piece in a block of its own size, so that a sanitizer
+ * The short ways at the edges of their 16-byte steps: a delta's text of
+ * 0 to 34, 47 to 49 or 63 bytes (one to four steps), plain but for one
+ * thing (an escape, a \u escape or a pair, a letter beyond ASCII, U+2028
+ * as it is, a '!', a control byte, a quote or a backslash that ends or
+ * runs on the string) at every place in it, the last too, then plain; in
+ * shapes whose tail (from the closing quote, with the blank line) is 7 to
+ * 25, 29, 31 to 34, 41 or 49 bytes long; the stream fed whole (the input
+ * ends right after the last event's blank line) and in pieces of 1, 7, 16
+ * and 61 bytes, each piece in a block of its own size, so that a sanitizer
  * sees a read past it.  Both translators must say and write the same.
  */
 
@@ -2234,10 +2236,17 @@ framed_feed(const unsigned char *wire, size_t len, size_t first,
 static void
 test_event_framed_edges(void **state)
 {
-    size_t          pad, n, k, i, j, s, at;
+    size_t          pad, n, k, i, j, s, at, p;
     gen_t           wire;
     char            what[64];
     static const size_t  steps[] = { 0, 1, 7, 16, 61 };
+
+    /* the tail is 7 bytes without a pad, 13 + pad with one: 7 to 25, 29,
+     * 31 to 34 (either side of 32 bytes after a text), 41, 49 */
+
+    static const size_t  pads[] = {
+        0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 16, 18, 19, 20, 21, 28, 36
+    };
     static const char   *odd[] = {
         "\\n", "\\\"", "\\\\", "\\u00e9", "\\ud83d\\ude00", "\\u2028",
         "\\u005C", "\\u0021", "\\u0001", "\\ud83d", E_ACUTE,
@@ -2250,29 +2259,36 @@ test_event_framed_edges(void **state)
     framed_taken = 0;
     framed_shaped = 0;
 
-    for (pad = 0; pad <= 20; pad += (pad < 12) ? 1 : 4) {
+    for (p = 0; p < sizeof(pads) / sizeof(pads[0]); p++) {
+        pad = pads[p];
+
         for (k = 0; k < sizeof(odd) / sizeof(odd[0]); k++) {
-            for (n = 0; n <= 40; n += (n < 20) ? 1 : 3) {
+            for (n = 0; n <= 65; n += (n < 34 || (n >= 47 && n < 49)) ? 1
+                                      : (n < 47) ? 13 : 14)
+            {
 
                 /* a stream: the shape learnt, then the odd one at every
-                 * place of a text n bytes long, then a plain one */
+                 * place of n bytes of text (before the first, ..., after
+                 * the last), then n plain bytes */
 
                 wire.len = 0;
 
-                for (i = 0; i <= n + 1; i++) {
+                for (i = 0; i <= n + 2; i++) {
                     puts_(&wire, "data: {\"choices\":[{\"delta\":"
                                  "{\"content\":\"");
 
-                    if (i == 0 || i == n + 1) {
+                    if (i == 0) {
                         puts_(&wire, "Hi");
 
                     } else {
-                        for (j = 0; j < n; j++) {
+                        for (j = 0; j <= n; j++) {
                             if (j == i - 1) {
                                 puts_(&wire, odd[k]);
                             }
 
-                            puts_(&wire, "a");
+                            if (j < n) {
+                                puts_(&wire, "a");
+                            }
                         }
                     }
 
