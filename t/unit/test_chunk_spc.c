@@ -230,6 +230,7 @@ test_chunk_spc_stream_awkward(void **state)
     feed(&t, "c.png)");
     assert_int_equal(out.len, mark);
     assert_true(t.waiting);
+    assert_non_null(t.pics);
     assert_buf(chaton_chat_image_path(&t), "images/abc.png");
     assert_int_equal(chaton_chat_held(&t)->len, 0);
     assert_int_equal(t.pictures, 1);
@@ -478,6 +479,10 @@ test_chunk_spc_other_links(void **state)
     feed(&t, "![Image](https://example.com/a.png)");
     assert_string_equal(written(&out, &mark),
                         "![Image](https://example.com/a.png)");
+
+    /* no picture: no pictures' state (made when the first is found) */
+    assert_null(t.pics);
+
     feed(&t, "![Image](https://spc.unk/a b.png)");
     assert_string_equal(written(&out, &mark),
                         "![Image](https://spc.unk/a b.png)");
@@ -883,41 +888,11 @@ test_chunk_spc_aggregate_same(void **state)
 }
 
 
-/*
- * An answer without pictures holds no pictures' state: it is made when
- * the first placeholder is found (a stream keeps its state for its life).
- */
-
-static void
-test_chunk_spc_state_when_found(void **state)
-{
-    size_t         mark;
-    chaton_buf_t   out;
-    chaton_chat_t  t;
-
-    chat_new(&t, &out, 1, 0);
-    mark = 0;
-
-    feed(&t, "No picture here, not even ![Image](https://example.com/x).");
-    assert_string_equal(written(&out, &mark),
-                        "No picture here, not even "
-                        "![Image](https://example.com/x).");
-    assert_null(t.pics);
-
-    feed(&t, "Now: ![Image](https://spc.unk/a.png) after");
-    assert_true(t.waiting);
-    assert_non_null(t.pics);
-    assert_buf(chaton_chat_image_path(&t), "a.png");
-    assert_buf(chaton_chat_held(&t), " after");
-}
-
-
 int
 main(void)
 {
     const struct CMUnitTest  tests[] = {
         utest(test_chunk_spc_stream_awkward),
-        utest(test_chunk_spc_state_when_found),
         utest(test_chunk_spc_url_kept),
         utest(test_chunk_spc_failed),
         utest(test_chunk_spc_two_in_a_row),
