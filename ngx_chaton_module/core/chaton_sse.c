@@ -357,11 +357,15 @@ chaton_sse_hold(chaton_sse_t *p, const unsigned char *pos, size_t len)
 
 
 /*
- * A lean parser's line grows to what it holds, exactly: it is held only
- * while a line is split between reads, its growth is bounded by one line,
- * and the old block is given back.  Past the line's cap,
- * chaton_buf_append() says CHATON_TOO_BIG.
+ * A lean parser's line grows to what it holds, in steps of 64 bytes: it
+ * is held only while a line is split between reads, its growth is bounded
+ * by one line, and the old block is given back.  The steps make the
+ * blocks of a worker's streams a few sizes, which the heap reuses as they
+ * come and go (exact sizes left it growing slowly with many streams).
+ * Past the line's cap, chaton_buf_append() says CHATON_TOO_BIG.
  */
+
+#define CHATON_SSE_LEAN_STEP  64
 
 static int
 chaton_sse_room(chaton_sse_t *p, size_t len)
@@ -382,6 +386,15 @@ chaton_sse_room(chaton_sse_t *p, size_t len)
     }
 
     need = p->line.len + len;
+
+    if (need <= SIZE_MAX - CHATON_SSE_LEAN_STEP) {
+        need = (need + CHATON_SSE_LEAN_STEP - 1)
+               & ~((size_t) CHATON_SSE_LEAN_STEP - 1);
+    }
+
+    if (p->line.max && need > p->line.max) {
+        need = p->line.max;
+    }
 
     d = p->line.alloc->alloc(p->line.alloc->pool, need);
     if (d == NULL) {
