@@ -120,6 +120,10 @@ ngx_http_chaton_conversation(ngx_http_request_t *r, ngx_str_t *body,
         return ngx_http_chaton_send_error(r, &err);
     }
 
+    /* the parsed conversation is all it needs of the body */
+
+    ngx_http_chaton_body_release(r, body);
+
     ctx->req.backend_model.data = (u_char *) ctx->chat.entry->backend;
     ctx->req.backend_model.len = ctx->chat.entry->backend_len;
     ctx->req.stream = ctx->chat.stream;

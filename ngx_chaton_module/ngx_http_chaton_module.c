@@ -565,6 +565,51 @@ ngx_http_chaton_body_read(ngx_http_request_t *r)
 
 
 /*
+ * Once a route has what it needs of the client's body (a conversation's
+ * parser copies the messages to the setup pool, the rest to the state),
+ * the body's memory goes back: a stream would otherwise hold the client's
+ * whole conversation, as nginx read it and as it was joined, for its
+ * life.  Only the request pool's large allocations can go (ngx_pfree()):
+ * a body read with the request's header is in the connection's buffer,
+ * one spooled to a file stays there until the request ends.  Not for a
+ * body passed on as it is (chaton_passthrough): the route says when.
+ */
+
+void
+ngx_http_chaton_body_release(ngx_http_request_t *r, ngx_str_t *body)
+{
+    ngx_chain_t              *cl;
+    ngx_http_request_body_t  *rb;
+
+    rb = r->request_body;
+
+    if (rb == NULL) {
+        return;
+    }
+
+    /* the joined copy, if any (ngx_http_chaton_read_body()) */
+
+    if (body->data) {
+        (void) ngx_pfree(r->pool, body->data);
+        ngx_str_null(body);
+    }
+
+    for (cl = rb->bufs; cl; cl = cl->next) {
+        if (cl->buf->start) {
+            (void) ngx_pfree(r->pool, cl->buf->start);
+        }
+    }
+
+    if (rb->buf && rb->buf->start) {
+        (void) ngx_pfree(r->pool, rb->buf->start);
+    }
+
+    rb->bufs = NULL;
+    rb->buf = NULL;
+}
+
+
+/*
  * The client body as one piece of memory.  A body in one memory buffer is
  * used in place; otherwise the parts are joined, reading those nginx has
  * spooled to a temp file.  That read is a pread() of a file nginx has just

@@ -319,6 +319,7 @@ void ngx_http_chaton_pool_log(ngx_http_request_t *r, const char *step);
 #endif
 ngx_int_t ngx_http_chaton_read_request(ngx_http_request_t *r, size_t size,
     size_t state, ngx_http_chaton_start_pt start);
+void ngx_http_chaton_body_release(ngx_http_request_t *r, ngx_str_t *body);
 
 /* ngx_http_chaton_keys.c */
 char *ngx_http_chaton_credentials(ngx_conf_t *cf, ngx_command_t *cmd,

@@ -2,8 +2,9 @@
 # A stream's state (issue 16): the module keeps it in a pool of its own,
 # one block of it for a chat or messages stream however long the
 # conversation it was sent; what pre-steps needed (an image uploaded, a
-# page crawled) goes with the setup's pool once the answer begins.  Read
-# from the module's debug log (ngx_http_chaton_pool_debug(), debug_http).
+# page crawled) goes with the setup's pool once the answer begins, and
+# the client's body goes back once parsed.  Read from the module's debug
+# log (ngx_http_chaton_pool_debug(), debug_http).
 use strict;
 use warnings;
 
@@ -19,16 +20,22 @@ my $t = ChatonTest->new(
     log_level => 'debug_http',
     api => "client_body_buffer_size 64k;\nchaton_crawl_max_size 4k;");
 
-# the state pool's lines a request logged: [step, bytes, blocks]
-sub state_steps {
-    my ($from) = @_;
+# a pool's lines a request logged ("state" or the request's "pool"):
+# [step, bytes, blocks, large allocations]
+sub steps_of {
+    my ($pool, $from) = @_;
     my $log = substr($t->error_log, $from);
     my @steps;
-    while ($log =~ /chaton state: ([a-z ]+): (\d+) bytes in (\d+) blocks/g) {
-        push @steps, [$1, $2, $3];
+    while ($log =~ /chaton $pool: ([a-z ]+): (\d+) bytes in (\d+) blocks, (\d+) large/g) {
+        push @steps, [$1, $2, $3, $4];
     }
     return @steps;
 }
+
+sub state_steps { steps_of('state', @_) }
+
+# the request pool's large allocations at the last backend read
+my %large;
 
 # a stream's request (its last event named), then its state at each
 # backend read
@@ -41,6 +48,8 @@ sub reads_of {
        "$name: the stream is whole") or diag($s->{body});
     my @reads = grep { $_->[0] eq 'backend read' } state_steps($from);
     ok(@reads, "$name: the state is read at each backend read");
+    my @pool = grep { $_->[0] eq 'backend read' } steps_of('pool', $from);
+    $large{$name} = @pool ? $pool[-1][3] : -1;
     return @reads;
 }
 
@@ -70,6 +79,13 @@ one_block('long conversation', @long);
 ok(@long && @plain && abs($long[-1][1] - $plain[-1][1]) < 64,
    'long conversation: the state is what a one-line question\'s is')
     or diag("long $long[-1][1], plain $plain[-1][1]");
+
+# and the client's body (24 KiB, read into the request pool) is given back
+# once parsed: the request pool holds what a one-line question's holds
+is($large{'long conversation'}, $large{plain},
+   'long conversation: the body\'s memory went back')
+    or diag("large allocations: long $large{'long conversation'}, "
+            . "plain $large{plain}");
 
 # what a pre-step leaves in the state: its call's record, no more (its
 # texts, its sending's strings went with the setup's pool)
@@ -113,6 +129,44 @@ my @messages = reads_of('messages', 'message_stop', sub {
         messages => [{ role => 'user', content => 'hello' }] });
 });
 one_block('messages', @messages);
+
+# the other dialects' long requests, the body given back: what the answer
+# needs of them (stop sequences, tools, the echo) was copied out
+# (under make test-asan, a use of the body's memory after shows)
+
+my @system = map { { type => 'text', text => ('rule ' x 100) } } 1 .. 10;
+my @an_turns = map {
+    { role => $_ % 2 ? 'assistant' : 'user', content => ('word ' x 120) }
+} 0 .. 39;
+push @an_turns, { role => 'user', content => 'and now?' };
+
+my $s = $t->stream('/v1/messages', { model => 'claude-3-5-sonnet-latest',
+    max_tokens => 100, stream => true, system => \@system,
+    stop_sequences => ['NEVER-SEEN'],
+    tools => [{ name => 'read_file', description => 'Reads a file.',
+                input_schema => { type => 'object', properties => {
+                    path => { type => 'string' } } } }],
+    messages => \@an_turns });
+is($s->{events}[-1]{json}{type}, 'message_stop',
+   'messages, a long request: the stream is whole') or diag($s->{body});
+
+my @items = map {
+    { type => 'message', role => $_ % 2 ? 'assistant' : 'user',
+      content => ('word ' x 120) }
+} 0 .. 39;
+$s = $t->stream('/v1/responses', { model => 'gpt-4o', stream => true,
+    instructions => ('Be brief. ' x 100), metadata => { k => 'v' },
+    tools => [{ type => 'function', name => 'read_file',
+                parameters => { type => 'object' } }],
+    input => [@items, { type => 'message', role => 'user',
+                        content => 'and now?' }] });
+my $done = $s->{events}[-1]{json} // {};
+is($done->{type}, 'response.completed',
+   'responses, a long request: the stream is whole') or diag($s->{body});
+is($done->{response}{instructions}, 'Be brief. ' x 100,
+   'responses, a long request: the echo of the request is whole');
+is($done->{response}{tools}[0]{name}, 'read_file',
+   'responses, a long request: its tools are echoed');
 
 # a response keeps its output (response.completed repeats it, a store
 # keeps it): its state grows with the answer; only whole is checked
