@@ -128,7 +128,7 @@ typedef struct {
  * (kept for response.completed and the store).
  */
 
-#define NGX_HTTP_CHATON_STATE_CHAT       2432
+#define NGX_HTTP_CHATON_STATE_CHAT       2368
 #define NGX_HTTP_CHATON_STATE_MESSAGES   2752
 #define NGX_HTTP_CHATON_STATE_RESPONSES  3456
 #define NGX_HTTP_CHATON_STATE_OTHER      4096

@@ -36,7 +36,8 @@ static int chaton_openai_chat_completion(chaton_openai_chat_t *oc,
     chaton_buf_t *b, const chaton_outcome_t *o);
 static int chaton_openai_chat_unfenced(chaton_openai_chat_t *oc);
 static int chaton_openai_chat_prefix(chaton_openai_chat_t *oc,
-    chaton_alloc_t *a, const char *tail);
+    chaton_alloc_t *a, const unsigned char *id, size_t id_len,
+    const unsigned char *model, size_t model_len, uint64_t created);
 
 
 /* a text chunk's last bytes, with the usage member include_usage asks */
@@ -67,38 +68,39 @@ chaton_openai_chat_init(chaton_openai_chat_t *oc, chaton_alloc_t *a,
     size_t model_len, uint64_t created, size_t max_answer, int stream,
     int include_usage)
 {
-    const char  *tail;
+    chaton_openai_chat_whole_t  *wh;
 
     memset(oc, 0, sizeof(chaton_openai_chat_t));
 
     oc->w.ops = &chaton_openai_chat_ops;
     oc->w.stream = stream ? 1 : 0;
     oc->alloc = a;
-    oc->id = id;
-    oc->id_len = id_len;
-    oc->model = model;
-    oc->model_len = model_len;
-    oc->created = created;
     oc->include_usage = include_usage ? 1 : 0;
 
-    if (!stream) {
-        oc->whole = a->alloc(a->pool, sizeof(chaton_openai_chat_whole_t));
-        if (oc->whole == NULL) {
-            return CHATON_ERROR;
-        }
-
-        chaton_buf_init(&oc->whole->content, a, max_answer);
-        chaton_buf_init(&oc->whole->reasoning, a, max_answer);
-        chaton_buf_init(&oc->whole->calls, a, max_answer);
-        chaton_buf_init(&oc->whole->raw, a, max_answer);
-
-        return CHATON_OK;
+    if (stream) {
+        return chaton_openai_chat_prefix(oc, a, id, id_len, model, model_len,
+                                         created);
     }
 
-    tail = include_usage ? chaton_openai_chat_tail_usage
-                         : chaton_openai_chat_tail_plain;
+    wh = a->alloc(a->pool, sizeof(chaton_openai_chat_whole_t));
+    if (wh == NULL) {
+        return CHATON_ERROR;
+    }
 
-    return chaton_openai_chat_prefix(oc, a, tail);
+    chaton_buf_init(&wh->content, a, max_answer);
+    chaton_buf_init(&wh->reasoning, a, max_answer);
+    chaton_buf_init(&wh->calls, a, max_answer);
+    chaton_buf_init(&wh->raw, a, max_answer);
+
+    wh->id = id;
+    wh->id_len = id_len;
+    wh->model = model;
+    wh->model_len = model_len;
+    wh->created = created;
+
+    oc->whole = wh;
+
+    return CHATON_OK;
 }
 
 
@@ -106,14 +108,16 @@ chaton_openai_chat_init(chaton_openai_chat_t *oc, chaton_alloc_t *a,
  * The parts every chunk of a stream shares, written once, and kept at
  * their size, for every open stream keeps them: built in room on the
  * stack first (a long model name's may spill to the allocator).  The id
- * lives on in the prefix only: the caller's may go.
+ * and the model live on in the prefix only: the caller's may go.
  */
 
 static int
 chaton_openai_chat_prefix(chaton_openai_chat_t *oc, chaton_alloc_t *a,
-    const char *tail)
+    const unsigned char *id, size_t id_len, const unsigned char *model,
+    size_t model_len, uint64_t created)
 {
     unsigned char   room[320], *p;
+    const char     *tail;
     chaton_alloc_t  spill;
 
     spill = *a;
@@ -126,13 +130,13 @@ chaton_openai_chat_prefix(chaton_openai_chat_t *oc, chaton_alloc_t *a,
     oc->prefix.alloc = &spill;
 
     chaton_try(chaton_buf_literal(&oc->prefix, "data: {\"id\":"));
-    chaton_try(chaton_json_string(&oc->prefix, oc->id, oc->id_len));
+    chaton_try(chaton_json_string(&oc->prefix, id, id_len));
     chaton_try(chaton_buf_literal(&oc->prefix,
                                   ",\"object\":\"chat.completion.chunk\","
                                   "\"created\":"));
-    chaton_try(chaton_buf_append_uint(&oc->prefix, oc->created));
+    chaton_try(chaton_buf_append_uint(&oc->prefix, created));
     chaton_try(chaton_buf_literal(&oc->prefix, ",\"model\":"));
-    chaton_try(chaton_json_string(&oc->prefix, oc->model, oc->model_len));
+    chaton_try(chaton_json_string(&oc->prefix, model, model_len));
     chaton_try(chaton_buf_literal(&oc->prefix,
                                   ",\"system_fingerprint\":null,"
                                   "\"choices\":["));
@@ -164,13 +168,13 @@ chaton_openai_chat_prefix(chaton_openai_chat_t *oc, chaton_alloc_t *a,
 
     oc->prefix.alloc = a;
 
-    oc->id = NULL;
-    oc->id_len = 0;
-
     /*
      * The tail is the same for every stream: the writer's, never written
      * to (it has no room of its own), so that a stream holds no copy
      */
+
+    tail = oc->include_usage ? chaton_openai_chat_tail_usage
+                             : chaton_openai_chat_tail_plain;
 
     chaton_buf_init(&oc->tail, a, 0);
 
@@ -464,12 +468,12 @@ chaton_openai_chat_completion(chaton_openai_chat_t *oc, chaton_buf_t *b,
                                      + wh->calls.len + 512));
 
     chaton_try(chaton_buf_literal(b, "{\"id\":"));
-    chaton_try(chaton_json_string(b, oc->id, oc->id_len));
+    chaton_try(chaton_json_string(b, wh->id, wh->id_len));
     chaton_try(chaton_buf_literal(b, ",\"object\":\"chat.completion\","
                                      "\"created\":"));
-    chaton_try(chaton_buf_append_uint(b, oc->created));
+    chaton_try(chaton_buf_append_uint(b, wh->created));
     chaton_try(chaton_buf_literal(b, ",\"model\":"));
-    chaton_try(chaton_json_string(b, oc->model, oc->model_len));
+    chaton_try(chaton_json_string(b, wh->model, wh->model_len));
     chaton_try(chaton_buf_literal(b, ",\"choices\":[{\"index\":0,"
                                      "\"message\":{\"role\":\"assistant\","
                                      "\"content\":"));

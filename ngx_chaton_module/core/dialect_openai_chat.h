@@ -17,6 +17,12 @@ typedef struct {
     chaton_buf_t            reasoning;      /* JSON-escaped */
     chaton_buf_t            calls;          /* tool_calls' members */
     chaton_buf_t            raw;            /* unfence: the text */
+
+    const unsigned char    *id;
+    size_t                  id_len;
+    const unsigned char    *model;          /* as the client asked */
+    size_t                  model_len;
+    uint64_t                created;
 } chaton_openai_chat_whole_t;
 
 
@@ -30,14 +36,11 @@ typedef struct {
     size_t                  head_len;       /* to "delta":{, every chunk's */
     chaton_buf_t            tail;           /* a text chunk's last bytes */
 
-    /* whole mode: the answer kept (made by the init, in that mode only) */
+    /*
+     * whole mode: the answer kept, with the object's id, model and time
+     * (made by the init, in that mode only; a stream's are in its prefix)
+     */
     chaton_openai_chat_whole_t  *whole;
-
-    const unsigned char    *id;
-    size_t                  id_len;
-    const unsigned char    *model;          /* as the client asked */
-    size_t                  model_len;
-    uint64_t                created;
 
     unsigned                include_usage:1;
     unsigned                role_sent:1;
