@@ -26,7 +26,8 @@ sub steps_of {
     my ($pool, $from) = @_;
     my $log = substr($t->error_log, $from);
     my @steps;
-    while ($log =~ /chaton $pool: ([a-z ]+): (\d+) bytes in (\d+) blocks, (\d+) large/g) {
+    my $line = qr/chaton $pool: ([a-z ]+): (\d+) bytes in (\d+) blocks, /;
+    while ($log =~ /$line(\d+) large/g) {
         push @steps, [$1, $2, $3, $4];
     }
     return @steps;

@@ -540,10 +540,13 @@ static void
 resolve_waiting(chaton_chat_t *t, size_t *k, size_t *wrong,
     const char *const *paths, size_t npaths)
 {
+    const chaton_buf_t  *path;
+
     while (t->waiting) {
-        if (*k >= npaths
-            || chaton_chat_image_path(t)->len != strlen(paths[*k])
-            || memcmp(chaton_chat_image_path(t)->data, paths[*k], chaton_chat_image_path(t)->len) != 0)
+        path = chaton_chat_image_path(t);
+
+        if (*k >= npaths || path->len != strlen(paths[*k])
+            || memcmp(path->data, paths[*k], path->len) != 0)
         {
             (*wrong)++;
         }
@@ -848,7 +851,8 @@ test_chunk_spc_aggregate_same(void **state)
 
         /* the aggregate holds back exactly as the stream does */
         assert_int_equal(ta.waiting, ts.waiting);
-        assert_int_equal(chaton_chat_held(&ta)->len, chaton_chat_held(&ts)->len);
+        assert_int_equal(chaton_chat_held(&ta)->len,
+                         chaton_chat_held(&ts)->len);
     }
 
     assert_true(ta.waiting);

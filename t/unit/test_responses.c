@@ -1425,7 +1425,8 @@ test_parse_scratch(void **state)
                   "\"tools\":[{\"type\":\"function\",\"name\":\"f\"}],"
                   "\"input\":[{\"type\":\"message\",\"role\":\"user\","
                   "\"content\":\"Weather?\"},{\"type\":\"function_call\","
-                  "\"call_id\":\"call_w\",\"name\":\"f\",\"arguments\":\"{}\"},"
+                  "\"call_id\":\"call_w\",\"name\":\"f\","
+                  "\"arguments\":\"{}\"},"
                   "{\"type\":\"function_call_output\",\"call_id\":\"call_w\","
                   "\"output\":\"sunny\"}]}");
 

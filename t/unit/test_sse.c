@@ -791,7 +791,7 @@ test_sse_fields(void **state)
 }
 
 
-/* ---- lean: a parser on an allocator that frees (a stream's) -------------- */
+/* ---- lean: a parser on an allocator that frees (a stream's) ------------ */
 
 
 /* the parser's blocks: those live but the recorder's */
