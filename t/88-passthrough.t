@@ -52,6 +52,22 @@ is($got->{headers}{authorization}, 'Bearer operator-key',
    'with the operator\'s key, not the client\'s');
 is(scalar @{ $t->mock_requests('chats') }, 0, 'ChatOn was not asked');
 
+# a long body (past the request's header buffer and nginx's body buffer):
+# passed on whole, the module gives a body's memory back only after a
+# conversation of its own has parsed it
+
+my $long = '{"model":"llama-3-8b","messages":[{"role":"user","content":"'
+           . ('long words ' x 2000) . '"}]}';
+my $n0 = scalar @{ other_requests() };
+$res = $t->post('/v1/chat/completions', $long);
+is($res->code, 200, 'other model, a long body: 200');
+my $all = other_requests();
+$got = (grep { $_->{path} eq '/v1/chat/completions' }
+        @$all[$n0 .. $#$all])[0];
+ok($got && $got->{body} eq $long,
+   'other model, a long body: the other server got it byte for byte')
+    or diag(length($got->{body} // ''));
+
 # streamed, through untouched
 
 my $sbody = '{"model":"qwen-2.5-7b","stream":true,"messages":[{"role":"user","content":"a b c"}]}';
