@@ -13,6 +13,14 @@
  * input is held back, which stops the non-buffered upstream from reading
  * (it reuses its buffer only when every buffer it passed is consumed), so
  * memory stays bounded and the backend's sending is paced by the client.
+ *
+ * A read that filled the upstream's buffer is followed at once by another
+ * (the non-buffered upstream reads on while the socket has bytes): when
+ * the backend sends faster than one read takes (a burst, a worker that
+ * fell behind), the output of such reads is kept and written with the
+ * next read's, one write to the client for several reads.  A posted event
+ * sends what is kept at the end of the loop's turn at the latest, so no
+ * byte waits for the backend's next.
  */
 
 
@@ -36,6 +44,15 @@ static ngx_int_t ngx_http_chaton_filter_buf(ngx_http_chaton_call_t *call,
 static ngx_chain_t *ngx_http_chaton_filter_out(ngx_http_chaton_call_t *call,
     ngx_chain_t *ocl, chaton_buf_t *wrap);
 static ngx_uint_t ngx_http_chaton_filter_waits(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_chaton_filter_full(ngx_http_request_t *r);
+static ngx_chain_t *ngx_http_chaton_filter_pending(
+    ngx_http_chaton_call_t *call, chaton_buf_t *wrap);
+static ngx_uint_t ngx_http_chaton_filter_burst(ngx_http_request_t *r,
+    ngx_http_chaton_call_t *call, ngx_chain_t *in, chaton_buf_t *wrap);
+static ngx_int_t ngx_http_chaton_filter_keep(ngx_http_request_t *r,
+    ngx_http_chaton_call_t *call, ngx_chain_t *out);
+static void ngx_http_chaton_filter_flush(ngx_event_t *ev);
+static void ngx_http_chaton_filter_flush_cleanup(void *data);
 static void ngx_http_chaton_filter_release(ngx_http_chaton_call_t *call,
     ngx_chain_t *free);
 static off_t ngx_http_chaton_busy(ngx_chain_t *busy);
@@ -184,7 +201,7 @@ ngx_http_chaton_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
      */
 
     for ( ;; ) {
-        ocl = NULL;
+        ocl = ngx_http_chaton_filter_pending(call, &wrap);
 
         while (call->held
                && ngx_http_chaton_busy(call->busy) < NGX_HTTP_CHATON_MAX_BUSY)
@@ -201,6 +218,16 @@ ngx_http_chaton_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         }
 
         out = ngx_http_chaton_filter_out(call, ocl, &wrap);
+
+        if (out && ngx_http_chaton_filter_burst(r, call, in, &wrap)) {
+            return ngx_http_chaton_filter_keep(r, call, out);
+        }
+
+        if (out) {
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "chaton output sent: %O bytes",
+                           ngx_buf_size(out->buf));
+        }
 
         /* called even without output: it drains what the client has not */
 
@@ -273,6 +300,183 @@ ngx_http_chaton_filter_out(ngx_http_chaton_call_t *call, ngx_chain_t *ocl,
 }
 
 
+/* the output kept from the last read, to be written to on */
+
+static ngx_chain_t *
+ngx_http_chaton_filter_pending(ngx_http_chaton_call_t *call,
+    chaton_buf_t *wrap)
+{
+    ngx_buf_t    *ob;
+    ngx_chain_t  *ocl;
+
+    ocl = call->pending;
+
+    if (ocl == NULL) {
+        return NULL;
+    }
+
+    call->pending = NULL;
+
+    ob = ocl->buf;
+
+    wrap->data = ob->start;
+    wrap->len = ob->last - ob->start;
+    wrap->cap = ob->end - ob->start;
+    wrap->max = 0;
+    wrap->alloc = &call->alloc;
+
+    return ocl;
+}
+
+
+/*
+ * Whether the output may wait for the next read's: this call brought a
+ * read that filled the upstream's buffer (the upstream reads again at
+ * once), nothing waits for the client, no input is held back, no flush or
+ * end has passed, the route is not done, and there is room for what the
+ * next read makes.
+ */
+
+static ngx_uint_t
+ngx_http_chaton_filter_burst(ngx_http_request_t *r,
+    ngx_http_chaton_call_t *call, ngx_chain_t *in, chaton_buf_t *wrap)
+{
+    size_t                       size;
+    ngx_http_upstream_t         *u;
+    ngx_http_chaton_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r->main, ngx_http_chaton_module);
+
+    if (lcf->coalesce_size == 0 || in == NULL || call->busy || call->held
+        || call->whole || call->ending || call->satisfied
+        || !ngx_http_chaton_filter_full(r))
+    {
+        return 0;
+    }
+
+    u = r->upstream;
+    size = u->buffer.end - u->buffer.start;
+
+    return wrap->cap - wrap->len >= size + size / 2;
+}
+
+
+/*
+ * The output room a route's read of len bytes gets: a stream's chunks come
+ * to at most about the events' bytes (the backend's frame is the larger),
+ * so half as much again; a read that filled the upstream's buffer gets
+ * chaton_coalesce_size, room for the next reads' output too.
+ */
+
+size_t
+ngx_http_chaton_call_room(ngx_http_chaton_call_t *call, size_t len)
+{
+    ngx_http_chaton_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(call->request, ngx_http_chaton_module);
+
+    if (lcf->coalesce_size && ngx_http_chaton_filter_full(call->sr)) {
+        return ngx_max(lcf->coalesce_size, len + len / 2);
+    }
+
+    return ngx_max(4096, len + len / 2);
+}
+
+
+/*
+ * Keeps the output for the next read's, and posts the event that sends it
+ * if no read comes in this turn of the loop: posted events run after
+ * every ready connection's handler (and after expired timers).
+ */
+
+static ngx_int_t
+ngx_http_chaton_filter_keep(ngx_http_request_t *r,
+    ngx_http_chaton_call_t *call, ngx_chain_t *out)
+{
+    ngx_event_t         *ev;
+    ngx_pool_cleanup_t  *cln;
+
+    ev = call->flush;
+
+    if (ev == NULL) {
+
+        /* only streams in a burst get one: made in the first */
+
+        ev = ngx_pcalloc(r->main->pool, sizeof(ngx_event_t));
+        if (ev == NULL) {
+            return NGX_ERROR;
+        }
+
+        cln = ngx_pool_cleanup_add(r->main->pool, 0);
+        if (cln == NULL) {
+            return NGX_ERROR;
+        }
+
+        ev->handler = ngx_http_chaton_filter_flush;
+        ev->data = call;
+        ev->log = r->connection->log;
+
+        cln->handler = ngx_http_chaton_filter_flush_cleanup;
+        cln->data = ev;
+
+        call->flush = ev;
+    }
+
+    call->pending = out;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "chaton output kept: %O bytes", ngx_buf_size(out->buf));
+
+    ngx_post_event(ev, &ngx_posted_events);
+
+    r->buffered &= ~NGX_HTTP_CHATON_BUFFERED;
+
+    return NGX_OK;
+}
+
+
+/* the end of the loop's turn: what was kept goes to the client */
+
+static void
+ngx_http_chaton_filter_flush(ngx_event_t *ev)
+{
+    ngx_connection_t        *c;
+    ngx_http_request_t      *r;
+    ngx_http_chaton_call_t  *call;
+
+    call = ev->data;
+    r = call->sr;
+    c = r->connection;
+
+    /* a client gone in the same turn: its request is being torn down */
+
+    if (call->pending == NULL || c->error) {
+        return;
+    }
+
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, c->log, 0, "chaton output flush");
+
+    if (ngx_http_chaton_body_filter(r, NULL) == NGX_ERROR) {
+        ngx_http_finalize_request(r->main, NGX_ERROR);
+    }
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+/* the request is freed: its flush must not run after */
+
+static void
+ngx_http_chaton_filter_flush_cleanup(void *data)
+{
+    ngx_event_t  *ev = data;
+
+    if (ev->posted) {
+        ngx_delete_posted_event(ev);
+    }
+}
+
+
 /*
  * Whether the stream now waits for the backend: its last read did not fill
  * the upstream's buffer (the backend had sent no more).  A stream in a
@@ -288,6 +492,19 @@ ngx_http_chaton_filter_waits(ngx_http_request_t *r)
     u = r->upstream;
 
     return u == NULL || u->buffer.last != u->buffer.end;
+}
+
+
+/* whether the last read filled the upstream's buffer: more follows at once */
+
+static ngx_uint_t
+ngx_http_chaton_filter_full(ngx_http_request_t *r)
+{
+    ngx_http_upstream_t  *u;
+
+    u = r->upstream;
+
+    return u && u->buffer.start && u->buffer.last == u->buffer.end;
 }
 
 
@@ -343,6 +560,10 @@ ngx_http_chaton_filter_buf(ngx_http_chaton_call_t *call, ngx_buf_t *b,
 
     if (b->last_buf || b->last_in_chain) {
         call->whole = 1;
+    }
+
+    if (!ngx_buf_in_memory(b)) {
+        call->ending = 1;       /* nginx's flush or end: nothing waits */
     }
 
     len = b->last - b->pos;
@@ -403,6 +624,14 @@ ngx_http_chaton_filter_buf(ngx_http_chaton_call_t *call, ngx_buf_t *b,
 ngx_int_t
 ngx_http_chaton_call_output(ngx_http_chaton_call_t *call, ngx_chain_t *out)
 {
+    /* output kept from the last reads goes first */
+
+    if (call->pending
+        && ngx_http_chaton_body_filter(call->sr, NULL) == NGX_ERROR)
+    {
+        return NGX_ERROR;
+    }
+
     return ngx_http_next_body_filter(call->sr, out);
 }
 

@@ -200,6 +200,13 @@ static ngx_command_t  ngx_http_chaton_commands[] = {
       offsetof(ngx_http_chaton_loc_conf_t, max_event_size),
       NULL },
 
+    { ngx_string("chaton_coalesce_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_chaton_loc_conf_t, coalesce_size),
+      NULL },
+
     { ngx_string("chaton_max_answer_size"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_size_slot,
@@ -834,6 +841,7 @@ ngx_http_chaton_create_loc_conf(ngx_conf_t *cf)
     conf->aliases = NGX_CONF_UNSET_PTR;
     conf->max_tokens = NGX_CONF_UNSET_UINT;
     conf->max_event_size = NGX_CONF_UNSET_SIZE;
+    conf->coalesce_size = NGX_CONF_UNSET_SIZE;
     conf->max_answer_size = NGX_CONF_UNSET_SIZE;
     conf->max_image_size = NGX_CONF_UNSET_SIZE;
     conf->max_images = NGX_CONF_UNSET_UINT;
@@ -889,6 +897,8 @@ ngx_http_chaton_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->max_tokens, prev->max_tokens, 8000);
     ngx_conf_merge_size_value(conf->max_event_size, prev->max_event_size,
                               1024 * 1024);
+    ngx_conf_merge_size_value(conf->coalesce_size, prev->coalesce_size,
+                              32 * 1024);
     ngx_conf_merge_size_value(conf->max_answer_size, prev->max_answer_size,
                               8 * 1024 * 1024);
     ngx_conf_merge_size_value(conf->max_image_size, prev->max_image_size,

@@ -61,6 +61,7 @@ typedef struct {
 
     ngx_uint_t                   max_tokens;
     size_t                       max_event_size;
+    size_t                       coalesce_size;
     size_t                       max_answer_size;
     size_t                       max_image_size;
     ngx_uint_t                   max_images;
@@ -222,6 +223,10 @@ struct ngx_http_chaton_call_s {
     ngx_chain_t                 *held;           /* input kept back */
     ngx_chain_t                 *free;
     ngx_chain_t                 *busy;
+    ngx_chain_t                 *pending;        /* output kept for the
+                                                    next read's */
+    ngx_event_t                 *flush;          /* sends it at the end of
+                                                    the loop's turn */
 
     ngx_msec_t                   last_read;
 
@@ -238,6 +243,9 @@ struct ngx_http_chaton_call_s {
     unsigned                     satisfied:1;    /* the route has all it
                                                     needs of the answer */
     unsigned                     background:1;   /* its args' */
+    unsigned                     ending:1;       /* a flush or the end
+                                                    passed: output waits
+                                                    no more */
 };
 
 
@@ -403,6 +411,7 @@ ngx_int_t ngx_http_chaton_store_delete(ngx_http_request_t *r, ngx_str_t *id);
 ngx_int_t ngx_http_chaton_filter_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_chaton_call_output(ngx_http_chaton_call_t *call,
     ngx_chain_t *out);
+size_t ngx_http_chaton_call_room(ngx_http_chaton_call_t *call, size_t len);
 
 /* ngx_http_chaton_models.c */
 char *ngx_http_chaton_model(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);

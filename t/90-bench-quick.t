@@ -121,6 +121,17 @@ like($md, qr/^\| stream, 20 events, OpenAI \/v1\/responses: .*× /m,
      'the /v1/responses row is in the table');
 ok(grep({ /^hold-\d+$/ } keys %$P), 'a memory run ran');
 
+# the 2,000-event stream also with each read's output written at once
+# (chaton_coalesce_size 0): the translation's own cost, beside the burst's
+
+ok($P->{'stream-long'}{each}, 'stream-long: the module without '
+   . 'coalescing ran');
+ok(defined $res->{figures}{stream_long_each_cpu_ratio},
+   'stream-long without coalescing: its ratio to (a)');
+my $each_row = qr/^\| stream, 2,000 events, each read's output written/m;
+like($md, qr/$each_row at once .*× /m,
+     'the row without coalescing is in the table');
+
 # plain proxy_pass gives the very bytes the backend gives: the recording
 
 my %rec_of = ('stream-short' => 'short', 'stream-long' => 'long',
