@@ -405,14 +405,13 @@ ngx_http_chaton_conversation_body(ngx_http_chaton_call_t *call, u_char *pos,
     }
 
     /*
-     * A stream's output is sized once, by the filter, when a read first
-     * writes to it: an allocation of its own that the filter gives back
-     * once the client has it (ngx_http_chaton_filter.c).
+     * A stream's output is sized by the filter when a read first writes
+     * to it: an allocation of its own that the filter gives back once the
+     * client has it (ngx_http_chaton_filter.c).
      */
 
-    if (ctx->chat.stream && out->cap == 0
-        && chaton_buf_reserve(out, ngx_http_chaton_call_room(call, len))
-           != CHATON_OK)
+    if (ctx->chat.stream
+        && ngx_http_chaton_call_room(call, out, len) != NGX_OK)
     {
         return NGX_ERROR;
     }

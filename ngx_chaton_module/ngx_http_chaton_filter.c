@@ -248,6 +248,10 @@ ngx_http_chaton_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         }
     }
 
+    if (in) {
+        call->burst = ngx_http_chaton_filter_full(r);
+    }
+
     if (call->held) {
         r->buffered |= NGX_HTTP_CHATON_BUFFERED;
 
@@ -362,24 +366,50 @@ ngx_http_chaton_filter_burst(ngx_http_request_t *r,
 
 
 /*
- * The output room a route's read of len bytes gets: a stream's chunks come
- * to at most about the events' bytes (the backend's frame is the larger),
- * so half as much again; a read that filled the upstream's buffer gets
- * chaton_coalesce_size, room for the next reads' output too.
+ * A stream route's output for a read of len bytes, when the read first
+ * writes to it: a stream's chunks come to at most about the events' bytes
+ * (the backend's frame is the larger), so room for half as much again;
+ * from the second read in a row that filled the upstream's buffer on (a
+ * burst), chaton_coalesce_size, room for the next reads' output too.  Not
+ * from the first: a short answer that fills one read and ends in the next
+ * would take that much for nothing, and many of them at once make the
+ * heap grow and shrink.
  */
 
-size_t
-ngx_http_chaton_call_room(ngx_http_chaton_call_t *call, size_t len)
+ngx_int_t
+ngx_http_chaton_call_room(ngx_http_chaton_call_t *call, chaton_buf_t *out,
+    size_t len)
 {
+    size_t                       room;
     ngx_http_chaton_loc_conf_t  *lcf;
+
+    if (out->len) {
+        return NGX_OK;          /* written to: kept from the last read */
+    }
 
     lcf = ngx_http_get_module_loc_conf(call->request, ngx_http_chaton_module);
 
-    if (lcf->coalesce_size && ngx_http_chaton_filter_full(call->sr)) {
-        return ngx_max(lcf->coalesce_size, len + len / 2);
+    room = ngx_max(4096, len + len / 2);
+
+    if (lcf->coalesce_size && call->burst
+        && ngx_http_chaton_filter_full(call->sr))
+    {
+        room = ngx_max(lcf->coalesce_size, room);
     }
 
-    return ngx_max(4096, len + len / 2);
+    if (out->cap >= room) {
+        return NGX_OK;
+    }
+
+    /* the last read's memory, too small now: the route's allocator's */
+
+    if (out->data && out->alloc->free) {
+        out->alloc->free(out->alloc->pool, out->data);
+        out->data = NULL;
+        out->cap = 0;
+    }
+
+    return chaton_buf_reserve(out, room) == CHATON_OK ? NGX_OK : NGX_ERROR;
 }
 
 
@@ -423,6 +453,7 @@ ngx_http_chaton_filter_keep(ngx_http_request_t *r,
     }
 
     call->pending = out;
+    call->burst = 1;
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "chaton output kept: %O bytes", ngx_buf_size(out->buf));

@@ -246,6 +246,9 @@ struct ngx_http_chaton_call_s {
     unsigned                     ending:1;       /* a flush or the end
                                                     passed: output waits
                                                     no more */
+    unsigned                     burst:1;        /* the last read filled
+                                                    the upstream's
+                                                    buffer */
 };
 
 
@@ -411,7 +414,8 @@ ngx_int_t ngx_http_chaton_store_delete(ngx_http_request_t *r, ngx_str_t *id);
 ngx_int_t ngx_http_chaton_filter_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_chaton_call_output(ngx_http_chaton_call_t *call,
     ngx_chain_t *out);
-size_t ngx_http_chaton_call_room(ngx_http_chaton_call_t *call, size_t len);
+ngx_int_t ngx_http_chaton_call_room(ngx_http_chaton_call_t *call,
+    chaton_buf_t *out, size_t len);
 
 /* ngx_http_chaton_models.c */
 char *ngx_http_chaton_model(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
