@@ -44,7 +44,7 @@ my $head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
 
 # events of "wN " up to the last one, whose text fills to 8192 bytes
 my ($pre, $pre_text) = ('', '');
-for (my $i = 1; length($head . $pre . event("w$i ")) + 200 < 8192; $i++) {
+for (my $i = 1; length($head . $pre . event("w$i ")) + 400 < 8192; $i++) {
     $pre .= event("w$i ");
     $pre_text .= "w$i ";
 }
@@ -56,10 +56,28 @@ die 'the first bytes are not 8192' unless length($head . $pre) == 8192;
 
 my $post = event(' after') . "data: [DONE]\n\n";
 
+# a short answer (path /short/...): it fills one read exactly, and ends in
+# the next
+my $short = '';
+my $short_text = '';
+for (my $i = 1; length($head . $short . event("s$i ")) + 400 < 4096; $i++) {
+    $short .= event("s$i ");
+    $short_text .= "s$i ";
+}
+my $short_last = 'S' . ('y' x (4096 - length($head . $short . event('S'))));
+$short .= event($short_last);
+$short_text .= $short_last;
+die 'the short answer is not 4096 bytes' unless length($head . $short) == 4096;
+
 my $child = fork // die "fork: $!";
 if ($child == 0) {
     while (my $c = $raw->accept) {
-        sysread($c, my $req, 65536);        # the request: not read
+        sysread($c, my $req, 65536);        # its request line only read
+        if ($req =~ m{^POST /short/}) {
+            syswrite($c, $head . $short . event(' end') . "data: [DONE]\n\n");
+            close $c;
+            next;
+        }
         syswrite($c, $head . $pre);
         sleep STALL;
         syswrite($c, $post);
@@ -95,6 +113,17 @@ location /raw-backend/ {
     proxy_pass  http://127.0.0.1:$raw_port/;
     include     $conf_d/chaton-backend.conf;
 }
+
+location /short/v1/ {
+    chaton;
+    chaton_backend  /short-backend/;
+}
+
+location /short-backend/ {
+    internal;
+    proxy_pass  http://127.0.0.1:$raw_port/short/;
+    include     $conf_d/chaton-backend.conf;
+}
 CONF
 
 my $body = { model => 'gpt-4o', stream => \1,
@@ -106,11 +135,14 @@ sub counted {
     my $from = length($t->error_log);
     my $s = $t->stream($path, $body);
     my $log = substr($t->error_log, $from);
-    my %n = (reads => 0, kept => 0, sent => 0, flush => 0);
+    my %n = (reads => 0, kept => 0, sent => 0, flush => 0, room => 0);
     $n{reads}++ while $log =~ /chaton state: backend read:/g;
     $n{kept}++ while $log =~ /chaton output kept: /g;
     $n{sent}++ while $log =~ /chaton output sent: /g;
     $n{flush}++ while $log =~ /chaton output flush/g;
+    while ($log =~ /chaton output released: (\d+) bytes/g) {
+        $n{room} = $1 if $1 > $n{room};
+    }
     return ($s, \%n);
 }
 
@@ -176,10 +208,23 @@ for my $case (['raw', 1], ['raw-off', 0]) {
         ok($nr->{kept} > 0 && $nr->{flush} > 0,
            "$loc: kept, then sent at the end of the loop's turn "
            . "($nr->{kept} kept, $nr->{flush} flushed)");
+        is($nr->{room}, 32768, "$loc: the second full read took a burst's "
+           . 'room (chaton_coalesce_size)');
     } else {
         is($nr->{kept} + $nr->{flush}, 0, "$loc: nothing kept");
     }
 }
+
+# a short answer that fills one read and ends in the next: nothing kept,
+# and its output takes no burst's room (only a second full read in a row
+# does: many short answers at once would make the heap grow and shrink)
+
+my ($ss, $ns) = counted('/short/v1/chat/completions');
+is(ChatonTest::stream_text($ss->{events}), "$short_text end",
+   'short answer: every byte, in order');
+is($ns->{kept}, 0, 'short answer: nothing kept');
+ok($ns->{room} > 0 && $ns->{room} <= 8192,
+   "short answer: its output took $ns->{room} bytes, no burst's room");
 
 # a client that goes away in the middle of a burst: the worker goes on
 # (no alert, no crash: the log's last test), the next stream is whole
