@@ -145,6 +145,21 @@ for my $proto (qw(h1 h2)) {
        "$proto paced stream: the text intact");
 }
 
+# a burst over both protocols (the backend sends 3,000 deltas at once,
+# over TLS): the reads that fill the buffer are written together
+# (chaton_coalesce_size), and the stream is byte-exact
+
+for my $proto (qw(h1 h2)) {
+    $t->mock_knob({ route => 'chats', deltas => 3000, split => 'none',
+                    delay_ms => 0 });
+    my $s = curl_stream($port, $proto, { model => 'gpt-4o', stream => true,
+                                  messages => [{ role => 'user', content => 'hi' }] });
+    $rec = $t->mock_wait('chats', ++$count)->[-1];
+    is($s->{events}[-1]{data}, '[DONE]', "$proto burst: ends with [DONE]");
+    ChatonTest::is_sent_content($rec, ChatonTest::stream_text($s->{events}),
+        "$proto burst: the content the backend sent, byte for byte");
+}
+
 # a trusted certificate, but for another name than proxy_ssl_name: a
 # second gateway to the same mock, verifying the name other.test
 
