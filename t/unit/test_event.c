@@ -19,6 +19,7 @@
 #include "chaton_event.h"
 #include "chaton_sse.h"
 #include "stream.h"
+#include "../chat_held.h"
 
 
 /* chaton_chunk.c: chaton_chat_event() without the scanner (the reference) */
@@ -287,15 +288,7 @@ same_state(side_t *a, side_t *b, const char *when)
     {
         what = "aggregate reasoning";
 
-    } else if (!same_bytes(chaton_chat_held(&a->t)->data,
-                           chaton_chat_held(&a->t)->len,
-                           chaton_chat_held(&b->t)->data,
-                           chaton_chat_held(&b->t)->len)
-               || !same_bytes(chaton_chat_image_path(&a->t)->data,
-                              chaton_chat_image_path(&a->t)->len,
-                              chaton_chat_image_path(&b->t)->data,
-                              chaton_chat_image_path(&b->t)->len))
-    {
+    } else if (!chaton_t_same_held(&a->t, &b->t)) {
         what = "held text";
 
     } else if (strcmp(a->t.finish, b->t.finish) != 0) {
