@@ -12,7 +12,9 @@
 #
 # The tool-calling scripts (tools-*) run each client's own tool loop:
 # openai's runTools(), the AI SDK's tools with steps, LangChain's
-# bindTools.  CHATON_CLIENT_SCRIPTS="openai ..." runs only those named.
+# bindTools.  burst.mjs streams bursts (the backend's deltas sent at once,
+# so the gateway writes several reads' output together) through the
+# openai SDK, the AI SDK and the Anthropic SDK, on each dialect.  CHATON_CLIENT_SCRIPTS="openai ..." runs only those named.
 use strict;
 use warnings;
 
@@ -28,22 +30,37 @@ my @SCRIPTS = split ' ', ($ENV{CHATON_CLIENT_SCRIPTS}
                           // 'openai ai-sdk langchain tools-openai '
                              . 'tools-ai-sdk tools-langchain anthropic '
                              . 'ai-sdk-anthropic claude-code '
-                             . 'responses-openai responses-store codex');
+                             . 'responses-openai responses-store codex '
+                             . 'burst');
 my $TIMEOUT = 60;
 
 my $out = `"$DIR/install" 2>&1`;
 is($?, 0, 'the pinned client packages are installed (t/clients/install)')
     or diag($out);
 
-my $t = ChatonTest->new;
+# debug_http: the burst's writes are read from the module's debug log
+my $t = ChatonTest->new(log_level => 'debug_http');
 
 $ENV{CHATON_BASE_URL} = $t->url('/v1');
 $ENV{CHATON_MOCK_URL} = $t->mock_base;
 
 # all scripts at once (their prompts differ), read one after the other
 
-my @runs = map { start($_) } @SCRIPTS;
+my @runs = map { start($_) } grep { $_ ne 'burst' } @SCRIPTS;
 report($_) for @runs;
+
+# then, on its own, burst.mjs: the mock sends each of its four streams'
+# 2,000 deltas at once (the knob applies to whichever request comes next)
+
+if (grep { $_ eq 'burst' } @SCRIPTS) {
+    $t->mock_knob({ route => 'chats', deltas => 2000, split => 'none',
+                    delay_ms => 0, times => 4 });
+    my $from = length($t->error_log);
+    report(start('burst'));
+    my $kept = () = substr($t->error_log, $from) =~ /chaton output kept: /g;
+    ok($kept > 0, "burst.mjs: the gateway wrote several reads' output "
+       . "together ($kept kept for the next read's)");
+}
 
 $t->finish;
 done_testing;
