@@ -154,6 +154,8 @@ ngx_http_chaton_metrics_create_conf(ngx_conf_t *cf)
         return NULL;
     }
 
+    mcf->malloc_trim = NGX_CONF_UNSET_SIZE;
+
     if (ngx_array_init(&mcf->models, cf->pool, 16,
                        sizeof(ngx_http_chaton_label_t))
         != NGX_OK

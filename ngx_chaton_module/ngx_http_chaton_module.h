@@ -117,7 +117,14 @@ typedef struct {
     ngx_atomic_t                       *requests;
     ngx_atomic_t                       *retries;
     ngx_http_chaton_client_counters_t  *client;
+
+    size_t                       malloc_trim;    /* glibc's, 0: left be */
 } ngx_http_chaton_main_conf_t;
+
+
+/* chaton_malloc_trim_threshold's default (ngx_http_chaton_init_process()) */
+
+#define NGX_HTTP_CHATON_MALLOC_TRIM_DEFAULT  (8 * 1024 * 1024)
 
 
 /*
