@@ -396,7 +396,6 @@ ngx_http_chaton_conversation_body(ngx_http_chaton_call_t *call, u_char *pos,
 {
     int                          rc;
     ngx_http_chaton_conv_t      *ctx;
-    ngx_http_chaton_loc_conf_t  *lcf;
 
     ctx = call->data;
 
@@ -432,14 +431,15 @@ ngx_http_chaton_conversation_body(ngx_http_chaton_call_t *call, u_char *pos,
         ctx->req.first_token = ngx_current_msec - ctx->req.started;
     }
 
-    /* output pushes the next heartbeat back */
+    /*
+     * Output pushes the next heartbeat back.  The timer is not moved here
+     * (a delete and an insert in the worker's timer tree, for every
+     * stream): the beat, when it fires, sees the output's time and waits
+     * the rest of the silence first.
+     */
 
-    if (ctx->stream_started && out->len && ctx->beat.timer_set) {
-        lcf = ngx_http_get_module_loc_conf(ctx->request,
-                                           ngx_http_chaton_module);
-        if (lcf->heartbeat) {
-            ngx_add_timer(&ctx->beat, lcf->heartbeat);
-        }
+    if (ctx->stream_started && out->len) {
+        ctx->output_at = ngx_current_msec;
     }
 
     return ngx_http_chaton_pictures_look_up(ctx, out);
@@ -821,6 +821,7 @@ static void
 ngx_http_chaton_conversation_beat(ngx_event_t *ev)
 {
     ngx_int_t                    rc;
+    ngx_msec_t                   silence;
     ngx_connection_t            *c;
     ngx_http_request_t          *r;
     ngx_http_chaton_beat_t      *b;
@@ -839,6 +840,25 @@ ngx_http_chaton_conversation_beat(ngx_event_t *ev)
         || ctx->call->satisfied)
     {
         return;
+    }
+
+    /*
+     * Output does not move the timer: once the stream has had some, the
+     * silence counts from the last, and the beat waits for the rest of it
+     * (off: output began the stream, no beat is due).
+     */
+
+    if (ctx->output_at) {
+        silence = ngx_current_msec - ctx->output_at;
+
+        if (lcf->heartbeat == 0) {
+            return;
+        }
+
+        if (silence < lcf->heartbeat) {
+            ngx_add_timer(&ctx->beat, lcf->heartbeat - silence);
+            return;
+        }
     }
 
     if (!ctx->stream_started) {

@@ -112,6 +112,8 @@ struct ngx_http_chaton_conv_s {
 
     ngx_event_t                  beat;       /* stream wait, heartbeat */
     ngx_http_chaton_beat_t      *beat_sent;  /* or NULL: none sent yet */
+    ngx_msec_t                   output_at;  /* the stream's last output,
+                                                or 0: none yet */
 
     chaton_error_t              *error;
     chaton_buf_t                 tail;       /* output after the call */

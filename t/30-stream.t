@@ -61,6 +61,36 @@ $s = $t->chat_stream;
 ok(@beats >= 2, scalar(@beats) . ' heartbeats between slow events');
 is(ChatonTest::stream_text($s->{events}), 'a b', 'slow stream: text intact');
 
+# output pushes the heartbeat back: deltas 400ms apart for 3s get none,
+# though the wait (1s) and the heartbeat (700ms) pass again and again
+
+my @deltas = map { '{"choices":[{"delta":{"content":"' . $_ . ' "}}]}' }
+             'a' .. 'h';
+$t->mock_knob({ route => 'chats', split => 'event', event_interval_ms => 400,
+                events => \@deltas });
+$s = $t->chat_stream;
+@beats = grep { exists $_->{comment} } @{ $s->{events} };
+is(scalar @beats, 0, 'output 400ms apart: no heartbeat');
+is(ChatonTest::stream_text($s->{events}), 'a b c d e f g h ',
+   'output 400ms apart: the whole text');
+
+# and the silence is counted from the last output: events at about 0,
+# 0.3 and 0.6s, then none for 2s; the wait's timer (1s) finds output
+# 0.4s old, so the first beat is a heartbeat after it (1.3s), not at 1s
+
+$t->mock_knob({ route => 'chats', split => 'event', event_interval_ms => 300,
+                events => [@deltas[0 .. 5]], stall_after_events => 3,
+                stall_body_ms => 2000 });
+$s = $t->chat_stream;
+my ($first) = grep { $_->{data} =~ /^: keep-alive/m } @{ $s->{chunks} };
+ok($first && $first->{t} > 1.2 && $first->{t} < 1.7,
+   sprintf('a pause: the first beat a heartbeat after the last output '
+           . '(%.2fs)', $first ? $first->{t} : -1));
+@beats = grep { exists $_->{comment} } @{ $s->{events} };
+ok(@beats >= 2, scalar(@beats) . ' heartbeats in the pause');
+is(ChatonTest::stream_text($s->{events}), 'a b c d e f ',
+   'a pause: the whole text');
+
 # whole answers never get comments
 
 $t->mock_knob({ route => 'chats', stall_ms => 1500, text => 'whole' });
