@@ -131,11 +131,51 @@ chaton_word(const unsigned char *s)
 #define chaton_word_below(x, n)  (((x) - CHATON_ONES * (n)) & ~(x))
 
 
+/* a code point (up to U+10FFFF) written as UTF-8 at d: where it ends */
+
+static inline unsigned char *
+chaton_utf8_put(unsigned char *d, unsigned cp)
+{
+    if (cp < 0x80) {
+        *d++ = (unsigned char) cp;
+
+    } else if (cp < 0x800) {
+        *d++ = (unsigned char) (0xc0 | (cp >> 6));
+        *d++ = (unsigned char) (0x80 | (cp & 0x3f));
+
+    } else if (cp < 0x10000) {
+        *d++ = (unsigned char) (0xe0 | (cp >> 12));
+        *d++ = (unsigned char) (0x80 | ((cp >> 6) & 0x3f));
+        *d++ = (unsigned char) (0x80 | (cp & 0x3f));
+
+    } else {
+        *d++ = (unsigned char) (0xf0 | (cp >> 18));
+        *d++ = (unsigned char) (0x80 | ((cp >> 12) & 0x3f));
+        *d++ = (unsigned char) (0x80 | ((cp >> 6) & 0x3f));
+        *d++ = (unsigned char) (0x80 | (cp & 0x3f));
+    }
+
+    return d;
+}
+
+
 /* JSON writing: one escaper for every string the gateway emits */
 
 struct cJSON *chaton_json_parse(const unsigned char *s, size_t len);
 struct cJSON *chaton_json_get(const struct cJSON *object, const char *name);
 int chaton_json_strict(const unsigned char *s, size_t len);
+
+typedef struct {
+    size_t             values;      /* members' and elements' included */
+    size_t             text;        /* strings' and names' bytes, a NUL
+                                       each, and long numbers' */
+} chaton_json_room_t;
+
+int chaton_json_check(const unsigned char *s, size_t len,
+    chaton_json_room_t *room);
+int chaton_json_tree(struct cJSON **root, const unsigned char *s, size_t len,
+    const chaton_json_room_t *room, chaton_alloc_t *a);
+void chaton_json_tree_free(struct cJSON *root, chaton_alloc_t *a);
 int chaton_json_escape(chaton_buf_t *b, const unsigned char *s, size_t len);
 int chaton_json_string(chaton_buf_t *b, const unsigned char *s, size_t len);
 int chaton_json_cstring(chaton_buf_t *b, const char *s);

@@ -1363,29 +1363,7 @@ chaton_ev_escaped(chaton_ev_t *sc, const unsigned char *from,
                 goto plain;
             }
 
-            switch (n) {
-
-            case 1:
-                *d++ = (unsigned char) cp;
-                break;
-
-            case 2:
-                *d++ = (unsigned char) (0xc0 | (cp >> 6));
-                *d++ = (unsigned char) (0x80 | (cp & 0x3f));
-                break;
-
-            case 3:
-                *d++ = (unsigned char) (0xe0 | (cp >> 12));
-                *d++ = (unsigned char) (0x80 | ((cp >> 6) & 0x3f));
-                *d++ = (unsigned char) (0x80 | (cp & 0x3f));
-                break;
-
-            default:
-                *d++ = (unsigned char) (0xf0 | (cp >> 18));
-                *d++ = (unsigned char) (0x80 | ((cp >> 12) & 0x3f));
-                *d++ = (unsigned char) (0x80 | ((cp >> 6) & 0x3f));
-                *d++ = (unsigned char) (0x80 | (cp & 0x3f));
-            }
+            d = chaton_utf8_put(d, (unsigned) cp);
 
             room -= n;
             goto plain;

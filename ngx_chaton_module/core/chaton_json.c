@@ -2,11 +2,14 @@
  * JSON in: one strict parse for every JSON text the gateway reads.
  */
 
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
 
 #include "chaton.h"
+#include "chaton_event.h"
 
 
 /*
@@ -78,6 +81,9 @@ chaton_json_get(const cJSON *object, const char *name)
 
 
 #define CHATON_JSON_DEPTH  1000     /* as cJSON's nesting limit */
+
+/* a number this long or longer is copied into the tree's room to be read */
+#define CHATON_JSON_NUMBER  64
 
 
 static const unsigned char *
@@ -234,13 +240,30 @@ chaton_json_scan_literal(const unsigned char *p, const unsigned char *end,
 int
 chaton_json_strict(const unsigned char *s, size_t len)
 {
+    chaton_json_room_t  room;
+
+    return chaton_json_check(s, len, &room);
+}
+
+
+/*
+ * The same, and the room the text's tree takes (chaton_json_tree()): its
+ * values, and the bytes of its strings, names and long numbers.
+ */
+
+int
+chaton_json_check(const unsigned char *s, size_t len, chaton_json_room_t *room)
+{
     size_t                depth;
-    const unsigned char  *p, *end;
+    const unsigned char  *p, *q, *end;
     unsigned char         stack[CHATON_JSON_DEPTH];
 
     p = s;
     end = s + len;
     depth = 0;
+
+    room->values = 0;
+    room->text = 0;
 
     for ( ;; ) {
 
@@ -251,6 +274,9 @@ chaton_json_strict(const unsigned char *s, size_t len)
         if (p == end) {
             return 0;
         }
+
+        room->values++;
+        q = p;
 
         switch (*p) {
 
@@ -277,6 +303,7 @@ chaton_json_strict(const unsigned char *s, size_t len)
 
         case '"':
             p = chaton_json_scan_string(p, end);
+            room->text += p ? (size_t) (p - q) - 1 : 0;
             break;
 
         case 't':
@@ -293,6 +320,10 @@ chaton_json_strict(const unsigned char *s, size_t len)
 
         default:
             p = chaton_json_scan_number(p, end);
+
+            if (p && p - q >= CHATON_JSON_NUMBER) {
+                room->text += (size_t) (p - q) + 1;
+            }
         }
 
         /* after a value: the container goes on, ends, or the text does */
@@ -340,10 +371,14 @@ chaton_json_strict(const unsigned char *s, size_t len)
             return 0;
         }
 
+        q = p;
+
         p = chaton_json_scan_string(p, end);
         if (p == NULL) {
             return 0;
         }
+
+        room->text += (size_t) (p - q) - 1;
 
         p = chaton_json_ws(p, end);
 
@@ -353,4 +388,360 @@ chaton_json_strict(const unsigned char *s, size_t len)
 
         p++;
     }
+}
+
+
+/*
+ * The tree of a text chaton_json_check() took, as cJSON_Parse() would give
+ * it, in one block of the caller's allocator: the values first (the root
+ * at the block's start), then the strings.  A request's body was parsed
+ * by cJSON, an allocation per value and per string, and each freed after:
+ * a score of malloc() and free() calls a request for a few hundred bytes.
+ * The text is known to be strict JSON here, so only what cJSON refuses in
+ * such a text is checked (a lone UTF-16 surrogate in a \u escape): that is
+ * CHATON_BAD; no memory is CHATON_ERROR.  The tree is read as cJSON's is,
+ * and must not be given to cJSON_Delete() or changed by cJSON (which would
+ * free its values): chaton_json_tree_free() gives the block back.
+ */
+
+typedef struct {
+    cJSON                *value;        /* the next value's room */
+    unsigned char        *text;         /* the next string's */
+    const unsigned char  *end;
+} chaton_json_build_t;
+
+
+static const unsigned char *chaton_json_build_string(chaton_json_build_t *b,
+    const unsigned char *p, char **out);
+static const unsigned char *chaton_json_build_number(chaton_json_build_t *b,
+    const unsigned char *p, cJSON *v);
+static unsigned char *chaton_json_build_unicode(const unsigned char **pp,
+    unsigned char *d);
+
+
+int
+chaton_json_tree(cJSON **root, const unsigned char *s, size_t len,
+    const chaton_json_room_t *room, chaton_alloc_t *a)
+{
+    size_t                depth;
+    cJSON                *v, *parent, *stack[CHATON_JSON_DEPTH];
+    const unsigned char  *p;
+    chaton_json_build_t   b;
+
+    *root = NULL;
+
+    if (room->values == 0) {
+        return CHATON_BAD;
+    }
+
+    b.value = a->alloc(a->pool, room->values * sizeof(cJSON) + room->text);
+    if (b.value == NULL) {
+        return CHATON_ERROR;
+    }
+
+    memset(b.value, 0, room->values * sizeof(cJSON));
+
+    *root = b.value;
+    b.text = (unsigned char *) (b.value + room->values);
+    b.end = s + len;
+
+    p = s;
+    depth = 0;
+    parent = NULL;
+
+    for ( ;; ) {
+
+        /* a value, at p (white space before it) */
+
+        p = chaton_json_ws(p, b.end);
+
+        v = b.value++;
+
+        if (parent) {
+
+            /* cJSON's lists: the first's prev is the last */
+
+            if (parent->child == NULL) {
+                parent->child = v;
+
+            } else {
+                parent->child->prev->next = v;
+                v->prev = parent->child->prev;
+            }
+
+            parent->child->prev = v;
+        }
+
+        switch (*p) {
+
+        case '{':
+        case '[':
+            v->type = (*p == '{') ? cJSON_Object : cJSON_Array;
+            p = chaton_json_ws(p + 1, b.end);
+
+            if (*p == '}' || *p == ']') {
+                p++;
+                break;              /* empty */
+            }
+
+            stack[depth++] = parent;
+            parent = v;
+
+            if (v->type == cJSON_Array) {
+                continue;           /* the first element */
+            }
+
+            goto name;
+
+        case '"':
+            v->type = cJSON_String;
+            p = chaton_json_build_string(&b, p, &v->valuestring);
+            if (p == NULL) {
+                goto bad;
+            }
+
+            break;
+
+        case 't':
+            v->type = cJSON_True;
+            v->valueint = 1;
+            p += 4;
+            break;
+
+        case 'f':
+            v->type = cJSON_False;
+            p += 5;
+            break;
+
+        case 'n':
+            v->type = cJSON_NULL;
+            p += 4;
+            break;
+
+        default:
+            p = chaton_json_build_number(&b, p, v);
+        }
+
+        /* after a value: its container goes on, or ends, or the text does */
+
+        for ( ;; ) {
+            p = chaton_json_ws(p, b.end);
+
+            if (parent == NULL) {
+                return CHATON_OK;
+            }
+
+            if (*p != '}' && *p != ']') {
+                break;              /* ',' */
+            }
+
+            p++;
+            parent = stack[--depth];
+        }
+
+        p++;
+
+        if (parent->type == cJSON_Array) {
+            continue;
+        }
+
+    name:
+
+        /* an object's member: its name, then its value after the ':' */
+
+        p = chaton_json_ws(p, b.end);
+        p = chaton_json_build_string(&b, p, &b.value->string);
+        if (p == NULL) {
+            goto bad;
+        }
+
+        p = chaton_json_ws(p, b.end) + 1;
+    }
+
+bad:
+
+    chaton_json_tree_free(*root, a);
+    *root = NULL;
+
+    return CHATON_BAD;
+}
+
+
+void
+chaton_json_tree_free(cJSON *root, chaton_alloc_t *a)
+{
+    if (root && a->free) {
+        a->free(a->pool, root);
+    }
+}
+
+
+/*
+ * A string at p (its opening quote), unescaped into the text's room as
+ * cJSON's parse_string() does; the end past its closing quote, or NULL
+ * where cJSON fails (a \u escape of a lone UTF-16 surrogate).
+ */
+
+static const unsigned char *
+chaton_json_build_string(chaton_json_build_t *b, const unsigned char *p,
+    char **out)
+{
+    uint64_t        x;
+    unsigned char  *d;
+
+    d = b->text;
+    *out = (char *) d;
+
+    for (p++; /* void */; p++) {
+
+        /* eight bytes without '"' or '\\' at once (no control bytes here) */
+
+        while (b->end - p >= 8) {
+            x = chaton_word(p);
+
+            if ((chaton_word_zero(x ^ (CHATON_ONES * '"'))
+                 | chaton_word_zero(x ^ (CHATON_ONES * '\\')))
+                & CHATON_HIGHS)
+            {
+                break;
+            }
+
+            memcpy(d, p, 8);
+            d += 8;
+            p += 8;
+        }
+
+        while (*p != '"' && *p != '\\') {
+            *d++ = *p++;
+        }
+
+        if (*p == '"') {
+            break;
+        }
+
+        /* an escape: the text is strict, so one of these */
+
+        switch (*++p) {
+        case 'b': *d++ = '\b'; break;
+        case 'f': *d++ = '\f'; break;
+        case 'n': *d++ = '\n'; break;
+        case 'r': *d++ = '\r'; break;
+        case 't': *d++ = '\t'; break;
+
+        case 'u':
+            d = chaton_json_build_unicode(&p, d);
+            if (d == NULL) {
+                return NULL;
+            }
+
+            break;
+
+        default:                /* '"', '\\', '/' */
+            *d++ = *p;
+        }
+    }
+
+    *d++ = '\0';
+    b->text = d;
+
+    return p + 1;
+}
+
+
+/*
+ * A \u escape, *pp on its 'u', as UTF-8 at d, as cJSON's
+ * utf16_literal_to_utf8() has it: a high surrogate must be followed by a
+ * \u escape of a low one, a low one alone fails.  *pp is left on the
+ * escape's last byte.
+ */
+
+static unsigned char *
+chaton_json_build_unicode(const unsigned char **pp, unsigned char *d)
+{
+    unsigned              cp, low;
+    const unsigned char  *p;
+
+    p = *pp;
+    cp = chaton_event_hex4(p + 1);      /* strict: 4 hex digits */
+    p += 4;
+
+    if (cp >= 0xdc00 && cp <= 0xdfff) {
+        return NULL;
+    }
+
+    if (cp >= 0xd800 && cp <= 0xdbff) {
+
+        /* in a strict text a backslash is never a string's last byte */
+
+        if (p[1] != '\\' || p[2] != 'u') {
+            return NULL;
+        }
+
+        low = chaton_event_hex4(p + 3);
+
+        if (low < 0xdc00 || low > 0xdfff) {
+            return NULL;
+        }
+
+        cp = 0x10000 + (((cp & 0x3ff) << 10) | (low & 0x3ff));
+        p += 6;
+    }
+
+    *pp = p;
+
+    return chaton_utf8_put(d, cp);
+}
+
+
+/*
+ * A number at p, read as cJSON's parse_number() does: strtod() of its
+ * bytes, valueint saturated to int.  The bytes are copied to end them
+ * with a NUL: on the stack, or for a long one into the text's room.
+ */
+
+static const unsigned char *
+chaton_json_build_number(chaton_json_build_t *b, const unsigned char *p,
+    cJSON *v)
+{
+    char                 *c, copy[CHATON_JSON_NUMBER];
+    size_t                n;
+    double                d;
+    const unsigned char  *q;
+
+    for (q = p; q < b->end && ((*q >= '0' && *q <= '9') || *q == '-'
+                               || *q == '+' || *q == '.' || *q == 'e'
+                               || *q == 'E'); q++)
+    {
+        /* void */
+    }
+
+    n = q - p;
+
+    if (n < CHATON_JSON_NUMBER) {
+        c = copy;
+
+    } else {
+        c = (char *) b->text;
+        b->text += n + 1;
+    }
+
+    memcpy(c, p, n);
+    c[n] = '\0';
+
+    d = strtod(c, NULL);
+
+    v->type = cJSON_Number;
+    v->valuedouble = d;
+
+    if (d >= INT_MAX) {
+        v->valueint = INT_MAX;
+
+    } else if (d <= (double) INT_MIN) {
+        v->valueint = INT_MIN;
+
+    } else {
+        v->valueint = (int) d;
+    }
+
+    return q;
 }

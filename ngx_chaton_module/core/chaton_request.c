@@ -34,6 +34,10 @@ typedef struct {
 } chaton_parse_t;
 
 
+static int chaton_json_body_text(const unsigned char **body, size_t *len,
+    chaton_json_room_t *room, chaton_error_t *err);
+static int chaton_json_body_bad(chaton_error_t *err);
+static int chaton_json_body_object(chaton_error_t *err);
 static int chaton_chat_fields(chaton_parse_t *ps, cJSON *root);
 static int chaton_chat_messages(chaton_parse_t *ps, cJSON *messages);
 static int chaton_chat_message(chaton_parse_t *ps, cJSON *m, size_t i,
@@ -137,36 +141,108 @@ chaton_json_body_check(const unsigned char *body, size_t len,
 cJSON *
 chaton_json_body(const unsigned char *body, size_t len, chaton_error_t *err)
 {
-    cJSON  *root;
+    cJSON               *root;
+    chaton_json_room_t   room;
 
-    /* a UTF-8 byte order mark, as some clients write it, is no JSON */
-
-    if (len >= 3 && memcmp(body, "\xef\xbb\xbf", 3) == 0) {
-        body += 3;
-        len -= 3;
-    }
-
-    if (chaton_json_body_check(body, len, err) != CHATON_OK) {
+    if (chaton_json_body_text(&body, &len, &room, err) != CHATON_OK) {
         return NULL;
     }
 
-    root = chaton_json_strict(body, len) ? chaton_json_parse(body, len) : NULL;
+    root = chaton_json_parse(body, len);
 
     if (root == NULL) {
-        (void) chaton_error_set(err, 400, NULL, NULL,
-                                "We could not parse the JSON body of your "
-                                "request: it is not one valid JSON value.");
+        (void) chaton_json_body_bad(err);
         return NULL;
     }
 
     if (!cJSON_IsObject(root)) {
         cJSON_Delete(root);
-        (void) chaton_error_set(err, 400, NULL, NULL,
-                                "The request body must be a JSON object.");
+        (void) chaton_json_body_object(err);
         return NULL;
     }
 
     return root;
+}
+
+
+/*
+ * The same tree in one block of a's (chaton_json_tree()), for the parsers
+ * that only read it: the caller gives it back with chaton_json_tree_free().
+ * CHATON_BAD with the refusal in err, or CHATON_ERROR.
+ */
+
+int
+chaton_json_body_tree(cJSON **root, const unsigned char *body, size_t len,
+    chaton_alloc_t *a, chaton_error_t *err)
+{
+    int                  rc;
+    chaton_json_room_t   room;
+
+    *root = NULL;
+
+    if (chaton_json_body_text(&body, &len, &room, err) != CHATON_OK) {
+        return CHATON_BAD;
+    }
+
+    rc = chaton_json_tree(root, body, len, &room, a);
+
+    if (rc == CHATON_BAD) {
+        return chaton_json_body_bad(err);
+    }
+
+    if (rc != CHATON_OK) {
+        return rc;
+    }
+
+    if (!cJSON_IsObject(*root)) {
+        chaton_json_tree_free(*root, a);
+        *root = NULL;
+        return chaton_json_body_object(err);
+    }
+
+    return CHATON_OK;
+}
+
+
+/* a body's bytes checked, a BOM skipped, and the JSON text strict */
+
+static int
+chaton_json_body_text(const unsigned char **body, size_t *len,
+    chaton_json_room_t *room, chaton_error_t *err)
+{
+    /* a UTF-8 byte order mark, as some clients write it, is no JSON */
+
+    if (*len >= 3 && memcmp(*body, "\xef\xbb\xbf", 3) == 0) {
+        *body += 3;
+        *len -= 3;
+    }
+
+    if (chaton_json_body_check(*body, *len, err) != CHATON_OK) {
+        return CHATON_BAD;
+    }
+
+    if (!chaton_json_check(*body, *len, room)) {
+        return chaton_json_body_bad(err);
+    }
+
+    return CHATON_OK;
+}
+
+
+static int
+chaton_json_body_bad(chaton_error_t *err)
+{
+    return chaton_error_set(err, 400, NULL, NULL,
+                            "We could not parse the JSON body of your "
+                            "request: it is not one valid JSON value.");
+}
+
+
+static int
+chaton_json_body_object(chaton_error_t *err)
+{
+    return chaton_error_set(err, 400, NULL, NULL,
+                            "The request body must be a JSON object.");
 }
 
 
@@ -181,21 +257,22 @@ chaton_chat_parse(chaton_chat_req_t *req, chaton_alloc_t *a,
 
     memset(req, 0, sizeof(chaton_chat_req_t));
 
-    root = chaton_json_body(body, len, err);
-    if (root == NULL) {
-        return CHATON_BAD;
+    ps.scratch = conf->scratch ? conf->scratch : a;
+
+    rc = chaton_json_body_tree(&root, body, len, ps.scratch, err);
+    if (rc != CHATON_OK) {
+        return rc;
     }
 
     ps.req = req;
     ps.alloc = a;
-    ps.scratch = conf->scratch ? conf->scratch : a;
     ps.conf = conf;
     ps.err = err;
     ps.nimages = 0;
 
     rc = chaton_chat_fields(&ps, root);
 
-    cJSON_Delete(root);
+    chaton_json_tree_free(root, ps.scratch);
 
     return rc;
 }

@@ -229,6 +229,8 @@ int chaton_json_body_check(const unsigned char *body, size_t len,
     chaton_error_t *err);
 struct cJSON *chaton_json_body(const unsigned char *body, size_t len,
     chaton_error_t *err);
+int chaton_json_body_tree(struct cJSON **root, const unsigned char *body,
+    size_t len, chaton_alloc_t *a, chaton_error_t *err);
 
 
 #endif /* _CHATON_REQUEST_H_INCLUDED_ */

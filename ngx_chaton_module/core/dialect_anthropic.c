@@ -107,21 +107,22 @@ chaton_an_request(chaton_chat_req_t *req, chaton_alloc_t *a,
 
     memset(req, 0, sizeof(chaton_chat_req_t));
 
-    root = chaton_json_body(body, len, err);
-    if (root == NULL) {
-        return CHATON_BAD;
+    ps.scratch = conf->scratch ? conf->scratch : a;
+
+    rc = chaton_json_body_tree(&root, body, len, ps.scratch, err);
+    if (rc != CHATON_OK) {
+        return rc;
     }
 
     ps.req = req;
     ps.alloc = a;
-    ps.scratch = conf->scratch ? conf->scratch : a;
     ps.conf = conf;
     ps.err = err;
     ps.count = count ? 1 : 0;
 
     rc = chaton_an_fields(&ps, root);
 
-    cJSON_Delete(root);
+    chaton_json_tree_free(root, ps.scratch);
 
     return rc;
 }

@@ -16,6 +16,8 @@
  *     whose messages, images, model, max_tokens and switches are exactly
  *     what was parsed (the content decoded back byte for byte, with the
  *     page context in front of the last user message when there is one);
+ *   - a strict JSON body's tree (chaton_json_tree(), one block) is the
+ *     one cJSON parses of it, or refused where cJSON refuses it;
  *   - the same body parsed again with the allocator failing at an
  *     input-derived allocation returns CHATON_ERROR and leaks nothing
  *     (cJSON trees are freed on every path), and so does writing the body;
@@ -23,6 +25,7 @@
  */
 
 #include "fuzz_parse.h"
+#include "../json_same.h"
 
 
 #define CONTEXT  "Page \"crawl\" \xc3\xa9 \xe4\xb8\xad\n\ttext\\ \xe2\x80\xa8\n\n"
@@ -257,6 +260,45 @@ fake_uploads(chaton_chat_req_t *req, fz_pool_t *pool)
 }
 
 
+/* the core's tree of a strict text is cJSON's (t/unit/test_json.c too) */
+
+static void
+check_tree(const uint8_t *data, size_t size)
+{
+    int                 rc;
+    cJSON              *ours, *theirs;
+    fz_pool_t           pool;
+    chaton_json_room_t  room;
+
+    if (!chaton_json_check(data, size, &room)) {
+        return;
+    }
+
+    fz_pool_init(&pool, 1);
+
+    rc = chaton_json_tree(&ours, data, size, &room, &pool.a);
+    theirs = chaton_json_parse(data, size);
+
+    if (rc == CHATON_OK) {
+        FZ_CHECK(theirs != NULL && chaton_t_same_json(ours, theirs),
+                 "the tree is not cJSON's");
+        FZ_CHECK(fz_pool_live(&pool)
+                 == room.values * sizeof(cJSON) + room.text,
+                 "the tree is not one block of its room");
+        chaton_json_tree_free(ours, &pool.a);
+        FZ_CHECK(fz_pool_live(&pool) == 0, "the tree's block is kept");
+
+    } else {
+        FZ_CHECK(rc == CHATON_BAD && ours == NULL && theirs == NULL,
+                 "the tree failed (%d) where cJSON %s", rc,
+                 theirs ? "parses" : "fails too, but not so");
+    }
+
+    cJSON_Delete(theirs);
+    fz_pool_release(&pool);
+}
+
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -269,6 +311,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     chaton_model_t       table[64];
     chaton_chat_req_t    req, req2;
     chaton_chat_conf_t   conf;
+
+    check_tree(data, size);
 
     h = fz_hash(data, size);
     context = (h >> 7) & 1;

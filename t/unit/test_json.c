@@ -4,6 +4,7 @@
  */
 
 #include "unit.h"
+#include "../json_same.h"
 
 
 static int
@@ -187,6 +188,145 @@ test_json_get(void **state)
 }
 
 
+/*
+ * chaton_json_tree() builds what cJSON builds of the same strict text, in
+ * one block; where cJSON refuses a strict text (a lone UTF-16 surrogate),
+ * so does it.
+ */
+
+static int
+tree_of(const char *s, size_t n, chaton_alloc_t *a, cJSON **root)
+{
+    chaton_json_room_t  room;
+
+    if (!chaton_json_check((const unsigned char *) s, n, &room)) {
+        return -100;
+    }
+
+    return chaton_json_tree(root, (const unsigned char *) s, n, &room, a);
+}
+
+
+static void
+tree_same(const char *s, size_t n)
+{
+    int           rc;
+    cJSON        *ours, *theirs;
+    unit_pool_t   pool;
+    chaton_alloc_t  a;
+
+    unit_pool_init(&pool);
+    a = unit_allocator(&pool, 1);
+
+    rc = tree_of(s, n, &a, &ours);
+    theirs = chaton_json_parse((const unsigned char *) s, n);
+
+    if (rc == -100) {
+        print_error("not a strict text: %.*s\n", (int) n, s);
+        fail();
+    }
+
+    if (rc == CHATON_OK) {
+        if (theirs == NULL || !chaton_t_same_json(ours, theirs)) {
+            print_error("not cJSON's tree: %.*s\n", (int) n, s);
+            fail();
+        }
+
+        assert_int_equal(pool.live, 1);         /* one block */
+        chaton_json_tree_free(ours, &a);
+
+    } else {
+        if (rc != CHATON_BAD || theirs != NULL || ours != NULL) {
+            print_error("rc %d where cJSON %s: %.*s\n", rc,
+                        theirs ? "parses" : "refuses", (int) n, s);
+            fail();
+        }
+    }
+
+    assert_int_equal(pool.live, 0);
+    cJSON_Delete(theirs);
+    unit_pool_release(&pool);
+}
+
+
+static void
+test_json_tree_as_cjson(void **state)
+{
+    static const char  *texts[] = {
+        "{}", "[]", "0", "-0", "\"\"", "true", "false", "null", " [ ] ",
+        "{\"a\":1,\"a\":2,\"\":3}", "[[[]],[{}],{\"x\":[1,[2,[3]]]}]",
+        "{\"model\":\"gpt-4o\",\"stream\":true,\"messages\":[{\"role\":"
+        "\"user\",\"content\":\"Explain, in a few paragraphs.\"}]}",
+        "[1.5,-2.25e-3,1E5,1e400,-1e400,2147483647,2147483648,-2147483648,"
+        "-2147483649,4.9e-324,0.1,123456789012345678]",
+        "[12345678901234567890123456789012345678901234567890123456789012,"
+        "1234567890123456789012345678901234567890123456789012345678901234,"
+        "-0.000000000000000000000000000000000000000000000000000000000001e5]",
+        "[\"\\\"\\\\\\/\\b\\f\\n\\r\\t\",\"\\u0041\\u00e9\\u20ac\\uffff\"]",
+        "[\"\\ud83d\\ude00\",\"x\\uD800\\uDC00y\",\"\\udbff\\udfff\"]",
+        "[\"a\\u0000b\",\"\\u0000\"]",
+        "{\"caf\\u00e9\":\"\xc3\xa9\xe4\xb8\xad\",\"\\n\":[]}",
+        "[\"abcdefghijklmnop\\nqrstuvwxyz0123456789\\\"ABCDEFGH\"]",
+        "[\"\\ud800\"]", "[\"\\udc00\"]", "[\"\\ud800\\u0041\"]",
+        "[\"\\ud800x\"]", "[\"\\ud800\\n\"]", "[\"\\ud800\\ud800\"]",
+        "{\"a\":\"\\udfff\"}", "{\"\\ud800\":1}",
+    };
+
+    size_t  i, len, at;
+    char    deep[2100], s[80];
+
+    for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        tree_same(texts[i], strlen(texts[i]));
+    }
+
+    /* a number of 77 digits, nesting to cJSON's limit */
+
+    memset(s, '7', 79);
+    s[0] = '[';
+    s[78] = ']';
+    tree_same(s, 79);
+
+    memset(deep, '[', 1000);
+    memset(deep + 1000, ']', 1000);
+    tree_same(deep, 2000);
+
+    /* an escape at every place of strings around eight bytes long */
+
+    for (len = 1; len <= 26; len++) {
+        for (at = 0; at < len; at++) {
+            memset(s, 'a', sizeof(s));
+            s[0] = '"';
+            s[len + 7] = '"';
+            memcpy(s + 1 + at, "\\u00e9", 6);
+            tree_same(s, len + 8);
+            memcpy(s + 1 + at, "\\\"\\\\x", 5);
+            tree_same(s, len + 8);
+        }
+    }
+}
+
+
+/* no memory: CHATON_ERROR at once, nothing held */
+
+static void
+test_json_tree_no_memory(void **state)
+{
+    int             rc;
+    cJSON          *root;
+    unit_pool_t     pool;
+    chaton_alloc_t  a;
+
+    unit_pool_init(&pool);
+    pool.limit = 0;
+    a = unit_allocator(&pool, 1);
+
+    rc = tree_of("{\"a\":[1,\"b\"]}", 13, &a, &root);
+    assert_int_equal(rc, CHATON_ERROR);
+    assert_null(root);
+    assert_int_equal(pool.live, 0);
+}
+
+
 int
 main(void)
 {
@@ -197,6 +337,8 @@ main(void)
         utest(test_json_strict_truncations),
         utest(test_json_strict_string_places),
         utest(test_json_get),
+        utest(test_json_tree_as_cjson),
+        utest(test_json_tree_no_memory),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
