@@ -131,6 +131,29 @@ chaton_word(const unsigned char *s)
 #define chaton_word_below(x, n)  (((x) - CHATON_ONES * (n)) & ~(x))
 
 
+extern const signed char  chaton_hex[256];
+
+
+/* 4 hex digits (a \u escape's), or -1; in line: a text's every \u */
+
+static inline int
+chaton_hex4(const unsigned char *p)
+{
+    int  a, b, c, d;
+
+    a = chaton_hex[p[0]];
+    b = chaton_hex[p[1]];
+    c = chaton_hex[p[2]];
+    d = chaton_hex[p[3]];
+
+    if ((a | b | c | d) < 0) {
+        return -1;
+    }
+
+    return (a << 12) | (b << 8) | (c << 4) | d;
+}
+
+
 /* a code point (up to U+10FFFF) written as UTF-8 at d: where it ends */
 
 static inline unsigned char *

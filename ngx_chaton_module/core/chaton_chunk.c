@@ -1163,7 +1163,7 @@ chaton_chat_unicode(chaton_chat_decode_t *d, const unsigned char *p,
 {
     int  cp, lo;
 
-    if (end - p < 6 || (cp = chaton_event_hex4(p + 2)) <= 0) {
+    if (end - p < 6 || (cp = chaton_hex4(p + 2)) <= 0) {
         return NULL;
     }
 
@@ -1171,7 +1171,7 @@ chaton_chat_unicode(chaton_chat_decode_t *d, const unsigned char *p,
 
     if (cp >= 0xd800 && cp <= 0xdbff) {
         if (end - p < 6 || p[0] != '\\' || p[1] != 'u'
-            || (lo = chaton_event_hex4(p + 2)) < 0xdc00 || lo > 0xdfff)
+            || (lo = chaton_hex4(p + 2)) < 0xdc00 || lo > 0xdfff)
         {
             return NULL;
         }

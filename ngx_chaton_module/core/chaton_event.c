@@ -1319,7 +1319,7 @@ chaton_ev_escaped(chaton_ev_t *sc, const unsigned char *from,
                 return NULL;
             }
 
-            cp = chaton_event_hex4(q + 2);
+            cp = chaton_hex4(q + 2);
 
             if (cp < 0) {
 
@@ -1343,7 +1343,7 @@ chaton_ev_escaped(chaton_ev_t *sc, const unsigned char *from,
                     return NULL;
                 }
 
-                lo = chaton_event_hex4(q + 8);
+                lo = chaton_hex4(q + 8);
 
                 if (lo < 0xdc00 || lo > 0xdfff) {
                     return NULL;
@@ -1460,7 +1460,7 @@ chaton_ev_misaligned(const unsigned char *q, const unsigned char *end)
                 return NULL;
             }
 
-            hi = chaton_event_hex4(x + 2);
+            hi = chaton_hex4(x + 2);
 
             if (hi >= 0xdc00 && hi <= 0xdfff) {
                 return NULL;
@@ -1471,7 +1471,7 @@ chaton_ev_misaligned(const unsigned char *q, const unsigned char *end)
                     return NULL;
                 }
 
-                lo = chaton_event_hex4(x + 8);
+                lo = chaton_hex4(x + 8);
 
                 if (lo < 0xdc00 || lo > 0xdfff) {
                     return NULL;
@@ -1492,25 +1492,3 @@ chaton_ev_misaligned(const unsigned char *q, const unsigned char *end)
 
     return last;
 }
-
-
-/* each byte's value as a hex digit, or -1 (chaton_event_hex4()) */
-
-const signed char  chaton_event_hex[256] = {
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-     0,  1,  2,  3,  4,  5,  6,  7,  8,  9, -1, -1, -1, -1, -1, -1,
-    -1, 10, 11, 12, 13, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, 10, 11, 12, 13, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-};

@@ -83,27 +83,4 @@ int chaton_event_read(chaton_event_shape_t *sh, chaton_event_t *e,
     const unsigned char *ev, size_t len, chaton_buf_t *scratch);
 
 
-extern const signed char  chaton_event_hex[256];
-
-
-/* 4 hex digits (a \u escape's), or -1; in line: a text's every \u */
-
-static inline int
-chaton_event_hex4(const unsigned char *p)
-{
-    int  a, b, c, d;
-
-    a = chaton_event_hex[p[0]];
-    b = chaton_event_hex[p[1]];
-    c = chaton_event_hex[p[2]];
-    d = chaton_event_hex[p[3]];
-
-    if ((a | b | c | d) < 0) {
-        return -1;
-    }
-
-    return (a << 12) | (b << 8) | (c << 4) | d;
-}
-
-
 #endif /* _CHATON_EVENT_H_INCLUDED_ */

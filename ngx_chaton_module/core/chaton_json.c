@@ -9,7 +9,6 @@
 #include <cjson/cJSON.h>
 
 #include "chaton.h"
-#include "chaton_event.h"
 
 
 /*
@@ -662,7 +661,7 @@ chaton_json_build_unicode(const unsigned char **pp, unsigned char *d)
     const unsigned char  *p;
 
     p = *pp;
-    cp = chaton_event_hex4(p + 1);      /* strict: 4 hex digits */
+    cp = chaton_hex4(p + 1);            /* strict: 4 hex digits */
     p += 4;
 
     if (cp >= 0xdc00 && cp <= 0xdfff) {
@@ -677,7 +676,7 @@ chaton_json_build_unicode(const unsigned char **pp, unsigned char *d)
             return NULL;
         }
 
-        low = chaton_event_hex4(p + 3);
+        low = chaton_hex4(p + 3);
 
         if (low < 0xdc00 || low > 0xdfff) {
             return NULL;

@@ -2377,7 +2377,7 @@ test_event_framed_edges(void **state)
 }
 
 
-/* \u escapes' digits (chaton_event_hex4(), a table in line): every value
+/* \u escapes' digits (chaton_hex4(), a table in line): every value
  * in either case, every byte that is no digit at every place */
 
 static void
@@ -2389,10 +2389,10 @@ test_event_hex4(void **state)
 
     for (v = 0; v < 0x10000; v++) {
         snprintf((char *) b, sizeof(b), "%04x", v);
-        assert_int_equal(chaton_event_hex4(b), v);
+        assert_int_equal(chaton_hex4(b), v);
 
         snprintf((char *) b, sizeof(b), "%04X", v);
-        assert_int_equal(chaton_event_hex4(b), v);
+        assert_int_equal(chaton_hex4(b), v);
     }
 
     for (c = 0; c < 256; c++) {
@@ -2405,7 +2405,7 @@ test_event_hex4(void **state)
         for (i = 0; i < 4; i++) {
             memcpy(b, "aF09", 4);
             b[i] = (unsigned char) c;
-            assert_int_equal(chaton_event_hex4(b), -1);
+            assert_int_equal(chaton_hex4(b), -1);
         }
     }
 }
