@@ -201,4 +201,19 @@ is($t->chat->code, 200, 'client abort: the next request is fine');
 
 $t->finish;
 
+# heartbeats off (chaton_heartbeat 0) with a wait: a stream whose output
+# has begun gets no comment line when the wait ends, nor after
+
+my $off = ChatonTest->new(api => "chaton_stream_wait 1s;\nchaton_heartbeat 0;",
+                          backend => 'proxy_read_timeout 8s;');
+$off->mock_knob({ route => 'chats', split => 'event',
+                  event_interval_ms => 300, events => [@deltas[0 .. 3]],
+                  stall_after_events => 2, stall_body_ms => 1500 });
+$s = $off->chat_stream;
+@beats = grep { exists $_->{comment} } @{ $s->{events} };
+is(scalar @beats, 0, 'heartbeats off: no comment in a pause past the wait');
+is(ChatonTest::stream_text($s->{events}), 'a b c d ',
+   'heartbeats off: the whole text');
+$off->finish;
+
 done_testing;
